@@ -1,0 +1,3 @@
+from bepro.surfaces.cli import main
+
+main()

@@ -1,0 +1,139 @@
+"""`bepro ask`: validate the request, pick the action, retrieve the rules, compose the answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bepro.agent.intent import infer_action
+from bepro.agent.offline import Citation, advice_for, compose_answer
+from bepro.catalogue.model import Catalogue
+from bepro.config import Paths
+from bepro.errors import UsageError
+from bepro.retrieval.search import Reporter, Retriever, RuleRanking
+
+MAX_QUESTION_CHARS = 4000
+MAX_FILE_BYTES = 200_000
+FILE_CONTEXT_CHARS = 1500
+# Rules whose score is within this share of the best one make the answer (plus the top two).
+RELATIVE_CUTOFF = 0.90
+MIN_RULES = 2
+MAX_RULES = 4
+
+
+class CitationOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    rule_id: str
+    source: str
+    heading: str
+
+
+class AskResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    action: str
+    action_inferred: bool
+    mode: Literal["offline"]
+    answer: str
+    rules: list[str]
+    citations: list[CitationOut]
+    abstained: bool
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    question: str
+    action: str | None = None
+    file: Path | None = None
+
+
+def validate_request(request: AskRequest, catalogue: Catalogue) -> tuple[str, str, bool]:
+    """The cleaned question, the action and whether it was inferred; UsageError on bad input."""
+    question = request.question.strip()
+    if not question:
+        raise UsageError("the question is empty", 'ask something, e.g. bepro ask "how do I retry safely?"')
+    if len(question) > MAX_QUESTION_CHARS:
+        raise UsageError(
+            f"the question is {len(question)} characters; the limit is {MAX_QUESTION_CHARS}",
+            "shorten it, or pass code with --file",
+        )
+    if request.action is None:
+        return question, infer_action(question, catalogue.action_names), True
+    action = request.action.strip().lower()
+    if catalogue.action(action) is None:
+        raise UsageError(
+            f"unknown action {request.action!r}", f"choose one of: {', '.join(catalogue.action_names)}"
+        )
+    return question, action, False
+
+
+def read_context_file(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UsageError(
+                f"{path} is {size} bytes; the limit is {MAX_FILE_BYTES}", "pass a smaller file"
+            )
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError as exc:
+        raise UsageError(f"no such file: {path}", "check the --file path") from exc
+    except IsADirectoryError as exc:
+        raise UsageError(f"{path} is a directory", "pass one file to --file") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}", "check the --file path") from exc
+
+
+def select_rules(ranking: RuleRanking) -> list[str]:
+    if not ranking.rules:
+        return []
+    best = ranking.rules[0].score
+    chosen = [
+        hit.rule_id
+        for index, hit in enumerate(ranking.rules)
+        if index < MIN_RULES or hit.score >= best * RELATIVE_CUTOFF
+    ]
+    return chosen[:MAX_RULES]
+
+
+def ask(
+    request: AskRequest,
+    catalogue: Catalogue,
+    paths: Paths,
+    reporter: Reporter | None = None,
+    retriever: Retriever | None = None,
+) -> AskResult:
+    question, action, inferred = validate_request(request, catalogue)
+    query = question
+    if request.file is not None:
+        query = f"{question}\n{read_context_file(request.file)[:FILE_CONTEXT_CHARS]}"
+    retriever = retriever or Retriever(paths, catalogue, reporter)
+    ranking = retriever.rank_rules(query, action=action, top_k=MAX_RULES + 2)
+    if ranking.abstained:
+        return AskResult(
+            action=action,
+            action_inferred=inferred,
+            mode="offline",
+            answer="No rule in this pack covers that question: it does not look like Python "
+            "backend engineering. Try `bepro rules` to see what the pack covers.\n",
+            rules=[],
+            citations=[],
+            abstained=True,
+        )
+    chosen = select_rules(ranking)
+    retrieved = {
+        hit.rule_id: Citation(hit.rule_id, hit.chunks[0].chunk.source, hit.chunks[0].chunk.heading)
+        for hit in ranking.rules
+    }
+    advice = advice_for(chosen, retrieved, catalogue, paths.root)
+    answer, citations = compose_answer(question, action, advice, catalogue)
+    return AskResult(
+        action=action,
+        action_inferred=inferred,
+        mode="offline",
+        answer=answer,
+        rules=[item.rule.id for item in advice],
+        citations=[CitationOut(rule_id=c.rule_id, source=c.source, heading=c.heading) for c in citations],
+        abstained=False,
+    )

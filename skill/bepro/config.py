@@ -1,0 +1,102 @@
+"""Where the pack lives and what the user configured ([tool.bepro] in pyproject.toml, environment).
+
+The pack root holds SKILL.md and references/. In a checkout it is the repository itself; in a wheel
+install it is the copy packaged under `bepro/_pack`. The index lives in `index/` of a checkout, or in
+the user's cache directory otherwise; `BEPRO_INDEX_DIR` overrides both.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bepro.errors import ConfigError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class BeproSettings(BaseModel):
+    """The `[tool.bepro]` table. Unknown keys are an error, so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    index_dir: Path | None = Field(default=None, alias="index-dir")
+    top_k: int = Field(default=5, ge=1, le=50, alias="top-k")
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+    skill: Path
+    references: Path
+    index: Path
+
+
+def _is_pack_root(path: Path) -> bool:
+    return (path / "SKILL.md").is_file() and (path / "references").is_dir()
+
+
+def pack_root() -> Path:
+    """The directory holding SKILL.md and references/: BEPRO_ROOT, the checkout, or the wheel copy."""
+    override = os.environ.get("BEPRO_ROOT")
+    if override:
+        return Path(override).resolve()
+    checkout = _PACKAGE_DIR.parent.parent
+    if _is_pack_root(checkout):
+        return checkout
+    return _PACKAGE_DIR / "_pack"
+
+
+def _default_index_dir(root: Path) -> Path:
+    if (root / ".git").exists() or (root / "pyproject.toml").is_file():
+        return root / "index"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("bepro")) / "index"
+
+
+def resolve_paths(settings: BeproSettings | None = None) -> Paths:
+    root = pack_root()
+    env_index = os.environ.get("BEPRO_INDEX_DIR")
+    if env_index:
+        index = Path(env_index)
+    elif settings is not None and settings.index_dir is not None:
+        index = settings.index_dir
+    else:
+        index = _default_index_dir(root)
+    return Paths(root=root, skill=root / "SKILL.md", references=root / "references", index=index)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@cache
+def load_settings(start: Path | None = None) -> BeproSettings:
+    """Settings from the nearest pyproject.toml's [tool.bepro] table (defaults when absent)."""
+    pyproject = find_pyproject((start or Path.cwd()).resolve())
+    if pyproject is None:
+        return BeproSettings()
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {pyproject}: {exc}", "fix the TOML syntax") from exc
+    table = data.get("tool", {}).get("bepro", {})
+    try:
+        return BeproSettings.model_validate(table)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(
+            f"{pyproject}: [tool.bepro] {where}: {first['msg']}",
+            "see README.md, section Configuration",
+        ) from exc

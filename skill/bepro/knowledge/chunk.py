@@ -1,0 +1,233 @@
+"""Heading-aware chunking of the pack's markdown into retrievable chunks with metadata.
+
+Chunks follow headings (a rule reference splits at its `##` sections), never split a fenced code
+block, and stay under MAX_CHUNK_CHARS unless one block alone is larger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from markdown_it.token import Token
+
+from bepro import mdparse
+from bepro.catalogue.model import Catalogue
+
+Kind = Literal["rule", "reference", "python-core", "action", "workflow"]
+
+MAX_CHUNK_CHARS = 1200
+CHUNKER_VERSION = "1"
+_SKIPPED_REFERENCE_SECTIONS = frozenset({"Related rules"})
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    source: str
+    heading: str
+    text: str
+    kind: Kind
+    rule_id: str | None
+    category: str | None
+    priority: int | None
+    action: str | None
+    line: int
+
+    def document(self) -> str:
+        """The text that is embedded and keyword-indexed: heading path first, for context."""
+        return f"{self.heading}\n{self.text}"
+
+
+@dataclass(frozen=True)
+class _Block:
+    heading: str
+    text: str
+    line: int
+
+
+def pack_sources(root: Path) -> list[Path]:
+    """Every markdown file the index covers, in a stable order."""
+    references = sorted((root / "references").rglob("*.md"))
+    return [root / "SKILL.md", *references]
+
+
+def content_hash(root: Path) -> str:
+    digest = hashlib.sha256(CHUNKER_VERSION.encode())
+    for path in pack_sources(root):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def chunk_pack(root: Path, catalogue: Catalogue) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for path in pack_sources(root):
+        relative = path.relative_to(root).as_posix()
+        text = path.read_text(encoding="utf-8", errors="replace")
+        chunks.extend(chunk_file(relative, text, catalogue))
+    return chunks
+
+
+def chunk_file(source: str, text: str, catalogue: Catalogue) -> list[Chunk]:
+    """Chunks of one markdown file; `source` is its path relative to the pack root."""
+    if source == "SKILL.md":
+        return list(_skill_chunks(text, catalogue))
+    parts = source.split("/")
+    if len(parts) == 3 and parts[1] == "rules":
+        return _reference_chunks(source, text, catalogue, parts[2].removesuffix(".md"))
+    if len(parts) == 3 and parts[1] == "actions":
+        return _chunks_from_blocks(source, text, "action", action=parts[2].removesuffix(".md"))
+    kind: Kind = "python-core" if parts[-1] == "python-core.md" else "reference"
+    return _chunks_from_blocks(source, text, kind)
+
+
+def _skill_chunks(text: str, catalogue: Catalogue) -> Iterator[Chunk]:
+    """SKILL.md: one chunk per rule line, plus its other sections as whole blocks."""
+    front = mdparse.split_frontmatter(text)
+    for rule in catalogue.rules:
+        category = catalogue.category(rule.category)
+        goal = category.goal if category else ""
+        yield Chunk(
+            id=f"SKILL.md#rule-{rule.id}",
+            source="SKILL.md",
+            heading=f"Quick Reference > {rule.category} > {rule.id}",
+            text=f"`{rule.id}` - {rule.summary}. Category: {rule.category} ({goal}).",
+            kind="rule",
+            rule_id=rule.id,
+            category=rule.category,
+            priority=rule.priority,
+            action=None,
+            line=rule.line,
+        )
+    lines = front.body.splitlines()
+    tokens = mdparse.parse(front.body)
+    for section in mdparse.sections(tokens, level=2):
+        if section.title.startswith("Quick Reference"):
+            continue
+        kind: Kind = "action" if section.title == "Actions" else "workflow"
+        for index, block in enumerate(_blocks(section, [section.title], lines)):
+            yield _make_chunk(
+                "SKILL.md", f"{section.title}-{index}", block, kind, None, catalogue,
+                line_offset=front.body_offset,
+            )
+
+
+def _reference_chunks(source: str, text: str, catalogue: Catalogue, rule_id: str) -> list[Chunk]:
+    rule = catalogue.rule(rule_id)
+    title = f"{rule_id}: {rule.summary}" if rule else rule_id
+    lines = text.splitlines()
+    tokens = mdparse.parse(text)
+    chunks = [
+        _make_chunk(source, f"intro-{index}", block, "reference", rule_id, catalogue)
+        for index, block in enumerate(_intro_blocks(tokens, lines, title))
+    ]
+    for section in mdparse.sections(tokens, level=2):
+        if section.title in _SKIPPED_REFERENCE_SECTIONS:
+            continue
+        for index, block in enumerate(_blocks(section, [title, section.title], lines)):
+            key = f"{section.title}-{index}"
+            chunks.append(_make_chunk(source, key, block, "reference", rule_id, catalogue))
+    return chunks
+
+
+def _chunks_from_blocks(
+    source: str, text: str, kind: Kind, action: str | None = None
+) -> list[Chunk]:
+    lines = text.splitlines()
+    tokens = mdparse.parse(text)
+    title = _first_heading(tokens) or source
+    chunks = [
+        _make_chunk(source, f"intro-{index}", block, kind, None, None, action=action)
+        for index, block in enumerate(_intro_blocks(tokens, lines, title))
+    ]
+    for section in mdparse.sections(tokens, level=2):
+        for index, block in enumerate(_blocks(section, [title, section.title], lines)):
+            key = f"{section.title}-{index}"
+            chunks.append(_make_chunk(source, key, block, kind, None, None, action=action))
+    return chunks
+
+
+def _make_chunk(
+    source: str,
+    key: str,
+    block: _Block,
+    kind: Kind,
+    rule_id: str | None,
+    catalogue: Catalogue | None,
+    action: str | None = None,
+    line_offset: int = 0,
+) -> Chunk:
+    rule = catalogue.rule(rule_id) if catalogue and rule_id else None
+    slug = "-".join(key.lower().split())
+    return Chunk(
+        id=f"{source}#{slug}",
+        source=source,
+        heading=block.heading,
+        text=block.text,
+        kind=kind,
+        rule_id=rule.id if rule else None,
+        category=rule.category if rule else None,
+        priority=rule.priority if rule else None,
+        action=action,
+        line=block.line + line_offset + 1,
+    )
+
+
+def _first_heading(tokens: list[Token]) -> str | None:
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            return tokens[index + 1].content.strip()
+    return None
+
+
+def _intro_blocks(tokens: list[Token], lines: list[str], title: str) -> list[_Block]:
+    """The text between the first heading and the first `##` heading, if any."""
+    body: list[Token] = []
+    seen_title = False
+    for token in tokens:
+        if token.type == "heading_open" and token.tag == "h1" and not seen_title:
+            seen_title = True
+            continue
+        if token.type == "heading_open" and token.tag != "h1":
+            break
+        if seen_title:
+            body.append(token)
+    intro = mdparse.Section(level=1, title=title, line=0, tokens=body)
+    return list(_blocks(intro, [title], lines))
+
+
+def _top_level_ranges(tokens: list[Token]) -> list[tuple[int, int]]:
+    """Line ranges of the top-level blocks (paragraphs, lists, fences, tables, sub-headings)."""
+    ranges: list[tuple[int, int]] = []
+    for token in tokens:
+        if token.level == 0 and token.map is not None and token.nesting >= 0:
+            ranges.append((token.map[0], token.map[1]))
+    return ranges
+
+
+def _blocks(section: mdparse.Section, heading_path: list[str], lines: list[str]) -> Iterator[_Block]:
+    """Group a section's top-level blocks into chunks of at most MAX_CHUNK_CHARS.
+
+    A block is never split, so a fenced code block always stays whole.
+    """
+    heading = " > ".join(heading_path)
+    group: list[str] = []
+    group_line = 0
+    size = 0
+    for start, end in _top_level_ranges(section.tokens):
+        block_text = "\n".join(lines[start:end]).strip()
+        if not block_text:
+            continue
+        if group and size + len(block_text) > MAX_CHUNK_CHARS:
+            yield _Block(heading, "\n\n".join(group), group_line)
+            group, size = [], 0
+        if not group:
+            group_line = start
+        group.append(block_text)
+        size += len(block_text) + 2
+    if group:
+        yield _Block(heading, "\n\n".join(group), group_line)

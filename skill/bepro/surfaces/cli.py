@@ -1,0 +1,298 @@
+"""The `bepro` command line. Heavy modules are imported inside the commands that need them."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from typer.exceptions import TyperException
+
+from bepro import __version__
+from bepro.errors import BeproError, UsageError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from bepro.catalogue.model import Catalogue
+    from bepro.config import Paths
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+app = typer.Typer(
+    name="bepro",
+    help="Principal-level guidance for Python backend systems: rules, retrieval and answers, offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+index_app = typer.Typer(help="Build or inspect the retrieval index.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+
+class TextOrJson(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class AskFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+FormatOption = Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")]
+
+
+class CliReporter:
+    """Notices and a progress bar on stderr, so stdout stays clean for --format json."""
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._task: int | None = None
+
+    def notice(self, message: str) -> None:
+        typer.echo(f"bepro: {message}", err=True)
+
+    def progress(self, done: int, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        if self._progress is None:
+            self._progress = Progress(console=Console(stderr=True), transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("embedding chunks", total=total)
+        assert self._task is not None  # noqa: S101 - set together with _progress
+        self._progress.update(self._task, completed=done)
+        if done >= total:
+            self._progress.stop()
+            self._progress = None
+
+
+def _fail(error: BeproError) -> NoReturn:
+    typer.echo(error.one_line(), err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _load_pack() -> tuple[Paths, Catalogue]:
+    from bepro.catalogue.parse import load_catalogue
+    from bepro.config import load_settings, resolve_paths
+
+    paths = resolve_paths(load_settings())
+    return paths, load_catalogue(paths.skill)
+
+
+def _print_markdown(text: str) -> None:
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    console = Console()
+    if console.is_terminal:
+        console.print(Markdown(text))
+    else:
+        sys.stdout.write(text)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"bepro {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress as JSON on stderr.")] = False,
+) -> None:
+    from bepro import logs
+
+    logs.configure(verbose)
+
+
+@app.command("rules")
+def rules_command(
+    rule_id: Annotated[str | None, typer.Argument(help="A rule id, e.g. timeouts. Omit to list all.")] = None,
+    output: FormatOption = TextOrJson.text,
+) -> None:
+    """List the rules in priority order, or show one rule with its reference."""
+    paths, catalogue = _load_pack()
+    if rule_id is None:
+        _list_rules(catalogue, output)
+        return
+    rule = catalogue.rule(rule_id)
+    if rule is None:
+        close = difflib.get_close_matches(rule_id, catalogue.rule_ids, n=3, cutoff=0.5)
+        hint = f"did you mean: {', '.join(close)}?" if close else "run `bepro rules` to list them"
+        _fail(UsageError(f"unknown rule id {rule_id!r}", hint))
+    reference = paths.root / rule.reference_path
+    text = reference.read_text(encoding="utf-8") if reference.is_file() else ""
+    if output is TextOrJson.json:
+        payload = {**_rule_json(catalogue, rule.id), "reference_text": text}
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    header = f"# {rule.id}: {rule.summary}\n\n{rule.category} · priority {rule.priority} · {rule.severity}\n\n"
+    _print_markdown(header + (text or f"(no reference yet: {rule.reference_path})\n"))
+
+
+def _rule_json(catalogue: Catalogue, rule_id: str) -> dict[str, object]:
+    rule = catalogue.rule(rule_id)
+    assert rule is not None  # noqa: S101 - callers pass catalogue ids
+    return {
+        "id": rule.id,
+        "category": rule.category,
+        "priority": rule.priority,
+        "severity": rule.severity,
+        "summary": rule.summary,
+        "reference": rule.reference_path,
+    }
+
+
+def _list_rules(catalogue: Catalogue, output: TextOrJson) -> None:
+    if output is TextOrJson.json:
+        typer.echo(json.dumps([_rule_json(catalogue, rule.id) for rule in catalogue.rules], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("id", "priority", "category", "severity", "summary", box=None)
+    for rule in catalogue.rules:
+        table.add_row(rule.id, str(rule.priority), rule.category, rule.severity, rule.summary)
+    Console(width=max(120, Console().width)).print(table)
+
+
+@app.command("search")
+def search_command(
+    query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
+    action: Annotated[str | None, typer.Option("--action", "-a", help="Weigh results for an action.")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=50, help="How many hits.")] = 5,
+    output: FormatOption = TextOrJson.text,
+) -> None:
+    """Search the knowledge base; prints the best passages with their rule and source."""
+    from bepro.retrieval.search import Retriever
+
+    paths, catalogue = _load_pack()
+    if not query.strip():
+        _fail(UsageError("the query is empty", 'e.g. bepro search "retry storm"'))
+    if action is not None and catalogue.action(action.lower()) is None:
+        _fail(UsageError(f"unknown action {action!r}", f"choose one of: {', '.join(catalogue.action_names)}"))
+    retriever = Retriever(paths, catalogue, CliReporter())
+    ranking = retriever.rank_rules(query, action=action)
+    hits = [] if ranking.abstained else retriever.search(query, action=action.lower() if action else None, top_k=top_k)
+    payload = [
+        {
+            "rule_id": hit.chunk.rule_id,
+            "category": hit.chunk.category,
+            "priority": hit.chunk.priority,
+            "source": hit.chunk.source,
+            "heading": hit.chunk.heading,
+            "score": round(hit.score, 4),
+            "text": hit.chunk.text,
+        }
+        for hit in hits
+    ]
+    if output is TextOrJson.json:
+        typer.echo(json.dumps(payload, indent=2))
+        if not hits:
+            typer.echo("bepro: nothing in the pack matches that query", err=True)
+        return
+    if not hits:
+        typer.echo("Nothing in the pack matches that query.")
+        return
+    for number, item in enumerate(payload, start=1):
+        rule = f"[{item['rule_id']}] " if item["rule_id"] else ""
+        typer.echo(f"{number}. {rule}{item['source']} › {item['heading']}  (score {item['score']})")
+        snippet = " ".join(str(item["text"]).split())[:240]
+        typer.echo(f"   {snippet}\n")
+
+
+@app.command("ask")
+def ask_command(
+    question: Annotated[str, typer.Argument(help="Your question, in your own words.")],
+    action: Annotated[
+        str | None,
+        typer.Option("--action", "-a", help="plan, design, build, implement, review, fix, optimize, refactor, debug, secure or scale; inferred when omitted."),
+    ] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A code file to ask about.")] = None,
+    output: Annotated[AskFormat, typer.Option("--format", "-f", help="Output format.")] = AskFormat.text,
+) -> None:
+    """Answer a question with the rules that apply, in priority order, with citations (offline)."""
+    from bepro.agent.ask import AskRequest, ask
+
+    paths, catalogue = _load_pack()
+    result = ask(AskRequest(question, action, file), catalogue, paths, CliReporter())
+    if output is AskFormat.json:
+        typer.echo(result.model_dump_json(indent=2, exclude={"action_inferred", "abstained"}))
+    elif output is AskFormat.markdown:
+        sys.stdout.write(result.answer)
+    else:
+        _print_markdown(result.answer)
+
+
+@index_app.command("build")
+def index_build(
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even when the index is current.")] = False,
+) -> None:
+    """Build the index now (it is also built on first use and when the pack changes)."""
+    from bepro.retrieval.search import build_index
+
+    paths, catalogue = _load_pack()
+    count = build_index(paths, catalogue, CliReporter(), force=force)
+    typer.echo(f"index ready: {count} chunks in {paths.index}")
+
+
+@index_app.command("status")
+def index_status(output: FormatOption = TextOrJson.text) -> None:
+    """Report whether the index is missing, stale, corrupt or ready (exit 1 unless ready)."""
+    from bepro.retrieval.search import index_state
+
+    paths, _ = _load_pack()
+    state = index_state(paths)
+    if output is TextOrJson.json:
+        typer.echo(json.dumps({"state": state.state, "detail": state.detail, "manifest": state.manifest}, indent=2))
+    else:
+        typer.echo(f"{state.state}: {state.detail}")
+    if state.state != "ready":
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point: user mistakes become one line and exit 2; bugs say so and exit 3."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    try:
+        # Without standalone mode, click returns the code of a typer.Exit instead of exiting.
+        code = app(standalone_mode=False)
+    except BeproError as error:
+        typer.echo(error.one_line(), err=True)
+        sys.exit(EXIT_USAGE)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except TyperException as error:  # bad flags or values: click's message, with usage
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"error: {error.format_message()}", err=True)
+        sys.exit(EXIT_USAGE)
+    except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if os.environ.get("BEPRO_DEBUG"):
+            raise
+        typer.echo(
+            f"bepro: internal error ({type(error).__name__}: {error}); rerun with BEPRO_DEBUG=1 "
+            "for a traceback and report it",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else 0)
+
