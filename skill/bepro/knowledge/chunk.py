@@ -20,6 +20,7 @@ from bepro.catalogue.model import Catalogue
 Kind = Literal["rule", "reference", "python-core", "action", "workflow"]
 
 MAX_CHUNK_CHARS = 1200
+EMBEDDED_CODE_LINES = 4
 CHUNKER_VERSION = "1"
 _SKIPPED_REFERENCE_SECTIONS = frozenset({"Related rules"})
 
@@ -38,8 +39,26 @@ class Chunk:
     line: int
 
     def document(self) -> str:
-        """The text that is embedded and keyword-indexed: heading path first, for context."""
+        """The text that is stored and keyword-indexed: heading path first, for context."""
         return f"{self.heading}\n{self.text}"
+
+    def embedding_text(self) -> str:
+        """The text that is embedded: the document with code blocks cut to their first lines.
+
+        A small sentence model reads prose far better than code, and code is most of the
+        tokens, so cutting it both sharpens the vectors and makes a full build fast.
+        """
+        kept: list[str] = []
+        in_code = False
+        code_lines = 0
+        for line in self.document().splitlines():
+            if line.lstrip().startswith(("```", "~~~")):
+                in_code, code_lines = not in_code, 0
+                continue
+            code_lines += in_code
+            if not in_code or code_lines <= EMBEDDED_CODE_LINES:
+                kept.append(line)
+        return "\n".join(kept)
 
 
 @dataclass(frozen=True)
@@ -201,10 +220,13 @@ def _intro_blocks(tokens: list[Token], lines: list[str], title: str) -> list[_Bl
 
 
 def _top_level_ranges(tokens: list[Token]) -> list[tuple[int, int]]:
-    """Line ranges of the top-level blocks (paragraphs, lists, fences, tables, sub-headings)."""
+    """Line ranges of the top-level blocks; a list counts item by item, so long lists can split."""
     ranges: list[tuple[int, int]] = []
     for token in tokens:
-        if token.level == 0 and token.map is not None and token.nesting >= 0:
+        if token.map is None or token.nesting < 0:
+            continue
+        is_list = token.type in ("bullet_list_open", "ordered_list_open")
+        if (token.level == 0 and not is_list) or (token.level == 1 and token.type == "list_item_open"):
             ranges.append((token.map[0], token.map[1]))
     return ranges
 

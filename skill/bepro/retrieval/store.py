@@ -175,17 +175,20 @@ def _populate(staging: Path, chunks: Sequence[Chunk], progress: Progress | None)
     from bepro.retrieval import keyword
 
     staging.mkdir(parents=True)
+    embedder = default_embedder()
     collection = _client(staging / "chroma").create_collection(
         COLLECTION,
         embedding_function=MiniLMEmbeddingFunction(),  # type: ignore[arg-type]
         configuration={"hnsw": {"space": "cosine"}},
     )
+    # Vectors come from the chunks' embedding text (code trimmed); documents keep the full text.
     batch = 64
     for start in range(0, len(chunks), batch):
         part = chunks[start : start + batch]
         collection.add(
             ids=[chunk.id for chunk in part],
             documents=[chunk.document() for chunk in part],
+            embeddings=embedder.embed([chunk.embedding_text() for chunk in part]),  # type: ignore[arg-type]
             metadatas=[_chunk_metadata(chunk) for chunk in part],  # type: ignore[misc]
         )
         if progress is not None:

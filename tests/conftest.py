@@ -1,0 +1,57 @@
+"""Shared fixtures: the real pack, its catalogue, and one real index built per test session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bepro.catalogue.model import Catalogue
+from bepro.catalogue.parse import load_catalogue
+from bepro.config import Paths, resolve_paths
+from bepro.retrieval.search import Retriever, SilentReporter
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    return load_catalogue(ROOT / "SKILL.md")
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("index")
+
+
+@pytest.fixture(scope="session")
+def paths(index_dir: Path) -> Iterator[Paths]:
+    previous = os.environ.get("BEPRO_INDEX_DIR")
+    os.environ["BEPRO_INDEX_DIR"] = str(index_dir)
+    yield resolve_paths()
+    if previous is None:
+        os.environ.pop("BEPRO_INDEX_DIR", None)
+    else:
+        os.environ["BEPRO_INDEX_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def retriever(paths: Paths, catalogue: Catalogue) -> Retriever:
+    return Retriever(paths, catalogue, SilentReporter())
+
+
+def run_bepro(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "bepro", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        cwd=cwd or ROOT,
+        check=False,
+    )

@@ -1,0 +1,80 @@
+"""`bepro ask` answers offline, cites the right rules in priority order, and abstains off-topic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bepro.agent.ask import AskRequest, ask
+from bepro.agent.intent import infer_action
+from bepro.catalogue.model import Catalogue
+from bepro.config import Paths
+from bepro.retrieval.search import Retriever
+
+from .conftest import run_bepro
+
+
+def test_payment_retry_question_cites_idempotency_and_retries(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    result = ask(AskRequest("how do I make a payment call safe to retry?"), catalogue, paths, retriever=retriever)
+    assert result.mode == "offline"
+    assert {"idempotency", "retries"} <= set(result.rules)
+    assert result.rules == catalogue.in_priority_order(result.rules)
+    cited = {citation.rule_id for citation in result.citations}
+    assert {"idempotency", "retries"} <= cited
+    assert all(c.source.startswith(("references/", "SKILL.md")) for c in result.citations)
+    assert "```python" in result.answer
+    assert "## Checklist" in result.answer
+
+
+def test_off_topic_question_abstains(paths: Paths, catalogue: Catalogue, retriever: Retriever) -> None:
+    result = ask(AskRequest("what is a good sourdough recipe?"), catalogue, paths, retriever=retriever)
+    assert result.abstained
+    assert result.rules == []
+
+
+def test_explicit_action_weighs_its_categories(paths: Paths, catalogue: Catalogue, retriever: Retriever) -> None:
+    question = "what should I check in this endpoint that stores user emails?"
+    secure = ask(AskRequest(question, action="secure"), catalogue, paths, retriever=retriever)
+    assert secure.action == "secure"
+    assert not secure.action_inferred
+    assert "data-min" in secure.rules
+
+
+def test_action_is_inferred_from_the_question(catalogue: Catalogue) -> None:
+    actions = catalogue.action_names
+    assert infer_action("please review this handler", actions) == "review"
+    assert infer_action("p99 latency doubled after the deploy", actions) == "optimize"
+    assert infer_action("how do we shard the orders table as traffic grows?", actions) == "scale"
+    assert infer_action("how do I add a field to the order API?", actions) == "implement"
+
+
+def test_cli_ask_json_contract(index_dir: Path) -> None:
+    result = run_bepro(
+        "ask", "how do I make a payment call safe to retry?", "--format", "json",
+        env={"BEPRO_INDEX_DIR": str(index_dir)},
+    )
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"action", "mode", "answer", "rules", "citations"}
+    assert payload["mode"] == "offline"
+    assert {"idempotency", "retries"} <= set(payload["rules"])
+    assert set(payload["citations"][0]) == {"rule_id", "source", "heading"}
+
+
+def test_cli_ask_with_a_file(index_dir: Path, tmp_path: Path) -> None:
+    code = tmp_path / "client.py"
+    code.write_text("import requests\n\ndef fetch(url):\n    return requests.get(url)\n", encoding="utf-8")
+    result = run_bepro(
+        "ask", "is this HTTP call safe?", "--file", str(code), "--format", "json",
+        env={"BEPRO_INDEX_DIR": str(index_dir)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "timeouts" in json.loads(result.stdout)["rules"]
+
+
+def test_cli_off_topic_exits_0_with_a_message(index_dir: Path) -> None:
+    result = run_bepro("ask", "best hiking boots for the alps?", env={"BEPRO_INDEX_DIR": str(index_dir)})
+    assert result.returncode == 0
+    assert "No rule in this pack covers that question" in result.stdout
