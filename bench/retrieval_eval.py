@@ -21,8 +21,6 @@ def _params(argv: list[str]) -> RankingParams:
     for item in argv:
         key, _, value = item.partition("=")
         overrides[key] = tuple(float(v) for v in value.split(",")) if "," in value else float(value)
-    if "dense_candidates" in overrides:
-        overrides["dense_candidates"] = int(overrides["dense_candidates"])  # type: ignore[call-overload]
     return dataclasses.replace(RankingParams(), **overrides)  # type: ignore[arg-type]
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 _WORD = re.compile(r"[a-z0-9]+")
-_SUFFIXES = ("ing", "ies", "es", "ed", "s")
 
 
 @cache
@@ -20,16 +20,18 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN) | {"how", "what", "why", "should", "can", "do", "we", "our", "i"}
 
 
-def _stem(word: str) -> str:
-    for suffix in _SUFFIXES:
-        if len(word) > len(suffix) + 3 and word.endswith(suffix) and not word.endswith("ss"):
-            return word[: -len(suffix)]
-    return word
+@cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
 
 
 def tokenize(text: str) -> list[str]:
+    """Lower-cased words without stop words, Snowball-stemmed (retries, retry -> retri)."""
     stop = _stopwords()
-    return [_stem(word) for word in _WORD.findall(text.lower()) if word not in stop]
+    words = [word for word in _WORD.findall(text.lower()) if word not in stop]
+    return list(_stemmer().stemWords(words))
 
 
 def build(directory: Path, documents: list[str]) -> None:

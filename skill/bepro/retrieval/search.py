@@ -1,13 +1,16 @@
 """Action-aware hybrid retrieval: dense (chroma) plus BM25, fused, weighted by the action's focus.
 
 Ranking parameters live in RankingParams; their defaults were chosen on evals/retrieval.jsonl
-(see bench/retrieval_tuning.py and the README's figures), not by taste.
+(bench/retrieval_eval.py prints the figures for any setting), not by taste.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
@@ -38,10 +41,24 @@ class SilentReporter:
 
 @dataclass(frozen=True)
 class RankingParams:
-    dense_candidates: int = 60
-    keyword_weight: float = 0.25
-    focus_boosts: tuple[float, ...] = (0.10, 0.06, 0.03)
-    abstain_below: float = 0.30
+    """How dense and keyword evidence combine. Tuned on evals/retrieval.jsonl (README, Retrieval).
+
+    Every chunk gets a cosine score (the pack is small enough to score it all) and a BM25 score.
+    Chunks (for `search`): (cosine + chunk_keyword_weight * bm25 / best bm25) * focus boost.
+    Rules (for `ask`): (best chunk cosine + second_chunk_weight * second best
+    + rule_keyword_weight * rule-level bm25 / best) * focus boost, where the rule-level BM25
+    scores each rule's whole reference as one document. The focus boost is 1 + the boost of
+    the category's place among the action's focus categories.
+    A query abstains when the best cosine plus confidence_per_bm25 * the best raw chunk BM25
+    is below abstain_below.
+    """
+
+    chunk_keyword_weight: float = 0.5
+    rule_keyword_weight: float = 0.6
+    second_chunk_weight: float = 0.2
+    focus_boosts: tuple[float, ...] = (0.15, 0.10, 0.05)
+    confidence_per_bm25: float = 0.02
+    abstain_below: float = 0.35
 
 
 @dataclass(frozen=True)
@@ -62,7 +79,7 @@ class RuleHit:
 class RuleRanking:
     rules: tuple[RuleHit, ...]
     abstained: bool
-    best_similarity: float
+    confidence: float
 
 
 @dataclass
@@ -70,6 +87,22 @@ class IndexState:
     state: str
     detail: str
     manifest: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _OpenIndex:
+    collection: Collection
+    chunk_keyword: KeywordIndex
+    rule_keyword: KeywordIndex
+    rule_order: list[str]
+    chunks: list[Chunk]
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    dense: npt.NDArray[np.float32]
+    chunk_bm25: npt.NDArray[np.float32]
+    rule_bm25: dict[str, float]
 
 
 class Retriever:
@@ -84,49 +117,66 @@ class Retriever:
     ) -> None:
         self.catalogue = catalogue
         self.params = params or RankingParams()
-        self._collection, self._keyword, self._chunks = _open_or_build(
-            paths, catalogue, reporter or SilentReporter()
-        )
-        self._position = {chunk.id: index for index, chunk in enumerate(self._chunks)}
+        self._index = _open_or_build(paths, catalogue, reporter or SilentReporter())
+        self._position = {chunk.id: index for index, chunk in enumerate(self._index.chunks)}
 
     def search(self, query: str, action: str | None = None, top_k: int = 5) -> list[Hit]:
         """The best chunks for a query, best first."""
-        return self._ranked(query, action)[:top_k]
+        evidence = self._evidence(query)
+        boosts = self._focus_boosts(action)
+        lexical = _normalised(evidence.chunk_bm25)
+        hits = [
+            Hit(
+                chunk=chunk,
+                score=float(evidence.dense[i] + self.params.chunk_keyword_weight * lexical[i])
+                * (1.0 + boosts.get(chunk.category or "", 0.0)),
+                dense=float(evidence.dense[i]),
+            )
+            for i, chunk in enumerate(self._index.chunks)
+        ]
+        hits.sort(key=lambda hit: (-hit.score, hit.chunk.id))
+        return hits[:top_k]
 
     def rank_rules(self, query: str, action: str | None = None, top_k: int = 5) -> RuleRanking:
-        """Distinct rules by their best chunk; abstains when nothing is close enough."""
-        hits = self._ranked(query, action)
-        best = max((hit.dense for hit in hits), default=0.0)
-        if best < self.params.abstain_below:
-            return RuleRanking(rules=(), abstained=True, best_similarity=best)
-        grouped: dict[str, list[Hit]] = {}
-        for hit in hits:
-            if hit.chunk.rule_id is not None:
-                grouped.setdefault(hit.chunk.rule_id, []).append(hit)
-        rules = [RuleHit(rule_id, group[0].score, tuple(group)) for rule_id, group in grouped.items()]
-        rules.sort(key=lambda rule: -rule.score)
-        return RuleRanking(rules=tuple(rules[:top_k]), abstained=False, best_similarity=best)
-
-    def _ranked(self, query: str, action: str | None) -> list[Hit]:
+        """Distinct rules, best first; abstains when nothing in the pack is close enough."""
         params = self.params
-        count = min(params.dense_candidates, len(self._chunks))
-        result = self._collection.query(
-            query_texts=[query], n_results=count, include=["distances"]
-        )
-        ids = result["ids"][0]
-        distances = (result["distances"] or [[]])[0]
-        keyword = self._keyword.scores(query)
-        top_keyword = float(keyword.max()) if keyword.size else 0.0
+        evidence = self._evidence(query)
+        confidence = float(evidence.dense.max(initial=0.0))
+        confidence += params.confidence_per_bm25 * float(evidence.chunk_bm25.max(initial=0.0))
+        if confidence < params.abstain_below:
+            return RuleRanking(rules=(), abstained=True, confidence=confidence)
+        by_rule: dict[str, list[Hit]] = {}
+        for i in np.argsort(-evidence.dense, kind="stable"):
+            chunk = self._index.chunks[int(i)]
+            if chunk.rule_id is not None:
+                hit = Hit(chunk=chunk, score=float(evidence.dense[i]), dense=float(evidence.dense[i]))
+                by_rule.setdefault(chunk.rule_id, []).append(hit)
+        best_bm25 = max(evidence.rule_bm25.values(), default=0.0) or 1.0
         boosts = self._focus_boosts(action)
-        hits: list[Hit] = []
-        for chunk_id, distance in zip(ids, distances, strict=True):
-            chunk = self._chunks[self._position[chunk_id]]
-            dense = 1.0 - float(distance)
-            lexical = float(keyword[self._position[chunk_id]]) / top_keyword if top_keyword else 0.0
-            score = (dense + params.keyword_weight * lexical) * (1.0 + boosts.get(chunk.category or "", 0.0))
-            hits.append(Hit(chunk=chunk, score=score, dense=dense))
-        hits.sort(key=lambda hit: (-hit.score, hit.chunk.id))
-        return hits
+        rules: list[RuleHit] = []
+        for rule_id, hits in by_rule.items():
+            second = hits[1].dense if len(hits) > 1 else 0.0
+            lexical = evidence.rule_bm25.get(rule_id, 0.0) / best_bm25
+            base = hits[0].dense + params.second_chunk_weight * second + params.rule_keyword_weight * lexical
+            category = hits[0].chunk.category or ""
+            rules.append(RuleHit(rule_id, base * (1.0 + boosts.get(category, 0.0)), tuple(hits[:3])))
+        rules.sort(key=lambda rule: (-rule.score, rule.rule_id))
+        return RuleRanking(rules=tuple(rules[:top_k]), abstained=False, confidence=confidence)
+
+    def _evidence(self, query: str) -> _Evidence:
+        index = self._index
+        result = index.collection.query(
+            query_texts=[query], n_results=len(index.chunks), include=["distances"]
+        )
+        dense = np.zeros(len(index.chunks), dtype=np.float32)
+        for chunk_id, distance in zip(result["ids"][0], (result["distances"] or [[]])[0], strict=True):
+            dense[self._position[chunk_id]] = 1.0 - float(distance)
+        rule_scores = index.rule_keyword.scores(query)
+        return _Evidence(
+            dense=dense,
+            chunk_bm25=index.chunk_keyword.scores(query),
+            rule_bm25={rule_id: float(rule_scores[i]) for i, rule_id in enumerate(index.rule_order)},
+        )
 
     def _focus_boosts(self, action: str | None) -> dict[str, float]:
         found = self.catalogue.action(action) if action else None
@@ -135,9 +185,12 @@ class Retriever:
         return dict(zip(found.focus, self.params.focus_boosts, strict=False))
 
 
-def _open_or_build(
-    paths: Paths, catalogue: Catalogue, reporter: Reporter
-) -> tuple[Collection, KeywordIndex, list[Chunk]]:
+def _normalised(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    top = float(scores.max(initial=0.0))
+    return scores / top if top > 0 else scores
+
+
+def _open_or_build(paths: Paths, catalogue: Catalogue, reporter: Reporter) -> _OpenIndex:
     from bepro.retrieval import store
 
     current_hash = content_hash(paths.root)
@@ -163,15 +216,21 @@ def _open_or_build(
         ) from exc
 
 
-def _open(paths: Paths, manifest: Any) -> tuple[Collection, KeywordIndex, list[Chunk]]:
+def _open(paths: Paths, manifest: Any) -> _OpenIndex:
     from bepro.retrieval import store
     from bepro.retrieval.keyword import KeywordIndex
 
     collection = store.open_collection(paths.index, manifest)
     if collection.count() != manifest.chunks:
         raise IndexUnavailableError("the store's chunk count does not match its manifest")
-    keyword = KeywordIndex(paths.index / manifest.store / "bm25")
-    return collection, keyword, store.load_chunks(paths.index, manifest)
+    folder = paths.index / manifest.store
+    return _OpenIndex(
+        collection=collection,
+        chunk_keyword=KeywordIndex(folder / "bm25"),
+        rule_keyword=KeywordIndex(folder / "bm25-rules"),
+        rule_order=store.load_rule_order(paths.index, manifest),
+        chunks=store.load_chunks(paths.index, manifest),
+    )
 
 
 def index_state(paths: Paths) -> IndexState:

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 COLLECTION = "bepro"
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # bump when the store layout or the keyword tokenizer changes
 BUILD_LOCK_TIMEOUT_S = 120.0
 Progress = Callable[[int, int], None]
 
@@ -194,6 +194,12 @@ def _populate(staging: Path, chunks: Sequence[Chunk], progress: Progress | None)
         if progress is not None:
             progress(min(start + batch, len(chunks)), len(chunks))
     keyword.build(staging / "bm25", [chunk.document() for chunk in chunks])
+    rule_documents: dict[str, list[str]] = {}
+    for chunk in chunks:
+        if chunk.rule_id is not None:
+            rule_documents.setdefault(chunk.rule_id, []).append(chunk.document())
+    keyword.build(staging / "bm25-rules", ["\n".join(docs) for docs in rule_documents.values()])
+    (staging / "rules.json").write_text(json.dumps(list(rule_documents)), encoding="utf-8")
     records = [asdict(chunk) for chunk in chunks]
     (staging / "chunks.json").write_text(json.dumps(records), encoding="utf-8")
 
@@ -222,3 +228,9 @@ def open_collection(index_dir: Path, manifest: Manifest) -> Collection:
 def load_chunks(index_dir: Path, manifest: Manifest) -> list[Chunk]:
     data = json.loads((index_dir / manifest.store / "chunks.json").read_text(encoding="utf-8"))
     return [Chunk(**record) for record in cast(list[dict[str, Any]], data)]
+
+
+def load_rule_order(index_dir: Path, manifest: Manifest) -> list[str]:
+    """The rule ids in the order of the rule-level BM25 index's documents."""
+    data = json.loads((index_dir / manifest.store / "rules.json").read_text(encoding="utf-8"))
+    return [str(rule_id) for rule_id in cast(list[object], data)]
