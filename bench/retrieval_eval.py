@@ -1,7 +1,7 @@
 """Print the retrieval eval's figures for the current index, optionally for other ranking params.
 
-    python bench/retrieval_eval.py                      # defaults
-    python bench/retrieval_eval.py keyword_weight=0 abstain_below=0.25
+python bench/retrieval_eval.py                      # defaults
+python bench/retrieval_eval.py keyword_weight=0 abstain_below=0.25
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def main() -> None:
     retriever = Retriever(paths, catalogue, params=_params(sys.argv[1:]))
     cases = load_cases(paths.root / "evals" / "retrieval.jsonl", catalogue)
     report = run_retrieval_eval(cases, retriever, catalogue)
-    print(json.dumps({"params": dataclasses.asdict(retriever.params), **report.as_dict()}, indent=2))
+    print(
+        json.dumps({"params": dataclasses.asdict(retriever.params), **report.as_dict()}, indent=2)
+    )
     for miss in report.misses:
         print("miss", miss)
 

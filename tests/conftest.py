@@ -44,7 +44,9 @@ def retriever(paths: Paths, catalogue: Catalogue) -> Retriever:
     return Retriever(paths, catalogue, SilentReporter())
 
 
-def run_bepro(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_bepro(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess, as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "bepro", *args],

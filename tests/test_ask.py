@@ -17,7 +17,12 @@ from .conftest import run_bepro
 def test_payment_retry_question_cites_idempotency_and_retries(
     paths: Paths, catalogue: Catalogue, retriever: Retriever
 ) -> None:
-    result = ask(AskRequest("how do I make a payment call safe to retry?"), catalogue, paths, retriever=retriever)
+    result = ask(
+        AskRequest("how do I make a payment call safe to retry?"),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
     assert result.mode == "offline"
     assert {"idempotency", "retries"} <= set(result.rules)
     assert result.rules == catalogue.in_priority_order(result.rules)
@@ -28,13 +33,19 @@ def test_payment_retry_question_cites_idempotency_and_retries(
     assert "## Checklist" in result.answer
 
 
-def test_off_topic_question_abstains(paths: Paths, catalogue: Catalogue, retriever: Retriever) -> None:
-    result = ask(AskRequest("what is a good sourdough recipe?"), catalogue, paths, retriever=retriever)
+def test_off_topic_question_abstains(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    result = ask(
+        AskRequest("what is a good sourdough recipe?"), catalogue, paths, retriever=retriever
+    )
     assert result.abstained
     assert result.rules == []
 
 
-def test_explicit_action_weighs_its_categories(paths: Paths, catalogue: Catalogue, retriever: Retriever) -> None:
+def test_explicit_action_weighs_its_categories(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
     question = "what should I check in this endpoint that stores user emails?"
     secure = ask(AskRequest(question, action="secure"), catalogue, paths, retriever=retriever)
     assert secure.action == "secure"
@@ -52,7 +63,10 @@ def test_action_is_inferred_from_the_question(catalogue: Catalogue) -> None:
 
 def test_cli_ask_json_contract(index_dir: Path) -> None:
     result = run_bepro(
-        "ask", "how do I make a payment call safe to retry?", "--format", "json",
+        "ask",
+        "how do I make a payment call safe to retry?",
+        "--format",
+        "json",
         env={"BEPRO_INDEX_DIR": str(index_dir)},
     )
     assert result.returncode == 0, result.stderr
@@ -65,9 +79,16 @@ def test_cli_ask_json_contract(index_dir: Path) -> None:
 
 def test_cli_ask_with_a_file(index_dir: Path, tmp_path: Path) -> None:
     code = tmp_path / "client.py"
-    code.write_text("import requests\n\ndef fetch(url):\n    return requests.get(url)\n", encoding="utf-8")
+    code.write_text(
+        "import requests\n\ndef fetch(url):\n    return requests.get(url)\n", encoding="utf-8"
+    )
     result = run_bepro(
-        "ask", "is this HTTP call safe?", "--file", str(code), "--format", "json",
+        "ask",
+        "is this HTTP call safe?",
+        "--file",
+        str(code),
+        "--format",
+        "json",
         env={"BEPRO_INDEX_DIR": str(index_dir)},
     )
     assert result.returncode == 0, result.stderr
@@ -75,6 +96,8 @@ def test_cli_ask_with_a_file(index_dir: Path, tmp_path: Path) -> None:
 
 
 def test_cli_off_topic_exits_0_with_a_message(index_dir: Path) -> None:
-    result = run_bepro("ask", "best hiking boots for the alps?", env={"BEPRO_INDEX_DIR": str(index_dir)})
+    result = run_bepro(
+        "ask", "best hiking boots for the alps?", env={"BEPRO_INDEX_DIR": str(index_dir)}
+    )
     assert result.returncode == 0
     assert "No rule in this pack covers that question" in result.stdout

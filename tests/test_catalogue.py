@@ -20,8 +20,17 @@ def test_catalogue_has_the_seed_shape(catalogue: Catalogue) -> None:
     assert len(catalogue.categories) == 8
     assert len(catalogue.rules) == 39
     assert catalogue.action_names == (
-        "plan", "design", "build", "implement", "review", "fix",
-        "optimize", "refactor", "debug", "secure", "scale",
+        "plan",
+        "design",
+        "build",
+        "implement",
+        "review",
+        "fix",
+        "optimize",
+        "refactor",
+        "debug",
+        "secure",
+        "scale",
     )
     assert len(catalogue.workflow) == 7
     assert [c.priority for c in catalogue.categories] == list(range(1, 9))
@@ -30,7 +39,16 @@ def test_catalogue_has_the_seed_shape(catalogue: Catalogue) -> None:
 
 
 def test_severity_follows_priority(catalogue: Catalogue) -> None:
-    expected = {1: "CRITICAL", 2: "CRITICAL", 3: "CRITICAL", 4: "HIGH", 5: "HIGH", 6: "HIGH", 7: "MEDIUM", 8: "MEDIUM"}
+    expected = {
+        1: "CRITICAL",
+        2: "CRITICAL",
+        3: "CRITICAL",
+        4: "HIGH",
+        5: "HIGH",
+        6: "HIGH",
+        7: "MEDIUM",
+        8: "MEDIUM",
+    }
     assert {c.priority: c.severity for c in catalogue.categories} == expected
     assert all(rule.severity == expected[rule.priority] for rule in catalogue.rules)
 
@@ -81,7 +99,10 @@ def test_duplicate_rule_id_names_the_line() -> None:
 
 
 def test_rule_outside_a_category_names_the_line() -> None:
-    text = _broken("## Quick Reference (Rules)\n", "## Quick Reference (Rules)\n\n- `stray` - Not in a category\n")
+    text = _broken(
+        "## Quick Reference (Rules)\n",
+        "## Quick Reference (Rules)\n\n- `stray` - Not in a category\n",
+    )
     with pytest.raises(CatalogueError) as error:
         parse_catalogue(text)
     assert f"SKILL.md:{_line_of(text, '`stray`')}:" in error.value.message
@@ -93,7 +114,7 @@ def test_rule_outside_a_category_names_the_line() -> None:
     [
         ("license: Apache-2.0", "version: 1", "key 'version' is not allowed"),
         ("name: backend-principle-eng-python-pro-max", "name: Backend_Pro", "kebab-case"),
-        ("description: \"Principal", "description: \"<b>Principal", "no '<' or '>'"),
+        ('description: "Principal', 'description: "<b>Principal', "no '<' or '>'"),
         ("license: Apache-2.0", "license: [unclosed", "not valid YAML"),
     ],
 )

@@ -56,7 +56,11 @@ def test_reference_splits_at_sections_with_rule_metadata(catalogue: Catalogue) -
 
 
 def test_code_block_is_never_split(catalogue: Catalogue) -> None:
-    long_code = "```python\n" + "\n".join(f"value_{i} = {i}  # padding padding padding" for i in range(80)) + "\n```"
+    long_code = (
+        "```python\n"
+        + "\n".join(f"value_{i} = {i}  # padding padding padding" for i in range(80))
+        + "\n```"
+    )
     text = f"# timeouts: x\n\n## Do\n\nSome prose first.\n\n{long_code}\n\nAfter the code.\n"
     chunks = chunk_file("references/rules/timeouts.md", text, catalogue)
     holding = [chunk for chunk in chunks if "value_0 = 0" in chunk.text]
@@ -72,7 +76,9 @@ def test_whole_pack_chunks_are_bounded_and_fences_balanced(catalogue: Catalogue)
         assert chunk.text.count("```") % 2 == 0, chunk.id
         if "```" not in chunk.text:
             assert len(chunk.text) <= MAX_CHUNK_CHARS + 400, chunk.id
-    rule_chunks = {chunk.rule_id for chunk in chunks if chunk.source == "SKILL.md" and chunk.kind == "rule"}
+    rule_chunks = {
+        chunk.rule_id for chunk in chunks if chunk.source == "SKILL.md" and chunk.kind == "rule"
+    }
     assert rule_chunks == set(catalogue.rule_ids)
     kinds = {chunk.kind for chunk in chunks}
     assert {"rule", "reference", "python-core", "action", "workflow"} <= kinds

@@ -74,7 +74,9 @@ def test_broken_skill_md_is_reported_with_its_line(tmp_path: object) -> None:
 
     root = Path(str(tmp_path))
     (root / "references").mkdir()
-    text = (ROOT / "SKILL.md").read_text(encoding="utf-8").replace("- `retries` -", "- `timeouts` -")
+    text = (
+        (ROOT / "SKILL.md").read_text(encoding="utf-8").replace("- `retries` -", "- `timeouts` -")
+    )
     (root / "SKILL.md").write_text(text, encoding="utf-8")
     result = run_bepro("rules", env={"BEPRO_ROOT": str(root)})
     assert result.returncode == 2
@@ -91,7 +93,12 @@ def test_light_commands_never_import_heavy_libraries(args: tuple[str, ...]) -> N
         f"print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False, cwd=ROOT
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -40,7 +40,9 @@ def small_pack(tmp_path: Path) -> Paths:
     shutil.copy(ROOT / "SKILL.md", root / "SKILL.md")
     for rule_id in ("timeouts", "retries"):
         shutil.copy(ROOT / "references" / "rules" / f"{rule_id}.md", root / "references" / "rules")
-    return Paths(root=root, skill=root / "SKILL.md", references=root / "references", index=tmp_path / "index")
+    return Paths(
+        root=root, skill=root / "SKILL.md", references=root / "references", index=tmp_path / "index"
+    )
 
 
 def test_first_use_builds_with_progress_then_reuses(small_pack: Paths) -> None:
@@ -60,7 +62,10 @@ def test_changed_knowledge_makes_the_index_stale_and_it_is_rebuilt(small_pack: P
     catalogue = load_catalogue(small_pack.skill)
     Retriever(small_pack, catalogue)
     reference = small_pack.references / "rules" / "timeouts.md"
-    reference.write_text(reference.read_text(encoding="utf-8") + "\nA new paragraph on deadlines.\n", encoding="utf-8")
+    reference.write_text(
+        reference.read_text(encoding="utf-8") + "\nA new paragraph on deadlines.\n",
+        encoding="utf-8",
+    )
     assert index_state(small_pack).state == "stale"
     reporter = RecordingReporter()
     retriever = Retriever(small_pack, catalogue, reporter)
@@ -101,7 +106,10 @@ def test_two_processes_building_at_once_leave_one_good_index(small_pack: Paths) 
         "print(r.search('retry with jitter', top_k=1)[0].chunk.rule_id)\n"
     )
     args = [sys.executable, "-c", script, str(small_pack.root), str(small_pack.index)]
-    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outputs = [proc.communicate(timeout=300) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs
     assert all(out.strip() for out, _ in outputs)

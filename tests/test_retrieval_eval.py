@@ -37,12 +37,20 @@ def test_retrieval_quality_gate(catalogue: Catalogue, retriever: Retriever) -> N
 @pytest.mark.parametrize(
     ("line", "problem"),
     [
-        ('{"id": "x", "question": "q", "action": "plan", "expected": ["nope"]}', "unknown rule id 'nope'"),
-        ('{"id": "x", "question": "q", "action": "dance", "expected": ["retries"]}', "unknown action"),
+        (
+            '{"id": "x", "question": "q", "action": "plan", "expected": ["nope"]}',
+            "unknown rule id 'nope'",
+        ),
+        (
+            '{"id": "x", "question": "q", "action": "dance", "expected": ["retries"]}',
+            "unknown action",
+        ),
         ("not json", "malformed case"),
     ],
 )
-def test_bad_dataset_lines_name_file_and_line(catalogue: Catalogue, tmp_path: Path, line: str, problem: str) -> None:
+def test_bad_dataset_lines_name_file_and_line(
+    catalogue: Catalogue, tmp_path: Path, line: str, problem: str
+) -> None:
     dataset = tmp_path / "bad.jsonl"
     good = '{"id": "ok", "question": "q", "action": "plan", "expected": ["retries"]}'
     dataset.write_text(f"{good}\n{line}\n", encoding="utf-8")

@@ -117,4 +117,4 @@ def plain_text(inline: Token) -> str:
         for child in inline.children or []
         if child.type in ("text", "code_inline", "softbreak")
     ]
-    return "".join(" " if not part else part for part in parts).strip()
+    return "".join(part or " " for part in parts).strip()

@@ -53,7 +53,9 @@ def validate_request(request: AskRequest, catalogue: Catalogue) -> tuple[str, st
     """The cleaned question, the action and whether it was inferred; UsageError on bad input."""
     question = request.question.strip()
     if not question:
-        raise UsageError("the question is empty", 'ask something, e.g. bepro ask "how do I retry safely?"')
+        raise UsageError(
+            "the question is empty", 'ask something, e.g. bepro ask "how do I retry safely?"'
+        )
     if len(question) > MAX_QUESTION_CHARS:
         raise UsageError(
             f"the question is {len(question)} characters; the limit is {MAX_QUESTION_CHARS}",
@@ -64,7 +66,8 @@ def validate_request(request: AskRequest, catalogue: Catalogue) -> tuple[str, st
     action = request.action.strip().lower()
     if catalogue.action(action) is None:
         raise UsageError(
-            f"unknown action {request.action!r}", f"choose one of: {', '.join(catalogue.action_names)}"
+            f"unknown action {request.action!r}",
+            f"choose one of: {', '.join(catalogue.action_names)}",
         )
     return question, action, False
 
@@ -134,6 +137,8 @@ def ask(
         mode="offline",
         answer=answer,
         rules=[item.rule.id for item in advice],
-        citations=[CitationOut(rule_id=c.rule_id, source=c.source, heading=c.heading) for c in citations],
+        citations=[
+            CitationOut(rule_id=c.rule_id, source=c.source, heading=c.heading) for c in citations
+        ],
         abstained=False,
     )

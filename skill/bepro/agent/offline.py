@@ -62,7 +62,7 @@ def compose_answer(
         )
     lines.append("## Sources")
     lines.append("")
-    lines.extend(f"- [{c.rule_id}] {c.source} › {c.heading}" for c in dict.fromkeys(citations))
+    lines.extend(f"- [{c.rule_id}] {c.source} - {c.heading}" for c in dict.fromkeys(citations))
     return "\n".join(lines).rstrip() + "\n", list(dict.fromkeys(citations))
 
 
@@ -85,11 +85,20 @@ def _rule_section(number: int, item: RuleAdvice) -> list[str]:
         lines.append("")
     example = reference.do_code
     if example:
-        shown = example.rstrip().splitlines()
-        if len(shown) > MAX_EXAMPLE_LINES:
-            shown = [*shown[:MAX_EXAMPLE_LINES], f"# ... full example in {rule.reference_path}"]
+        shown = _excerpt(example)
+        if len(shown) < len(example.rstrip().splitlines()):
+            shown.append(f"# ... the full example is in {rule.reference_path}")
         lines.extend(["```python", *shown, "```", ""])
     return lines
+
+
+def _excerpt(code: str) -> list[str]:
+    """The code up to MAX_EXAMPLE_LINES, cut at a blank line so no statement is left half-shown."""
+    lines = code.rstrip().splitlines()
+    if len(lines) <= MAX_EXAMPLE_LINES:
+        return lines
+    blanks = [index for index, line in enumerate(lines[:MAX_EXAMPLE_LINES]) if not line.strip()]
+    return lines[: blanks[-1]] if blanks else lines[:MAX_EXAMPLE_LINES]
 
 
 def _citations(item: RuleAdvice) -> list[Citation]:
@@ -98,7 +107,9 @@ def _citations(item: RuleAdvice) -> list[Citation]:
         source = item.reference.path.as_posix()
         for heading in ("How to apply it in Python", "Do"):
             if heading in item.reference.sections:
-                cites.append(Citation(item.rule.id, _relative(source), f"{item.reference.title} > {heading}"))
+                cites.append(
+                    Citation(item.rule.id, _relative(source), f"{item.reference.title} > {heading}")
+                )
     return cites
 
 

@@ -39,6 +39,7 @@ class Action(_Frozen):
     name: str
     produces: str
     focus: tuple[str, ...]
+    line: int
 
     @property
     def guide_path(self) -> str:

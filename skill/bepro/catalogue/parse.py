@@ -68,7 +68,9 @@ def parse_catalogue(text: str, path: Path = Path("SKILL.md")) -> Catalogue:
     rules, severities = _parse_rules(
         _section(sections, "Quick Reference", source), categories, source
     )
-    categories = tuple(cat.model_copy(update={"severity": severities[cat.name]}) for cat in categories)
+    categories = tuple(
+        cat.model_copy(update={"severity": severities[cat.name]}) for cat in categories
+    )
     actions = _parse_actions(_section(sections, "Actions", source), categories, source)
     _check_actions_match_description(actions, meta, source)
     workflow = _parse_workflow(_section(sections, "Execution Workflow", source))
@@ -135,10 +137,14 @@ def _parse_categories(section: mdparse.Section, source: _Source) -> tuple[Catego
             raise source.fail(line, "a priority row needs: Priority | Category | Goal | Signals")
         priority = int(cells[0])
         if priority != len(categories) + 1:
-            raise source.fail(line, f"priority {priority} is out of order; expected {len(categories) + 1}")
+            raise source.fail(
+                line, f"priority {priority} is out of order; expected {len(categories) + 1}"
+            )
         signals = tuple(signal.strip() for signal in cells[3].split(",") if signal.strip())
         categories.append(
-            Category(priority=priority, name=cells[1], goal=cells[2], signals=signals, severity="MEDIUM")
+            Category(
+                priority=priority, name=cells[1], goal=cells[2], signals=signals, severity="MEDIUM"
+            )
         )
     if not categories:
         raise source.fail(section.line, "the priority model table has no rows")
@@ -154,7 +160,9 @@ def _parse_rules(
     severities: dict[str, Severity] = {}
     stray = mdparse.list_items(_tokens_before_first_heading(section.tokens))
     if stray:
-        raise source.fail(stray[0][0], "a rule outside a category", "put it under a '### N. Category' heading")
+        raise source.fail(
+            stray[0][0], "a rule outside a category", "put it under a '### N. Category' heading"
+        )
     for sub in mdparse.sections(section.tokens, level=3):
         category, severity = _category_heading(sub, by_name, source)
         severities[category.name] = severity
@@ -162,7 +170,9 @@ def _parse_rules(
             rule_id, summary = _rule_item(inline, line, source)
             file_line = source.body_offset + line + 1
             if rule_id in first_seen:
-                raise source.fail(line, f"duplicate rule id {rule_id!r} (first at line {first_seen[rule_id]})")
+                raise source.fail(
+                    line, f"duplicate rule id {rule_id!r} (first at line {first_seen[rule_id]})"
+                )
             first_seen[rule_id] = file_line
             rules.append(
                 Rule(
@@ -196,9 +206,13 @@ def _category_heading(
     number, name, severity = int(match[1]), match[2], match[3]
     category = by_name.get(name)
     if category is None or category.priority != number:
-        raise source.fail(sub.line, f"heading {sub.title!r} does not match the priority model table")
+        raise source.fail(
+            sub.line, f"heading {sub.title!r} does not match the priority model table"
+        )
     if severity not in get_args(Severity):
-        raise source.fail(sub.line, f"unknown severity {severity!r}", "use CRITICAL, HIGH or MEDIUM")
+        raise source.fail(
+            sub.line, f"unknown severity {severity!r}", "use CRITICAL, HIGH or MEDIUM"
+        )
     return category, severity  # type: ignore[return-value]  # checked against Severity above
 
 
@@ -228,7 +242,11 @@ def _parse_actions(
         unknown = [name for name in focus if name not in names]
         if unknown:
             raise source.fail(line, f"action {cells[0]!r} weighs unknown category {unknown[0]!r}")
-        actions.append(Action(name=cells[0], produces=cells[1], focus=focus))
+        actions.append(
+            Action(
+                name=cells[0], produces=cells[1], focus=focus, line=source.body_offset + line + 1
+            )
+        )
     return tuple(actions)
 
 

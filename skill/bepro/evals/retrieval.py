@@ -89,7 +89,9 @@ def run_retrieval_eval(
     reciprocal = 0.0
     weighted_hit = weighted_total = 0.0
     abstain_right = abstain_total = false_abstentions = 0
-    per_category: dict[str, CategoryScore] = {cat.name: CategoryScore() for cat in catalogue.categories}
+    per_category: dict[str, CategoryScore] = {
+        cat.name: CategoryScore() for cat in catalogue.categories
+    }
     misses: list[str] = []
     answered = [case for case in cases if not case.abstain]
     for case in cases:

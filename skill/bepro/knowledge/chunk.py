@@ -19,7 +19,7 @@ from bepro.catalogue.model import Catalogue
 
 Kind = Literal["rule", "reference", "python-core", "action", "workflow"]
 
-MAX_CHUNK_CHARS = 1200
+MAX_CHUNK_CHARS = 700
 EMBEDDED_CODE_LINES = 4
 CHUNKER_VERSION = "1"
 _SKIPPED_REFERENCE_SECTIONS = frozenset({"Related rules"})
@@ -122,16 +122,28 @@ def _skill_chunks(text: str, catalogue: Catalogue) -> Iterator[Chunk]:
             action=None,
             line=rule.line,
         )
+    for action in catalogue.actions:
+        yield Chunk(
+            id=f"SKILL.md#action-{action.name}",
+            source="SKILL.md",
+            heading=f"Actions > {action.name}",
+            text=f"`{action.name}` produces: {action.produces}. Weighs most: {', '.join(action.focus)}.",
+            kind="action",
+            rule_id=None,
+            category=None,
+            priority=None,
+            action=action.name,
+            line=action.line,
+        )
     lines = front.body.splitlines()
     tokens = mdparse.parse(front.body)
     for section in mdparse.sections(tokens, level=2):
-        if section.title.startswith("Quick Reference"):
+        if section.title.startswith(("Quick Reference", "Actions")):
             continue
-        kind: Kind = "action" if section.title == "Actions" else "workflow"
         for index, block in enumerate(_blocks(section, [section.title], lines)):
+            key = f"{section.title}-{index}"
             yield _make_chunk(
-                "SKILL.md", f"{section.title}-{index}", block, kind, None, catalogue,
-                line_offset=front.body_offset,
+                "SKILL.md", key, block, "workflow", None, catalogue, line_offset=front.body_offset
             )
 
 
@@ -226,12 +238,16 @@ def _top_level_ranges(tokens: list[Token]) -> list[tuple[int, int]]:
         if token.map is None or token.nesting < 0:
             continue
         is_list = token.type in ("bullet_list_open", "ordered_list_open")
-        if (token.level == 0 and not is_list) or (token.level == 1 and token.type == "list_item_open"):
+        if (token.level == 0 and not is_list) or (
+            token.level == 1 and token.type == "list_item_open"
+        ):
             ranges.append((token.map[0], token.map[1]))
     return ranges
 
 
-def _blocks(section: mdparse.Section, heading_path: list[str], lines: list[str]) -> Iterator[_Block]:
+def _blocks(
+    section: mdparse.Section, heading_path: list[str], lines: list[str]
+) -> Iterator[_Block]:
     """Group a section's top-level blocks into chunks of at most MAX_CHUNK_CHARS.
 
     A block is never split, so a fenced code block always stays whole.

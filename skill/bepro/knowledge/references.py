@@ -54,7 +54,9 @@ def parse_reference(rule_id: str, path: Path, text: str) -> RuleReference:
     title = next(
         (tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"), rule_id
     )
-    paragraphs = [tokens[i + 1].content for i, t in enumerate(tokens[:40]) if t.type == "paragraph_open"]
+    paragraphs = [
+        tokens[i + 1].content for i, t in enumerate(tokens[:40]) if t.type == "paragraph_open"
+    ]
     statement = next((p for p in paragraphs if not p.startswith("**Category:**")), "")
     sections: dict[str, str] = {}
     code: dict[str, str] = {}
@@ -88,13 +90,17 @@ def parse_reference(rule_id: str, path: Path, text: str) -> RuleReference:
 
 def first_python_fence(tokens: list[Token]) -> Token | None:
     return next(
-        (t for t in tokens if t.type == "fence" and t.info.strip().split(" ")[0] in ("python", "py")),
+        (
+            t
+            for t in tokens
+            if t.type == "fence" and t.info.strip().split(" ")[0] in ("python", "py")
+        ),
         None,
     )
 
 
 def _item_text(inline: Token) -> str:
-    content = inline.content.strip()
+    content = " ".join(inline.content.split())
     return content.removeprefix("[ ]").removeprefix("[x]").strip()
 
 

@@ -149,7 +149,9 @@ class Retriever:
         for i in np.argsort(-evidence.dense, kind="stable"):
             chunk = self._index.chunks[int(i)]
             if chunk.rule_id is not None:
-                hit = Hit(chunk=chunk, score=float(evidence.dense[i]), dense=float(evidence.dense[i]))
+                hit = Hit(
+                    chunk=chunk, score=float(evidence.dense[i]), dense=float(evidence.dense[i])
+                )
                 by_rule.setdefault(chunk.rule_id, []).append(hit)
         best_bm25 = max(evidence.rule_bm25.values(), default=0.0) or 1.0
         boosts = self._focus_boosts(action)
@@ -157,9 +159,15 @@ class Retriever:
         for rule_id, hits in by_rule.items():
             second = hits[1].dense if len(hits) > 1 else 0.0
             lexical = evidence.rule_bm25.get(rule_id, 0.0) / best_bm25
-            base = hits[0].dense + params.second_chunk_weight * second + params.rule_keyword_weight * lexical
+            base = (
+                hits[0].dense
+                + params.second_chunk_weight * second
+                + params.rule_keyword_weight * lexical
+            )
             category = hits[0].chunk.category or ""
-            rules.append(RuleHit(rule_id, base * (1.0 + boosts.get(category, 0.0)), tuple(hits[:3])))
+            rules.append(
+                RuleHit(rule_id, base * (1.0 + boosts.get(category, 0.0)), tuple(hits[:3]))
+            )
         rules.sort(key=lambda rule: (-rule.score, rule.rule_id))
         return RuleRanking(rules=tuple(rules[:top_k]), abstained=False, confidence=confidence)
 
@@ -169,13 +177,17 @@ class Retriever:
             query_texts=[query], n_results=len(index.chunks), include=["distances"]
         )
         dense = np.zeros(len(index.chunks), dtype=np.float32)
-        for chunk_id, distance in zip(result["ids"][0], (result["distances"] or [[]])[0], strict=True):
+        for chunk_id, distance in zip(
+            result["ids"][0], (result["distances"] or [[]])[0], strict=True
+        ):
             dense[self._position[chunk_id]] = 1.0 - float(distance)
         rule_scores = index.rule_keyword.scores(query)
         return _Evidence(
             dense=dense,
             chunk_bm25=index.chunk_keyword.scores(query),
-            rule_bm25={rule_id: float(rule_scores[i]) for i, rule_id in enumerate(index.rule_order)},
+            rule_bm25={
+                rule_id: float(rule_scores[i]) for i, rule_id in enumerate(index.rule_order)
+            },
         )
 
     def _focus_boosts(self, action: str | None) -> dict[str, float]:
@@ -249,7 +261,9 @@ def index_state(paths: Paths) -> IndexState:
         _open(paths, manifest)
     except Exception as exc:  # noqa: BLE001 - reported, not raised: status must always answer
         return IndexState("corrupt", f"{type(exc).__name__}: {exc}", details)
-    return IndexState("ready", f"{manifest.chunks} chunks in {paths.index / manifest.store}", details)
+    return IndexState(
+        "ready", f"{manifest.chunks} chunks in {paths.index / manifest.store}", details
+    )
 
 
 def build_index(paths: Paths, catalogue: Catalogue, reporter: Reporter, force: bool = False) -> int:

@@ -134,7 +134,11 @@ def build_store(
     try:
         with FileLock(str(index_dir / ".build.lock"), timeout=BUILD_LOCK_TIMEOUT_S):
             current = read_manifest(index_dir)
-            if current is not None and current.is_current(content_hash) and _store_ok(index_dir, current):
+            if (
+                current is not None
+                and current.is_current(content_hash)
+                and _store_ok(index_dir, current)
+            ):
                 return current
             return _build_locked(index_dir, chunks, content_hash, progress)
     except Timeout as exc:
@@ -188,8 +192,8 @@ def _populate(staging: Path, chunks: Sequence[Chunk], progress: Progress | None)
         collection.add(
             ids=[chunk.id for chunk in part],
             documents=[chunk.document() for chunk in part],
-            embeddings=embedder.embed([chunk.embedding_text() for chunk in part]),  # type: ignore[arg-type]
-            metadatas=[_chunk_metadata(chunk) for chunk in part],  # type: ignore[misc]
+            embeddings=embedder.embed([chunk.embedding_text() for chunk in part]),
+            metadatas=[_chunk_metadata(chunk) for chunk in part],
         )
         if progress is not None:
             progress(min(start + batch, len(chunks)), len(chunks))

@@ -17,7 +17,7 @@ from bepro import __version__
 from bepro.errors import BeproError, UsageError
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
     from bepro.catalogue.model import Catalogue
     from bepro.config import Paths
@@ -56,7 +56,7 @@ class CliReporter:
 
     def __init__(self) -> None:
         self._progress: Progress | None = None
-        self._task: int | None = None
+        self._task: TaskID | None = None
 
     def notice(self, message: str) -> None:
         typer.echo(f"bepro: {message}", err=True)
@@ -109,9 +109,14 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress as JSON on stderr.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log progress as JSON on stderr.")
+    ] = False,
 ) -> None:
     from bepro import logs
 
@@ -120,7 +125,9 @@ def _root(
 
 @app.command("rules")
 def rules_command(
-    rule_id: Annotated[str | None, typer.Argument(help="A rule id, e.g. timeouts. Omit to list all.")] = None,
+    rule_id: Annotated[
+        str | None, typer.Argument(help="A rule id, e.g. timeouts. Omit to list all.")
+    ] = None,
     output: FormatOption = TextOrJson.text,
 ) -> None:
     """List the rules in priority order, or show one rule with its reference."""
@@ -158,7 +165,9 @@ def _rule_json(catalogue: Catalogue, rule_id: str) -> dict[str, object]:
 
 def _list_rules(catalogue: Catalogue, output: TextOrJson) -> None:
     if output is TextOrJson.json:
-        typer.echo(json.dumps([_rule_json(catalogue, rule.id) for rule in catalogue.rules], indent=2))
+        typer.echo(
+            json.dumps([_rule_json(catalogue, rule.id) for rule in catalogue.rules], indent=2)
+        )
         return
     from rich.console import Console
     from rich.table import Table
@@ -172,7 +181,9 @@ def _list_rules(catalogue: Catalogue, output: TextOrJson) -> None:
 @app.command("search")
 def search_command(
     query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
-    action: Annotated[str | None, typer.Option("--action", "-a", help="Weigh results for an action.")] = None,
+    action: Annotated[
+        str | None, typer.Option("--action", "-a", help="Weigh results for an action.")
+    ] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=50, help="How many hits.")] = 5,
     output: FormatOption = TextOrJson.text,
 ) -> None:
@@ -183,10 +194,18 @@ def search_command(
     if not query.strip():
         _fail(UsageError("the query is empty", 'e.g. bepro search "retry storm"'))
     if action is not None and catalogue.action(action.lower()) is None:
-        _fail(UsageError(f"unknown action {action!r}", f"choose one of: {', '.join(catalogue.action_names)}"))
+        _fail(
+            UsageError(
+                f"unknown action {action!r}", f"choose one of: {', '.join(catalogue.action_names)}"
+            )
+        )
     retriever = Retriever(paths, catalogue, CliReporter())
     ranking = retriever.rank_rules(query, action=action)
-    hits = [] if ranking.abstained else retriever.search(query, action=action.lower() if action else None, top_k=top_k)
+    hits = (
+        []
+        if ranking.abstained
+        else retriever.search(query, action=action.lower() if action else None, top_k=top_k)
+    )
     payload = [
         {
             "rule_id": hit.chunk.rule_id,
@@ -209,7 +228,7 @@ def search_command(
         return
     for number, item in enumerate(payload, start=1):
         rule = f"[{item['rule_id']}] " if item["rule_id"] else ""
-        typer.echo(f"{number}. {rule}{item['source']} › {item['heading']}  (score {item['score']})")
+        typer.echo(f"{number}. {rule}{item['source']} - {item['heading']}  (score {item['score']})")
         snippet = " ".join(str(item["text"]).split())[:240]
         typer.echo(f"   {snippet}\n")
 
@@ -219,10 +238,16 @@ def ask_command(
     question: Annotated[str, typer.Argument(help="Your question, in your own words.")],
     action: Annotated[
         str | None,
-        typer.Option("--action", "-a", help="plan, design, build, implement, review, fix, optimize, refactor, debug, secure or scale; inferred when omitted."),
+        typer.Option(
+            "--action",
+            "-a",
+            help="plan, design, build, implement, review, fix, optimize, refactor, debug, secure or scale; inferred when omitted.",
+        ),
     ] = None,
     file: Annotated[Path | None, typer.Option("--file", help="A code file to ask about.")] = None,
-    output: Annotated[AskFormat, typer.Option("--format", "-f", help="Output format.")] = AskFormat.text,
+    output: Annotated[
+        AskFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = AskFormat.text,
 ) -> None:
     """Answer a question with the rules that apply, in priority order, with citations (offline)."""
     from bepro.agent.ask import AskRequest, ask
@@ -239,7 +264,9 @@ def ask_command(
 
 @index_app.command("build")
 def index_build(
-    force: Annotated[bool, typer.Option("--force", help="Rebuild even when the index is current.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even when the index is current.")
+    ] = False,
 ) -> None:
     """Build the index now (it is also built on first use and when the pack changes)."""
     from bepro.retrieval.search import build_index
@@ -257,7 +284,11 @@ def index_status(output: FormatOption = TextOrJson.text) -> None:
     paths, _ = _load_pack()
     state = index_state(paths)
     if output is TextOrJson.json:
-        typer.echo(json.dumps({"state": state.state, "detail": state.detail, "manifest": state.manifest}, indent=2))
+        typer.echo(
+            json.dumps(
+                {"state": state.state, "detail": state.detail, "manifest": state.manifest}, indent=2
+            )
+        )
     else:
         typer.echo(f"{state.state}: {state.detail}")
     if state.state != "ready":
@@ -285,7 +316,7 @@ def main() -> None:
         else:
             typer.echo(f"error: {error.format_message()}", err=True)
         sys.exit(EXIT_USAGE)
-    except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback for users
+    except Exception as error:  # the last line of defence: no traceback for users
         if os.environ.get("BEPRO_DEBUG"):
             raise
         typer.echo(
@@ -295,4 +326,3 @@ def main() -> None:
         )
         sys.exit(EXIT_INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)
-

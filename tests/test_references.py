@@ -1,0 +1,155 @@
+"""The knowledge base agrees with SKILL.md: one reference per rule, one template, code that runs."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import time
+import types
+from pathlib import Path
+
+import pytest
+
+from bepro import mdparse
+from bepro.catalogue.model import Catalogue
+from bepro.catalogue.parse import load_catalogue
+from bepro.knowledge.references import first_python_fence, load_reference
+
+from .conftest import ROOT
+
+RULES_DIR = ROOT / "references" / "rules"
+ACTIONS_DIR = ROOT / "references" / "actions"
+CATALOGUE = load_catalogue(ROOT / "SKILL.md")
+RULE_SECTIONS = [
+    "Why it matters",
+    "How to apply it in Python",
+    "Don't",
+    "Do",
+    "How to detect it",
+    "Review checklist",
+    "Trade-offs and when not to apply it",
+    "Related rules",
+    "By action",
+]
+ACTION_SECTIONS = ["What it produces", "Steps", "Categories that weigh most", "Output contract"]
+COMPILE_ONLY = re.compile(r"<!--\s*compile-only:\s*(.+?)\s*-->")
+
+
+def _python_blocks(path: Path) -> list[tuple[int, str]]:
+    tokens = mdparse.parse(path.read_text(encoding="utf-8"))
+    return [
+        ((t.map[0] + 1) if t.map else 0, t.content)
+        for t in tokens
+        if t.type == "fence" and t.info.strip().split(" ")[0] in ("python", "py")
+    ]
+
+
+def test_one_reference_per_rule_and_no_strays() -> None:
+    files = {path.stem for path in RULES_DIR.glob("*.md")}
+    assert files == set(CATALOGUE.rule_ids)
+
+
+def test_every_action_has_a_guide() -> None:
+    assert {path.stem for path in ACTIONS_DIR.glob("*.md")} == set(CATALOGUE.action_names)
+
+
+@pytest.mark.parametrize("rule_id", CATALOGUE.rule_ids)
+def test_rule_reference_follows_the_template(rule_id: str) -> None:
+    rule = CATALOGUE.rule(rule_id)
+    assert rule is not None
+    path = RULES_DIR / f"{rule_id}.md"
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert 80 <= len(lines) <= 250, f"{path.name} has {len(lines)} lines"
+    assert lines[0] == f"# {rule_id}: {rule.summary}"
+    category_line = next(line for line in lines[1:] if line.strip())
+    assert category_line == (
+        f"**Category:** {rule.category} · **Priority:** {rule.priority} · **Severity:** {rule.severity}"
+    )
+    sections = [s.title for s in mdparse.sections(mdparse.parse(text), level=2)]
+    assert sections == RULE_SECTIONS
+
+
+@pytest.mark.parametrize("rule_id", CATALOGUE.rule_ids)
+def test_related_rules_exist(rule_id: str) -> None:
+    reference = load_reference(ROOT, rule_id)
+    assert reference is not None
+    assert reference.related, f"{rule_id} names no related rule"
+    unknown = [related for related in reference.related if CATALOGUE.rule(related) is None]
+    assert not unknown
+    assert rule_id not in reference.related
+
+
+def _all_markdown() -> list[Path]:
+    return sorted((ROOT / "references").rglob("*.md"))
+
+
+@pytest.mark.parametrize("path", _all_markdown(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_python_block_parses(path: Path) -> None:
+    for line, code in _python_blocks(path):
+        try:
+            ast.parse(code)
+        except SyntaxError as error:
+            pytest.fail(f"{path.name}:{line + (error.lineno or 0)}: {error.msg}")
+
+
+def _do_section(rule_id: str) -> tuple[str, str | None]:
+    text = (RULES_DIR / f"{rule_id}.md").read_text(encoding="utf-8")
+    tokens = mdparse.parse(text)
+    section = next(s for s in mdparse.sections(tokens, level=2) if s.title == "Do")
+    fence = first_python_fence(section.tokens)
+    assert fence is not None, f"{rule_id}: no python block under ## Do"
+    marker = None
+    if fence.map is not None:
+        before = text.splitlines()[: fence.map[0]]
+        previous = next((line for line in reversed(before) if line.strip()), "")
+        found = COMPILE_ONLY.search(previous)
+        marker = found[1] if found else None
+    return fence.content, marker
+
+
+@pytest.mark.parametrize("rule_id", CATALOGUE.rule_ids)
+def test_do_example_runs(rule_id: str) -> None:
+    code, compile_only = _do_section(rule_id)
+    compiled = compile(code, f"references/rules/{rule_id}.md#Do", "exec")
+    if compile_only is not None:
+        assert len(compile_only) > 10, "say why the example cannot run here"
+        return
+    # A real module object, registered, so dataclasses and pydantic can resolve annotations.
+    module = types.ModuleType("__bepro_example__")
+    sys.modules[module.__name__] = module
+    started = time.monotonic()
+    try:
+        exec(compiled, module.__dict__)  # noqa: S102 - our own reviewed examples
+    finally:
+        del sys.modules[module.__name__]
+    assert time.monotonic() - started < 5.0
+
+
+@pytest.mark.parametrize("action", CATALOGUE.action_names)
+def test_action_guide_follows_the_template(action: str, catalogue: Catalogue) -> None:
+    text = (ACTIONS_DIR / f"{action}.md").read_text(encoding="utf-8")
+    assert text.startswith(f"# {action}: ")
+    tokens = mdparse.parse(text)
+    sections = {s.title: s for s in mdparse.sections(tokens, level=2)}
+    assert list(sections) == ACTION_SECTIONS
+    found = catalogue.action(action)
+    assert found is not None
+    weighs = "\n".join(
+        t.content for t in sections["Categories that weigh most"].tokens if t.type == "inline"
+    )
+    for category in found.focus:
+        assert category in weighs, f"{action}: '{category}' is missing from its focus section"
+    for rule_id in re.findall(r"`([a-z]+(?:-[a-z]+)+)`", text):
+        assert catalogue.rule(rule_id) is not None, f"{action}: unknown rule id {rule_id!r}"
+
+
+def test_python_core_has_a_table_of_contents() -> None:
+    text = (ROOT / "references" / "python-core.md").read_text(encoding="utf-8")
+    sections = [s.title for s in mdparse.sections(mdparse.parse(text), level=2)]
+    assert len(text.splitlines()) > 300
+    assert len(sections) >= 8
+    toc = text.split("\n## ")[0]
+    missing = [title for title in sections if title not in toc and "contents" not in title.lower()]
+    assert not missing, f"not in the table of contents: {missing}"
