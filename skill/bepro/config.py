@@ -20,6 +20,18 @@ from bepro.errors import ConfigError
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+class ReviewSettings(BaseModel):
+    """`[tool.bepro.review]`: which rules `bepro review` reports, and when it fails."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    select: list[str] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list)
+    min_priority: int = Field(default=8, ge=1, le=8, alias="min-priority")
+    fail_on: int = Field(default=8, ge=1, le=8, alias="fail-on")
+    per_file_ignores: dict[str, list[str]] = Field(default_factory=dict, alias="per-file-ignores")
+
+
 class BeproSettings(BaseModel):
     """The `[tool.bepro]` table. Unknown keys are an error, so typos do not pass silently."""
 
@@ -27,6 +39,8 @@ class BeproSettings(BaseModel):
 
     index_dir: Path | None = Field(default=None, alias="index-dir")
     top_k: int = Field(default=5, ge=1, le=50, alias="top-k")
+    review: ReviewSettings = Field(default_factory=lambda: ReviewSettings())
+    # Other surfaces add their tables below, one field each (e.g. eval, llm, server).
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typer.exceptions import TyperException
 
 from bepro import __version__
 from bepro.errors import BeproError, UsageError
+from bepro.surfaces import cli_eval, cli_mcp, cli_review, cli_serve
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -293,6 +294,13 @@ def index_status(output: FormatOption = TextOrJson.text) -> None:
         typer.echo(f"{state.state}: {state.detail}")
     if state.state != "ready":
         raise typer.Exit(1)
+
+
+# Each surface module adds its own commands; keep their heavy imports inside the commands.
+cli_review.register(app)
+cli_eval.register(app)
+cli_mcp.register(app)
+cli_serve.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,20 @@
+"""Queues in service code: unbounded ones are flagged, bounded ones are not."""
+
+import asyncio
+import queue
+from asyncio import Queue
+
+jobs = asyncio.Queue()  # expect: backpressure
+events = Queue(maxsize=0)  # expect: backpressure
+work = queue.Queue()  # expect: backpressure
+
+bounded_jobs = asyncio.Queue(maxsize=1000)
+bounded_work = queue.Queue(500)
+
+
+def make_queue(limit: int) -> asyncio.Queue[int]:
+    return asyncio.Queue(maxsize=limit)
+
+
+def from_settings(**options: int) -> asyncio.Queue[int]:
+    return asyncio.Queue(**options)

@@ -1,0 +1,105 @@
+"""What a detector sees: the node, its ancestors, the module's imports, and small AST helpers."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ModuleContext:
+    """Per-file facts shared by all detectors during the single walk over a module."""
+
+    path: str
+    tree: ast.Module
+    lines: list[str]
+    aliases: dict[str, str] = field(default_factory=dict)
+    stack: list[ast.AST] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, path: str, source: str, tree: ast.Module) -> ModuleContext:
+        context = cls(path=path, tree=tree, lines=source.splitlines())
+        context.aliases = _import_aliases(tree)
+        return context
+
+    def qualified_name(self, node: ast.AST) -> str | None:
+        """`requests.get` for `requests.get`, `rq.get` (import requests as rq) or `get` (from import)."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        head = self.aliases.get(node.id, node.id)
+        return ".".join([head, *reversed(parts)])
+
+    def call_name(self, call: ast.Call) -> str | None:
+        return self.qualified_name(call.func)
+
+    def ancestors(self) -> list[ast.AST]:
+        """Ancestors of the node being visited, nearest first."""
+        return list(reversed(self.stack))
+
+    def enclosing_function(self) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        for node in reversed(self.stack):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                return node
+            if isinstance(node, ast.Lambda | ast.ClassDef):
+                return None
+        return None
+
+    def in_async_function(self) -> bool:
+        return isinstance(self.enclosing_function(), ast.AsyncFunctionDef)
+
+    def enclosing_loop(self) -> ast.For | ast.AsyncFor | ast.While | None:
+        """The nearest loop around the node inside the same function (comprehensions count too)."""
+        for node in reversed(self.stack):
+            if isinstance(node, ast.For | ast.AsyncFor | ast.While):
+                return node
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+                return None
+        return None
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+
+
+def _import_aliases(tree: ast.Module) -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    aliases.setdefault(top, top)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return aliases
+
+
+def keyword(call: ast.Call, name: str) -> ast.keyword | None:
+    return next((kw for kw in call.keywords if kw.arg == name), None)
+
+
+def has_kwargs_splat(call: ast.Call) -> bool:
+    """`f(**options)` may carry any keyword: detectors treat it as 'maybe set' to stay precise."""
+    return any(kw.arg is None for kw in call.keywords)
+
+
+def is_none(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def string_parts(node: ast.AST) -> str:
+    """The literal text of a str constant or f-string (formatted values become {})."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(
+            part.value if isinstance(part, ast.Constant) and isinstance(part.value, str) else "{}"
+            for part in node.values
+        )
+    return ""

@@ -1,0 +1,1 @@
+"""Detectors for API contracts: idempotency of POST handlers that create resources."""

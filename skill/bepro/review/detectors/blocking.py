@@ -1,0 +1,1 @@
+"""Detectors for blocking calls inside async functions that ruff does not catch."""

@@ -1,0 +1,1 @@
+"""Detectors for batching, transactions, outbox, id generation and caching."""

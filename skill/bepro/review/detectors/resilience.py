@@ -1,0 +1,1 @@
+"""Detectors for timeouts and retries."""

@@ -1,0 +1,1 @@
+"""Detectors for secrets and PII in logs, and input validation."""

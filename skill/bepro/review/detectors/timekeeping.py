@@ -1,0 +1,1 @@
+"""Detectors for time handling: durations measured with wall clocks."""

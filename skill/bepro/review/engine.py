@@ -1,0 +1,231 @@
+"""`bepro review`: walk the files, run ruff once and bepro's detectors in one AST pass per file,
+map everything to catalogue rules, apply suppressions and selection, order by priority."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import warnings
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bepro.catalogue.model import Catalogue
+from bepro.review import ruff_adapter
+from bepro.review.context import ModuleContext
+from bepro.review.finding import FileIssue, Finding, RawFinding, ReviewResult
+from bepro.review.registry import Detector, load_detectors
+
+MAX_FILE_BYTES = 2_000_000
+PARALLEL_MIN_FILES = 40
+_SUPPRESSION = re.compile(r"#\s*bepro:\s*ignore\[([a-z0-9,\s-]+)\]")
+_SKIPPED_DIRS = frozenset({".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".mypy_cache"})
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    select: frozenset[str] = frozenset()
+    ignore: frozenset[str] = frozenset()
+    min_priority: int = 8
+    per_file_ignores: dict[str, frozenset[str]] = field(default_factory=dict)
+    use_ruff: bool = True
+
+    def wants(self, rule_id: str, priority: int, path: str) -> bool:
+        if self.select and rule_id not in self.select:
+            return False
+        if rule_id in self.ignore or priority > self.min_priority:
+            return False
+        return not any(
+            rule_id in ids and Path(path).match(pattern) for pattern, ids in self.per_file_ignores.items()
+        )
+
+
+@dataclass
+class _FileResult:
+    path: str
+    lines: int = 0
+    raw: list[RawFinding] = field(default_factory=list)
+    issue: FileIssue | None = None
+    suppressed: dict[int, frozenset[str]] = field(default_factory=dict)
+
+
+def collect_files(targets: Iterable[Path]) -> list[Path]:
+    """Python files under the targets, skipping what .gitignore (and the usual caches) exclude."""
+    files: list[Path] = []
+    for target in targets:
+        if target.is_file():
+            files.append(target)
+            continue
+        spec = _gitignore(target)
+        for directory, subdirs, names in os.walk(target):
+            base = Path(directory)
+            subdirs[:] = sorted(
+                d for d in subdirs if d not in _SKIPPED_DIRS and not _ignored(spec, target, base / d, True)
+            )
+            files.extend(
+                base / name
+                for name in sorted(names)
+                if name.endswith(".py") and not _ignored(spec, target, base / name, False)
+            )
+    return files
+
+
+def _gitignore(root: Path) -> object | None:
+    candidates = [root / ".gitignore", *(parent / ".gitignore" for parent in root.resolve().parents)]
+    existing = next((path for path in candidates if path.is_file()), None)
+    if existing is None:
+        return None
+    import pathspec
+
+    return pathspec.PathSpec.from_lines("gitwildmatch", existing.read_text(encoding="utf-8").splitlines())
+
+
+def _ignored(spec: object | None, root: Path, path: Path, is_dir: bool) -> bool:
+    if spec is None:
+        return False
+    relative = path.relative_to(root).as_posix() + ("/" if is_dir else "")
+    return bool(spec.match_file(relative))  # type: ignore[attr-defined]
+
+
+def review_files(targets: list[Path], catalogue: Catalogue, options: ReviewOptions) -> ReviewResult:
+    files = collect_files(targets)
+    names = [str(path) for path in files]
+    if len(files) >= PARALLEL_MIN_FILES:
+        with ProcessPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            results = list(pool.map(_review_file, names, chunksize=16))
+    else:
+        results = [_review_file(name) for name in names]
+    readable = [result.path for result in results if result.issue is None]
+    ruff_hits = ruff_adapter.run(readable) if options.use_ruff and readable else {}
+    return _assemble(results, ruff_hits, catalogue, options)
+
+
+def review_source(
+    source: str, filename: str, catalogue: Catalogue, options: ReviewOptions | None = None
+) -> ReviewResult:
+    """Review code given as text (MCP, HTTP): nothing is read from or written to disk."""
+    options = options or ReviewOptions()
+    result = _review_text(filename, source)
+    ruff_hits: dict[str, list[RawFinding]] = {}
+    if options.use_ruff and result.issue is None:
+        ruff_hits = {filename: ruff_adapter.run_source(source, filename)}
+    return _assemble([result], ruff_hits, catalogue, options)
+
+
+def _review_file(path: str) -> _FileResult:
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            message = f"{size} bytes is over the {MAX_FILE_BYTES} byte limit"
+            return _FileResult(path, issue=FileIssue(path=path, kind="skipped-too-large", message=message))
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return _FileResult(path, issue=FileIssue(path=path, kind="read-error", message=str(exc.strerror)))
+    if b"\0" in data[:8192]:
+        return _FileResult(path, issue=FileIssue(path=path, kind="skipped-binary", message="binary file"))
+    return _review_text(path, data.decode("utf-8", errors="replace"))
+
+
+def _review_text(path: str, source: str) -> _FileResult:
+    result = _FileResult(path, lines=source.count("\n") + 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings in user code are not our findings
+            tree = ast.parse(source, filename=path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        line = getattr(exc, "lineno", None)
+        where = f" (line {line})" if line else ""
+        message = f"cannot parse: {getattr(exc, 'msg', None) or exc}{where}"
+        result.issue = FileIssue(path=path, kind="parse-error", message=message)
+        return result
+    context = ModuleContext.build(path, source, tree)
+    try:
+        result.raw = list(_run_detectors(tree, context))
+    except RecursionError:
+        result.issue = FileIssue(path=path, kind="parse-error", message="nesting too deep to analyse")
+        return result
+    result.suppressed = _suppressions(context.lines)
+    return result
+
+
+def _run_detectors(tree: ast.Module, context: ModuleContext) -> Iterator[RawFinding]:
+    by_type: dict[type[ast.AST], list[Detector]] = {}
+    for found in load_detectors().values():
+        for node_type in found.nodes:
+            by_type.setdefault(node_type, []).append(found)
+    yield from _walk(tree, context, by_type)
+
+
+def _walk(
+    node: ast.AST, context: ModuleContext, by_type: dict[type[ast.AST], list[Detector]]
+) -> Iterator[RawFinding]:
+    for found in by_type.get(type(node), ()):
+        for hit in found.check(node, context):
+            line = getattr(hit.node, "lineno", 1)
+            yield RawFinding(
+                rule_id=found.rule_id,
+                source=found.source,
+                line=line,
+                column=getattr(hit.node, "col_offset", 0) + 1,
+                end_line=getattr(hit.node, "end_lineno", None) or line,
+                message=hit.message,
+                fixable=found.fixable,
+            )
+    context.stack.append(node)
+    for child in ast.iter_child_nodes(node):
+        yield from _walk(child, context, by_type)
+    context.stack.pop()
+
+
+def _suppressions(lines: list[str]) -> dict[int, frozenset[str]]:
+    found: dict[int, frozenset[str]] = {}
+    for number, text in enumerate(lines, start=1):
+        if "bepro:" in text:
+            match = _SUPPRESSION.search(text)
+            if match:
+                found[number] = frozenset(part.strip() for part in match[1].split(",") if part.strip())
+    return found
+
+
+def _assemble(
+    results: list[_FileResult],
+    ruff_hits: dict[str, list[RawFinding]],
+    catalogue: Catalogue,
+    options: ReviewOptions,
+) -> ReviewResult:
+    findings: list[Finding] = []
+    issues = [result.issue for result in results if result.issue is not None]
+    for result in results:
+        if result.issue is not None:
+            continue
+        for raw in [*result.raw, *ruff_hits.get(result.path, [])]:
+            rule = catalogue.rule(raw.rule_id)
+            if rule is None or raw.rule_id in result.suppressed.get(raw.line, frozenset()):
+                continue
+            if not options.wants(rule.id, rule.priority, result.path):
+                continue
+            findings.append(
+                Finding(
+                    rule_id=rule.id,
+                    category=rule.category,
+                    priority=rule.priority,
+                    severity=rule.severity,
+                    path=result.path,
+                    line=raw.line,
+                    column=raw.column,
+                    end_line=raw.end_line,
+                    message=raw.message,
+                    source=raw.source,
+                    fix_available=raw.fixable,
+                )
+            )
+    unique = {(f.path, f.line, f.column, f.rule_id, f.source): f for f in findings}
+    ordered = sorted(unique.values(), key=Finding.sort_key)
+    return ReviewResult(
+        findings=ordered,
+        issues=sorted(issues, key=lambda issue: issue.path),
+        files=len(results),
+        lines=sum(result.lines for result in results),
+    )

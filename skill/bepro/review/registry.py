@@ -1,0 +1,154 @@
+"""One table from detector codes to catalogue rule ids: ruff's codes and bepro's own detectors.
+
+Every catalogue rule either has a detector here or is listed in HUMAN_ONLY with the reason no
+static check can judge it; tests/test_review_registry.py keeps that true.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from bepro.review.context import ModuleContext
+
+# ruff code (or code prefix) -> rule id. Longest prefix wins. Checked against ruff 0.17.
+RUFF_CODES: dict[str, str] = {
+    "S113": "timeouts",
+    "ASYNC109": "timeouts",
+    "ASYNC116": "timeouts",
+    "DTZ001": "time-utc",
+    "DTZ002": "time-utc",
+    "DTZ003": "time-utc",
+    "DTZ004": "time-utc",
+    "DTZ005": "time-utc",
+    "DTZ006": "time-utc",
+    "DTZ007": "time-utc",
+    "DTZ011": "time-utc",
+    "DTZ012": "time-utc",
+    "ASYNC210": "async-io",
+    "ASYNC212": "async-io",
+    "ASYNC220": "async-io",
+    "ASYNC221": "async-io",
+    "ASYNC222": "async-io",
+    "ASYNC230": "async-io",
+    "ASYNC240": "async-io",
+    "ASYNC250": "async-io",
+    "ASYNC251": "async-io",
+    "RUF006": "async-io",
+    "S105": "secrets",
+    "S106": "secrets",
+    "S107": "secrets",
+    "S501": "crypto",
+    "S502": "crypto",
+    "S503": "crypto",
+    "S504": "crypto",
+    "S505": "crypto",
+    "S507": "crypto",
+    "S508": "crypto",
+    "S509": "crypto",
+    "S323": "crypto",
+    "S324": "crypto",
+    "S303": "crypto",
+    "S304": "crypto",
+    "S305": "crypto",
+    "S608": "input-validation",
+    "S602": "input-validation",
+    "S604": "input-validation",
+    "S605": "input-validation",
+    "S307": "input-validation",
+    "S301": "input-validation",
+    "S506": "input-validation",
+    "S310": "input-validation",
+    "S701": "input-validation",
+    "B019": "cache",
+    "T201": "structured-logs",
+    "G004": "structured-logs",
+    "LOG015": "structured-logs",
+    "S104": "config",
+    "S201": "config",
+    "B006": "stateless",
+    "PLW0603": "stateless",
+    "S101": "invariants",
+    "ANN401": "typing",
+    "PGH003": "lint",
+    "E722": "lint",
+}
+# S311 (random for security) is left out on purpose: it flags jitter too; bepro's own
+# id-generation detector looks at what the random value becomes.
+
+HUMAN_ONLY: dict[str, str] = {
+    "alerts": "alert rules and runbooks live outside the code",
+    "deploys": "rollout and rollback are pipeline and platform configuration",
+    "profiling": "measuring before optimising is a practice, not a code shape",
+    "read-models": "whether CQRS is justified is a design judgement",
+    "partitioning": "shard keys are chosen in the data model, not visible in one file",
+    "supply-chain": "pinning and CVE scanning are checked on lock files by pip-audit-style tools",
+    "metrics": "whether RED/USE metrics cover a service needs the whole service in view",
+    "tracing": "end-to-end context propagation spans services",
+    "schema-evolution": "migration safety depends on table sizes and rollout order",
+    "versioning": "API and event versioning is a contract decision across services",
+    "circuit-breakers": "whether a dependency needs a breaker depends on its failure modes",
+    "bulkheads": "pool isolation is sized from traffic, not visible in one call",
+    "load-shedding": "shedding policy depends on capacity and SLOs",
+    "authz": "whether each boundary checks permissions needs the access model",
+    "api-contracts": "schema versioning is judged across the API surface",
+    "tests": "test coverage of behaviour needs the test suite and the change together",
+    "determinism": "hermeticity shows up when tests run, not in one file",
+}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One place a detector flags, with the message the user reads."""
+
+    node: ast.AST
+    message: str
+
+
+Check = Callable[[ast.AST, ModuleContext], Iterator[Hit]]
+
+
+@dataclass(frozen=True)
+class Detector:
+    code: str
+    rule_id: str
+    nodes: tuple[type[ast.AST], ...]
+    check: Check
+    fixable: bool = False
+
+    @property
+    def source(self) -> str:
+        return f"bepro:{self.code}"
+
+
+DETECTORS: dict[str, Detector] = {}
+
+
+def detector(
+    code: str, rule_id: str, nodes: tuple[type[ast.AST], ...], fixable: bool = False
+) -> Callable[[Check], Check]:
+    """Register a check: called for every node of the given types during the module walk."""
+
+    def register(check: Check) -> Check:
+        if code in DETECTORS:
+            raise ValueError(f"detector code {code!r} registered twice")
+        DETECTORS[code] = Detector(code, rule_id, nodes, check, fixable)
+        return check
+
+    return register
+
+
+def ruff_rule(code: str) -> str | None:
+    """The rule id a ruff code maps to, by longest matching prefix."""
+    for length in range(len(code), 0, -1):
+        rule_id = RUFF_CODES.get(code[:length])
+        if rule_id is not None:
+            return rule_id
+    return None
+
+
+def load_detectors() -> dict[str, Detector]:
+    from bepro.review import detectors  # noqa: F401 - importing registers every family
+
+    return DETECTORS
