@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bepro.catalogue.model import Catalogue
@@ -24,7 +22,9 @@ def report(catalogue: Catalogue) -> ReviewEvalReport:
 def test_every_own_detector_is_precise_and_exercised(report: ReviewEvalReport) -> None:
     for code in load_detectors():
         tally = report.per_source.get(f"bepro:{code}")
-        assert tally is not None and tally.true_positives >= 2, f"{code} has fewer than 2 positive cases"
+        assert tally is not None and tally.true_positives >= 2, (
+            f"{code} has fewer than 2 positive cases"
+        )
         assert tally.precision >= MIN_PRECISION, (code, report.false_positives)
 
 

