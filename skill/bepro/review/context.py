@@ -15,6 +15,7 @@ class ModuleContext:
     lines: list[str]
     aliases: dict[str, str] = field(default_factory=dict)
     stack: list[ast.AST] = field(default_factory=list)
+    _call_names: dict[int, str | None] = field(default_factory=dict)
 
     @classmethod
     def build(cls, path: str, source: str, tree: ast.Module) -> ModuleContext:
@@ -34,7 +35,11 @@ class ModuleContext:
         return ".".join([head, *reversed(parts)])
 
     def call_name(self, call: ast.Call) -> str | None:
-        return self.qualified_name(call.func)
+        """The qualified name of what a call calls, memoised: many detectors ask for each call."""
+        key = id(call)
+        if key not in self._call_names:
+            self._call_names[key] = self.qualified_name(call.func)
+        return self._call_names[key]
 
     def ancestors(self) -> list[ast.AST]:
         """Ancestors of the node being visited, nearest first."""

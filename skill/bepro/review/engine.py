@@ -7,7 +7,7 @@ import ast
 import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +16,7 @@ from bepro.catalogue.model import Catalogue
 from bepro.review import ruff_adapter
 from bepro.review.context import ModuleContext
 from bepro.review.finding import FileIssue, Finding, RawFinding, ReviewResult
-from bepro.review.registry import Detector, load_detectors
+from bepro.review.registry import Detector, Hit, load_detectors
 
 MAX_FILE_BYTES = 2_000_000
 PARALLEL_MIN_FILES = 40
@@ -142,7 +142,7 @@ def _review_text(path: str, source: str) -> _FileResult:
         return result
     context = ModuleContext.build(path, source, tree)
     try:
-        result.raw = list(_run_detectors(tree, context))
+        result.raw = _run_detectors(tree, context)
     except RecursionError:
         result.issue = FileIssue(path=path, kind="parse-error", message="nesting too deep to analyse")
         return result
@@ -150,33 +150,49 @@ def _review_text(path: str, source: str) -> _FileResult:
     return result
 
 
-def _run_detectors(tree: ast.Module, context: ModuleContext) -> Iterator[RawFinding]:
+def _run_detectors(tree: ast.Module, context: ModuleContext) -> list[RawFinding]:
     by_type: dict[type[ast.AST], list[Detector]] = {}
     for found in load_detectors().values():
         for node_type in found.nodes:
             by_type.setdefault(node_type, []).append(found)
-    yield from _walk(tree, context, by_type)
+    findings: list[RawFinding] = []
+    _visit(tree, context, by_type, findings)
+    return findings
 
 
-def _walk(
-    node: ast.AST, context: ModuleContext, by_type: dict[type[ast.AST], list[Detector]]
-) -> Iterator[RawFinding]:
+def _visit(
+    node: ast.AST,
+    context: ModuleContext,
+    by_type: dict[type[ast.AST], list[Detector]],
+    findings: list[RawFinding],
+) -> None:
+    """Depth-first walk keeping the ancestor stack; a plain recursion is about twice as fast
+    as ast.iter_child_nodes with generators, and the walk is most of the time after parsing."""
     for found in by_type.get(type(node), ()):
-        for hit in found.check(node, context):
-            line = getattr(hit.node, "lineno", 1)
-            yield RawFinding(
-                rule_id=found.rule_id,
-                source=found.source,
-                line=line,
-                column=getattr(hit.node, "col_offset", 0) + 1,
-                end_line=getattr(hit.node, "end_lineno", None) or line,
-                message=hit.message,
-                fixable=found.fixable,
-            )
+        findings.extend(_raw(found, hit) for hit in found.check(node, context))
     context.stack.append(node)
-    for child in ast.iter_child_nodes(node):
-        yield from _walk(child, context, by_type)
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            _visit(value, context, by_type, findings)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, ast.AST):
+                    _visit(item, context, by_type, findings)
     context.stack.pop()
+
+
+def _raw(found: Detector, hit: Hit) -> RawFinding:
+    line = getattr(hit.node, "lineno", 1)
+    return RawFinding(
+        rule_id=found.rule_id,
+        source=found.source,
+        line=line,
+        column=getattr(hit.node, "col_offset", 0) + 1,
+        end_line=getattr(hit.node, "end_lineno", None) or line,
+        message=hit.message,
+        fixable=found.fixable,
+    )
 
 
 def _suppressions(lines: list[str]) -> dict[int, frozenset[str]]:
