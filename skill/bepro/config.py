@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -32,6 +33,41 @@ class ReviewSettings(BaseModel):
     per_file_ignores: dict[str, list[str]] = Field(default_factory=dict, alias="per-file-ignores")
 
 
+MinimumScore = Annotated[float, Field(ge=-1, le=1)]
+
+
+class EvalSettings(BaseModel):
+    """`[tool.bepro.eval]`: minimum scores per suite and the `--baseline` tolerance.
+
+    Each suite table maps a metric to its minimum (`recall@3 = 0.9`); a `category.` prefix sets
+    the minimum for every category's row (`"category.recall@3" = 0.75`).
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    tolerance: float = Field(default=0.02, ge=0, le=1)
+    retrieval: dict[str, MinimumScore] = Field(default_factory=dict)
+    review: dict[str, MinimumScore] = Field(default_factory=dict)
+    answers: dict[str, MinimumScore] = Field(default_factory=dict)
+    fixes: dict[str, MinimumScore] = Field(default_factory=dict)
+
+
+class LLMSettings(BaseModel):
+    """`[tool.bepro.llm]`: the model and the resilience budget. The API key is never read from
+    here (only OPENAI_API_KEY), so it cannot end up in a committed file."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    model: str | None = None
+    base_url: str | None = Field(default=None, alias="base-url")
+    connect_timeout: float = Field(default=5.0, gt=0, le=60, alias="connect-timeout")
+    read_timeout: float = Field(default=60.0, gt=0, le=600, alias="read-timeout")
+    deadline: float = Field(default=120.0, gt=0, le=3600)
+    max_attempts: int = Field(default=3, ge=1, le=10, alias="max-attempts")
+    max_tokens: int = Field(default=1200, ge=16, le=32000, alias="max-tokens")
+    context_tokens: int = Field(default=3000, ge=256, le=200_000, alias="context-tokens")
+
+
 class BeproSettings(BaseModel):
     """The `[tool.bepro]` table. Unknown keys are an error, so typos do not pass silently."""
 
@@ -41,6 +77,8 @@ class BeproSettings(BaseModel):
     top_k: int = Field(default=5, ge=1, le=50, alias="top-k")
     review: ReviewSettings = Field(default_factory=lambda: ReviewSettings())
     # Other surfaces add their tables below, one field each (e.g. eval, llm, server).
+    llm: LLMSettings = Field(default_factory=lambda: LLMSettings())
+    eval: EvalSettings = Field(default_factory=lambda: EvalSettings())
 
 
 @dataclass(frozen=True)

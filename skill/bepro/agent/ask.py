@@ -35,11 +35,15 @@ class AskResult(BaseModel):
     model_config = ConfigDict(frozen=True)
     action: str
     action_inferred: bool
-    mode: Literal["offline"]
+    mode: Literal["offline", "llm"]
     answer: str
     rules: list[str]
     citations: list[CitationOut]
     abstained: bool
+    # Set on the LLM path only (JSON output leaves out what is None):
+    model: str | None = None
+    usage: dict[str, int] | None = None
+    citation_check: dict[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class AskRequest:
     question: str
     action: str | None = None
     file: Path | None = None
+    context: str | None = None  # code given as text (MCP, HTTP), used like a --file's content
 
 
 def validate_request(request: AskRequest, catalogue: Catalogue) -> tuple[str, str, bool]:
@@ -100,23 +105,40 @@ def select_rules(ranking: RuleRanking) -> list[str]:
     return chosen[:MAX_RULES]
 
 
-def ask(
+@dataclass(frozen=True)
+class Retrieval:
+    """What retrieval found for one request: shared by the offline engine and the LLM path."""
+
+    question: str
+    action: str
+    inferred: bool
+    context: str | None
+    ranking: RuleRanking
+    chosen: list[str]
+
+
+def retrieve(
     request: AskRequest,
     catalogue: Catalogue,
     paths: Paths,
     reporter: Reporter | None = None,
     retriever: Retriever | None = None,
-) -> AskResult:
+) -> Retrieval:
     question, action, inferred = validate_request(request, catalogue)
-    query = question
-    if request.file is not None:
-        query = f"{question}\n{read_context_file(request.file)[:FILE_CONTEXT_CHARS]}"
+    context = read_context_file(request.file) if request.file is not None else request.context
+    query = f"{question}\n{context[:FILE_CONTEXT_CHARS]}" if context else question
     retriever = retriever or Retriever(paths, catalogue, reporter)
     ranking = retriever.rank_rules(query, action=action, top_k=MAX_RULES + 2)
-    if ranking.abstained:
+    chosen = [] if ranking.abstained else select_rules(ranking)
+    return Retrieval(question, action, inferred, context, ranking, chosen)
+
+
+def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> AskResult:
+    """The deterministic engine's answer for what retrieval found."""
+    if retrieval.ranking.abstained:
         return AskResult(
-            action=action,
-            action_inferred=inferred,
+            action=retrieval.action,
+            action_inferred=retrieval.inferred,
             mode="offline",
             answer="No rule in this pack covers that question: it does not look like Python "
             "backend engineering. Try `bepro rules` to see what the pack covers.\n",
@@ -124,16 +146,15 @@ def ask(
             citations=[],
             abstained=True,
         )
-    chosen = select_rules(ranking)
     retrieved = {
         hit.rule_id: Citation(hit.rule_id, hit.chunks[0].chunk.source, hit.chunks[0].chunk.heading)
-        for hit in ranking.rules
+        for hit in retrieval.ranking.rules
     }
-    advice = advice_for(chosen, retrieved, catalogue, paths.root)
-    answer, citations = compose_answer(question, action, advice, catalogue)
+    advice = advice_for(retrieval.chosen, retrieved, catalogue, paths.root)
+    answer, citations = compose_answer(retrieval.question, retrieval.action, advice, catalogue)
     return AskResult(
-        action=action,
-        action_inferred=inferred,
+        action=retrieval.action,
+        action_inferred=retrieval.inferred,
         mode="offline",
         answer=answer,
         rules=[item.rule.id for item in advice],
@@ -141,4 +162,17 @@ def ask(
             CitationOut(rule_id=c.rule_id, source=c.source, heading=c.heading) for c in citations
         ],
         abstained=False,
+    )
+
+
+def ask(
+    request: AskRequest,
+    catalogue: Catalogue,
+    paths: Paths,
+    reporter: Reporter | None = None,
+    retriever: Retriever | None = None,
+) -> AskResult:
+    """The offline answer to a request (the LLM path lives in agent/llm_answer.py)."""
+    return offline_result(
+        retrieve(request, catalogue, paths, reporter, retriever), catalogue, paths
     )

@@ -15,7 +15,7 @@ from typer.exceptions import TyperException
 
 from bepro import __version__
 from bepro.errors import BeproError, UsageError
-from bepro.surfaces import cli_eval, cli_mcp, cli_review, cli_serve
+from bepro.surfaces import cli_eval, cli_fix, cli_mcp, cli_review, cli_serve
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_LLM_FAILED = 1
 
 app = typer.Typer(
     name="bepro",
@@ -249,18 +250,77 @@ def ask_command(
     output: Annotated[
         AskFormat, typer.Option("--format", "-f", help="Output format.")
     ] = AskFormat.text,
+    llm: Annotated[
+        bool | None,
+        typer.Option(
+            "--llm/--offline",
+            help="Force the LLM or the offline engine (default: LLM when configured).",
+        ),
+    ] = None,
+    no_fallback: Annotated[
+        bool,
+        typer.Option(
+            "--no-fallback", help="Exit 1 instead of answering offline when the LLM fails."
+        ),
+    ] = False,
 ) -> None:
-    """Answer a question with the rules that apply, in priority order, with citations (offline)."""
-    from bepro.agent.ask import AskRequest, ask
+    """Answer a question with the rules that apply, in priority order, with citations."""
+    from bepro.agent.answer import NOT_CONFIGURED, Mode, answer
+    from bepro.agent.ask import AskRequest
+    from bepro.config import load_settings
 
     paths, catalogue = _load_pack()
-    result = ask(AskRequest(question, action, file), catalogue, paths, CliReporter())
+    mode: Mode = "auto" if llm is None else ("llm" if llm else "offline")
+    emit = _stdout_writer if output is AskFormat.text else None
+    outcome = answer(
+        AskRequest(question, action, file),
+        catalogue,
+        paths,
+        load_settings().llm,
+        mode,
+        reporter=CliReporter(),
+        emit=emit,
+    )
+    result = outcome.result
+    if outcome.notice and (outcome.notice != NOT_CONFIGURED or _first_time("offline-notice")):
+        typer.echo(f"bepro: {outcome.notice}", err=True)
+    if outcome.llm_failed and no_fallback:
+        raise typer.Exit(EXIT_LLM_FAILED)
     if output is AskFormat.json:
-        typer.echo(result.model_dump_json(indent=2, exclude={"action_inferred", "abstained"}))
+        typer.echo(
+            result.model_dump_json(
+                indent=2, exclude={"action_inferred", "abstained"}, exclude_none=True
+            )
+        )
     elif output is AskFormat.markdown:
         sys.stdout.write(result.answer)
+    elif result.mode == "llm":  # already streamed; add where the citations come from
+        sys.stdout.write(
+            "\nSources:\n"
+            + "".join(f"- [{c.rule_id}] {c.source} - {c.heading}\n" for c in result.citations)
+        )
     else:
         _print_markdown(result.answer)
+
+
+def _stdout_writer(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _first_time(name: str) -> bool:
+    """True once per user: for notices that would be noise if shown on every command."""
+    from platformdirs import user_state_dir
+
+    marker = Path(user_state_dir("bepro")) / name
+    if marker.exists():
+        return False
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        return True
+    return True
 
 
 @index_app.command("build")
@@ -298,6 +358,7 @@ def index_status(output: FormatOption = TextOrJson.text) -> None:
 
 # Each surface module adds its own commands; keep their heavy imports inside the commands.
 cli_review.register(app)
+cli_fix.register(app)
 cli_eval.register(app)
 cli_mcp.register(app)
 cli_serve.register(app)

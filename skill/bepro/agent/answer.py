@@ -1,0 +1,69 @@
+"""One entry point for every surface: retrieve, answer offline, and upgrade to the LLM when one
+is configured, falling back to the offline answer (with a notice) on any LLM failure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from bepro.agent.ask import AskRequest, AskResult, offline_result, retrieve
+from bepro.catalogue.model import Catalogue
+from bepro.config import LLMSettings, Paths
+from bepro.errors import UsageError
+from bepro.retrieval.search import Reporter, Retriever
+
+Mode = Literal["auto", "llm", "offline"]
+NOT_CONFIGURED = "no LLM configured (set BEPRO_LLM_MODEL and OPENAI_BASE_URL or OPENAI_API_KEY); answering offline"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: AskResult
+    notice: str | None = None
+    llm_failed: bool = False
+
+
+def answer(
+    request: AskRequest,
+    catalogue: Catalogue,
+    paths: Paths,
+    llm_settings: LLMSettings,
+    mode: Mode = "auto",
+    retriever: Retriever | None = None,
+    reporter: Reporter | None = None,
+    emit: Callable[[str], None] | None = None,
+) -> Outcome:
+    """The best answer available. With `emit`, LLM text is streamed through it as it arrives."""
+    retrieval = retrieve(request, catalogue, paths, reporter, retriever)
+    offline = offline_result(retrieval, catalogue, paths)
+    if mode == "offline":
+        return Outcome(offline)
+    from bepro.llm.client import LLMClient, LLMError, resolve_llm_config
+    from bepro.llm.resilience import shared_breaker
+
+    config = resolve_llm_config(llm_settings)
+    if config is None:
+        if mode == "llm":
+            raise UsageError(
+                "--llm: no LLM is configured",
+                "set BEPRO_LLM_MODEL and OPENAI_BASE_URL or OPENAI_API_KEY",
+            )
+        return Outcome(offline, notice=NOT_CONFIGURED)
+    if retrieval.ranking.abstained:
+        return Outcome(offline)
+    from bepro.agent.llm_answer import GroundedAnswerer
+
+    answerer = GroundedAnswerer(
+        LLMClient(config, shared_breaker(config.breaker_key)), catalogue, paths.root
+    )
+    try:
+        if emit is not None:
+            return Outcome(answerer.streamed(retrieval, offline, emit))
+        return Outcome(answerer.structured(retrieval, offline))
+    except LLMError as error:
+        return Outcome(
+            offline,
+            notice=f"LLM unavailable ({error}); showing the offline answer",
+            llm_failed=True,
+        )

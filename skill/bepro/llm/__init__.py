@@ -1,0 +1,1 @@
+"""The LLM runtime: any OpenAI-compatible server, with the resilience the skill preaches."""
