@@ -7,5 +7,6 @@ from bepro.review.detectors import (  # noqa: F401 - imported for their registra
     data,
     resilience,
     security,
+    state,
     timekeeping,
 )

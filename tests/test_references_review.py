@@ -1,0 +1,39 @@
+"""The knowledge base and the reviewer agree: each Don't example is flagged with its own rule
+where bepro has a detector for that rule, and no Do example is flagged with its own rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from bepro import mdparse
+from bepro.catalogue.model import Catalogue
+from bepro.catalogue.parse import load_catalogue
+from bepro.knowledge.references import first_python_fence
+from bepro.review.engine import review_source
+from bepro.review.registry import RUFF_CODES, load_detectors
+
+from .conftest import ROOT
+
+CATALOGUE = load_catalogue(ROOT / "SKILL.md")
+DETECTED = {d.rule_id for d in load_detectors().values()} | set(RUFF_CODES.values())
+
+
+def _example(rule_id: str, section: str) -> str:
+    text = (ROOT / "references" / "rules" / f"{rule_id}.md").read_text(encoding="utf-8")
+    found = next(s for s in mdparse.sections(mdparse.parse(text), level=2) if s.title == section)
+    fence = first_python_fence(found.tokens)
+    assert fence is not None
+    return fence.content
+
+
+@pytest.mark.parametrize("rule_id", sorted(DETECTED))
+def test_dont_example_is_flagged_with_its_rule(rule_id: str, catalogue: Catalogue) -> None:
+    result = review_source(_example(rule_id, "Don't"), f"{rule_id}_dont.py", catalogue)
+    assert rule_id in {f.rule_id for f in result.findings}, [f.rule_id for f in result.findings]
+
+
+@pytest.mark.parametrize("rule_id", CATALOGUE.rule_ids)
+def test_do_example_is_clean_of_its_rule(rule_id: str, catalogue: Catalogue) -> None:
+    result = review_source(_example(rule_id, "Do"), f"{rule_id}_do.py", catalogue)
+    flagged = [f"{f.line}: {f.message} ({f.source})" for f in result.findings if f.rule_id == rule_id]
+    assert flagged == []
