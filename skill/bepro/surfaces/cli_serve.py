@@ -1,9 +1,62 @@
-"""`bepro serve`: registered on the main typer app by surfaces/cli.py."""
+"""`bepro serve` and `bepro chat`: registered on the main typer app by surfaces/cli.py."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+if TYPE_CHECKING:
+    from bepro.catalogue.model import Catalogue
+    from bepro.config import Paths
+
+DEFAULT_PACE_S = 0.03
+
+
+def _load_pack() -> tuple[Paths, Catalogue]:
+    from bepro.catalogue.parse import load_catalogue
+    from bepro.config import load_settings, resolve_paths
+
+    paths = resolve_paths(load_settings())
+    return paths, load_catalogue(paths.skill)
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+) -> None:
+    """Serve an OpenAI-compatible API (/v1/chat/completions, /v1/models) plus /v1/ask and
+    /v1/review; logs JSON lines on stderr. Ctrl-C stops it."""
+    from bepro.surfaces.server import listen, serve
+
+    paths, catalogue = _load_pack()
+    sock = listen(host, port)
+    typer.echo(
+        f"bepro: serving on http://{host}:{port}/v1 (OpenAI-compatible; Ctrl-C stops it)", err=True
+    )
+    serve(paths, catalogue, sock)
+
+
+def chat_command(
+    action: Annotated[
+        str | None, typer.Option("--action", "-a", help="Start with this action (default: auto).")
+    ] = None,
+    pace: Annotated[
+        float,
+        typer.Option(
+            min=0, max=2, help="Seconds between paragraphs of an answer; 0 prints at once."
+        ),
+    ] = DEFAULT_PACE_S,
+) -> None:
+    """Chat in the terminal: ask questions, attach code with /file, /help lists the commands."""
+    from bepro.surfaces.chat import run_chat
+    from bepro.surfaces.cli import CliReporter
+
+    paths, catalogue = _load_pack()
+    raise typer.Exit(run_chat(paths, catalogue, CliReporter(), action=action, pace=pace))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app (heavy imports stay inside the commands)."""
+    app.command("serve")(serve_command)
+    app.command("chat")(chat_command)

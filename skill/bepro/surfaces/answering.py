@@ -1,0 +1,135 @@
+"""What the chat surfaces (HTTP server, terminal chat) share: a question in, a markdown answer out.
+
+`answer()` is the one function that produces an answer's text. Today it is bepro's offline engine
+(findings from `review_source`, guidance from `ask`); an LLM client slots in there later, grounded on
+the same AskResult and findings, and both surfaces pick it up unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from bepro.agent.ask import MAX_FILE_BYTES, AskRequest, AskResult, ask
+from bepro.catalogue.model import Catalogue
+from bepro.config import Paths
+from bepro.errors import UsageError
+from bepro.retrieval.search import Retriever
+from bepro.review.engine import review_source
+from bepro.review.finding import ReviewResult
+
+DEFAULT_FILENAME = "snippet.py"
+CODE_ONLY_QUESTION = "Review this code."
+_PYTHON_FENCE = re.compile(r"^```[ \t]*(?:python3?|py)[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """Code the user attached: a ```python block of a message, or a file given to /file."""
+
+    code: str
+    filename: str = DEFAULT_FILENAME
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    action: str | None = None
+    snippets: tuple[Snippet, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str  # markdown: findings first (when code came with the question), then the guidance
+    result: AskResult
+    reviews: tuple[ReviewResult, ...]
+
+    @property
+    def finding_count(self) -> int:
+        return sum(len(review.findings) for review in self.reviews)
+
+
+def parse_message(message: str, action: str | None = None) -> Question:
+    """A chat message as a Question: its ```python blocks become snippets, the rest the text."""
+    blocks = [match.group(1) for match in _PYTHON_FENCE.finditer(message)]
+    text = _PYTHON_FENCE.sub("", message).strip() or (CODE_ONLY_QUESTION if blocks else "")
+    names = [DEFAULT_FILENAME, *(f"snippet_{n}.py" for n in range(2, len(blocks) + 1))]
+    return Question(text, action, tuple(map(Snippet, blocks, names)))
+
+
+def check_code_size(code: str) -> None:
+    size = len(code.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise UsageError(
+            f"the code is {size} bytes; the limit is {MAX_FILE_BYTES}", "send a smaller excerpt"
+        )
+
+
+class OfflineEngine:
+    """bepro's deterministic engine over one opened index, safe to share between threads."""
+
+    def __init__(self, paths: Paths, catalogue: Catalogue, retriever: Retriever) -> None:
+        self.paths = paths
+        self.catalogue = catalogue
+        self._retriever = retriever
+        # The retriever (chroma, onnxruntime, bm25s) is not documented as thread-safe, and a
+        # query takes ~10 ms: serialising queries costs little and rules out races.
+        self._lock = threading.Lock()
+
+    def ask(
+        self, question: str, action: str | None = None, context: str | None = None
+    ) -> AskResult:
+        """`bepro ask`, with optional context (code, as `--file` gives it); callers bound its size."""
+        request = AskRequest(question, action, context=context)
+        with self._lock:
+            return ask(request, self.catalogue, self.paths, retriever=self._retriever)
+
+    def review(self, code: str, filename: str = DEFAULT_FILENAME) -> ReviewResult:
+        check_code_size(code)
+        return review_source(code, filename, self.catalogue)
+
+
+def answer(question: Question, engine: OfflineEngine) -> Answer:
+    """The answer to one question: findings in the attached code, then the rules that apply."""
+    reviews = tuple(engine.review(s.code, s.filename) for s in question.snippets)
+    # The findings lead the context: retrieval then finds the rules they break, not just rules
+    # that look like the code.
+    notes = [f"{f.message} [{f.rule_id}]" for review in reviews for f in review.findings]
+    context = "\n".join([*notes, *(s.code for s in question.snippets)]) or None
+    result = engine.ask(question.text, question.action, context)
+    findings = findings_markdown(reviews) if question.snippets else ""
+    return Answer(text=findings + result.answer, result=result, reviews=reviews)
+
+
+def findings_markdown(reviews: tuple[ReviewResult, ...]) -> str:
+    findings = [finding for review in reviews for finding in review.findings]
+    issues = [issue for review in reviews for issue in review.issues]
+    lines = ["## Findings in your code", ""]
+    lines.extend(
+        f"- [{f.rule_id}] {f.path}:{f.line} · {f.severity} · priority {f.priority}: {f.message}"
+        for f in sorted(findings, key=lambda finding: finding.sort_key())
+    )
+    lines.extend(f"- {issue.path}: {issue.message}" for issue in issues)
+    if not findings and not issues:
+        lines.append("No findings: the static review saw nothing to flag.")
+    return "\n".join([*lines, "", ""])
+
+
+def split_blocks(markdown: str) -> list[str]:
+    """Markdown cut at blank lines outside fenced code, each piece ending with its blank line:
+    the pieces join back to the exact text, and each renders on its own."""
+    blocks: list[str] = []
+    current: list[str] = []
+    fenced = False
+    for line in markdown.splitlines(keepends=True):
+        if _FENCE.match(line):
+            fenced = not fenced
+        current.append(line)
+        if not fenced and not line.strip() and any(part.strip() for part in current):
+            blocks.append("".join(current))
+            current = []
+    if current:
+        blocks.append("".join(current))
+    return blocks

@@ -1,0 +1,230 @@
+"""`bepro chat`: a terminal chat over the offline engine, answers printed paragraph by paragraph.
+
+Commands: /action NAME|auto, /file PATH, /rules ID, /history, /help, /quit. Ctrl-D quits.
+Ctrl-C while an answer prints stops that answer and returns to the prompt. Ctrl-C at the prompt
+asks for confirmation: a second Ctrl-C in a row quits, anything else carries on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.text import Text
+
+from bepro.agent.ask import read_context_file
+from bepro.catalogue.model import Catalogue
+from bepro.config import Paths
+from bepro.errors import BeproError, UsageError
+from bepro.retrieval.search import Reporter, Retriever
+from bepro.surfaces.answering import OfflineEngine, Question, Snippet, answer, split_blocks
+
+PROMPT = "bepro> "
+AUTO = "auto"
+INTERRUPTED = 130
+HELP = """\
+Type a question, or a command:
+  /action NAME   answer as plan, design, build, implement, review, fix, optimize, refactor,
+                 debug, secure or scale; /action auto infers it from the question
+  /file PATH     attach a code file to the next question (it is reviewed and used as context)
+  /rules ID      show a rule and its reference, e.g. /rules timeouts
+  /history       the questions of this session
+  /help          this help
+  /quit          leave (Ctrl-D does too)
+Ctrl-C stops an answer while it prints; at the prompt, press it twice to leave."""
+
+
+@dataclass(frozen=True)
+class Exchange:
+    question: str
+    action: str
+    inferred: bool
+    rules: list[str]
+    attached: str | None
+
+
+@dataclass
+class ChatSession:
+    engine: OfflineEngine
+    console: Console
+    pace: float
+    action: str | None = None
+    attached: Snippet | None = None
+    history: list[Exchange] = field(default_factory=list)
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.engine.catalogue
+
+    def handle(self, line: str) -> bool:
+        """Act on one input line; False when the user wants to leave."""
+        text = line.strip()
+        if not text:
+            return True
+        if not text.startswith("/"):
+            self.ask(text)
+            return True
+        name, _, argument = text.partition(" ")
+        if name in ("/quit", "/exit"):
+            return False
+        command = self._commands().get(name)
+        if command is None:
+            self.error(f"unknown command {name}; /help lists the commands")
+        else:
+            command(argument.strip())
+        return True
+
+    def _commands(self) -> dict[str, Callable[[str], None]]:
+        return {
+            "/action": self.set_action,
+            "/file": self.attach,
+            "/rules": self.show_rule,
+            "/history": lambda _: self.show_history(),
+            "/help": lambda _: self.console.print(HELP, markup=False, highlight=False),
+        }
+
+    def ask(self, text: str) -> None:
+        snippets = (self.attached,) if self.attached else ()
+        self.attached = None
+        try:
+            reply = answer(Question(text, self.action, snippets), self.engine)
+        except BeproError as error:
+            self.error(error.message)
+            return
+        result = reply.result
+        attached = snippets[0].filename if snippets else None
+        self.history.append(
+            Exchange(text, result.action, result.action_inferred, result.rules, attached)
+        )
+        self.print_progressively(reply.text)
+        how = "inferred" if result.action_inferred else "chosen"
+        rules = ", ".join(result.rules) or "none"
+        self.note(f"action {result.action} ({how}) · rules: {rules}")
+
+    def print_progressively(self, markdown: str) -> None:
+        """Block by block, like a stream (Ctrl-C stops it: see run_chat)."""
+        for number, block in enumerate(split_blocks(markdown)):
+            if number:
+                self.console.print()  # the gap a whole-document render puts between blocks
+            self.console.print(Markdown(block))
+            time.sleep(self.pace)
+
+    def set_action(self, name: str) -> None:
+        choice = name.lower()
+        if choice == AUTO:
+            self.action = None
+        elif self.catalogue.action(choice) is not None:
+            self.action = choice
+        else:
+            choices = ", ".join((*self.catalogue.action_names, AUTO))
+            self.error(f"unknown action {name!r}; choose one of: {choices}")
+            return
+        self.note(f"action: {self.action or 'auto (inferred from each question)'}")
+
+    def attach(self, argument: str) -> None:
+        if not argument:
+            self.error("/file needs a path, e.g. /file app/payments.py")
+            return
+        path = Path(argument).expanduser()
+        try:
+            code = read_context_file(path)
+        except UsageError as error:
+            self.error(error.message)
+            return
+        self.attached = Snippet(code, path.name)
+        self.note(f"attached {path} ({len(code.encode())} bytes): it goes with your next question")
+
+    def show_rule(self, rule_id: str) -> None:
+        rule = self.catalogue.rule(rule_id.strip())
+        if rule is None:
+            close = difflib.get_close_matches(rule_id, self.catalogue.rule_ids, n=3, cutoff=0.5)
+            hint = f"did you mean: {', '.join(close)}?" if close else "`bepro rules` lists them"
+            self.error(f"unknown rule id {rule_id!r}; {hint}")
+            return
+        reference = self.engine.paths.root / rule.reference_path
+        body = reference.read_text(encoding="utf-8") if reference.is_file() else ""
+        self.note(f"{rule.id}: {rule.summary} · {rule.category} · priority {rule.priority}")
+        self.console.print(Markdown(body or f"(no reference yet: {rule.reference_path})"))
+
+    def show_history(self) -> None:
+        if not self.history:
+            self.note("no questions yet")
+            return
+        for number, item in enumerate(self.history, start=1):
+            how = "inferred" if item.inferred else "chosen"
+            with_file = f" + {item.attached}" if item.attached else ""
+            rules = ", ".join(item.rules) or "none"
+            self.console.print(
+                f"{number}. {item.question}{with_file}  [{item.action}, {how}] -> {rules}",
+                markup=False,
+                highlight=False,
+            )
+
+    def note(self, message: str) -> None:
+        self.console.print(Text(message, style="dim"))
+
+    def error(self, message: str) -> None:
+        self.console.print(Text(f"error: {message}", style="red"))
+
+
+def _enable_line_editing() -> None:
+    """Arrow keys and history for input() when a person is typing."""
+    if sys.stdin.isatty():
+        try:
+            import readline  # noqa: F401 - importing it is what turns line editing on
+        except ImportError:  # some platforms ship Python without readline
+            return
+
+
+def _read_line(session: ChatSession) -> str | None:
+    """The next line; None when the user leaves (Ctrl-D, or Ctrl-C twice)."""
+    confirming = False
+    while True:
+        try:
+            return input(PROMPT)
+        except EOFError:
+            session.console.print()
+            return None
+        except KeyboardInterrupt:
+            session.console.print()
+            if confirming:
+                return None
+            session.note("press Ctrl-C again to quit, or type a question")
+            confirming = True
+
+
+def run_chat(
+    paths: Paths, catalogue: Catalogue, reporter: Reporter, action: str | None, pace: float
+) -> int:
+    """The chat loop; returns the exit code (0 when the user leaves)."""
+    if action is not None and catalogue.action(action.lower()) is None:
+        raise UsageError(
+            f"unknown action {action!r}", f"choose one of: {', '.join(catalogue.action_names)}"
+        )
+    console = Console(highlight=False)
+    try:
+        retriever = Retriever(paths, catalogue, reporter)
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    session = ChatSession(OfflineEngine(paths, catalogue, retriever), console, pace)
+    session.action = action.lower() if action else None
+    session.note(
+        f"bepro chat: offline answers from {len(catalogue.rules)} rules; "
+        f"action {session.action or AUTO}. /help for commands, /quit or Ctrl-D to leave."
+    )
+    _enable_line_editing()
+    while (line := _read_line(session)) is not None:
+        try:
+            if not session.handle(line):
+                break
+        except KeyboardInterrupt:  # stops the answer (or listing) being printed, not the chat
+            console.print()
+            session.note("(stopped)")
+    session.note("bye")
+    return 0

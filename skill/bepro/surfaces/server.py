@@ -1,0 +1,641 @@
+"""`bepro serve`: an OpenAI-compatible HTTP API over bepro's offline engine (FastAPI + uvicorn).
+
+    GET  /v1/models            `bepro` (action inferred) and `bepro-<action>` for each action
+    POST /v1/chat/completions  answers the conversation's last user message; `stream: true` sends
+                               server-sent `chat.completion.chunk` events ending with [DONE]
+    POST /v1/ask               question, action?, code? -> AskResult
+    POST /v1/review            code, filename -> findings, file issues and a summary
+    GET  /healthz  /readyz     the process is alive / the index is open and answers can be served
+
+The index opens in a background thread at startup: /healthz answers at once, /readyz and the
+answering routes return 503 (with Retry-After) until it is open. Blocking work (retrieval, ruff)
+runs in a bounded thread pool, never on the event loop. Logs are JSON lines that never hold a
+prompt, an answer or code: only the route, status, duration, sizes and counts.
+
+Token usage is an estimate, not a tokenizer's count: ceil(characters / 4), the usual rule of
+thumb for English text (bepro runs no language model, so there are no real tokens to count).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Annotated, Any, Literal, TypeVar
+
+import anyio
+import anyio.to_thread
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.routing import APIRouter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bepro import __version__
+from bepro.agent.ask import MAX_QUESTION_CHARS, AskResult
+from bepro.catalogue.model import Catalogue
+from bepro.config import Paths
+from bepro.errors import BeproError, UsageError
+from bepro.review.finding import FileIssue, Finding
+from bepro.surfaces.answering import (
+    OfflineEngine,
+    Question,
+    answer,
+    check_code_size,
+    parse_message,
+    split_blocks,
+)
+
+log = logging.getLogger(__name__)
+
+MODEL_BASE = "bepro"
+MAX_MESSAGES = 100
+MAX_BODY_BYTES = 2_000_000  # a 200 KB code block inside a long conversation still fits
+WORKER_THREADS = 4  # a bulkhead: at most this many answers are computed at once
+RETRY_AFTER_S = 5
+CHARS_PER_TOKEN = 4
+KEEP_ALIVE_S = 5
+GRACEFUL_SHUTDOWN_S = 10
+MAX_CONNECTIONS = 100  # beyond this uvicorn sheds load with 503
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_request_id: ContextVar[str] = ContextVar("request_id", default="-")
+T = TypeVar("T")
+
+
+def _code_within_limit(code: str) -> str:
+    try:
+        check_code_size(code)
+    except UsageError as error:
+        raise ValueError(error.message) from error
+    return code
+
+
+Code = Annotated[str, AfterValidator(_code_within_limit)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContentPart(BaseModel):
+    """One part of a message's content; only text parts are read, others are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    """Chat UIs attach their own fields to messages (ids, display options): they are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "\n".join(p.text for p in self.content if p.type == "text" and p.text)
+        return self.content or ""
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(_Strict):
+    """OpenAI's request body. Every documented field is accepted; those that do not apply to a
+    deterministic engine (sampling, penalties, tools, ...) are validated and ignored. Unknown
+    top-level fields are rejected, so a typo does not pass silently."""
+
+    model: str = Field(min_length=1, max_length=100)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+    n: int | None = Field(default=1, ge=1, le=1, description="bepro returns one choice")
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    user: str | None = Field(default=None, max_length=256)
+    logit_bias: dict[str, float] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    response_format: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    functions: list[dict[str, Any]] | None = None
+    function_call: str | dict[str, Any] | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    service_tier: str | None = None
+    reasoning_effort: str | None = None
+    verbosity: str | None = None
+    modalities: list[str] | None = None
+    audio: dict[str, Any] | None = None
+    prediction: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = None
+    prompt_cache_key: str | None = None
+    safety_identifier: str | None = None
+
+
+class AskBody(_Strict):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    action: str | None = Field(default=None, description="inferred from the question when omitted")
+    code: Code | None = Field(default=None, description="code the question is about (≤ 200 KB)")
+
+
+class ReviewBody(_Strict):
+    code: Code
+    filename: str = Field(
+        default="snippet.py", max_length=255, pattern=r"^[\w-][\w.-]*(/[\w-][\w.-]*)*\.pyi?$"
+    )
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "bepro"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+    @classmethod
+    def estimate(cls, prompt: str, completion: str) -> Usage:
+        prompt_tokens, completion_tokens = estimate_tokens(prompt), estimate_tokens(completion)
+        return cls(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens,
+        )
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: Literal["stop"] = "stop"
+    logprobs: None = None
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage
+
+
+class Delta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+    @model_serializer
+    def _present_fields(self) -> dict[str, str]:
+        """As OpenAI sends it: the role in the first chunk only, no content in the last."""
+        fields = {"role": self.role, "content": self.content}
+        return {name: value for name, value in fields.items() if value is not None}
+
+
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: Delta
+    finish_reason: Literal["stop"] | None = None
+    logprobs: None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: Usage | None = None
+
+
+class ReviewResponse(BaseModel):
+    findings: list[Finding]
+    issues: list[FileIssue]
+    summary: dict[str, Any]
+
+
+class Status(BaseModel):
+    status: Literal["ok", "ready", "starting", "failed"]
+    detail: str = ""
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """OpenAI's error shape, so the openai SDK and chat UIs show the message."""
+
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, code: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.param = status, message, code, param
+
+
+def estimate_tokens(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+class _Runtime:
+    """The engine once the index is open, and what /readyz reports until then."""
+
+    def __init__(self, paths: Paths, catalogue: Catalogue) -> None:
+        self.paths = paths
+        self.catalogue = catalogue
+        self.created = int(time.time())
+        self.engine: OfflineEngine | None = None
+        self.failure: str | None = None
+        self.limiter: anyio.CapacityLimiter | None = None
+
+    def start(self) -> None:
+        self.limiter = anyio.CapacityLimiter(WORKER_THREADS)
+        threading.Thread(target=self._open_index, name="bepro-open-index", daemon=True).start()
+
+    def _open_index(self) -> None:
+        from bepro.retrieval.search import Retriever
+
+        started = time.monotonic()
+        try:
+            retriever = Retriever(self.paths, self.catalogue)
+        except BeproError as error:
+            self.failure = error.one_line()
+            log.error("index unavailable", extra={"error_code": error.code})
+            return
+        except Exception as error:
+            self.failure = f"internal error opening the index ({type(error).__name__})"
+            log.exception("index failed to open")
+            return
+        self.engine = OfflineEngine(self.paths, self.catalogue, retriever)
+        log.info("index open", extra={"duration_ms": _elapsed_ms(started)})
+
+    def ready_engine(self) -> OfflineEngine:
+        if self.engine is not None:
+            return self.engine
+        if self.failure is not None:
+            raise ApiError(503, self.failure, "index_unavailable")
+        raise ApiError(503, "the index is still opening; retry shortly", "starting")
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """Blocking work in the bounded thread pool, off the event loop."""
+        return await anyio.to_thread.run_sync(work, *args, limiter=self.limiter)
+
+    def action_for(self, model: str) -> str | None:
+        if model == MODEL_BASE:
+            return None
+        action = model.removeprefix(f"{MODEL_BASE}-")
+        if action != model and action in self.catalogue.action_names:
+            return action
+        raise ApiError(
+            404,
+            f"the model {model!r} does not exist; use {MODEL_BASE!r} or {MODEL_BASE}-<action> "
+            "(GET /v1/models lists them)",
+            "model_not_found",
+            "model",
+        )
+
+
+def _runtime(request: Request) -> _Runtime:
+    runtime: _Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[_Runtime, Depends(_runtime)]
+router = APIRouter()
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (404, 413, 422, 503)
+}
+
+
+@router.get("/healthz", tags=["operations"])
+async def healthz() -> Status:
+    """The process is alive (the index may still be opening)."""
+    return Status(status="ok")
+
+
+@router.get(
+    "/readyz", tags=["operations"], response_model=Status, responses={503: {"model": Status}}
+)
+async def readyz(runtime: RuntimeDep) -> Status | JSONResponse:
+    """200 once the catalogue is loaded and the index is open; 503 before, or if it failed."""
+    if runtime.engine is not None:
+        detail = f"{len(runtime.catalogue.rules)} rules, index in {runtime.paths.index}"
+        return Status(status="ready", detail=detail)
+    status = Status(status="failed", detail=runtime.failure) if runtime.failure else None
+    status = status or Status(status="starting", detail="the index is opening")
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    return JSONResponse(status.model_dump(), status_code=503, headers=headers)
+
+
+@router.get("/v1/models", tags=["openai"])
+async def list_models(runtime: RuntimeDep) -> ModelList:
+    """`bepro` infers the action from the question; `bepro-<action>` fixes it."""
+    names = [MODEL_BASE, *(f"{MODEL_BASE}-{a}" for a in runtime.catalogue.action_names)]
+    return ModelList(data=[ModelCard(id=name, created=runtime.created) for name in names])
+
+
+@router.post(
+    "/v1/chat/completions",
+    tags=["openai"],
+    response_model=ChatCompletion,
+    responses={**_ERRORS, 200: {"content": {"text/event-stream": {}}}},
+)
+async def chat_completions(
+    body: ChatCompletionRequest, runtime: RuntimeDep
+) -> ChatCompletion | StreamingResponse:
+    """Answer the last user message; its ```python blocks are reviewed first."""
+    action = runtime.action_for(body.model)
+    question = parse_message(_last_user_text(body.messages), action)
+    reply = await runtime.run(answer, question, runtime.ready_engine())
+    prompt = "\n".join(message.text() for message in body.messages)
+    usage = Usage.estimate(prompt, reply.text)
+    _log_answer("chat completion", question, reply.result, reply.finding_count, bool(body.stream))
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    if body.stream:
+        with_usage = body.stream_options is not None and body.stream_options.include_usage
+        events = _sse(completion_id, body.model, reply.text, usage if with_usage else None)
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+    return ChatCompletion(
+        id=completion_id,
+        created=int(time.time()),
+        model=body.model,
+        choices=[Choice(message=AssistantMessage(content=reply.text))],
+        usage=usage,
+    )
+
+
+@router.post("/v1/ask", tags=["bepro"], responses=_ERRORS, response_model_exclude_none=True)
+async def ask_route(body: AskBody, runtime: RuntimeDep) -> AskResult:
+    """The rules that apply to a question, in priority order, with citations (as `bepro ask`)."""
+    engine = runtime.ready_engine()
+    result = await runtime.run(engine.ask, body.question, body.action, body.code)
+    question = Question(body.question, body.action)
+    _log_answer("ask", question, result, 0, False, code_bytes=len((body.code or "").encode()))
+    return result
+
+
+@router.post("/v1/review", tags=["bepro"], responses=_ERRORS)
+async def review_route(body: ReviewBody, runtime: RuntimeDep) -> ReviewResponse:
+    """Findings in the code, each citing a rule, ordered by priority (as `bepro review`)."""
+    engine = runtime.ready_engine()
+    result = await runtime.run(engine.review, body.code, body.filename)
+    log.info(
+        "review",
+        extra={"request_id": _request_id.get(), "code_bytes": len(body.code.encode()),
+               "findings": len(result.findings), "issues": len(result.issues)},
+    )  # fmt: skip
+    return ReviewResponse(findings=result.findings, issues=result.issues, summary=result.summary())
+
+
+def _last_user_text(messages: list[ChatMessage]) -> str:
+    for message in reversed(messages):
+        if message.role == "user":
+            return message.text()
+    raise ApiError(
+        422, "the conversation has no user message to answer", "no_user_message", "messages"
+    )
+
+
+def _sse(completion_id: str, model: str, text: str, usage: Usage | None) -> Iterator[str]:
+    """OpenAI's streaming format: a role chunk, content chunks, a stop chunk, usage, [DONE]."""
+    created = int(time.time())
+
+    def event(choices: list[ChunkChoice], usage: Usage | None = None) -> str:
+        chunk = ChatCompletionChunk(
+            id=completion_id, created=created, model=model, choices=choices, usage=usage
+        )
+        return f"data: {chunk.model_dump_json()}\n\n"
+
+    yield event([ChunkChoice(delta=Delta(role="assistant", content=""))])
+    for block in split_blocks(text):
+        yield event([ChunkChoice(delta=Delta(content=block))])
+    yield event([ChunkChoice(delta=Delta(), finish_reason="stop")])
+    if usage is not None:
+        yield event([], usage)
+    yield "data: [DONE]\n\n"
+
+
+def _log_answer(
+    event: str,
+    question: Question,
+    result: AskResult,
+    findings: int,
+    stream: bool,
+    code_bytes: int | None = None,
+) -> None:
+    """Sizes and counts only: never the question, the code or the answer."""
+    if code_bytes is None:
+        code_bytes = sum(len(s.code.encode()) for s in question.snippets)
+    log.info(
+        event,
+        extra={
+            "request_id": _request_id.get(),
+            "action": result.action,
+            "action_inferred": result.action_inferred,
+            "question_chars": len(question.text),
+            "code_bytes": code_bytes,
+            "rules": result.rules,
+            "findings": findings,
+            "abstained": result.abstained,
+            "stream": stream,
+        },
+    )
+
+
+def _error(status: int, message: str, code: str, param: str | None = None) -> JSONResponse:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    body = ErrorResponse(error=ErrorDetail(message=message, type=kind, param=param, code=code))
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+async def _on_api_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)  # noqa: S101 - registered for this type only
+    return _error(error.status, error.message, error.code, error.param)
+
+
+async def _on_bepro_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, BeproError)  # noqa: S101 - registered for this type only
+    message = f"{error.message} ({error.hint})" if error.hint else error.message
+    return _error(422, message, error.code)
+
+
+async def _on_invalid_request(_: Request, error: Exception) -> JSONResponse:
+    """The first problem, named by its field: `messages: List should have at most 100 items`."""
+    assert isinstance(error, RequestValidationError)  # noqa: S101 - registered for this type only
+    problems = error.errors()
+    first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
+    if first.get("type") == "json_invalid":
+        return _error(422, "the request body is not valid JSON", "invalid_json")
+    where = ".".join(str(part) for part in first["loc"] if part != "body")
+    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    message = f"{where}: {first['msg']}{more}" if where else f"{first['msg']}{more}"
+    return _error(422, message, "invalid_request", where or None)
+
+
+async def _on_http_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)  # noqa: S101 - registered for this type only
+    return _error(error.status_code, str(error.detail), f"http_{error.status_code}")
+
+
+class _AccessLog:
+    """One JSON line per request (method, path without query, status, duration), with a request
+    id taken from X-Request-ID when it is well formed and echoed back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        token = _request_id.set(request_id)
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                extra={"request_id": request_id, "method": scope["method"], "path": scope["path"],
+                       "status": status, "duration_ms": _elapsed_ms(started)},
+            )  # fmt: skip
+            _request_id.reset(token)
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+def create_app(paths: Paths, catalogue: Catalogue) -> FastAPI:
+    """The API over one pack; the index opens in the background when the app starts."""
+    runtime = _Runtime(paths, catalogue)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        yield
+
+    app = FastAPI(
+        title="bepro",
+        version=__version__,
+        summary="Principal-level backend guidance for Python, OpenAI-compatible, offline.",
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    app.state.runtime = runtime
+    app.include_router(router)
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(BeproError, _on_bepro_error)
+    app.add_exception_handler(RequestValidationError, _on_invalid_request)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_middleware(_AccessLog)
+    return app
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind before starting, so a taken port is a one-line user error, not a log line."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except OSError as exc:
+        raise UsageError(f"cannot resolve --host {host!r}: {exc}", "use an IP address") from exc
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}", "choose another --port"
+        ) from exc
+    return sock
+
+
+class _NoColorMessage(logging.Filter):
+    """uvicorn adds a copy of some messages with terminal colour codes: not for JSON logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.pop("color_message", None)
+        return True
+
+
+def _log_to_json() -> None:
+    """uvicorn's own messages go out as the same JSON lines as bepro's; a server logs at INFO."""
+    from bepro import logs
+
+    logs.configure(verbose=True)
+    uvicorn_logger = logging.getLogger("uvicorn")
+    uvicorn_logger.handlers[:] = logging.getLogger("bepro").handlers
+    uvicorn_logger.setLevel(logging.INFO)
+    uvicorn_logger.propagate = False
+    uvicorn_logger.addFilter(_NoColorMessage())
+
+
+def serve(paths: Paths, catalogue: Catalogue, sock: socket.socket) -> None:
+    """Run on a bound socket (see `listen`) until SIGINT or SIGTERM, then shut down gracefully."""
+    import uvicorn
+
+    _log_to_json()
+    config = uvicorn.Config(
+        create_app(paths, catalogue),
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        limit_concurrency=MAX_CONNECTIONS,
+    )
+    uvicorn.Server(config).run(sockets=[sock])

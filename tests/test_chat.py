@@ -1,0 +1,135 @@
+"""`bepro chat` as a person uses it: a real pseudo-terminal, typed lines, Ctrl-C and Ctrl-D."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from bepro.retrieval.search import Retriever
+
+from .conftest import ROOT, run_bepro
+
+PROMPT = "bepro> "
+EXPECT_TIMEOUT_S = 60  # generous for a loaded CI machine; a healthy reply takes well under 2 s
+StartChat = Callable[..., pexpect.spawn]
+
+
+def _spawn(index_dir: Path, pace: str) -> pexpect.spawn:
+    env = {**os.environ, "BEPRO_INDEX_DIR": str(index_dir), "TERM": "dumb", "COLUMNS": "120"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "bepro", "chat", "--pace", pace],
+        env=env,
+        cwd=str(ROOT),
+        encoding="utf-8",
+        timeout=EXPECT_TIMEOUT_S,
+        dimensions=(40, 120),
+    )
+    child.logfile_read = io.StringIO()  # the whole transcript, for the no-traceback check
+    child.expect_exact(PROMPT)
+    return child
+
+
+@pytest.fixture
+def start_chat(index_dir: Path, retriever: Retriever) -> Iterator[StartChat]:
+    """Starts chats over the session's built index, and ends any still running."""
+    children: list[pexpect.spawn] = []
+
+    def start(pace: str = "0") -> pexpect.spawn:
+        children.append(_spawn(index_dir, pace))
+        return children[-1]
+
+    yield start
+    for child in children:
+        if child.isalive():
+            child.terminate(force=True)
+
+
+def _exit_code(child: pexpect.spawn) -> int | None:
+    """Waits for the chat to end; it must never have shown a traceback."""
+    child.expect(pexpect.EOF)
+    child.close()
+    assert "Traceback" not in child.logfile_read.getvalue()
+    return child.exitstatus
+
+
+def test_questions_and_commands_in_one_session(start_chat: StartChat) -> None:
+    chat = start_chat()
+    chat.sendline("how do I make a payment call safe to retry?")
+    chat.expect_exact("1. idempotency: Safe retries with idempotency keys")
+    chat.expect_exact("rules: idempotency")
+    chat.expect_exact(PROMPT)
+
+    chat.sendline("/action secure")
+    chat.expect_exact("action: secure")
+    chat.expect_exact(PROMPT)
+
+    chat.sendline("/rules timeouts")
+    chat.expect_exact("timeouts: Set per dependency; no unbounded waits")
+    chat.expect_exact("Why it matters")
+    chat.expect_exact(PROMPT)
+
+    chat.sendline("/file no/such/file.py")
+    chat.expect_exact("error: no such file: no/such/file.py")
+    chat.expect_exact(PROMPT)
+
+    chat.sendline("is hardcoding an API key in settings.py ok?")
+    chat.expect_exact("action secure (chosen)")
+    chat.expect_exact(PROMPT)
+
+    chat.sendline("/history")
+    chat.expect_exact("1. how do I make a payment call safe to retry?  [implement, inferred]")
+    chat.expect_exact("2. is hardcoding an API key in settings.py ok?  [secure, chosen]")
+    chat.expect_exact(PROMPT)
+
+    chat.sendline("/quit")
+    chat.expect_exact("bye")
+    assert _exit_code(chat) == 0
+
+
+def test_attached_file_is_reviewed_with_the_next_question(
+    start_chat: StartChat, tmp_path: Path
+) -> None:
+    code = tmp_path / "client.py"
+    code.write_text("import requests\n\n\ndef fetch(url):\n    return requests.get(url)\n")
+    chat = start_chat()
+    chat.sendline(f"/file {code}")
+    chat.expect_exact("attached")
+    chat.expect_exact(PROMPT)
+    chat.sendline("is this ready for production?")
+    chat.expect_exact("Findings in your code")
+    chat.expect_exact("[timeouts] client.py:5")
+    chat.expect_exact(PROMPT)
+    chat.sendeof()
+    assert _exit_code(chat) == 0
+
+
+def test_ctrl_c_stops_the_answer_and_the_chat_goes_on(start_chat: StartChat) -> None:
+    chat = start_chat(pace="1")  # slow enough that the answer is still printing
+    chat.sendline("how do I make a payment call safe to retry?")
+    chat.expect_exact("Rules that apply")
+    chat.sendintr()
+    chat.expect_exact("(stopped)")
+    chat.expect_exact(PROMPT)
+    chat.sendline("/action review")
+    chat.expect_exact("action: review")
+    chat.expect_exact(PROMPT)
+
+    chat.sendintr()  # at the prompt: asks first
+    chat.expect_exact("press Ctrl-C again to quit")
+    chat.sendintr()
+    chat.expect_exact("bye")
+    assert _exit_code(chat) == 0
+
+
+def test_an_unknown_starting_action_is_a_one_line_error() -> None:
+    result = run_bepro("chat", "--action", "deploy")
+    assert result.returncode == 2
+    assert "unknown action 'deploy'" in result.stderr
+    assert "Traceback" not in result.stderr

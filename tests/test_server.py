@@ -1,0 +1,293 @@
+"""`bepro serve` as a client meets it: a real uvicorn process on loopback, the real openai SDK."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from bepro.catalogue.model import Catalogue
+from bepro.retrieval.search import Retriever
+
+from .conftest import ROOT, run_bepro
+
+PAYMENT_QUESTION = "how do I make a payment call safe to retry?"
+UNTIMED_CALL = "import requests\n\n\ndef fetch(url):\n    return requests.get(url)\n"
+CANARY = "zebra-canary-7731"  # sent in prompts and code; must never reach the logs
+READY_DEADLINE_S = 60.0
+CLIENT_TIMEOUT_S = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_until_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + READY_DEADLINE_S
+    with httpx.Client(base_url=base, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"bepro serve exited {process.returncode}:\n{log.read_text()}")
+            try:
+                if client.get("/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass  # not listening yet
+            time.sleep(0.05)
+    pytest.fail(f"bepro serve was not ready within {READY_DEADLINE_S} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("serve") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def base_url(index_dir: Path, retriever: Retriever, server_log: Path) -> Iterator[str]:
+    """A real server; the session's `retriever` fixture has built the index it opens."""
+    port = _free_port()
+    env = {**os.environ, "BEPRO_INDEX_DIR": str(index_dir)}
+    with server_log.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bepro", "serve", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(base, process, server_log)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def client(base_url: str) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url=f"{base_url}/v1", api_key="unused", timeout=CLIENT_TIMEOUT_S, max_retries=0
+    )
+
+
+@pytest.fixture(scope="module")
+def http(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=CLIENT_TIMEOUT_S) as session:
+        yield session
+
+
+def test_models_are_bepro_and_one_per_action(client: openai.OpenAI, catalogue: Catalogue) -> None:
+    models = [model.id for model in client.models.list()]
+    assert models == ["bepro", *(f"bepro-{action}" for action in catalogue.action_names)]
+    assert len(models) == 12
+
+
+def test_completion_about_safe_retries_cites_idempotency(client: openai.OpenAI) -> None:
+    completion = client.chat.completions.create(
+        model="bepro-review",
+        messages=[
+            {"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": PAYMENT_QUESTION},
+        ],
+        temperature=0.2,
+        max_tokens=800,
+        user="test-user",
+    )
+    choice = completion.choices[0]
+    content = choice.message.content or ""
+    assert choice.finish_reason == "stop"
+    assert "**Action:** review" in content
+    assert "`idempotency`" in content
+    assert "[idempotency] references/rules/idempotency.md" in content
+    usage = completion.usage
+    assert usage is not None
+    assert usage.completion_tokens == math.ceil(len(content) / 4)
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens > 0
+
+
+def test_streamed_completion_reassembles_to_the_same_answer(client: openai.OpenAI) -> None:
+    messages: list[dict[str, str]] = [{"role": "user", "content": PAYMENT_QUESTION}]
+    whole = client.chat.completions.create(model="bepro", messages=messages)
+    stream = client.chat.completions.create(
+        model="bepro",
+        messages=messages,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    pieces = [c.choices[0].delta.content or "" for c in chunks if c.choices]
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert len(pieces) > 5  # streamed block by block, not in one piece
+    assert "".join(pieces) == whole.choices[0].message.content
+    assert finishes[-1] == "stop"
+    assert finishes[:-1] == [None] * (len(finishes) - 1)
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == whole.usage.completion_tokens
+
+
+def test_stream_is_server_sent_events_ending_with_done(http: httpx.Client) -> None:
+    body = {
+        "model": "bepro",
+        "stream": True,
+        "messages": [{"role": "user", "content": "retry storms"}],
+    }
+    with http.stream("POST", "/v1/chat/completions", json=body) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [line for line in response.iter_lines() if line]
+    assert all(line.startswith("data: ") for line in events)
+    assert events[-1] == "data: [DONE]"
+    first = json.loads(events[0].removeprefix("data: "))
+    assert first["object"] == "chat.completion.chunk"
+    assert first["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+
+
+def test_python_block_in_the_message_is_reviewed_first(client: openai.OpenAI) -> None:
+    message = f"Is this client safe in production?\n\n```python\n{UNTIMED_CALL}```\n"
+    completion = client.chat.completions.create(
+        model="bepro", messages=[{"role": "user", "content": message}]
+    )
+    content = completion.choices[0].message.content or ""
+    assert content.startswith("## Findings in your code")
+    assert "- [timeouts] snippet.py:5" in content
+    assert content.index("[timeouts] snippet.py") < content.index("Rules that apply")
+    assert "## 1. `timeouts`" in content  # the guidance starts with the rule the code breaks
+
+
+def test_ask_returns_the_ask_result(http: httpx.Client) -> None:
+    response = http.post("/v1/ask", json={"question": PAYMENT_QUESTION, "action": "implement"})
+    assert response.status_code == 200
+    result = response.json()
+    assert result["action"] == "implement"
+    assert result["action_inferred"] is False
+    assert result["rules"][0] == "idempotency"
+    assert {c["rule_id"] for c in result["citations"]} >= {"idempotency"}
+    assert result["abstained"] is False
+
+
+def test_ask_with_code_uses_it_as_context(http: httpx.Client) -> None:
+    question = "what is wrong with this?"
+    without = http.post("/v1/ask", json={"question": question}).json()
+    with_code = http.post("/v1/ask", json={"question": question, "code": UNTIMED_CALL}).json()
+    assert without["abstained"] is True  # the question alone says nothing about backends
+    assert with_code["abstained"] is False
+    assert with_code["rules"]
+
+
+def test_review_returns_findings_and_a_summary(http: httpx.Client) -> None:
+    response = http.post("/v1/review", json={"code": UNTIMED_CALL, "filename": "app/client.py"})
+    assert response.status_code == 200
+    payload = response.json()
+    assert [(f["rule_id"], f["path"], f["line"]) for f in payload["findings"]] == [
+        ("timeouts", "app/client.py", 5)
+    ]
+    assert payload["summary"]["by_rule"] == {"timeouts": 1}
+    assert payload["issues"] == []
+
+
+def test_health_and_readiness(http: httpx.Client) -> None:
+    assert http.get("/healthz").json() == {"status": "ok", "detail": ""}
+    ready = http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+    assert "39 rules" in ready.json()["detail"]
+
+
+def test_openapi_documents_every_route(http: httpx.Client) -> None:
+    document = http.get("/openapi.json").json()
+    assert set(document["paths"]) == {
+        "/v1/models", "/v1/chat/completions", "/v1/ask", "/v1/review", "/healthz", "/readyz",
+    }  # fmt: skip
+    assert "ChatCompletionRequest" in document["components"]["schemas"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/v1/chat/completions", {"model": "bepro", "messages": []}, "messages: List should have at least 1 item"),
+        (
+            "/v1/chat/completions",
+            {"model": "bepro", "messages": [{"role": "user", "content": "hi"}] * 101},
+            "messages: List should have at most 100 items",
+        ),
+        (
+            "/v1/chat/completions",
+            {"model": "bepro", "messages": [{"role": "user", "content": "hi"}], "temprature": 1},
+            "temprature: Extra inputs are not permitted",
+        ),
+        (
+            "/v1/chat/completions",
+            {"model": "bepro", "messages": [{"role": "system", "content": "be brief"}]},
+            "no user message",
+        ),
+        ("/v1/ask", {"question": "x" * 4001}, "question: String should have at most 4000 characters"),
+        ("/v1/ask", {"question": "how to retry?", "action": "deploy"}, "unknown action 'deploy'"),
+        ("/v1/review", {"code": "x = 1\n" * 40_000}, "the code is 240000 bytes; the limit is 200000"),
+        ("/v1/review", {"code": "x = 1", "filename": "../etc/passwd"}, "filename: String should match"),
+    ],
+)  # fmt: skip
+def test_bad_input_gets_422_with_a_clear_message(
+    http: httpx.Client, path: str, body: dict[str, object], message: str
+) -> None:
+    response = http.post(path, json=body)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert message in error["message"]
+    assert error["type"] == "invalid_request_error"
+
+
+def test_openai_sdk_raises_its_own_errors(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.UnprocessableEntityError, match="at least 1 item"):
+        client.chat.completions.create(model="bepro", messages=[])
+    with pytest.raises(openai.NotFoundError, match="model 'gpt-4' does not exist"):
+        client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "hi"}])
+
+
+def test_logs_are_json_and_never_hold_prompts_or_code(
+    client: openai.OpenAI, http: httpx.Client, server_log: Path
+) -> None:
+    client.chat.completions.create(
+        model="bepro",
+        messages=[
+            {"role": "user", "content": f"retry budget {CANARY}?\n```python\n# {CANARY}\n```"}
+        ],
+    )
+    http.post("/v1/review", json={"code": f"x = '{CANARY}'\n"})
+    deadline = time.monotonic() + 10.0
+    while '"review"' not in server_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the server writes its log line as the response leaves
+    text = server_log.read_text()
+    assert CANARY not in text
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    completions = [r for r in records if r["msg"] == "chat completion"]
+    assert completions
+    assert {"request_id", "action", "question_chars", "code_bytes", "rules"} <= completions[
+        -1
+    ].keys()
+
+
+def test_a_port_in_use_is_a_one_line_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = run_bepro("serve", "--port", str(taken.getsockname()[1]))
+    assert result.returncode == 2
+    assert "cannot listen on 127.0.0.1" in result.stderr
+    assert "Traceback" not in result.stderr
