@@ -27,7 +27,17 @@ from bepro.evals.review import Tally, expectations, run_review_eval
 from bepro.review.registry import RUFF_CODES, ruff_rule
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PACKAGES = ("pip", "numpy", "pydantic", "openai", "langchain_core", "rich", "mypy", "chromadb", "httpx")
+DEFAULT_PACKAGES = (
+    "pip",
+    "numpy",
+    "pydantic",
+    "openai",
+    "langchain_core",
+    "rich",
+    "mypy",
+    "chromadb",
+    "httpx",
+)
 # bandit test id -> rule id, for the tests that match a catalogue rule.
 BANDIT_RULES = {
     "B113": "timeouts",
@@ -144,7 +154,7 @@ def _peer_tallies(tool: str, cases: Path, catalogue: object) -> dict[str, Tally]
                 tally.true_positives += 1
             else:
                 tally.false_positives += 1
-        for line, rule_id in expected - hits:
+        for _line, rule_id in expected - hits:
             tallies.setdefault(rule_id, Tally()).false_negatives += 1
     return tallies
 
@@ -159,7 +169,11 @@ def quality() -> list[dict[str, object]]:
         row: dict[str, object] = {"rule": rule_id}
         for name, tallies in (("bepro", ours), *peers.items()):
             tally = tallies.get(rule_id, Tally())
-            row[name] = f"R {tally.recall:.2f} / P {tally.precision:.2f}" if tally.true_positives + tally.false_positives + tally.false_negatives else "-"
+            row[name] = (
+                f"R {tally.recall:.2f} / P {tally.precision:.2f}"
+                if tally.true_positives + tally.false_positives + tally.false_negatives
+                else "-"
+            )
         rows.append(row)
     return rows
 

@@ -10,6 +10,8 @@ The requested model name picks the behaviour, so one server serves every test:
     bad-schema         a JSON reply that never matches the answer schema
     stall              a stream that sends one chunk, then nothing for STALL_S
     disconnect         a stream that sends one chunk, then closes the connection
+    fix-queue          search/replace blocks bounding an unbounded asyncio.Queue
+    fix-eval           search/replace blocks that would add eval() (must be rejected)
 It counts the calls per model at GET /stats.
 """
 
@@ -36,6 +38,10 @@ ANSWER = {
         {"rule_id": "invented", "title": "An uncited claim", "detail": "Trust me."},
     ],
     "steps": ["Add a retry budget [retries]"],
+}
+FIX_REPLIES = {
+    "fix-queue": "<<<<<<< SEARCH\njobs = asyncio.Queue()\n=======\njobs = asyncio.Queue(maxsize=1000)\n>>>>>>> REPLACE\n",
+    "fix-eval": '<<<<<<< SEARCH\njobs = asyncio.Queue()\n=======\njobs = asyncio.Queue(maxsize=eval("10"))\n>>>>>>> REPLACE\n',
 }
 TEXT = "Use bounded retries with jitter [retries].\nNever retry forever [not-a-rule].\n- [x] done\n"
 
@@ -85,6 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
         if model == "slow":
             time.sleep(STALL_S)
         content = '{"oops": true}' if model == "bad-schema" else json.dumps(ANSWER)
+        content = FIX_REPLIES.get(model, content)
         reply = {
             "id": "stub-1",
             "object": "chat.completion",

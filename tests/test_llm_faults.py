@@ -215,3 +215,23 @@ def test_citation_check_keeps_checkboxes_and_links() -> None:
     assert text == "Do it [timeouts] - [x] [docs](https://example.org)"
     assert check.kept == ["timeouts"]
     assert check.removed == ["ghost-rule"]
+
+
+QUEUE_MODULE = "import asyncio\n\njobs = asyncio.Queue()\n"
+
+
+@pytest.mark.parametrize(("model", "status"), [("fix-queue", "proposed"), ("fix-eval", "rejected")])
+def test_llm_rewrites_are_validated_before_they_are_shown(
+    project: Path, stub: tuple[str, Counter[str]], model: str, status: str
+) -> None:
+    (project / "worker.py").write_text(QUEUE_MODULE, encoding="utf-8")
+    env = {"OPENAI_BASE_URL": stub[0], "BEPRO_LLM_MODEL": model, "OPENAI_API_KEY": ""}
+    result = run_bepro("fix", "worker.py", "--llm", "--format", "json", env=env, cwd=project)
+    fixes = [f for f in json.loads(result.stdout)["fixes"] if f["rule_id"] == "backpressure"]
+    assert [f["status"] for f in fixes] == [status], result.stderr
+    if status == "proposed":
+        assert fixes[0]["origin"] == "llm"
+        assert "+jobs = asyncio.Queue(maxsize=1000)" in fixes[0]["diff"]
+    else:
+        assert fixes[0]["reason"].startswith("llm: adds a priority-1 finding: input-validation")
+    assert (project / "worker.py").read_text(encoding="utf-8") == QUEUE_MODULE

@@ -151,10 +151,15 @@ def test_review_code_finds_a_missing_timeout_and_writes_nothing(mcp: McpSession)
     assert list(mcp.workdir.iterdir()) == []
 
 
-def test_fix_code_says_it_is_not_implemented_yet(mcp: McpSession) -> None:
-    result = mcp.tool("fix_code", {"code": "x = 1\n", "rule_ids": ["timeouts"]})
-    assert result.is_error
-    assert "not implemented yet" in text_of(result)
+def test_fix_code_returns_a_validated_diff_and_writes_nothing(mcp: McpSession) -> None:
+    code = "import requests\n\n\ndef fetch(url):\n    return requests.get(url)\n"
+    result = mcp.tool("fix_code", {"code": code, "rule_ids": ["timeouts"]})
+    assert not result.is_error, text_of(result)
+    payload = json.loads(text_of(result))
+    assert [(f["rule_id"], f["status"]) for f in payload["fixes"]] == [("timeouts", "proposed")]
+    assert "+    return requests.get(url, timeout=HTTP_TIMEOUT_S)" in payload["diff"]
+    assert "a/snippet.py" in payload["diff"]
+    assert list(mcp.workdir.iterdir()) == []
 
 
 def test_rules_are_resources(mcp: McpSession) -> None:

@@ -35,5 +35,7 @@ def test_dont_example_is_flagged_with_its_rule(rule_id: str, catalogue: Catalogu
 @pytest.mark.parametrize("rule_id", CATALOGUE.rule_ids)
 def test_do_example_is_clean_of_its_rule(rule_id: str, catalogue: Catalogue) -> None:
     result = review_source(_example(rule_id, "Do"), f"{rule_id}_do.py", catalogue)
-    flagged = [f"{f.line}: {f.message} ({f.source})" for f in result.findings if f.rule_id == rule_id]
+    flagged = [
+        f"{f.line}: {f.message} ({f.source})" for f in result.findings if f.rule_id == rule_id
+    ]
     assert flagged == []

@@ -21,7 +21,9 @@ from bepro.review.registry import Detector, Hit, load_detectors
 MAX_FILE_BYTES = 2_000_000
 PARALLEL_MIN_FILES = 40
 _SUPPRESSION = re.compile(r"#\s*bepro:\s*ignore\[([a-z0-9,\s-]+)\]")
-_SKIPPED_DIRS = frozenset({".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".mypy_cache"})
+_SKIPPED_DIRS = frozenset(
+    {".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".mypy_cache"}
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class ReviewOptions:
         if rule_id in self.ignore or priority > self.min_priority:
             return False
         return not any(
-            rule_id in ids and Path(path).match(pattern) for pattern, ids in self.per_file_ignores.items()
+            rule_id in ids and Path(path).match(pattern)
+            for pattern, ids in self.per_file_ignores.items()
         )
 
 
@@ -62,7 +65,9 @@ def collect_files(targets: Iterable[Path]) -> list[Path]:
         for directory, subdirs, names in os.walk(target):
             base = Path(directory)
             subdirs[:] = sorted(
-                d for d in subdirs if d not in _SKIPPED_DIRS and not _ignored(spec, target, base / d, True)
+                d
+                for d in subdirs
+                if d not in _SKIPPED_DIRS and not _ignored(spec, target, base / d, True)
             )
             files.extend(
                 base / name
@@ -73,13 +78,18 @@ def collect_files(targets: Iterable[Path]) -> list[Path]:
 
 
 def _gitignore(root: Path) -> object | None:
-    candidates = [root / ".gitignore", *(parent / ".gitignore" for parent in root.resolve().parents)]
+    candidates = [
+        root / ".gitignore",
+        *(parent / ".gitignore" for parent in root.resolve().parents),
+    ]
     existing = next((path for path in candidates if path.is_file()), None)
     if existing is None:
         return None
     import pathspec
 
-    return pathspec.PathSpec.from_lines("gitwildmatch", existing.read_text(encoding="utf-8").splitlines())
+    return pathspec.PathSpec.from_lines(
+        "gitwildmatch", existing.read_text(encoding="utf-8").splitlines()
+    )
 
 
 def _ignored(spec: object | None, root: Path, path: Path, is_dir: bool) -> bool:
@@ -119,12 +129,18 @@ def _review_file(path: str) -> _FileResult:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
             message = f"{size} bytes is over the {MAX_FILE_BYTES} byte limit"
-            return _FileResult(path, issue=FileIssue(path=path, kind="skipped-too-large", message=message))
+            return _FileResult(
+                path, issue=FileIssue(path=path, kind="skipped-too-large", message=message)
+            )
         data = Path(path).read_bytes()
     except OSError as exc:
-        return _FileResult(path, issue=FileIssue(path=path, kind="read-error", message=str(exc.strerror)))
+        return _FileResult(
+            path, issue=FileIssue(path=path, kind="read-error", message=str(exc.strerror))
+        )
     if b"\0" in data[:8192]:
-        return _FileResult(path, issue=FileIssue(path=path, kind="skipped-binary", message="binary file"))
+        return _FileResult(
+            path, issue=FileIssue(path=path, kind="skipped-binary", message="binary file")
+        )
     return _review_text(path, data.decode("utf-8", errors="replace"))
 
 
@@ -144,7 +160,9 @@ def _review_text(path: str, source: str) -> _FileResult:
     try:
         result.raw = _run_detectors(tree, context)
     except RecursionError:
-        result.issue = FileIssue(path=path, kind="parse-error", message="nesting too deep to analyse")
+        result.issue = FileIssue(
+            path=path, kind="parse-error", message="nesting too deep to analyse"
+        )
         return result
     result.suppressed = _suppressions(context.lines)
     return result
@@ -201,7 +219,9 @@ def _suppressions(lines: list[str]) -> dict[int, frozenset[str]]:
         if "bepro:" in text:
             match = _SUPPRESSION.search(text)
             if match:
-                found[number] = frozenset(part.strip() for part in match[1].split(",") if part.strip())
+                found[number] = frozenset(
+                    part.strip() for part in match[1].split(",") if part.strip()
+                )
     return found
 
 

@@ -26,7 +26,9 @@ def _ruff_binary() -> str:
     try:
         from ruff.__main__ import find_ruff_bin
     except ImportError as exc:
-        raise RuffUnavailableError("ruff is not installed", "pip install 'ruff>=0.17,<0.18'") from exc
+        raise RuffUnavailableError(
+            "ruff is not installed", "pip install 'ruff>=0.17,<0.18'"
+        ) from exc
     return str(find_ruff_bin())
 
 

@@ -6,7 +6,7 @@ Tools, all read-only (they read the pack and the index, never the caller's files
     search_rules  the best passages of the knowledge base
     get_rule      one rule's catalogue entry and its reference markdown
     review_code   findings, each citing a rule, for Python code given as text
-    fix_code      registered but not implemented yet (`bepro fix` does not exist): an error result
+    fix_code      a validated unified diff from bepro's offline codemods; never writes the caller's files
 
 Resources: `bepro://rules` (every rule, JSON) and `bepro://rules/{rule_id}` (a rule's reference).
 
@@ -231,13 +231,27 @@ class PackTools:
         )
 
     def fix(self, code: str, rule_ids: list[str]) -> str:
+        """A validated unified diff for the code (offline codemods); the caller's files are never
+        touched: the code is fixed in a private temporary folder that is removed afterwards."""
+        import tempfile
+        from pathlib import Path
+
+        from bepro.fix.engine import FixRequest, run_fix
+        from bepro.fix.validate import Checks
+
         _check_code_size(code)
-        for rule_id in rule_ids:
-            self._known_rule(rule_id)
-        raise UsageError(
-            "fix_code is not implemented yet (`bepro fix` does not exist in this version)",
-            "call review_code for the findings and get_rule for each rule's Do example",
-        )
+        rules = frozenset(self._known_rule(rule_id).id for rule_id in rule_ids)
+        with tempfile.TemporaryDirectory(prefix="bepro-mcp-fix-") as folder:
+            snippet = Path(folder) / "snippet.py"
+            snippet.write_text(code, encoding="utf-8")
+            checks = Checks(self.catalogue, cwd=Path(folder))
+            report = run_fix(
+                FixRequest([snippet], checks, rules, apply=False, pack_root=self.paths.root)
+            )
+        payload = report.to_json()
+        payload.pop("undo", None)
+        payload["diff"] = "".join(report.diffs.values()).replace(f"{folder}/", "")
+        return json.dumps(payload, indent=2)
 
     def _known_rule(self, rule_id: str) -> Rule:
         rule = self.catalogue.rule(rule_id.strip().lower())
@@ -315,7 +329,9 @@ def build_server(tools: PackTools) -> MCPServer:
         code: Code,
         rule_ids: Annotated[list[RuleId], Field(min_length=1, max_length=64)],
     ) -> str:
-        """Not implemented yet: will return a unified diff that fixes the given rules' findings."""
+        """Fix the given rules' findings in Python code given as text: JSON with a unified diff of
+        validated rewrites (compiles, no new ruff error, no new priority 1-4 finding) and, per
+        finding, whether it was fixed or why not. Never writes files."""
         with _tool_call("fix_code"):
             return tools.fix(code, rule_ids)
 

@@ -1,1 +1,126 @@
 """Detectors for API contracts: idempotency of POST handlers that create resources."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from bepro.review.context import ModuleContext
+from bepro.review.detectors._scope import FUNCTIONS, body_nodes
+from bepro.review.detectors.routes import route_methods
+from bepro.review.detectors.security import text_words
+from bepro.review.registry import Hit, detector
+
+# First word of a call that creates, charges or sends something a retry would repeat.
+_SIDE_EFFECT_VERBS = frozenset(
+    {"create", "charge", "pay", "transfer", "refund", "withdraw", "deposit", "purchase", "enqueue", "checkout"}
+)  # fmt: skip
+# `create_task`, `create_access_token`, `create_engine`: plumbing, not a resource the client asked for.
+_PLUMBING_WORDS = frozenset(
+    {"task", "tasks", "engine", "token", "access", "jwt", "app", "client", "connection", "pool",
+     "context", "table", "tables", "index", "all", "default", "future", "loop", "subprocess", "logger",
+     "response", "hash", "signature", "url", "parser", "model", "schema", "temp", "tmp", "directory",
+     "dir", "session", "exception", "message", "completion", "embedding"}
+)  # fmt: skip
+_SENT_THINGS = frozenset(
+    {"email", "emails", "mail", "sms", "notification", "push", "invoice", "receipt", "payment", "money",
+     "welcome", "confirmation", "reminder"}
+)  # fmt: skip
+_ENQUEUE_METHODS = frozenset({"delay", "apply_async", "send_task", "insert_one", "insert_many"})
+# `client.chat.completions.create`: a model call, not a resource the handler creates.
+_MODEL_API_WORDS = frozenset({"completions", "embeddings", "responses", "messages", "chat"})
+# Names and header spellings that show the handler deduplicates retries itself.
+_KEY_WORDS = frozenset({"idempotency", "idempotent", "dedup", "dedupe", "deduplication"})
+_KEY_PHRASES = (("request", "id"), ("client", "token"), ("upsert",), ("get", "or", "create"),
+                ("update", "or", "create"), ("on", "conflict"))  # fmt: skip
+
+
+@detector("post-without-idempotency-key", "idempotency", nodes=FUNCTIONS)
+def post_without_idempotency_key(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A POST handler that creates, charges or sends something with no idempotency key: a client
+    retrying after a timeout (the response lost, the work done) does it twice."""
+    assert isinstance(node, FUNCTIONS)  # noqa: S101 - registered for functions only
+    if "POST" not in route_methods(node):
+        return
+    effect = _first_side_effect(node)
+    if effect is None or _deduplicates(node):
+        return
+    yield Hit(
+        node,
+        f"POST handler `{node.name}` calls `{ast.unparse(effect.func)}` with no idempotency key: "
+        "accept an Idempotency-Key header and replay the stored result on retries",
+    )
+
+
+def _first_side_effect(function: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.Call | None:
+    calls = [
+        node
+        for node in body_nodes(function)
+        if isinstance(node, ast.Call) and _has_side_effect(node)
+    ]
+    return min(calls, key=lambda call: (call.lineno, call.col_offset), default=None)
+
+
+def _has_side_effect(call: ast.Call) -> bool:
+    func = call.func
+    name = (
+        func.id
+        if isinstance(func, ast.Name)
+        else func.attr
+        if isinstance(func, ast.Attribute)
+        else ""
+    )
+    receiver = _receiver_words(func)
+    if name in ("add", "add_all"):  # session.add(order), db.add(user); not set.add
+        return bool(receiver) and receiver[-1] in ("session", "db")
+    if name in _ENQUEUE_METHODS:
+        return True
+    words = text_words(name)
+    if not words or words[0] not in ("create", "send", "place", "process", *_SIDE_EFFECT_VERBS):
+        return False
+    if words[0] == "send":
+        return len(words) > 1 and words[1] in _SENT_THINGS
+    if words[0] in ("place", "process"):
+        return bool({"order", "payment", "refund"} & set(words[1:]))
+    if words == ("create",):
+        return not set(receiver) & _MODEL_API_WORDS
+    return not set(words[1:]) & _PLUMBING_WORDS
+
+
+def _receiver_words(func: ast.expr) -> tuple[str, ...]:
+    words: list[str] = []
+    node = func.value if isinstance(func, ast.Attribute) else None
+    while isinstance(node, ast.Attribute):
+        words[:0] = text_words(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        words[:0] = text_words(node.id)
+    return tuple(words)
+
+
+def _deduplicates(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A parameter, header, name or SQL text in the handler mentions an idempotency key or upsert."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        elif isinstance(node, ast.arg):
+            text = node.arg
+        elif isinstance(node, ast.Name):
+            text = node.id
+        elif isinstance(node, ast.Attribute):
+            text = node.attr
+        else:
+            continue
+        if _names_a_key(text_words(text)):
+            return True
+    return False
+
+
+def _names_a_key(words: tuple[str, ...]) -> bool:
+    if set(words) & _KEY_WORDS:
+        return True
+    return any(
+        words[start : start + len(phrase)] == phrase
+        for phrase in _KEY_PHRASES
+        for start in range(len(words) - len(phrase) + 1)
+    )

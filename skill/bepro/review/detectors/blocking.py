@@ -1,1 +1,142 @@
-"""Detectors for blocking calls inside async functions that ruff does not catch."""
+"""Detectors for blocking calls inside async functions that ruff does not catch.
+
+ruff's ASYNC210/212/220-222/230/251 already flag `requests.*`, `httpx.get`, names bound to an
+`httpx.Client`, `urllib3.request`, subprocesses, `open` and `time.sleep`; this covers the sync
+clients it misses: DB drivers, redis, SQLAlchemy sessions, urllib3 pools, `requests.Session`, and
+`httpx.Client` reached through `self.` or a constructor chain.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from bepro.review.context import ModuleContext
+from bepro.review.detectors._scope import factory_of
+from bepro.review.registry import Hit, detector
+
+_SYNC_CONNECTS = frozenset(
+    {"psycopg2.connect", "psycopg.connect", "psycopg.Connection.connect", "sqlite3.connect",
+     "pymysql.connect", "MySQLdb.connect", "mysql.connector.connect", "pyodbc.connect",
+     "pymssql.connect", "oracledb.connect", "cx_Oracle.connect"}
+)  # fmt: skip
+# Constructor of a sync client -> its kind; the kind says which methods block.
+_SYNC_CLIENTS: dict[str, str] = {
+    "httpx.Client": "httpx", "requests.Session": "http", "requests.session": "http",
+    "requests.sessions.Session": "http",
+    "urllib3.PoolManager": "urllib3", "urllib3.ProxyManager": "urllib3",
+    "urllib3.HTTPConnectionPool": "urllib3", "urllib3.HTTPSConnectionPool": "urllib3",
+    "urllib3.connection_from_url": "urllib3",
+    "redis.Redis": "redis", "redis.StrictRedis": "redis", "redis.from_url": "redis",
+    "redis.Redis.from_url": "redis", "redis.client.Redis": "redis",
+    "sqlalchemy.orm.Session": "session", "sqlalchemy.orm.session.Session": "session",
+    "sqlmodel.Session": "session", "sqlmodel.create_engine": "engine",
+    "sqlalchemy.create_engine": "engine", "sqlalchemy.engine.create_engine": "engine",
+}  # fmt: skip
+_HTTP_METHODS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream"}
+)
+_BLOCKING_METHODS: dict[str, frozenset[str]] = {
+    "http": _HTTP_METHODS,
+    "httpx": _HTTP_METHODS,
+    "urllib3": frozenset({"request", "urlopen", "request_encode_url", "request_encode_body"}),
+    "session": frozenset(
+        {
+            "execute",
+            "exec",
+            "scalar",
+            "scalars",
+            "query",
+            "get",
+            "commit",
+            "flush",
+            "refresh",
+            "merge",
+        }
+    ),
+    "engine": frozenset({"connect", "begin", "execute", "raw_connection"}),
+}
+# A sync redis client blocks on every command; these methods only build local objects.
+_REDIS_LOCAL_METHODS = frozenset(
+    {"pipeline", "pubsub", "lock", "register_script", "close", "monitor"}
+)
+_SESSION_FACTORIES = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.scoped_session"})
+# Arguments to these run in a worker thread, where blocking is the point.
+_OFFLOADERS = frozenset(
+    {"to_thread", "run_in_executor", "run_sync", "run_in_threadpool", "sync_to_async"}
+)
+
+
+@detector("sync-client-in-async", "async-io", nodes=(ast.Call,))
+def sync_client_in_async(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A sync DB driver, redis client, SQLAlchemy session or HTTP session used inside `async def`:
+    each call stalls the event loop, and every other request on it, until the I/O finishes."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if not context.in_async_function() or _awaited_or_offloaded(context):
+        return
+    name = context.call_name(node)
+    if name in _SYNC_CONNECTS:
+        yield Hit(
+            node, f"`{name}()` blocks the event loop: use an async driver or asyncio.to_thread"
+        )
+        return
+    kind = _receiver_kind(node, context)
+    if kind is not None:
+        shown = ast.unparse(node.func)[:60]
+        yield Hit(
+            node, f"`{shown}()` is a blocking {kind} call in async code: use the async client"
+        )
+
+
+def _awaited_or_offloaded(context: ModuleContext) -> bool:
+    """Awaited calls belong to async APIs; arguments of to_thread/run_in_executor run in a thread."""
+    if context.stack and isinstance(context.stack[-1], ast.Await):
+        return True
+    for ancestor in reversed(context.stack):
+        if isinstance(ancestor, ast.AsyncFunctionDef):
+            return False
+        if isinstance(ancestor, ast.Call) and _callee(ancestor.func) in _OFFLOADERS:
+            return True
+    return False
+
+
+def _callee(func: ast.expr) -> str:
+    return (
+        func.attr
+        if isinstance(func, ast.Attribute)
+        else func.id
+        if isinstance(func, ast.Name)
+        else ""
+    )
+
+
+def _receiver_kind(call: ast.Call, context: ModuleContext) -> str | None:
+    """What sync client the receiver of `receiver.method(...)` is, when the method blocks."""
+    func = call.func
+    if not isinstance(func, ast.Attribute):
+        return None
+    made_by = _made_by(context, func.value)
+    if made_by == "httpx.Client" and isinstance(func.value, ast.Name):
+        return None  # ruff's ASYNC212 reports httpx clients bound to names
+    kind = _SYNC_CLIENTS.get(made_by or "")
+    if kind == "redis":
+        return (
+            kind
+            if func.attr not in _REDIS_LOCAL_METHODS and not func.attr.startswith("_")
+            else None
+        )
+    return kind if kind is not None and func.attr in _BLOCKING_METHODS[kind] else None
+
+
+def _made_by(context: ModuleContext, receiver: ast.expr) -> str | None:
+    """The call that made the receiver; `db = SessionLocal()` with `SessionLocal = sessionmaker()`
+    counts as a Session."""
+    if isinstance(receiver, ast.Call):
+        made_by = context.call_name(receiver)
+    else:
+        made_by = factory_of(context, receiver, context.stack)
+    if made_by and "." not in made_by:
+        maker = factory_of(context, ast.Name(id=made_by), context.stack)
+        if maker in _SESSION_FACTORIES:
+            return "sqlalchemy.orm.Session"
+    return made_by

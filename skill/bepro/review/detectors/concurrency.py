@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import TypeGuard
 
 from bepro.review.context import ModuleContext, keyword
+from bepro.review.detectors._scope import HTTP_CLIENT_FACTORIES, NESTED_SCOPES, body_nodes
 from bepro.review.registry import Hit, detector
 
 _UNBOUNDED_QUEUES = frozenset(
@@ -25,5 +27,115 @@ def unbounded_queue(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     value = size.value if size is not None else (node.args[0] if node.args else None)
     if any(kw.arg is None for kw in node.keywords):
         return
-    if value is None or (isinstance(value, ast.Constant) and isinstance(value.value, int) and value.value <= 0):
-        yield Hit(node, f"`{name}()` has no maxsize: producers never slow down and memory grows without bound")
+    if value is None or (
+        isinstance(value, ast.Constant) and isinstance(value.value, int) and value.value <= 0
+    ):
+        yield Hit(
+            node,
+            f"`{name}()` has no maxsize: producers never slow down and memory grows without bound",
+        )
+
+
+_POOLED_FACTORIES = HTTP_CLIENT_FACTORIES | {
+    "sqlalchemy.create_engine",
+    "sqlalchemy.engine.create_engine",
+    "sqlalchemy.ext.asyncio.create_async_engine",
+}
+_POOL_WASTE = "every call opens new connections (TCP and TLS handshakes) and none is reused"
+_POOL_FIX = "create it once at startup (module, lifespan, dependency) and share it"
+_LIFECYCLE_METHODS = frozenset(
+    {"close", "aclose", "dispose", "__enter__", "__exit__", "__aenter__", "__aexit__"}
+)
+
+
+@detector("pool-per-call", "pooling", nodes=(ast.Call,))
+def pool_per_call(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """An HTTP client or DB engine created in a loop, or per call for one request, pools nothing.
+
+    Each creation opens new connections (TCP + TLS handshakes) and throws them away; the client is
+    fine when it is returned, stored, yielded (fixtures, lifespans) or reused within the function.
+    """
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    name = context.call_name(node)
+    function = context.enclosing_function()
+    if name not in _POOLED_FACTORIES or function is None or _one_shot(function):
+        return
+    in_loop = context.enclosing_loop() is not None
+    uses = _client_uses(node, function, context)
+    if uses is None:
+        return  # returned, stored, passed on or yielded: someone else owns its lifetime
+    if in_loop:
+        yield Hit(
+            node,
+            f"`{name}()` is created inside a loop: {_POOL_WASTE}; create it once, before the loop",
+        )
+    elif len(uses) == 1 and not _used_in_loop(uses[0], function):
+        yield Hit(node, f"`{name}()` is created for a single request: {_POOL_WASTE}; {_POOL_FIX}")
+
+
+def _one_shot(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Tests and `main()` run once per process: a fresh pool there costs nothing."""
+    return function.name == "main" or function.name.startswith("test")
+
+
+def _client_uses(
+    call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef, context: ModuleContext
+) -> list[ast.Attribute] | None:
+    """The method calls made on the new client, or None when it escapes the function."""
+    parent = context.stack[-1] if context.stack else None
+    if isinstance(parent, ast.Attribute):  # `httpx.Client().get(url)`
+        return [parent]
+    holder = _local_name(call, parent)
+    if holder is None:
+        return None
+    read_on: dict[int, ast.Attribute] = {}
+    loads: list[ast.Name] = []
+    called = {id(inner.func) for inner in body_nodes(function) if isinstance(inner, ast.Call)}
+    for inner in body_nodes(function):
+        if isinstance(inner, ast.Global | ast.Nonlocal) and holder in inner.names:
+            return None
+        if isinstance(inner, NESTED_SCOPES) and any(
+            _is_load_of(n, holder) for n in ast.walk(inner)
+        ):
+            return None  # a closure may outlive the call
+        if isinstance(inner, ast.Attribute):
+            read_on[id(inner.value)] = inner
+        elif _is_load_of(inner, holder):
+            loads.append(inner)
+    if any(id(load) not in read_on for load in loads):
+        return None  # returned, yielded, stored or passed on
+    methods = [read_on[id(load)] for load in loads if id(read_on[id(load)]) in called]
+    return [method for method in methods if method.attr not in _LIFECYCLE_METHODS]
+
+
+def _local_name(call: ast.Call, parent: ast.AST | None) -> str | None:
+    """The local name a client is bound to by `x = F()` or `with F() as x:`, else None."""
+    if isinstance(parent, ast.withitem) and isinstance(parent.optional_vars, ast.Name):
+        return parent.optional_vars.id
+    if isinstance(parent, ast.Assign | ast.AnnAssign) and parent.value is call:
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        if len(targets) == 1 and isinstance(targets[0], ast.Name):
+            return targets[0].id
+    return None
+
+
+def _is_load_of(node: ast.AST, name: str) -> TypeGuard[ast.Name]:
+    return isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)
+
+
+_LOOPS = (
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+
+
+def _used_in_loop(use: ast.AST, function: ast.AST) -> bool:
+    return any(
+        isinstance(loop, _LOOPS) and any(inner is use for inner in ast.walk(loop))
+        for loop in body_nodes(function)
+    )

@@ -1,1 +1,579 @@
-"""Detectors for batching, transactions, outbox, id generation and caching."""
+"""Detectors for batching, transactions, outbox, id generation and caching.
+
+Database objects are recognised by name (`session`, `conn`, `cursor`, `db`, ...) and, for
+connections, by the call that created them; a detector stays silent when neither tells.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Sequence
+
+from bepro.review.context import ModuleContext, has_kwargs_splat, keyword
+from bepro.review.detectors._scope import (
+    FUNCTIONS,
+    HTTP_CLIENT_FACTORIES,
+    HTTP_VERBS,
+    body_nodes,
+    factory_of,
+    last_name,
+    method_call,
+    name_parts,
+    own_nodes,
+)
+from bepro.review.registry import Hit, detector
+
+_DB_PARTS = frozenset(
+    {"session", "conn", "connection", "db", "database", "cursor", "cur", "tx", "txn", "transaction",
+     "pool", "uow", "engine"}
+)  # fmt: skip
+
+
+def _is_db_name(node: ast.AST) -> bool:
+    name = last_name(node)
+    return name is not None and bool(_DB_PARTS & set(name_parts(name)))
+
+
+# ---------------------------------------------------------------- batching
+
+_QUERY_METHODS = frozenset(
+    {"execute", "fetch", "fetchrow", "fetchval", "scalar", "scalars", "exec"}
+)
+_QUERY_TERMINALS = frozenset(
+    {"first", "one", "one_or_none", "scalar", "all", "get", "count", "exists"}
+)
+_NOT_ITEMS = frozenset(
+    {"range", "itertools.count", "itertools.repeat", "itertools.groupby", "tenacity.Retrying"}
+)
+_BATCH_PARTS = frozenset(
+    {"batch", "batches", "chunk", "chunks", "page", "pages", "group", "groups"}
+)
+_SIDE_EFFECTS = frozenset(
+    {"publish", "basic_publish", "produce", "send", "send_message", "post", "put", "patch", "sendmail"}
+)  # fmt: skip
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+# `while` loops paginate; `async for` consumes a stream whose items arrive over time
+_NOT_PER_ITEM = (ast.While, ast.AsyncFor, ast.Lambda, ast.ClassDef, *FUNCTIONS)
+
+
+@detector("query-in-loop", "batching", nodes=(ast.Call,))
+def query_in_loop(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A query per item of a collection (N+1): N round trips where one query or executemany does.
+
+    Only `for` loops and comprehensions over items count (not `while` pagination, `range` retries or
+    loops over batches/chunks/pages), and the query must depend on the loop variable.
+    """
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if not _is_query(node):
+        return
+    loop = _item_loop(context)
+    if loop is None:
+        return
+    iterated, varying = loop
+    if _depends_on_item(node, varying):
+        yield Hit(
+            node,
+            f"query runs once per item of `{iterated}` (N+1 round trips): load them in one query "
+            "(IN/ANY, a join, selectinload) or write them with executemany / a bulk insert",
+        )
+
+
+def _item_loop(context: ModuleContext) -> tuple[str, set[str]] | None:
+    """(what is iterated, names that vary per item) when the node runs once per item of a collection."""
+    child: ast.AST | None = None
+    for ancestor in reversed(context.stack):
+        if isinstance(ancestor, _NOT_PER_ITEM):
+            return None
+        if isinstance(ancestor, ast.For) and child in ancestor.body:
+            return _over_items(ancestor.iter, [ancestor.target], context, ancestor.body)
+        if isinstance(ancestor, _COMPREHENSIONS) and not isinstance(child, ast.comprehension):
+            targets = [generator.target for generator in ancestor.generators]
+            return _over_items(ancestor.generators[0].iter, targets, context, [])
+        child = ancestor
+    return None
+
+
+def _over_items(
+    iterable: ast.expr, targets: list[ast.expr], context: ModuleContext, body: list[ast.stmt]
+) -> tuple[str, set[str]] | None:
+    source = iterable
+    if (
+        isinstance(iterable, ast.Call)
+        and iterable.args
+        and context.call_name(iterable) in {"enumerate", "zip"}
+    ):
+        source = iterable.args[0]
+    if isinstance(source, ast.Call) and context.call_name(source) in _NOT_ITEMS:
+        return None
+    if isinstance(source, ast.Tuple | ast.List | ast.Set):
+        return None  # a fixed handful written in the code, not a collection that grows
+    varying = {n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name)}
+    words = {part for name in [*varying, *_identifiers(source)] for part in name_parts(name)}
+    if words & _BATCH_PARTS:
+        return None  # iterating batches is the fix, not the problem
+    # a write that records a per-item publish or remote call (an outbox relay) stays per item
+    if any(_side_effect(node) for node in own_nodes(body)):
+        return None
+    return ast.unparse(source), _derived(varying, body)
+
+
+def _side_effect(node: ast.AST) -> bool:
+    called = method_call(node)
+    return called is not None and called[1] in _SIDE_EFFECTS
+
+
+def _identifiers(node: ast.AST) -> list[str]:
+    return [
+        n.id if isinstance(n, ast.Name) else n.attr
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name | ast.Attribute)
+    ]
+
+
+def _derived(varying: set[str], body: list[ast.stmt]) -> set[str]:
+    """The loop variables plus names assigned, in the body, from values that use them."""
+    names = set(varying)
+    for node in own_nodes(body):
+        if isinstance(node, ast.Assign) and _loads(node.value) & names:
+            names |= {
+                n.id for target in node.targets for n in ast.walk(target) if isinstance(n, ast.Name)
+            }
+    return names
+
+
+def _loads(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _is_query(call: ast.Call) -> bool:
+    called = method_call(call)
+    if called is None:
+        return False
+    receiver, method = called
+    if method in _QUERY_METHODS:
+        return _is_db_name(receiver)
+    if method == "get" and len(call.args) == 2 and _is_db_name(receiver):
+        return _looks_like_model(call.args[0])  # session.get(User, user_id)
+    return method in _QUERY_TERMINALS and _is_orm_chain(receiver)
+
+
+def _looks_like_model(node: ast.AST) -> bool:
+    """`User` or `models.Order`: a CapWords class name, not an ALL_CAPS constant such as a URL."""
+    name = last_name(node)
+    return name is not None and name[:1].isupper() and not name.isupper()
+
+
+def _is_orm_chain(node: ast.AST) -> bool:
+    """`session.query(User).filter(...)`, `User.objects.filter(...)` or `User.objects`."""
+    while isinstance(node, ast.Call | ast.Attribute):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "objects"
+            and _looks_like_model(node.value)
+        ):
+            return True
+        called = method_call(node)
+        if called and called[1] == "query" and _is_db_name(called[0]):
+            return True
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return False
+
+
+def _depends_on_item(call: ast.Call, varying: set[str]) -> bool:
+    """The query's filters or parameters use the item, while what is queried stays the same.
+
+    SQL text, a table or a DDL object that itself changes per item (`DropView(name)`,
+    `table.select()`, `f"CREATE EXTENSION {name}"`) is a different statement each time, not N+1.
+    """
+    statement = call.args[0] if call.args else call.func
+    if _loads(_chain_root(statement)) & varying:
+        return False
+    if isinstance(statement, ast.Call) or not call.args:
+        return bool(_loads(call) & varying)
+    params = [*call.args[1:], *(kw.value for kw in call.keywords)]
+    return any(_loads(param) & varying for param in params)
+
+
+def _chain_root(node: ast.AST) -> ast.AST:
+    """The first call of a builder chain: `select(User)` in `select(User).where(...).limit(1)`."""
+    root = node
+    while isinstance(node, ast.Call | ast.Attribute):
+        if isinstance(node, ast.Call):
+            root = node
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return root
+
+
+# ---------------------------------------------------------------- id generation
+
+_RANDOM_FUNCTIONS = frozenset(
+    {"choice", "choices", "randint", "randrange", "getrandbits", "random", "sample"}
+)
+_PICKS = frozenset({"choice", "choices", "sample"})
+_ID_PARTS = frozenset(
+    {"id", "ids", "token", "key", "code", "secret", "password", "passwd", "nonce", "slug", "otp",
+     "reference", "ref", "uid", "uuid", "guid", "salt", "pin"}
+)  # fmt: skip
+_SECRET_PARTS = frozenset(
+    {"token", "key", "code", "secret", "password", "passwd", "nonce", "otp", "salt", "pin"}
+)
+_NOT_ID_PARTS = frozenset(
+    {"delay", "jitter", "sleep", "backoff", "wait", "interval", "timeout", "sort", "order", "index",
+     "idx", "weight", "seed", "status", "error", "exit", "http", "port", "color", "colour", "sample",
+     "test", "fake", "mock", "dummy", "generator", "counter", "factory"}
+)  # fmt: skip
+_UNIQUE_BITS = 64  # enough random bits that ids do not collide; predictability is then what matters
+
+
+@detector("random-id", "id-generation", nodes=(ast.Call,))
+def random_id(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """An id, token, code or secret drawn from the `random` module: predictable and collision-prone.
+
+    Mersenne Twister output can be reconstructed from a few hundred values and short random ids
+    collide (birthday bound); backoff jitter and sampling are left alone.
+    """
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if not _is_random_draw(node, context):
+        return
+    sink = _identifier_sink(node, context)
+    if sink is None:
+        return
+    secret = bool(_SECRET_PARTS & set(name_parts(sink)))
+    if not secret and (_random_bits(node) or 0) >= _UNIQUE_BITS:
+        return  # a wide random id (trace ids): unique enough, and nobody needs to guess it
+    yield Hit(
+        node,
+        f"`{sink}` comes from the random module, which is predictable (its state can be recovered "
+        "from outputs) and, when short, collides: use secrets.token_urlsafe() for tokens and codes, "
+        "uuid4 (or UUIDv7/ULID for sortable keys) for ids",
+    )
+
+
+def _random_bits(call: ast.Call) -> int | None:
+    """How many random bits `getrandbits(n)`, `randint(a, b)` or `randrange(b)` draw, if constant."""
+    method = (
+        call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    )
+    bounds = [_constant_int(arg) for arg in call.args[:2]]
+    if method not in {"getrandbits", "randint", "randrange"} or not bounds or None in bounds:
+        return None
+    values = [bound for bound in bounds if bound is not None]
+    if method == "getrandbits":
+        return values[0]
+    low, high = (0, values[0]) if len(values) == 1 else (values[0], values[1])
+    count = high - low + (1 if method == "randint" else 0)
+    return max(count, 1).bit_length() - 1
+
+
+def _constant_int(node: ast.AST) -> int | None:
+    """The value of an integer literal such as `2**64` or `10**8 - 1`, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return node.value
+    if not isinstance(node, ast.BinOp):
+        return None
+    left, right = _constant_int(node.left), _constant_int(node.right)
+    if left is None or right is None:
+        return None
+    if isinstance(node.op, ast.Pow) and 0 <= right <= 1024:
+        return int(left**right)
+    operations = {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}
+    return operations.get(type(node.op))
+
+
+def _is_random_draw(call: ast.Call, context: ModuleContext) -> bool:
+    name = context.call_name(call) or ""
+    if name.startswith("random.") and name.count(".") == 1:
+        return name.removeprefix("random.") in _RANDOM_FUNCTIONS
+    called = method_call(call)
+    if called is None or called[1] not in _RANDOM_FUNCTIONS:
+        return False
+    return factory_of(context, called[0], context.stack) == "random.Random"
+
+
+def _identifier_sink(call: ast.Call, context: ModuleContext) -> str | None:
+    """The id-like name the random value ends up in, climbing from the call to its statement.
+
+    `random.choice(items)` alone picks an existing element (a replica, a sample key); it builds an
+    identifier only when the picks are joined or formatted into a string.
+    """
+    called = method_call(call)
+    picks = called is not None and called[1] in _PICKS
+    child: ast.AST = call
+    for parent in reversed(context.stack):
+        picks = picks and not _builds_string(parent)
+        sink = _sink_name(parent, child, context)
+        if sink is not None or isinstance(parent, ast.stmt) or _stops_value(parent, child):
+            return sink if sink is not None and not picks and _is_id_name(sink) else None
+        child = parent
+    return None
+
+
+def _builds_string(node: ast.AST) -> bool:
+    called = method_call(node)
+    return isinstance(node, ast.JoinedStr) or (called is not None and called[1] == "join")
+
+
+def _sink_name(parent: ast.AST, child: ast.AST, context: ModuleContext) -> str | None:
+    if isinstance(parent, ast.keyword):
+        return parent.arg
+    if isinstance(parent, ast.Dict) and child in parent.values:
+        key = parent.keys[parent.values.index(child)]
+        return key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+    if isinstance(parent, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        return next((name for target in targets if (name := _target_name(target))), None)
+    if isinstance(parent, ast.Return):
+        function = context.enclosing_function()
+        return function.name if function else None
+    return None
+
+
+def _target_name(target: ast.AST) -> str | None:
+    if isinstance(target, ast.Subscript):
+        key = target.slice
+        return key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+    return last_name(target)
+
+
+def _stops_value(parent: ast.AST, child: ast.AST) -> bool:
+    """The random value is used as a condition or loop bound here, not carried into a result."""
+    if isinstance(parent, (ast.Compare, ast.BoolOp, ast.Lambda, *FUNCTIONS)):
+        return True
+    if isinstance(parent, ast.IfExp):
+        return child is parent.test
+    return isinstance(parent, ast.comprehension)
+
+
+def _is_id_name(name: str) -> bool:
+    parts = set(name_parts(name))
+    return bool(parts & _ID_PARTS) and not parts & _NOT_ID_PARTS
+
+
+# ---------------------------------------------------------------- transactions
+
+_TRANSACTION_METHODS = frozenset({"begin", "begin_nested", "transaction", "atomic"})
+_CONNECTION_FACTORIES = frozenset({"sqlite3.connect", "psycopg2.connect", "psycopg.connect"})
+_NETWORK_CALLS = frozenset(
+    {f"{library}.{verb}" for library in ("requests", "httpx") for verb in HTTP_VERBS}
+    | {"httpx.stream", "urllib.request.urlopen", "smtplib.SMTP", "smtplib.SMTP_SSL"}
+)
+_NETWORK_CLIENTS = HTTP_CLIENT_FACTORIES | {"smtplib.SMTP", "smtplib.SMTP_SSL"}
+_CLIENT_CALLS = HTTP_VERBS | {"send", "stream", "sendmail", "send_message"}
+
+
+@detector(
+    "network-call-in-transaction",
+    "transactions",
+    nodes=(ast.With, ast.AsyncWith, ast.FunctionDef, ast.AsyncFunctionDef),
+)
+def network_call_in_transaction(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A remote call inside a DB transaction, which holds locks and a connection meanwhile.
+
+    The call's side effect is not rolled back with the transaction either.
+    """
+    transaction = _transaction(node, context)
+    if transaction is None:
+        return
+    ancestors = [*context.stack, node]
+    for inner in own_nodes(getattr(node, "body", [])):
+        if isinstance(inner, ast.Call) and _is_network_call(inner, context, ancestors):
+            yield Hit(
+                inner,
+                f"network call inside the transaction `{transaction}`: the transaction holds locks "
+                "and a connection while the remote side is slow, and a rollback cannot undo the call; "
+                "make the call before the transaction opens or after it commits (or use an outbox)",
+            )
+
+
+def _transaction(node: ast.AST, context: ModuleContext) -> str | None:
+    """The expression that opens a transaction for this block or function, if any."""
+    if isinstance(node, FUNCTIONS):
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if context.qualified_name(target) == "django.db.transaction.atomic":
+                return "@" + ast.unparse(decorator)
+        return None
+    assert isinstance(node, ast.With | ast.AsyncWith)  # noqa: S101 - registered node types
+    for item in node.items:
+        expr = item.context_expr
+        if _opens_transaction(expr, context):
+            return ast.unparse(expr)
+    return None
+
+
+def _opens_transaction(expr: ast.expr, context: ModuleContext) -> bool:
+    if isinstance(expr, ast.Call):
+        name = context.call_name(expr)
+        if name == "django.db.transaction.atomic" or name in _CONNECTION_FACTORIES:
+            return True
+        called = method_call(expr)
+        return called is not None and called[1] in _TRANSACTION_METHODS and _is_db_name(called[0])
+    return factory_of(context, expr, context.stack) in _CONNECTION_FACTORIES  # `with conn:`
+
+
+def _is_network_call(call: ast.Call, context: ModuleContext, ancestors: Sequence[ast.AST]) -> bool:
+    if context.call_name(call) in _NETWORK_CALLS:
+        return True
+    called = method_call(call)
+    if called is None or called[1] not in _CLIENT_CALLS:
+        return False
+    receiver = called[0]
+    if isinstance(receiver, ast.Call):  # `httpx.AsyncClient().post(...)`
+        return context.call_name(receiver) in _NETWORK_CLIENTS
+    return factory_of(context, receiver, ancestors) in _NETWORK_CLIENTS
+
+
+# ---------------------------------------------------------------- outbox
+
+_PRODUCER_PARTS = frozenset({"producer", "kafka", "publisher", "broker", "bus"})
+_BROKER_PARTS = _PRODUCER_PARTS | {
+    "events", "event", "sns", "topic", "channel", "pubsub", "nats", "redis", "mq", "rabbit", "amqp",
+    "queue", "stream", "emitter",
+}  # fmt: skip
+_QUEUE_PARTS = frozenset({"sqs", "queue"})
+
+
+@detector("publish-outside-outbox", "outbox", nodes=(ast.Call,))
+def publish_outside_outbox(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A broker publish in a function that also commits to the DB: a dual write.
+
+    Published after the commit, a crash in between loses the event; published before, a failed
+    commit announces a change that never happened. An outbox row written in the same transaction
+    (relayed by a separate publisher) makes both happen or neither.
+    """
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    function = context.enclosing_function()
+    if function is None or not _is_publish(node) or "outbox" in function.name.lower():
+        return
+    nodes = list(body_nodes(function))
+    commits = [
+        inner.lineno
+        for inner in nodes
+        if isinstance(inner, ast.Call) and _is_commit(inner, context)
+    ]
+    if commits and not _mentions_outbox(nodes):
+        when = "after" if node.lineno > min(commits) else "before"
+        yield Hit(
+            node,
+            f"message published {when} a separate DB commit (dual write): a crash or failed "
+            "commit leaves the database and the broker disagreeing; write an outbox row in the "
+            "same transaction and publish it from a relay",
+        )
+
+
+def _is_commit(node: ast.Call, context: ModuleContext) -> bool:
+    if node.args or node.keywords:
+        return False
+    called = method_call(node)
+    if called is None or called[1] != "commit":
+        return False
+    return _is_db_name(called[0]) or context.qualified_name(called[0]) == "django.db.transaction"
+
+
+def _is_publish(call: ast.Call) -> bool:
+    called = method_call(call)
+    if called is None or not (call.args or call.keywords):
+        return False
+    receiver, method = called
+    parts = set(name_parts(last_name(receiver) or ""))
+    if method in {"basic_publish", "produce", "put_events"}:
+        return True
+    # `article.publish(editor)` is a model method, `bus.publish(event)` is not
+    if method == "publish":
+        return bool(parts & _BROKER_PARTS) or keyword(call, "TopicArn") is not None
+    if method in {"send", "send_and_wait"}:
+        return bool(parts & _PRODUCER_PARTS)
+    if method in {"send_message", "send_message_batch"}:
+        return bool(parts & _QUEUE_PARTS) or keyword(call, "QueueUrl") is not None
+    return False
+
+
+def _mentions_outbox(nodes: list[ast.AST]) -> bool:
+    """An outbox table or helper named anywhere in the function (a name, attribute or SQL text)."""
+    for node in nodes:
+        text = last_name(node)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        if text and "outbox" in text.lower():
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- cache
+
+_REMOTE_CACHE_PARTS = frozenset({"redis", "valkey", "memcache", "memcached"})
+_SERIALISERS = frozenset({"dumps", "packb", "model_dump_json", "SerializeToString", "encode"})
+# their `cache` objects apply a configured default timeout
+_DEFAULT_TTL_LIBRARIES = ("django.", "flask_caching.", "flask_cache.")
+_CACHE_FACTORIES = frozenset(
+    {"redis.Redis", "redis.StrictRedis", "redis.from_url", "redis.Redis.from_url",
+     "redis.asyncio.Redis", "redis.asyncio.from_url", "redis.asyncio.StrictRedis",
+     "aioredis.from_url", "aioredis.Redis", "valkey.Valkey", "valkey.from_url",
+     "pymemcache.Client", "pymemcache.client.base.Client", "pymemcache.client.Client"}
+)  # fmt: skip
+_TTL_KEYWORDS = frozenset(
+    {"ex", "px", "exat", "pxat", "keepttl", "timeout", "ttl", "expire", "expires", "expiry"}
+)
+_EXPIRE_METHODS = frozenset({"expire", "pexpire", "expireat", "pexpireat"})
+
+
+@detector("cache-fill-without-ttl", "cache", nodes=(ast.Call,))
+def cache_fill_without_ttl(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A read-through fill (`get`, miss, `set`) with no TTL keeps the entry until it is evicted.
+
+    Stale values are served for as long as the key lives and memory only grows. Django's and
+    Flask-Caching's `cache` apply a configured default timeout, so they are left alone; an object
+    merely named `cache` counts only when it stores serialised values (a remote cache, not a dict).
+    """
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    function = context.enclosing_function()
+    called = method_call(node)
+    if function is None or called is None or called[1] != "set" or not _lacks_ttl(node):
+        return
+    if not _is_cache_client(node, called[0], context):
+        return
+    key = _cache_key(node)
+    calls = [inner for inner in body_nodes(function) if isinstance(inner, ast.Call)]
+    methods = [(call, found[1]) for call in calls if (found := method_call(call))]
+    if any(method in _EXPIRE_METHODS for _call, method in methods):
+        return
+    if any(
+        method == "get" and call.lineno < node.lineno and _cache_key(call) == key
+        for call, method in methods
+    ):
+        yield Hit(
+            node,
+            "cache fill with no TTL: the entry lives until evicted (or a client-wide default), so "
+            "it goes stale and memory grows; pass ex=/px= (and check stampede protection on hot "
+            "keys: a lock or early refresh)",
+        )
+
+
+def _is_cache_client(call: ast.Call, receiver: ast.expr, context: ModuleContext) -> bool:
+    origin = factory_of(context, receiver, context.stack) or context.qualified_name(receiver) or ""
+    if origin in _CACHE_FACTORIES:
+        return True
+    if origin.startswith(_DEFAULT_TTL_LIBRARIES):
+        return False
+    parts = set(name_parts(last_name(receiver) or ""))
+    if parts & _REMOTE_CACHE_PARTS:
+        return True
+    return "cache" in parts and len(call.args) == 2 and _is_serialised(call.args[1])
+
+
+def _is_serialised(value: ast.expr) -> bool:
+    return isinstance(value, ast.Call) and last_name(value.func) in _SERIALISERS
+
+
+def _cache_key(call: ast.Call) -> str | None:
+    """The receiver and key of `cache.get(key)` / `cache.set(key, ...)`, as comparable text."""
+    called = method_call(call)
+    if called is None or not call.args:
+        return None
+    return ast.dump(called[0]) + ast.dump(call.args[0])
+
+
+def _lacks_ttl(call: ast.Call) -> bool:
+    if len(call.args) > 2 or has_kwargs_splat(call):
+        return False
+    return not any(kw.arg in _TTL_KEYWORDS for kw in call.keywords)

@@ -1,1 +1,439 @@
-"""Detectors for timeouts and retries."""
+"""Detectors for timeouts and retries: waits with no deadline, retry loops that hammer or never stop.
+
+ruff's S113 already flags module-level `requests.*` calls without a timeout; these cover the waits
+it does not see (sessions, sockets, subprocesses, database drivers, asyncio.wait).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bepro.review.context import ModuleContext, has_kwargs_splat, keyword, string_parts
+from bepro.review.detectors._scope import (
+    FUNCTIONS,
+    HTTP_VERBS,
+    NESTED_SCOPES,
+    body_nodes,
+    factory_of,
+    last_name,
+    method_call,
+    name_parts,
+    own_nodes,
+)
+from bepro.review.registry import Hit, detector
+
+# ---------------------------------------------------------------- timeouts
+
+
+@dataclass(frozen=True)
+class _Wait:
+    """Where a blocking call takes its timeout, and what happens without one."""
+
+    keywords: tuple[str, ...]
+    why: str
+    position: int | None = None  # index of a positional timeout argument, if the signature has one
+    dsn_key: str | None = None  # a connection string may carry the timeout instead
+    uses_socket_default: bool = False  # socket.setdefaulttimeout() in the module bounds it
+    exempt: tuple[str, ...] = ()  # keywords that change what the call waits for
+
+
+_HANGS = "a peer that stops answering blocks the caller forever"
+_CHILD = "a hung child process blocks the caller forever"
+_PG_CONNECT = _Wait(
+    ("connect_timeout",),
+    "an unreachable database host hangs the connect for minutes of TCP retries",
+    dsn_key="connect_timeout",
+)
+_ASYNCPG = _Wait(
+    ("timeout", "command_timeout"),
+    "a stuck query holds its connection forever (no command_timeout)",
+)
+_BLOCKING_CALLS: dict[str, _Wait] = {
+    "urllib.request.urlopen": _Wait(("timeout",), _HANGS, position=2, uses_socket_default=True),
+    "socket.create_connection": _Wait(("timeout",), _HANGS, position=1, uses_socket_default=True),
+    "http.client.HTTPConnection": _Wait(("timeout",), _HANGS, position=2, uses_socket_default=True),
+    "http.client.HTTPSConnection": _Wait(("timeout",), _HANGS, uses_socket_default=True),
+    "smtplib.SMTP": _Wait(("timeout",), _HANGS, position=3, uses_socket_default=True),
+    "smtplib.SMTP_SSL": _Wait(("timeout",), _HANGS, uses_socket_default=True),
+    "subprocess.run": _Wait(("timeout",), _CHILD),
+    "subprocess.call": _Wait(("timeout",), _CHILD),
+    "subprocess.check_call": _Wait(("timeout",), _CHILD),
+    "subprocess.check_output": _Wait(("timeout",), _CHILD),
+    "psycopg2.connect": _PG_CONNECT,
+    "psycopg.connect": _PG_CONNECT,
+    "psycopg.Connection.connect": _PG_CONNECT,
+    "psycopg.AsyncConnection.connect": _PG_CONNECT,
+    "asyncpg.connect": _ASYNCPG,
+    "asyncpg.create_pool": _ASYNCPG,
+    # return_when=FIRST_COMPLETED races tasks against each other (a reply vs. a disconnect)
+    "asyncio.wait": _Wait(
+        ("timeout",), "if one task never finishes the caller waits forever", exempt=("return_when",)
+    ),
+}
+_REQUESTS_SESSIONS = frozenset(
+    {"requests.Session", "requests.session", "requests.sessions.Session"}
+)
+
+
+@detector("blocking-call-without-timeout", "timeouts", nodes=(ast.Call,))
+def blocking_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A socket, subprocess, database connect or asyncio.wait with no timeout can block forever."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    name = context.call_name(node)
+    wait = _BLOCKING_CALLS.get(name) if name else None
+    if (
+        wait is None
+        or has_kwargs_splat(node)
+        or any(keyword(node, kw) for kw in wait.keywords + wait.exempt)
+    ):
+        return
+    if wait.position is not None and len(node.args) > wait.position:
+        return
+    if wait.dsn_key and _dsn_may_set(node, wait.dsn_key):
+        return
+    if wait.uses_socket_default and _sets_socket_default(context.tree):
+        return
+    yield Hit(node, f"`{name}()` has no {' or '.join(wait.keywords)}=: {wait.why}")
+
+
+def _dsn_may_set(call: ast.Call, key: str) -> bool:
+    """A literal DSN is read; a DSN from a variable may set the timeout, so it counts as set."""
+    dsn_keyword = keyword(call, "dsn") or keyword(call, "conninfo")
+    dsn = call.args[0] if call.args else (dsn_keyword.value if dsn_keyword else None)
+    if dsn is None:
+        return False
+    text = string_parts(dsn)
+    return key in text if text else True
+
+
+@functools.lru_cache(maxsize=8)
+def _sets_socket_default(tree: ast.Module) -> bool:
+    return any(
+        isinstance(node, ast.Attribute) and node.attr == "setdefaulttimeout"
+        for node in ast.walk(tree)
+    )
+
+
+@detector("session-call-without-timeout", "timeouts", nodes=(ast.Call,))
+def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`requests.Session()` has no default timeout; ruff's S113 does not follow session objects."""
+    called = method_call(node)
+    if called is None or called[1] not in HTTP_VERBS | {"send"}:
+        return
+    assert isinstance(node, ast.Call)  # noqa: S101 - method_call matched a call
+    if keyword(node, "timeout") or has_kwargs_splat(node):
+        return
+    if factory_of(context, called[0], context.stack) not in _REQUESTS_SESSIONS:
+        return
+    if _mounts_custom_adapter(context.tree):
+        return
+    receiver = ast.unparse(called[0])
+    yield Hit(node, f"`{receiver}.{called[1]}()` on a requests.Session has no timeout=: {_HANGS}")
+
+
+@functools.lru_cache(maxsize=8)
+def _mounts_custom_adapter(tree: ast.Module) -> bool:
+    """A custom transport adapter (`s.mount(prefix, TimeoutAdapter())`) may set a default timeout."""
+    for node in ast.walk(tree):
+        called = method_call(node)
+        if called and called[1] == "mount" and isinstance(node, ast.Call) and len(node.args) == 2:
+            adapter = node.args[1]
+            if not (isinstance(adapter, ast.Call) and last_name(adapter.func) == "HTTPAdapter"):
+                return True
+    return False
+
+
+# ---------------------------------------------------------------- retries
+
+_SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "trio.sleep", "anyio.sleep", "gevent.sleep"})
+_COUNTER_PARTS = frozenset({"attempt", "attempts", "retry", "retries", "tries", "try", "tried"})
+_PURE_CALLS = frozenset(
+    {"min", "max", "float", "int", "abs", "round", "pow", "math.pow", "math.exp", "math.ceil",
+     "math.floor"}
+)  # fmt: skip
+_DEADLINE_SCOPES = frozenset(
+    {"asyncio.timeout", "asyncio.timeout_at", "anyio.fail_after", "anyio.move_on_after",
+     "trio.fail_after", "trio.move_on_after", "async_timeout.timeout"}
+)  # fmt: skip
+_Loop = ast.For | ast.AsyncFor | ast.While
+
+
+@dataclass(frozen=True)
+class _RetryLoop:
+    """A loop that tries a call, sleeps after a failure and leaves on success."""
+
+    loop: _Loop
+    attempt: ast.Try
+    sleeps: list[ast.Call]
+    exits: list[ast.AST]  # return/raise/break that end the loop
+    success_exits: list[ast.stmt]  # the unconditional return/break after the call succeeds
+
+
+@detector("retry-unbounded", "retries", nodes=(ast.While,))
+def retry_unbounded(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A `while True` retry loop that only leaves on success retries a dead dependency forever."""
+    assert isinstance(node, ast.While)  # noqa: S101 - registered for ast.While only
+    if not (isinstance(node.test, ast.Constant) and node.test.value is True):
+        return
+    retry = _retry_loop(node, context)
+    if retry is None or _inside_deadline(context):
+        return
+    attempt_body = {id(inner) for inner in own_nodes(retry.attempt.body)}
+    failure_exits = [
+        exit_
+        for exit_ in retry.exits
+        if exit_ not in retry.success_exits and id(exit_) not in attempt_body
+    ]
+    if not failure_exits:
+        yield Hit(
+            node,
+            "retry loop has no attempt limit or deadline: while the dependency is down it retries "
+            "forever; cap attempts (3-5) or total time and then raise",
+        )
+
+
+@detector("retry-without-backoff", "retries", nodes=(ast.For, ast.AsyncFor, ast.While))
+def retry_without_backoff(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A retry loop whose sleep is fixed (no backoff) or grows without random jitter."""
+    assert isinstance(node, _Loop)  # noqa: S101 - registered for loops only
+    retry = _retry_loop(node, context)
+    if retry is None:
+        return
+    scope = context.enclosing_function() or context.tree
+    for sleep in retry.sleeps:
+        delay = sleep.args[0] if sleep.args else _keyword_value(sleep, "seconds", "delay", "secs")
+        verdict = _delay_verdict(delay, retry.loop, scope, context) if delay is not None else None
+        if verdict:
+            yield Hit(sleep, verdict)
+
+
+def _retry_loop(loop: _Loop, context: ModuleContext) -> _RetryLoop | None:
+    if not _looks_like_retry_header(loop, context):
+        return None
+    tries: list[ast.Try] = []
+    sleeps: list[ast.Call] = []
+    exits: list[ast.AST] = []
+    for node, nested in _loop_nodes(loop):
+        if isinstance(node, ast.Return | ast.Raise) or (isinstance(node, ast.Break) and not nested):
+            exits.append(node)
+        elif nested:
+            continue
+        elif isinstance(node, ast.Try) and node.handlers and _has_call(node.body):
+            tries.append(node)
+        elif isinstance(node, ast.Call) and context.call_name(node) in _SLEEPS:
+            sleeps.append(node)
+    if not tries or not sleeps:
+        return None
+    attempt = tries[0]
+    success = _success_exits(loop, attempt)
+    return _RetryLoop(loop, attempt, sleeps, exits, success) if success else None
+
+
+def _looks_like_retry_header(loop: _Loop, context: ModuleContext) -> bool:
+    """`for _ in range(n)`, `while True` or `while attempt < n`."""
+    if isinstance(loop, ast.While):
+        if isinstance(loop.test, ast.Constant):
+            return loop.test.value is True
+        return any(
+            isinstance(node, ast.Name) and _COUNTER_PARTS & set(name_parts(node.id))
+            for node in ast.walk(loop.test)
+        )
+    return _counts(loop, context)
+
+
+def _success_exits(loop: _Loop, attempt: ast.Try) -> list[ast.stmt]:
+    """Unconditional return/break right in the try body, its else, or the loop body after it.
+
+    A worker loop leaves only on a condition (`if job is None: return`); a retry loop leaves as soon
+    as the call succeeded. Requiring the unconditional exit keeps worker loops out.
+    """
+    after_try = loop.body[loop.body.index(attempt) + 1 :] if attempt in loop.body else []
+    return [
+        statement
+        for statement in [*attempt.body, *attempt.orelse, *after_try]
+        if isinstance(statement, ast.Return | ast.Break)
+    ]
+
+
+def _loop_nodes(loop: _Loop) -> Iterator[tuple[ast.AST, bool]]:
+    """The loop body's own nodes, each with whether it sits inside a nested loop."""
+    todo: list[tuple[ast.AST, bool]] = [(statement, False) for statement in reversed(loop.body)]
+    while todo:
+        node, nested = todo.pop()
+        yield node, nested
+        if isinstance(node, NESTED_SCOPES):
+            continue
+        inner = nested or isinstance(node, _Loop)
+        todo.extend((child, inner) for child in reversed(list(ast.iter_child_nodes(node))))
+
+
+def _has_call(statements: list[ast.stmt]) -> bool:
+    return any(isinstance(node, ast.Call) for node in own_nodes(statements))
+
+
+def _inside_deadline(context: ModuleContext) -> bool:
+    """`async with asyncio.timeout(30):` around the loop bounds it."""
+    for ancestor in context.stack:
+        if isinstance(ancestor, ast.With | ast.AsyncWith):
+            for item in ancestor.items:
+                expr = item.context_expr
+                if isinstance(expr, ast.Call) and context.call_name(expr) in _DEADLINE_SCOPES:
+                    return True
+    return False
+
+
+def _keyword_value(call: ast.Call, *names: str) -> ast.expr | None:
+    found = next((kw for name in names if (kw := keyword(call, name))), None)
+    return found.value if found else None
+
+
+def _delay_verdict(
+    delay: ast.expr, loop: _Loop, scope: ast.AST, context: ModuleContext
+) -> str | None:
+    """Why the delay is wrong, or None when it backs off with jitter or cannot be judged."""
+    closure = _definitions(delay, scope, context)
+    if closure is None:
+        return None
+    calls = [node for expr in closure for node in ast.walk(expr) if isinstance(node, ast.Call)]
+    if any(context.call_name(call) not in _PURE_CALLS for call in calls):
+        return None  # a helper, a policy object or random: not judged here
+    names = {node.id for expr in closure for node in ast.walk(expr) if isinstance(node, ast.Name)}
+    if not names & _assigned_in(loop):
+        return (
+            "retry sleeps a fixed delay: every client retries in lockstep and hammers a recovering "
+            "dependency; back off exponentially (base 100 ms, cap a few s) with full jitter"
+        )
+    if _has_jitter(scope, context):
+        return None
+    return (
+        "retry backoff has no random jitter: clients that failed together retry together; "
+        "sleep random.uniform(0, backoff) (full jitter)"
+    )
+
+
+def _definitions(expr: ast.expr, scope: ast.AST, context: ModuleContext) -> list[ast.AST] | None:
+    """The expression plus, transitively, the values assigned in the scope to the names it uses.
+
+    None when one of those names is bound in a way whose value is not visible (unpacking, `with`).
+    """
+    assigned: dict[str, list[ast.AST]] = {}
+    opaque: set[str] = set()
+    for node in body_nodes(scope):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(node.value)
+                else:
+                    opaque |= _names(target)
+        elif isinstance(node, ast.For | ast.AsyncFor) and not _counts(node, context):
+            opaque |= _names(node.target)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            opaque |= _names(node.optional_vars)
+        elif isinstance(node, ast.NamedExpr):
+            opaque |= _names(node.target)
+    closure: list[ast.AST] = [expr]
+    seen: set[str] = set()
+    for current in closure:  # grows while iterating: a breadth-first closure
+        for node in ast.walk(current):
+            if isinstance(node, ast.Name) and node.id not in seen:
+                if node.id in opaque:
+                    return None
+                seen.add(node.id)
+                closure.extend(assigned.get(node.id, []))
+    return closure
+
+
+def _counts(loop: ast.For | ast.AsyncFor, context: ModuleContext) -> bool:
+    """`for attempt in range(n)` binds a plain counter."""
+    return isinstance(loop.iter, ast.Call) and context.call_name(loop.iter) == "range"
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {inner.id for inner in ast.walk(node) if isinstance(inner, ast.Name)}
+
+
+def _assigned_in(loop: _Loop) -> set[str]:
+    """Names that change between iterations: the loop target and the names stored in the body."""
+    changed = set() if isinstance(loop, ast.While) else _names(loop.target)
+    for node, _nested in _loop_nodes(loop):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            changed.add(node.id)
+    return changed
+
+
+def _has_jitter(scope: ast.AST, context: ModuleContext) -> bool:
+    for node in body_nodes(scope):
+        if isinstance(node, ast.Call) and (context.call_name(node) or "").startswith(
+            ("random.", "secrets.")
+        ):
+            return True
+        identifier = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+        if isinstance(identifier, str) and "jitter" in identifier.lower():
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- retry decorators
+
+_TENACITY = frozenset({"tenacity.retry", "tenacity.Retrying", "tenacity.AsyncRetrying"})
+_TENACITY_JITTER = frozenset(
+    {"tenacity.wait_random", "tenacity.wait_random_exponential", "tenacity.wait_full_jitter",
+     "tenacity.wait_exponential_jitter"}
+)  # fmt: skip
+_BACKOFF = frozenset({"backoff.on_exception", "backoff.on_predicate"})
+
+
+@detector(
+    "retry-decorator-defaults", "retries", nodes=(ast.Call, ast.FunctionDef, ast.AsyncFunctionDef)
+)
+def retry_decorator_defaults(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """tenacity retries forever with no pause unless told otherwise; backoff retries forever too."""
+    if isinstance(node, FUNCTIONS):
+        for decorator in node.decorator_list:
+            if (
+                not isinstance(decorator, ast.Call)
+                and context.qualified_name(decorator) == "tenacity.retry"
+            ):
+                yield Hit(decorator, _tenacity_message(["no stop=", "no wait="]))
+        return
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for calls and functions only
+    name = context.call_name(node)
+    if has_kwargs_splat(node) or name not in _TENACITY | _BACKOFF:
+        return
+    if name in _BACKOFF:
+        if not (keyword(node, "max_tries") or keyword(node, "max_time")):
+            yield Hit(node, f"`{name}` has no max_tries= or max_time=: it retries forever")
+        return
+    problems = _tenacity_problems(node, context)
+    if problems:
+        yield Hit(node, _tenacity_message(problems))
+
+
+def _tenacity_problems(call: ast.Call, context: ModuleContext) -> list[str]:
+    problems = [] if keyword(call, "stop") else ["no stop="]
+    wait = keyword(call, "wait")
+    if wait is None:
+        problems.append("no wait=")
+        return problems
+    names = [context.call_name(n) or "" for n in ast.walk(wait.value) if isinstance(n, ast.Call)]
+    if (
+        names
+        and all(name.startswith("tenacity.") for name in names)
+        and not set(names) & _TENACITY_JITTER
+    ):
+        problems.append("a wait= without jitter")
+    return problems
+
+
+def _tenacity_message(problems: list[str]) -> str:
+    consequences = {
+        "no stop=": "retries forever",
+        "no wait=": "retries immediately, hammering the dependency",
+        "a wait= without jitter": "clients retry in lockstep",
+    }
+    said = "; ".join(f"{problem} ({consequences[problem]})" for problem in problems)
+    return f"tenacity retry with {said}: use stop_after_attempt(3-5) and wait_random_exponential"

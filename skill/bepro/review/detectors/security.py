@@ -1,1 +1,372 @@
 """Detectors for secrets and PII in logs, and input validation."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+
+from bepro.review.context import ModuleContext
+from bepro.review.detectors._scope import FUNCTIONS, body_nodes, last_name, name_parts
+from bepro.review.detectors.routes import route_methods
+from bepro.review.registry import Hit, detector
+
+Vocabulary = frozenset[tuple[str, ...]]
+_NON_WORD = re.compile(r"\W+")
+
+
+def text_words(text: str) -> tuple[str, ...]:
+    """`user_email`, `userEmail`, `X-User-Email` -> ('user', 'email'), lower case."""
+    return tuple(name_parts(_NON_WORD.sub("_", text)))
+
+
+def _label(node: ast.AST) -> str | None:
+    """The name a value goes by: `user.email`, `email`, `payload["email"]`, `payload.get("email")`
+    -> 'email'."""
+    key: ast.AST | None = None
+    if isinstance(node, ast.Subscript):
+        key = node.slice
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+    ):
+        key = node.args[0] if node.args else None
+    else:
+        return last_name(node)
+    return key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+
+
+def _vocabulary(*terms: str) -> Vocabulary:
+    return frozenset(tuple(term.split("_")) for term in terms)
+
+
+# A name is sensitive when its words END with a term: `user_email` is, `email_count` is not.
+# Bare `address` and `card` are left out: in service code they are mostly network addresses
+# and UI cards.
+_PII = _vocabulary(
+    "email", "e_mail", "phone", "phone_number", "mobile_number", "msisdn", "ssn", "social_security_number", "dob", "date_of_birth",
+    "birth_date", "birthdate", "card_number", "cardnumber", "credit_card", "pan", "iban", "full_name",
+    "fullname", "ip_address", "ip_addr", "client_ip", "remote_ip", "user_ip", "home_address",
+    "street_address", "billing_address", "shipping_address", "postal_address", "mailing_address",
+)  # fmt: skip
+_SECRETS = _vocabulary(
+    "password", "passwd", "passphrase", "token", "secret", "api_key", "apikey", "secret_key",
+    "private_key", "access_key", "signing_key", "authorization", "auth_header", "credentials",
+    "credential", "cookie", "cookies", "session_id", "sessionid",
+)  # fmt: skip
+# `has_password`, `hashed_password`, `num_tokens`: facts about the value, not the value.
+_DERIVED_PREFIXES = frozenset(
+    {"has", "is", "was", "should", "needs", "require", "requires", "use", "can", "num", "n", "len",
+     "count", "max", "min", "total", "hashed", "hash", "masked", "redacted", "encrypted", "valid",
+     "validate", "verify", "check", "missing", "no"}
+)  # fmt: skip
+# `next_page_token`, `eos_token`: pagination cursors and tokenizer symbols are not credentials.
+_NOT_CREDENTIAL_TOKENS = frozenset(
+    {"page", "next", "continuation", "cancellation", "cancel", "sync", "eos", "bos", "pad", "unk",
+     "sep", "cls", "mask", "special", "start", "end", "stop", "csrf_form"}
+)  # fmt: skip
+_SANITIZER_WORDS = frozenset(
+    {"len", "hash", "hashed", "mask", "masked", "redact", "redacted", "obfuscate", "anonymize",
+     "anonymise", "fingerprint", "digest", "sha256", "sha1", "md5", "bool", "type", "count",
+     "scrub", "sanitize", "censor", "hide", "encrypt", "hmac", "last4", "truncate"}
+)  # fmt: skip
+# A person's full name only when it belongs to a person-like object (`user.full_name`).
+_PERSON_TERMS = _vocabulary("full_name", "fullname")
+_PERSON_WORDS = frozenset(
+    {"user", "customer", "person", "profile", "account", "member", "employee", "patient",
+     "contact", "owner", "recipient", "sender", "buyer", "applicant", "student", "author"}
+)  # fmt: skip
+_SPLITTERS = frozenset(
+    {"split", "rsplit", "splitlines", "findall", "finditer", "tokenize", "generate_tokens"}
+)
+_PASS_THROUGH_CALLS = frozenset({"str", "repr", "format"})
+_PASS_THROUGH_METHODS = frozenset(
+    {"lower", "upper", "strip", "casefold", "title", "decode", "encode"}
+)
+_LOG_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "msg"}
+)
+_LOGGER_WORDS = frozenset({"log", "logger", "logging", "structlog"})
+_LOG_CONTROL_KEYWORDS = frozenset({"exc_info", "stack_info", "stacklevel", "level"})
+
+
+def sensitive(name: str, vocabulary: Vocabulary) -> tuple[str, ...] | None:
+    """The vocabulary term `name` ends with, unless a qualifier makes it harmless."""
+    words = text_words(name)
+    for term in vocabulary:
+        if words[-len(term) :] != term:
+            continue
+        qualifiers = words[: -len(term)]
+        if qualifiers and qualifiers[0] in _DERIVED_PREFIXES:
+            continue
+        if term == ("token",) and qualifiers and qualifiers[-1] in _NOT_CREDENTIAL_TOKENS:
+            continue
+        return term
+    return None
+
+
+def _is_log_call(call: ast.Call, context: ModuleContext) -> bool:
+    func = call.func
+    if not isinstance(func, ast.Attribute) or func.attr not in _LOG_METHODS:
+        return False
+    receiver = func.value
+    if isinstance(receiver, ast.Call):  # structlog.get_logger().info(...)
+        made_by = context.call_name(receiver) or ""
+        return made_by.rsplit(".", 1)[-1] in ("get_logger", "getLogger")
+    if context.qualified_name(receiver) == "logging":
+        return True
+    label = receiver.attr if isinstance(receiver, ast.Attribute) else getattr(receiver, "id", "")
+    words = text_words(label)
+    return bool(words) and words[-1] in _LOGGER_WORDS
+
+
+def _logged_values(call: ast.Call) -> Iterator[tuple[str | None, ast.AST]]:
+    """(label, expression) pairs a log call writes: positional values and structlog/extra fields."""
+    for value in call.args:
+        yield None, value
+    for kw in call.keywords:
+        if kw.arg is None or kw.arg in _LOG_CONTROL_KEYWORDS:
+            continue
+        if kw.arg == "extra":
+            yield None, kw.value
+        else:
+            yield kw.arg, kw.value
+
+
+def _leaks(
+    label: str | None, value: ast.AST, vocabulary: Vocabulary, context: ModuleContext
+) -> Iterator[ast.AST]:
+    """The sub-expressions of a logged value that carry a sensitive value as-is."""
+    if isinstance(value, ast.Constant) or _sanitized(value):
+        return
+    if label is not None and sensitive(label, vocabulary):
+        yield value
+        return
+    own_name = _label(value)
+    if own_name is not None:
+        if _carries(value, own_name, vocabulary, context):
+            yield value
+        return
+    for child_label, child in _parts(value):
+        yield from _leaks(child_label, child, vocabulary, context)
+
+
+def _carries(value: ast.AST, name: str, vocabulary: Vocabulary, context: ModuleContext) -> bool:
+    """Whether `value`, known as `name`, holds the sensitive thing its name says."""
+    term = sensitive(name, vocabulary)
+    if term in _PERSON_TERMS and isinstance(value, ast.Attribute):
+        owner = _label(value.value) or ""
+        return bool(set(text_words(owner)) & _PERSON_WORDS)  # ext.full_name is a module's name
+    if term == ("token",) and isinstance(value, ast.Name):
+        return not _lexical_token(value.id, context)
+    return term is not None
+
+
+def _lexical_token(name: str, context: ModuleContext) -> bool:
+    """`for token in text.split(","):` - a piece of parsed text, not a credential."""
+    return any(
+        isinstance(loop, ast.For)
+        and isinstance(loop.target, ast.Name)
+        and loop.target.id == name
+        and isinstance(loop.iter, ast.Call)
+        and last_name(loop.iter.func) in _SPLITTERS
+        for loop in context.stack
+    )
+
+
+def _parts(value: ast.AST) -> Iterator[tuple[str | None, ast.AST]]:
+    """What a compound value is made of: f-string fields, `%` and `.format` arguments, containers."""
+    if isinstance(value, ast.JoinedStr | ast.FormattedValue):
+        children = value.values if isinstance(value, ast.JoinedStr) else [value.value]
+        yield from ((None, child) for child in children)
+    elif isinstance(value, ast.BinOp):
+        yield from ((None, side) for side in (value.left, value.right))
+    elif isinstance(value, ast.Tuple | ast.List | ast.Set):
+        yield from ((None, item) for item in value.elts)
+    elif isinstance(value, ast.BoolOp):
+        yield from ((None, item) for item in value.values)
+    elif isinstance(value, ast.IfExp):
+        yield from ((None, branch) for branch in (value.body, value.orelse))
+    elif isinstance(value, ast.Dict):
+        for key, item in zip(value.keys, value.values, strict=True):
+            name = (
+                key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+            )
+            yield name, item
+    elif isinstance(value, ast.Call):
+        yield from _call_parts(value)
+
+
+def _call_parts(call: ast.Call) -> Iterator[tuple[str | None, ast.AST]]:
+    func = call.func
+    name = last_name(func) or ""
+    if isinstance(func, ast.Attribute) and name in _PASS_THROUGH_METHODS:
+        yield None, func.value
+    elif name in _PASS_THROUGH_CALLS or name == "dict":
+        yield from ((None, arg) for arg in call.args)
+        yield from ((kw.arg, kw.value) for kw in call.keywords if kw.arg is not None)
+
+
+def _sanitized(value: ast.AST) -> bool:
+    """`mask(email)`, `len(token)`, `email_hash`: a derived value that does not reveal the original."""
+    name = _label(value.func if isinstance(value, ast.Call) else value) or ""
+    return bool(set(text_words(name)) & _SANITIZER_WORDS)
+
+
+def _log_leak(call: ast.AST, context: ModuleContext, vocabulary: Vocabulary) -> ast.AST | None:
+    assert isinstance(call, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if not _is_log_call(call, context):
+        return None
+    for label, value in _logged_values(call):
+        for leak in _leaks(label, value, vocabulary, context):
+            return leak
+    return None
+
+
+@detector("pii-in-log", "data-min", nodes=(ast.Call,))
+def pii_in_log(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """Personal data (email, phone, card number, IP address...) written to a log as-is: logs are
+    kept long, copied widely and rarely covered by erasure requests."""
+    leak = _log_leak(node, context, _PII)
+    if leak is not None:
+        shown = ast.unparse(leak)[:60]
+        yield Hit(leak, f"`{shown}` is personal data written to a log: log an id, or mask it")
+
+
+@detector("secret-in-log", "secrets", nodes=(ast.Call,))
+def secret_in_log(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A password, token, key or cookie written to a log: anyone who can read the logs can use it."""
+    leak = _log_leak(node, context, _SECRETS)
+    if leak is not None:
+        shown = ast.unparse(leak)[:60]
+        yield Hit(leak, f"`{shown}` is a credential written to a log: drop it or log a fingerprint")
+
+
+# --- input validation -------------------------------------------------------------------------
+
+_LOOSE_TYPES = frozenset(
+    {"dict", "typing.Dict", "typing.Any", "typing_extensions.Any", "Dict", "Any"}
+)
+_NOT_BODY_SOURCES = frozenset(
+    {"Depends", "Security", "Query", "Header", "Path", "Cookie", "Form", "File"}
+)
+
+
+@detector("unvalidated-body", "input-validation", nodes=FUNCTIONS)
+def unvalidated_body(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A FastAPI handler that takes its body as a bare dict/Any, or reads `await request.json()`
+    and indexes it: nothing checks types, required fields or unknown keys before the code trusts them."""
+    assert isinstance(node, FUNCTIONS)  # noqa: S101 - registered for functions only
+    if not route_methods(node) or not _imports_fastapi(context):
+        return
+    for arg, default in _parameters(node.args):
+        if arg.annotation is not None and _loose_body(arg.annotation, default, context):
+            yield Hit(
+                arg, f"`{arg.arg}` takes the request body unvalidated: declare a pydantic model"
+            )
+    yield from _indexed_raw_json(node)
+
+
+def _parameters(arguments: ast.arguments) -> list[tuple[ast.arg, ast.expr | None]]:
+    """Each named parameter with its default (None when it has none)."""
+    positional = arguments.posonlyargs + arguments.args
+    padding: list[ast.expr | None] = [None] * (len(positional) - len(arguments.defaults))
+    pairs = list(zip(positional, [*padding, *arguments.defaults], strict=True))
+    return [*pairs, *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)]
+
+
+def _imports_fastapi(context: ModuleContext) -> bool:
+    return any(target.split(".")[0] == "fastapi" for target in context.aliases.values())
+
+
+def _loose_body(annotation: ast.expr, default: ast.expr | None, context: ModuleContext) -> bool:
+    metadata: list[ast.expr] = [default] if default is not None else []
+    if isinstance(annotation, ast.Subscript) and _tail(annotation.value, context) == "Annotated":
+        parts = (
+            annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
+        )
+        annotation, metadata = parts[0], [*metadata, *parts[1:]]
+    if any(
+        isinstance(item, ast.Call) and _tail(item.func, context) in _NOT_BODY_SOURCES
+        for item in metadata
+    ):
+        return False
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):  # dict | None
+        sides = [annotation.left, annotation.right]
+        return any(_is_loose(side, context) for side in sides if not _is_none_type(side))
+    return _is_loose(annotation, context)
+
+
+def _is_loose(annotation: ast.expr, context: ModuleContext) -> bool:
+    if isinstance(annotation, ast.Subscript):
+        if _tail(annotation.value, context) == "Optional":
+            return _is_loose(annotation.slice, context)
+        annotation = annotation.value
+    name = context.qualified_name(annotation)
+    return name in _LOOSE_TYPES
+
+
+def _tail(node: ast.AST, context: ModuleContext) -> str:
+    return (context.qualified_name(node) or "").rsplit(".", 1)[-1]
+
+
+def _is_none_type(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _indexed_raw_json(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[Hit]:
+    """`data = await request.json()` then `data["x"]` / `data.get("x")`, never handed to a model."""
+    nodes = list(body_nodes(function))
+    for node in nodes:
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            continue
+        if not _is_raw_json_read(node.value):
+            continue
+        name = node.targets[0].id
+        if _is_indexed(name, nodes) and not _passed_to_call(name, nodes):
+            yield Hit(
+                node,
+                f"`{name}` is raw JSON used without validation: parse it into a pydantic model",
+            )
+
+
+def _is_raw_json_read(value: ast.expr) -> bool:
+    return (
+        isinstance(value, ast.Await)
+        and isinstance(value.value, ast.Call)
+        and isinstance(value.value.func, ast.Attribute)
+        and value.value.func.attr == "json"
+        and isinstance(value.value.func.value, ast.Name)
+        and "request" in text_words(value.value.func.value.id)
+    )
+
+
+def _is_name(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _is_indexed(name: str, nodes: list[ast.AST]) -> bool:
+    return any(
+        (isinstance(node, ast.Subscript) and _is_name(node.value, name))
+        or (isinstance(node, ast.Attribute) and node.attr == "get" and _is_name(node.value, name))
+        for node in nodes
+    )
+
+
+def _passed_to_call(name: str, nodes: list[ast.AST]) -> bool:
+    """Handed to anything (`Model(**data)`, `validate(data)`): assume it is checked there."""
+    for node in nodes:
+        if isinstance(node, ast.Call):
+            values = [*node.args, *(kw.value for kw in node.keywords)]
+            if any(
+                _is_name(value, name)
+                or (isinstance(value, ast.Starred) and _is_name(value.value, name))
+                for value in values
+            ):
+                return True
+    return False

@@ -1,0 +1,71 @@
+"""FastAPI handlers that take the body as a bare dict / Any, or index `await request.json()`,
+are flagged; pydantic models, dependencies and validated raw JSON are not."""
+
+from typing import Annotated, Any, Dict
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Request
+from pydantic import BaseModel
+
+app = FastAPI()
+router = APIRouter(prefix="/v1")
+
+
+class ProfileIn(BaseModel):
+    display_name: str
+    locale: str = "en"
+
+
+def parse_filters(q: str = "") -> dict[str, str]:
+    return dict(part.split(":", 1) for part in q.split(",") if ":" in part)
+
+
+@app.put("/profiles/{user_id}")
+async def replace_profile(user_id: int, payload: dict):  # expect: input-validation
+    return {"user_id": user_id, **payload}
+
+
+@router.patch("/profiles/{user_id}")
+def update_profile(user_id: int, changes: Dict[str, Any]):  # expect: input-validation
+    return {"user_id": user_id, "changed": sorted(changes)}
+
+
+@router.put("/settings/{user_id}")
+async def replace_settings(
+    user_id: int,
+    settings: Annotated[dict[str, Any] | None, Body()] = None,  # expect: input-validation
+):
+    return {"user_id": user_id, "settings": settings or {}}
+
+
+@app.put("/webhooks/echo")
+async def echo_event(event: Any):  # expect: input-validation, typing
+    return event
+
+
+@app.post("/webhooks/stripe")
+async def stripe_webhook(request: Request):
+    event = await request.json()  # expect: input-validation
+    if event["type"] == "invoice.paid":
+        return {"received": event["id"]}
+    return {"ignored": event.get("type")}
+
+
+@app.put("/profiles/{user_id}/typed")
+async def replace_profile_typed(user_id: int, profile: ProfileIn):
+    return {"user_id": user_id, "name": profile.display_name}
+
+
+@router.get("/search")
+def search(filters: dict[str, str] = Depends(parse_filters)):
+    return {"filters": filters}
+
+
+@app.post("/webhooks/validated")
+async def validated_webhook(request: Request):
+    data = await request.json()
+    profile = ProfileIn.model_validate(data)
+    return {"name": profile.display_name, "locale": data["locale"]}
+
+
+def merge_settings(defaults: dict, overrides: dict) -> dict:
+    return {**defaults, **overrides}

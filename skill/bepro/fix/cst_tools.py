@@ -1,0 +1,213 @@
+"""libcst helpers the codemods share: the calls a finding points at, keyword arguments, and
+module-level additions (imports, constants) placed where a reader expects them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+import libcst as cst
+from libcst._metadata_dependent import LazyValue
+from libcst.metadata import (
+    MetadataWrapper,
+    PositionProvider,
+    QualifiedName,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+_Item = TypeVar("_Item", cst.Arg, cst.ImportAlias)
+
+
+def calls_at(wrapper: MetadataWrapper, line: int, column: int) -> list[cst.Call]:
+    """Calls starting on `line`, the one starting at `column` (1-based, as findings report) first."""
+    positions = wrapper.resolve(PositionProvider)
+    found = [
+        (positions[node].start.column + 1 != column, positions[node].start.column, node)
+        for node in positions
+        if isinstance(node, cst.Call) and positions[node].start.line == line
+    ]
+    return [node for _, _, node in sorted(found, key=lambda item: (item[0], item[1]))]
+
+
+def qualified_names(wrapper: MetadataWrapper, node: cst.CSTNode) -> set[str]:
+    """`{"requests.get"}` for `requests.get`, `rq.get` or an imported `get`; empty when unknown."""
+    found: object = wrapper.resolve(QualifiedNameProvider).get(node, set())
+    if isinstance(found, LazyValue):  # the provider resolves names on first access
+        found = found()
+    return (
+        {name.name for name in found if isinstance(name, QualifiedName)}
+        if isinstance(found, set)
+        else set()
+    )
+
+
+def keyword_arg(call: cst.Call, name: str) -> cst.Arg | None:
+    return next(
+        (arg for arg in call.args if arg.keyword is not None and arg.keyword.value == name), None
+    )
+
+
+def has_star_args(call: cst.Call) -> bool:
+    """`f(*args)` or `f(**options)` may already carry any argument: codemods leave such calls alone."""
+    return any(arg.star for arg in call.args)
+
+
+def global_binding(wrapper: MetadataWrapper, name: str) -> set[str] | None:
+    """Qualified names `name` is bound to at module level (an empty set: bound to a local value);
+    None when the module does not bind it."""
+    scope = wrapper.resolve(ScopeProvider)[wrapper.module]
+    if scope is None or name not in scope:
+        return None
+    return {qualified.name for qualified in scope.get_qualified_names_for(name)}
+
+
+def only_used_at(wrapper: MetadataWrapper, name: str, nodes: Sequence[cst.CSTNode]) -> bool:
+    """Whether every use of the module-level `name` is one of `nodes`."""
+    scope = wrapper.resolve(ScopeProvider)[wrapper.module]
+    if scope is None or name not in scope:
+        return False
+    uses = [ref.node for assignment in scope.assignments[name] for ref in assignment.references]
+    return all(any(use is node for node in nodes) for use in uses)
+
+
+def drop_import_name(module: cst.Module, source_module: str, name: str) -> cst.Module:
+    """Remove the import binding `name` from a top-level `from source_module import ...`, or the
+    whole statement when it was its only name."""
+    for small in _import_froms(module, source_module):
+        names = small.names
+        assert not isinstance(names, cst.ImportStar)  # noqa: S101 - _imports_from excludes stars
+        kept = [alias for alias in names if _bound_name(alias) != name]
+        if len(kept) == len(names):
+            continue
+        if not kept:
+            removed = module.deep_remove(small)
+            assert isinstance(removed, cst.Module)  # noqa: S101 - removing a statement part
+            return removed
+        kept[-1] = kept[-1].with_changes(comma=names[-1].comma)
+        updated = module.deep_replace(small, small.with_changes(names=kept))
+        assert isinstance(updated, cst.Module)  # noqa: S101 - replacing a statement part
+        return updated
+    return module
+
+
+def _import_froms(module: cst.Module, source_module: str) -> list[cst.ImportFrom]:
+    return [
+        small
+        for statement in module.body
+        if isinstance(statement, cst.SimpleStatementLine)
+        for small in statement.body
+        if isinstance(small, cst.ImportFrom) and _imports_from(small, source_module)
+    ]
+
+
+def append_item(
+    items: Sequence[_Item], new: _Item, opening: cst.BaseParenthesizableWhitespace
+) -> list[_Item]:
+    """`items` with `new` last, keeping a magic trailing comma and a one-per-line layout."""
+    return insert_item(items, len(items), new, opening)
+
+
+def insert_item(
+    items: Sequence[_Item], index: int, new: _Item, opening: cst.BaseParenthesizableWhitespace
+) -> list[_Item]:
+    """`items` with `new` at `index`, separated the way the existing items are."""
+    result = list(items)
+    separator = _separator(result, opening)
+    if index < len(result):
+        result.insert(index, new.with_changes(comma=separator))
+        return result
+    last = result[-1] if result else None
+    if last is not None and isinstance(last.comma, cst.Comma):
+        result[-1] = last.with_changes(comma=separator)
+        result.append(new.with_changes(comma=last.comma))
+    elif last is not None:
+        result[-1] = last.with_changes(comma=separator)
+        result.append(new)
+    else:
+        result.append(new)
+    return result
+
+
+def _separator(items: Sequence[_Item], opening: cst.BaseParenthesizableWhitespace) -> cst.Comma:
+    if len(items) >= 2 and isinstance(items[-2].comma, cst.Comma):
+        return items[-2].comma
+    if isinstance(opening, cst.ParenthesizedWhitespace):
+        return cst.Comma(whitespace_after=opening)
+    return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+def import_from_name(module: cst.Module, source_module: str, name: str) -> cst.Module:
+    """Import `name` from `source_module`: into an existing top-level `from ... import` (sorted the
+    way isort/ruff order names: CONSTANTS, Classes, functions), or as a new statement."""
+    for small in _import_froms(module, source_module):
+        updated = module.deep_replace(small, _with_alias(small, name))
+        assert isinstance(updated, cst.Module)  # noqa: S101 - replacing a statement part
+        return updated
+    line = cst.parse_statement(f"from {source_module} import {name}\n")
+    return insert_after_imports(module, line, blank_line=False)
+
+
+def _imports_from(small: cst.BaseSmallStatement, source_module: str) -> bool:
+    if not isinstance(small, cst.ImportFrom) or small.relative or small.module is None:
+        return False
+    return cst.Module([]).code_for_node(small.module) == source_module and not isinstance(
+        small.names, cst.ImportStar
+    )
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    kind = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+    return kind, name.lower()
+
+
+def _with_alias(statement: cst.ImportFrom, name: str) -> cst.ImportFrom:
+    names = statement.names
+    assert not isinstance(names, cst.ImportStar)  # noqa: S101 - _imports_from excludes stars
+    index = next(
+        (i for i, alias in enumerate(names) if _isort_key(_alias_name(alias)) > _isort_key(name)),
+        len(names),
+    )
+    opening = statement.lpar.whitespace_after if statement.lpar else cst.SimpleWhitespace(" ")
+    alias = cst.ImportAlias(name=cst.Name(name))
+    return statement.with_changes(names=insert_item(names, index, alias, opening))
+
+
+def _bound_name(alias: cst.ImportAlias) -> str:
+    """The name an import alias binds: `now` for `time as now`, `time` for `time`."""
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    return _alias_name(alias)
+
+
+def _alias_name(alias: cst.ImportAlias) -> str:
+    return cst.Module([]).code_for_node(alias.name)
+
+
+def insert_after_imports(
+    module: cst.Module,
+    statement: cst.SimpleStatementLine | cst.BaseCompoundStatement,
+    blank_line: bool = True,
+) -> cst.Module:
+    """Insert a statement after the module's leading docstring and imports."""
+    index = next(
+        (i for i, existing in enumerate(module.body) if not _is_header(existing, i)),
+        len(module.body),
+    )
+    if blank_line and index > 0:
+        statement = statement.with_changes(
+            leading_lines=[cst.EmptyLine(), *statement.leading_lines]
+        )
+    return module.with_changes(body=[*module.body[:index], statement, *module.body[index:]])
+
+
+def _is_header(statement: cst.BaseStatement, index: int) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    return all(
+        isinstance(small, cst.Import | cst.ImportFrom)
+        or (
+            index == 0 and isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString)
+        )
+        for small in statement.body
+    )

@@ -1,0 +1,206 @@
+"""Scope facts the detector families share: what object a name holds, and a scope's own nodes.
+
+`factory_of` answers "which call created the object behind `s` / `self.client`?" by looking up the
+binding in the enclosing functions, then the module; `self.x` is looked up among the assignments
+in the class's methods and class body. One pass per module builds the table, cached per tree.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from bepro.review.context import ModuleContext
+
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+HTTP_CLIENT_FACTORIES = frozenset(
+    {"httpx.Client", "httpx.AsyncClient", "requests.Session", "requests.session",
+     "requests.sessions.Session", "aiohttp.ClientSession"}
+)  # fmt: skip
+HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
+
+
+def own_nodes(roots: Iterable[ast.AST]) -> Iterator[ast.AST]:
+    """The roots and everything under them in source order, not entering nested defs or lambdas."""
+    todo = list(reversed(list(roots)))
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, NESTED_SCOPES):
+            todo.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+def body_nodes(scope: ast.AST) -> Iterator[ast.AST]:
+    """A module's or function's own nodes (decorators and defaults belong to the outer scope)."""
+    yield from own_nodes(getattr(scope, "body", []))
+
+
+def name_parts(identifier: str) -> list[str]:
+    """`resetToken_v2` -> ['reset', 'token', 'v2']: the words of snake_case and camelCase names."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", identifier)
+    return [part for part in spaced.lower().split("_") if part]
+
+
+def last_name(node: ast.AST) -> str | None:
+    """`self.db.session` -> 'session', `cursor` -> 'cursor'; None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def method_call(node: ast.AST) -> tuple[ast.expr, str] | None:
+    """(receiver, method) for a call `receiver.method(...)`."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.value, node.func.attr
+    return None
+
+
+@dataclass
+class _Bindings:
+    # scope node -> name -> qualified name of the call that created it (None: something else)
+    names: dict[ast.AST, dict[str, str | None]] = field(default_factory=dict)
+    # class -> attribute set through `self.attr = ...` or in the class body -> factory
+    attributes: dict[ast.ClassDef, dict[str, str | None]] = field(default_factory=dict)
+
+
+_CACHE: weakref.WeakKeyDictionary[ast.Module, _Bindings] = weakref.WeakKeyDictionary()
+
+
+def factory_of(context: ModuleContext, expr: ast.AST, ancestors: Sequence[ast.AST]) -> str | None:
+    """The qualified name of the call that created what `expr` (a name or `self.attr`) holds."""
+    bindings = _CACHE.get(context.tree)
+    if bindings is None:
+        bindings = _collect(context)
+        _CACHE[context.tree] = bindings
+    if isinstance(expr, ast.Name):
+        for scope in reversed(ancestors):
+            if isinstance(scope, FUNCTIONS) and expr.id in bindings.names.get(scope, {}):
+                return bindings.names[scope][expr.id]
+        return bindings.names.get(context.tree, {}).get(expr.id)
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        owner = _method_owner(ancestors, expr.value.id)
+        return bindings.attributes.get(owner, {}).get(expr.attr) if owner else None
+    return None
+
+
+def _method_owner(ancestors: Sequence[ast.AST], receiver: str) -> ast.ClassDef | None:
+    """The class whose method binds `receiver` as its first parameter (self/cls)."""
+    for index in range(len(ancestors) - 1, 0, -1):
+        function, parent = ancestors[index], ancestors[index - 1]
+        if isinstance(function, FUNCTIONS) and isinstance(parent, ast.ClassDef):
+            params = function.args.posonlyargs + function.args.args
+            return parent if params and params[0].arg == receiver else None
+    return None
+
+
+def _collect(context: ModuleContext) -> _Bindings:
+    bindings = _Bindings()
+    _collect_scope(context, context.tree, None, bindings)
+    return bindings
+
+
+def _collect_scope(
+    context: ModuleContext, scope: ast.AST, owner: ast.ClassDef | None, bindings: _Bindings
+) -> None:
+    """Record the bindings of a module or function, then those of the scopes nested in it."""
+    table = bindings.names.setdefault(scope, {})
+    receiver = _self_name(scope) if owner is not None else None
+    attributes = bindings.attributes.get(owner) if owner is not None else None
+    if isinstance(scope, FUNCTIONS):
+        for param in ast.walk(scope.args):
+            if isinstance(param, ast.arg):
+                _record(table, param.arg, None)
+    for node in body_nodes(scope):
+        if isinstance(node, ast.ClassDef):
+            _record(table, node.name, None)
+            _collect_class(context, node, bindings)
+        elif isinstance(node, FUNCTIONS):
+            _record(table, node.name, None)
+            _collect_scope(context, node, None, bindings)
+        else:
+            _record_binding(context, node, table, receiver, attributes)
+
+
+def _collect_class(context: ModuleContext, node: ast.ClassDef, bindings: _Bindings) -> None:
+    attributes = bindings.attributes.setdefault(node, {})
+    for statement in node.body:
+        if isinstance(statement, FUNCTIONS):
+            _collect_scope(context, statement, node, bindings)
+        elif isinstance(statement, ast.ClassDef):
+            _collect_class(context, statement, bindings)
+        else:
+            for inner in own_nodes([statement]):
+                _record_binding(context, inner, attributes, None, None)
+
+
+def _self_name(scope: ast.AST) -> str | None:
+    if not isinstance(scope, FUNCTIONS):
+        return None
+    params = scope.args.posonlyargs + scope.args.args
+    return params[0].arg if params else None
+
+
+def _record_binding(
+    context: ModuleContext,
+    node: ast.AST,
+    table: dict[str, str | None],
+    receiver: str | None,
+    attributes: dict[str, str | None] | None,
+) -> None:
+    for target, value in _assignments(node):
+        factory = _call_name(context, value)
+        if isinstance(target, ast.Name):
+            _record(table, target.id, factory)
+        elif (
+            attributes is not None
+            and isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == receiver
+        ):
+            _record(attributes, target.attr, factory)
+        elif isinstance(target, ast.Tuple | ast.List | ast.Starred):
+            for inner in ast.walk(target):
+                if isinstance(inner, ast.Name):
+                    _record(table, inner.id, None)
+
+
+def _assignments(node: ast.AST) -> Iterator[tuple[ast.AST, ast.AST | None]]:
+    """(target, value) for every binding a statement makes; value None when it is not one call."""
+    if isinstance(node, ast.Assign):
+        for target in node.targets:
+            yield target, node.value
+    elif isinstance(node, ast.AnnAssign | ast.NamedExpr):
+        yield node.target, node.value
+    elif isinstance(node, ast.With | ast.AsyncWith):
+        for item in node.items:
+            if item.optional_vars is not None:
+                yield item.optional_vars, item.context_expr
+    elif isinstance(node, ast.For | ast.AsyncFor | ast.AugAssign | ast.comprehension):
+        yield node.target, None
+    elif isinstance(node, ast.ExceptHandler) and node.name:
+        yield ast.Name(id=node.name), None
+    elif isinstance(node, ast.Import | ast.ImportFrom):
+        for alias in node.names:
+            yield ast.Name(id=(alias.asname or alias.name).split(".")[0]), None
+
+
+def _call_name(context: ModuleContext, value: ast.AST | None) -> str | None:
+    """`conn = await asyncpg.connect()` binds what `asyncpg.connect` creates, like a plain call."""
+    if isinstance(value, ast.Await):
+        value = value.value
+    return context.call_name(value) if isinstance(value, ast.Call) else None
+
+
+def _record(table: dict[str, str | None], name: str, factory: str | None) -> None:
+    """A factory binding wins over plain ones (`x = None` then `x = Session()`); two factories tie."""
+    if name not in table or table[name] is None:
+        table[name] = factory
+    elif factory is not None and table[name] != factory:
+        table[name] = None
