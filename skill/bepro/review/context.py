@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -17,11 +18,19 @@ class ModuleContext:
     stack: list[ast.AST] = field(default_factory=list)
     _call_names: dict[int, str | None] = field(default_factory=dict)
 
+    imported_roots: frozenset[str] = frozenset()
+
     @classmethod
     def build(cls, path: str, source: str, tree: ast.Module) -> ModuleContext:
         context = cls(path=path, tree=tree, lines=source.splitlines())
         context.aliases = _import_aliases(tree)
+        context.imported_roots = frozenset(name.split(".")[0] for name in context.aliases.values())
         return context
+
+    def imports_any(self, roots: frozenset[str]) -> bool:
+        """Whether the module imports any of these top-level packages: a cheap gate that lets a
+        detector skip modules that cannot contain its shape."""
+        return not self.imported_roots.isdisjoint(roots)
 
     def qualified_name(self, node: ast.AST) -> str | None:
         """`requests.get` for `requests.get`, `rq.get` (import requests as rq) or `get` (from import)."""
@@ -69,9 +78,20 @@ class ModuleContext:
         return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
 
 
+def _statements(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Every statement, nested ones included, without descending into expressions: imports are
+    statements, and expressions are most of a tree's nodes."""
+    for statement in body:
+        yield statement
+        for field_name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            inner = getattr(statement, field_name, None)
+            if isinstance(inner, list):
+                yield from _statements(inner)
+
+
 def _import_aliases(tree: ast.Module) -> dict[str, str]:
     aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in _statements(tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:

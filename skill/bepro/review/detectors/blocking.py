@@ -67,12 +67,20 @@ _OFFLOADERS = frozenset(
 )
 
 
+# Modules that import none of these cannot build a sync client or driver connection themselves.
+_CLIENT_ROOTS = frozenset(
+    {name.split(".")[0] for name in (*_SYNC_CONNECTS, *_SYNC_CLIENTS)} | {"sqlalchemy", "sqlmodel"}
+)
+
+
 @detector("sync-client-in-async", "async-io", nodes=(ast.Call,))
 def sync_client_in_async(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A sync DB driver, redis client, SQLAlchemy session or HTTP session used inside `async def`:
     each call stalls the event loop, and every other request on it, until the I/O finishes."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
-    if not context.in_async_function() or _awaited_or_offloaded(context):
+    if not context.imports_any(_CLIENT_ROOTS) or not context.in_async_function():
+        return
+    if _awaited_or_offloaded(context):
         return
     name = context.call_name(node)
     if name in _SYNC_CONNECTS:

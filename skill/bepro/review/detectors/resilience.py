@@ -117,9 +117,14 @@ def _sets_socket_default(tree: ast.Module) -> bool:
     )
 
 
+_REQUESTS_ROOT = frozenset({"requests"})
+
+
 @detector("session-call-without-timeout", "timeouts", nodes=(ast.Call,))
 def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """`requests.Session()` has no default timeout; ruff's S113 does not follow session objects."""
+    if not context.imports_any(_REQUESTS_ROOT):
+        return
     called = method_call(node)
     if called is None or called[1] not in HTTP_VERBS | {"send"}:
         return
