@@ -8,6 +8,7 @@ in the class's methods and class body. One pass per module builds the table, cac
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
@@ -73,8 +74,19 @@ class _Bindings:
 _CACHE: weakref.WeakKeyDictionary[ast.Module, _Bindings] = weakref.WeakKeyDictionary()
 
 
-def factory_of(context: ModuleContext, expr: ast.AST, ancestors: Sequence[ast.AST]) -> str | None:
-    """The qualified name of the call that created what `expr` (a name or `self.attr`) holds."""
+def factory_of(
+    context: ModuleContext,
+    expr: ast.AST,
+    ancestors: Sequence[ast.AST],
+    wanted: frozenset[str] | None = None,
+) -> str | None:
+    """The qualified name of the call that created what `expr` (a name or `self.attr`) holds.
+
+    With `wanted` (the factories the caller cares about), a module that imports none of their
+    packages answers None at once: a qualified name can only come from the module's imports, so
+    the answer is the same, without building the module's binding table."""
+    if wanted is not None and not context.imports_any(_roots(wanted)):
+        return None
     bindings = _CACHE.get(context.tree)
     if bindings is None:
         bindings = _collect(context)
@@ -88,6 +100,11 @@ def factory_of(context: ModuleContext, expr: ast.AST, ancestors: Sequence[ast.AS
         owner = _method_owner(ancestors, expr.value.id)
         return bindings.attributes.get(owner, {}).get(expr.attr) if owner else None
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _roots(names: frozenset[str]) -> frozenset[str]:
+    return frozenset(name.split(".")[0] for name in names)
 
 
 def _method_owner(ancestors: Sequence[ast.AST], receiver: str) -> ast.ClassDef | None:

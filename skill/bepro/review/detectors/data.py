@@ -280,6 +280,9 @@ def _constant_int(node: ast.AST) -> int | None:
     return operations.get(type(node.op))
 
 
+_RANDOM_FACTORY = frozenset({"random.Random"})
+
+
 def _is_random_draw(call: ast.Call, context: ModuleContext) -> bool:
     name = context.call_name(call) or ""
     if name.startswith("random.") and name.count(".") == 1:
@@ -287,7 +290,7 @@ def _is_random_draw(call: ast.Call, context: ModuleContext) -> bool:
     called = method_call(call)
     if called is None or called[1] not in _RANDOM_FUNCTIONS:
         return False
-    return factory_of(context, called[0], context.stack) == "random.Random"
+    return factory_of(context, called[0], context.stack, _RANDOM_FACTORY) == "random.Random"
 
 
 def _identifier_sink(call: ast.Call, context: ModuleContext) -> str | None:
@@ -408,7 +411,7 @@ def _opens_transaction(expr: ast.expr, context: ModuleContext) -> bool:
             return True
         called = method_call(expr)
         return called is not None and called[1] in _TRANSACTION_METHODS and _is_db_name(called[0])
-    return factory_of(context, expr, context.stack) in _CONNECTION_FACTORIES  # `with conn:`
+    return factory_of(context, expr, context.stack, _CONNECTION_FACTORIES) in _CONNECTION_FACTORIES
 
 
 def _is_network_call(call: ast.Call, context: ModuleContext, ancestors: Sequence[ast.AST]) -> bool:
@@ -420,7 +423,7 @@ def _is_network_call(call: ast.Call, context: ModuleContext, ancestors: Sequence
     receiver = called[0]
     if isinstance(receiver, ast.Call):  # `httpx.AsyncClient().post(...)`
         return context.call_name(receiver) in _NETWORK_CLIENTS
-    return factory_of(context, receiver, ancestors) in _NETWORK_CLIENTS
+    return factory_of(context, receiver, ancestors, _NETWORK_CLIENTS) in _NETWORK_CLIENTS
 
 
 # ---------------------------------------------------------------- outbox

@@ -36,5 +36,5 @@ def _is_reading(side: ast.expr, context: ModuleContext) -> bool:
     if isinstance(side, ast.Call):
         return context.call_name(side) in _WALL_CLOCKS
     if isinstance(side, ast.Name | ast.Attribute):
-        return factory_of(context, side, context.stack) in _WALL_CLOCKS
+        return factory_of(context, side, context.stack, _WALL_CLOCKS) in _WALL_CLOCKS
     return False
