@@ -47,6 +47,8 @@ class ReviewEvalReport:
     false_positives: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
     files: int = 0
+    # Per file, the rule ids of its findings in the order the review reports them.
+    orders: dict[str, list[str]] = field(default_factory=dict)
 
 
 def expectations(path: Path, catalogue: Catalogue) -> set[tuple[int, str]]:
@@ -69,7 +71,10 @@ def run_review_eval(cases_dir: Path, catalogue: Catalogue) -> ReviewEvalReport:
     result = review_files(files, catalogue, ReviewOptions())
     found_by_file: dict[str, set[tuple[int, str, str]]] = {}
     for finding in result.findings:
-        found_by_file.setdefault(finding.path, set()).add((finding.line, finding.rule_id, finding.source))
+        report.orders.setdefault(finding.path, []).append(finding.rule_id)
+        found_by_file.setdefault(finding.path, set()).add(
+            (finding.line, finding.rule_id, finding.source)
+        )
     for path in files:
         expected = expectations(path, catalogue)
         found = found_by_file.get(str(path), set())

@@ -1,0 +1,344 @@
+"""Run the eval suites and build one report: figures per suite and per category, threshold checks.
+
+Every suite first loads and checks its dataset (a bad line fails with the file and line before
+anything runs), then runs. A suite that cannot run yet reports itself as skipped, with the reason.
+Nothing in a report depends on the clock, so the same code and data give the same report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+from bepro.catalogue.model import Catalogue
+from bepro.config import Paths
+from bepro.errors import UsageError
+from bepro.evals.scoring import f1, mean, priority_order_tau, priority_weight
+
+if TYPE_CHECKING:
+    from bepro.evals.answers import Answer, AnswerCase
+    from bepro.evals.review import ReviewEvalReport, Tally
+    from bepro.retrieval.search import Retriever
+
+SUITES = ("retrieval", "review", "answers", "fixes")
+
+Figures = dict[str, float | None]
+
+
+@dataclass
+class SuiteResult:
+    """One suite's figures. `metrics` are scores (higher is better); `counts` are not compared."""
+
+    name: str
+    status: Literal["ok", "skipped"] = "ok"
+    reason: str = ""
+    metrics: Figures = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    per_category: dict[str, Figures] = field(default_factory=dict)
+    per_rule: dict[str, Figures] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        if self.status == "skipped":
+            return {"status": "skipped", "reason": self.reason}
+        return {
+            "status": "ok",
+            "metrics": self.metrics,
+            "counts": self.counts,
+            "per_category": self.per_category,
+            "per_rule": self.per_rule,
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class Check:
+    """A threshold from [tool.bepro.eval]; category is None for a suite-wide figure."""
+
+    suite: str
+    metric: str
+    category: str | None
+    minimum: float
+    value: float | None
+
+    @property
+    def passed(self) -> bool:
+        return self.value is not None and self.value >= self.minimum
+
+
+@dataclass(frozen=True)
+class Regression:
+    suite: str
+    metric: str
+    category: str | None
+    baseline: float
+    current: float
+
+
+@dataclass
+class EvalReport:
+    suites: list[SuiteResult]
+    categories: list[str] = field(default_factory=list)  # in priority order
+    checks: list[Check] = field(default_factory=list)
+    baseline_file: str | None = None
+    tolerance: float = 0.0
+    regressions: list[Regression] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks) and not self.regressions
+
+    def as_dict(self) -> dict[str, object]:
+        baseline = None
+        if self.baseline_file is not None:
+            baseline = {
+                "file": self.baseline_file,
+                "tolerance": self.tolerance,
+                "regressions": [vars(regression) for regression in self.regressions],
+            }
+        return {
+            "format": "bepro-eval/1",
+            "passed": self.passed,
+            "suites": {suite.name: suite.as_dict() for suite in self.suites},
+            "thresholds": [{**vars(check), "passed": check.passed} for check in self.checks],
+            "baseline": baseline,
+        }
+
+
+class EvalContext:
+    """What the suites share: the catalogue, the datasets' folder and one retriever, built lazily."""
+
+    def __init__(self, catalogue: Catalogue, paths: Paths, retriever: Retriever | None = None):
+        self.catalogue = catalogue
+        self.paths = paths
+        self.evals_dir = paths.root / "evals"
+        self._given_retriever = retriever
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        if self._given_retriever is not None:
+            return self._given_retriever
+        from bepro.retrieval.search import Retriever, SilentReporter
+
+        return Retriever(self.paths, self.catalogue, SilentReporter())
+
+
+PreparedSuite = Callable[[], SuiteResult]
+
+
+def selected_suites(suite: str, llm: bool) -> tuple[str, ...]:
+    """The suites to run for `--suite`; UsageError for what cannot run yet when asked for alone."""
+    from bepro.evals.answers import LLM_JUDGE_UNAVAILABLE
+
+    if suite == "all":
+        return SUITES
+    if suite not in SUITES:
+        raise UsageError(f"unknown suite {suite!r}", f"choose one of: {', '.join(SUITES)}, all")
+    if llm and suite != "fixes":
+        raise UsageError(LLM_JUDGE_UNAVAILABLE, "drop --llm to score the offline answers")
+    return (suite,)
+
+
+def run_suites(names: tuple[str, ...], context: EvalContext, llm: bool = False) -> EvalReport:
+    """Load every selected dataset first (so a bad one fails fast), then run the suites."""
+    prepared = [_prepare(name, context, llm) for name in names]
+    categories = [category.name for category in context.catalogue.categories]
+    return EvalReport(suites=[run() for run in prepared], categories=categories)
+
+
+def _prepare(name: str, context: EvalContext, llm: bool) -> PreparedSuite:
+    if name == "retrieval":
+        return _prepare_retrieval(context)
+    if name == "review":
+        return _prepare_review(context)
+    if name == "answers":
+        return _prepare_answers(context, llm)
+    return _prepare_fixes(context, llm)
+
+
+def _prepare_fixes(context: EvalContext, llm: bool) -> PreparedSuite:
+    """Findings removed by validated rewrites: offline codemods, plus the LLM with --llm."""
+    from bepro.evals.fixes import case_dirs, run_fixes_eval
+
+    cases_dir = context.evals_dir / "fixes"
+    case_dirs(cases_dir)  # no cases fails here, before any suite runs
+    proposer = None
+    if llm:
+        from bepro.agent.fix_proposer import configured_proposer
+        from bepro.config import load_settings
+
+        proposer = configured_proposer(load_settings().llm)
+
+    def run() -> SuiteResult:
+        report = run_fixes_eval(cases_dir, context.catalogue, proposer)
+        by_category: dict[str, list[int]] = {}
+        for rule_id, tally in report.per_rule.items():
+            rule = context.catalogue.rule(rule_id)
+            totals = by_category.setdefault(rule.category if rule else "", [0, 0])
+            totals[0] += tally.findings
+            totals[1] += tally.fixed
+        mode = "offline codemods and the LLM" if proposer else "offline codemods"
+        return SuiteResult(
+            name="fixes",
+            metrics={**report.metrics()},
+            counts=report.counts(),
+            per_category={
+                name: {"findings": found, "fix_rate": round(fixed / found, 4) if found else None}
+                for name, (found, fixed) in by_category.items()
+            },
+            per_rule={rule_id: {**row} for rule_id, row in report.per_rule_figures().items()},
+            notes=[f"mode: {mode}", *(f"not fixed {reason}" for reason in report.total.reasons)],
+        )
+
+    return run
+
+
+def _prepare_retrieval(context: EvalContext) -> PreparedSuite:
+    from bepro.evals.retrieval import KS, load_cases, run_retrieval_eval
+
+    cases = load_cases(context.evals_dir / "retrieval.jsonl", context.catalogue)
+
+    def run() -> SuiteResult:
+        report = run_retrieval_eval(cases, context.retriever, context.catalogue)
+        metrics: Figures = {f"recall@{k}": report.recall[k] for k in KS}
+        metrics |= {
+            "mrr": report.mrr,
+            "ndcg@3": report.ndcg_at_3,
+            "weighted_recall@3": report.weighted_recall_at_3,
+            "priority_order_tau": report.priority_order_tau,
+            "abstention_accuracy": report.abstention_accuracy,
+        }
+        return SuiteResult(
+            name="retrieval",
+            metrics=_rounded(metrics),
+            counts={"cases": report.cases, "false_abstentions": report.false_abstentions},
+            per_category={
+                name: dict(score.as_dict())
+                for name, score in report.per_category.items()
+                if score.cases
+            },
+            notes=[f"miss {miss}" for miss in report.misses],
+        )
+
+    return run
+
+
+def _prepare_review(context: EvalContext) -> PreparedSuite:
+    from bepro.evals.review import expectations, run_review_eval
+
+    cases_dir = context.evals_dir / "review"
+    files = sorted(cases_dir.rglob("*.py"))
+    if not files:
+        raise UsageError(f"{cases_dir}: no review cases (*.py)", "see evals/README.md")
+    for path in files:
+        expectations(path, context.catalogue)  # unknown rule ids fail here, with file:line
+
+    def run() -> SuiteResult:
+        return _review_result(run_review_eval(cases_dir, context.catalogue), context.catalogue)
+
+    return run
+
+
+def _review_result(report: ReviewEvalReport, catalogue: Catalogue) -> SuiteResult:
+    by_category: dict[str, list[Tally]] = {}
+    for rule_id, tally in report.per_rule.items():
+        rule = catalogue.rule(rule_id)
+        by_category.setdefault(rule.category if rule else "", []).append(tally)
+    overall = _sum_tallies(list(report.per_rule.values()))
+    weights = {rule_id: priority_weight(rule_id, catalogue) for rule_id in report.per_rule}
+    expected_weight = sum(
+        weights[r] * (t.true_positives + t.false_negatives) for r, t in report.per_rule.items()
+    )
+    found_weight = sum(weights[r] * t.true_positives for r, t in report.per_rule.items())
+    metrics = _tally_figures(overall)
+    metrics["weighted_recall"] = found_weight / expected_weight if expected_weight else None
+    metrics["priority_order_tau"] = mean(
+        priority_order_tau(order, catalogue) for order in report.orders.values()
+    )
+    return SuiteResult(
+        name="review",
+        metrics=_rounded(metrics),
+        counts={
+            "files": report.files,
+            "expected_findings": overall.true_positives + overall.false_negatives,
+            "findings": overall.true_positives + overall.false_positives,
+            "false_positives": overall.false_positives,
+        },
+        per_category={
+            category.name: _rounded(_tally_row(_sum_tallies(by_category[category.name])))
+            for category in catalogue.categories
+            if category.name in by_category
+        },
+        per_rule={
+            rule.id: _rounded(_tally_row(report.per_rule[rule.id]))
+            for rule in catalogue.rules
+            if rule.id in report.per_rule
+        },
+        notes=[f"missed {miss}" for miss in report.misses]
+        + [f"false positive {fp}" for fp in report.false_positives],
+    )
+
+
+def _sum_tallies(tallies: list[Tally]) -> Tally:
+    from bepro.evals.review import Tally
+
+    total = Tally()
+    for tally in tallies:
+        total.true_positives += tally.true_positives
+        total.false_positives += tally.false_positives
+        total.false_negatives += tally.false_negatives
+    return total
+
+
+def _tally_figures(tally: Tally) -> Figures:
+    return {
+        "precision": tally.precision,
+        "recall": tally.recall,
+        "f1": f1(tally.precision, tally.recall),
+    }
+
+
+def _tally_row(tally: Tally) -> Figures:
+    return {"cases": tally.true_positives + tally.false_negatives, **_tally_figures(tally)}
+
+
+def _prepare_answers(context: EvalContext, llm: bool) -> PreparedSuite:
+    from bepro.evals.answers import LLM_JUDGE_UNAVAILABLE, load_answer_cases, run_answers_eval
+
+    cases = load_answer_cases(context.evals_dir / "answers.jsonl", context.catalogue)
+
+    def run() -> SuiteResult:
+        report = run_answers_eval(
+            cases, lambda case: _offline_answer(case, context), context.catalogue
+        )
+        skipped = [f"skipped: {LLM_JUDGE_UNAVAILABLE}"] if llm else []
+        return SuiteResult(
+            name="answers",
+            metrics=dict(report.metrics(context.catalogue)),
+            counts=report.counts(),
+            per_category={
+                name: dict(row) for name, row in report.per_category(context.catalogue).items()
+            },
+            notes=skipped + report.notes(),
+        )
+
+    return run
+
+
+def _offline_answer(case: AnswerCase, context: EvalContext) -> Answer:
+    from bepro.agent.ask import AskRequest, ask
+    from bepro.evals.answers import Answer
+
+    result = ask(
+        AskRequest(case.question, case.action),
+        context.catalogue,
+        context.paths,
+        retriever=context.retriever,
+    )
+    return Answer(text=result.answer, abstained=result.abstained)
+
+
+def _rounded(figures: Figures) -> Figures:
+    return {name: None if value is None else round(value, 4) for name, value in figures.items()}

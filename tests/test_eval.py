@@ -1,0 +1,250 @@
+"""`bepro eval`: deterministic figures, threshold and baseline gates, dataset errors, the reports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bepro.catalogue.model import Catalogue
+from bepro.config import Paths
+from bepro.errors import UsageError
+from bepro.evals.answers import advice_given, load_answer_cases, point_made
+from bepro.evals.report import render_html, render_markdown
+from bepro.evals.runner import SUITES, EvalContext, EvalReport, run_suites
+from bepro.evals.scoring import ndcg, priority_order_tau, weighted_recall
+from bepro.retrieval.keyword import tokenize
+from bepro.retrieval.search import Retriever
+
+from .conftest import ROOT, run_bepro
+
+pytestmark = pytest.mark.slow
+ANSWERS = ROOT / "evals" / "answers.jsonl"
+
+
+@pytest.fixture(scope="module")
+def cli_run(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One real `bepro eval --suite all --llm --format json --save-baseline FILE` run."""
+    saved = tmp_path_factory.mktemp("baseline") / "baseline.json"
+    done = run_bepro(
+        "eval", "--suite", "all", "--llm", "--format", "json", "--save-baseline", str(saved)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {"stdout": done.stdout, "report": json.loads(done.stdout), "saved": saved}
+
+
+@pytest.fixture(scope="module")
+def in_process(catalogue: Catalogue, paths: Paths, retriever: Retriever) -> EvalReport:
+    return run_suites(SUITES, EvalContext(catalogue, paths, retriever), llm=True)
+
+
+def test_same_code_and_data_give_the_same_numbers(
+    cli_run: dict[str, Any], in_process: EvalReport
+) -> None:
+    assert json.loads(json.dumps(in_process.as_dict()["suites"])) == cli_run["report"]["suites"]
+
+
+def test_json_report_shape_and_the_project_thresholds_pass(
+    cli_run: dict[str, Any], catalogue: Catalogue
+) -> None:
+    report = cli_run["report"]
+    assert report["format"] == "bepro-eval/1"
+    assert report["passed"] is True
+    assert report["baseline"] is None
+    assert set(report["suites"]) == set(SUITES)
+    retrieval = report["suites"]["retrieval"]
+    for metric in ("recall@1", "recall@3", "recall@5", "mrr", "ndcg@3", "weighted_recall@3"):
+        assert 0 <= retrieval["metrics"][metric] <= 1
+    assert list(retrieval["per_category"]) == [c.name for c in catalogue.categories]
+    assert all(row["cases"] > 0 for row in retrieval["per_category"].values())
+    answers = report["suites"]["answers"]
+    assert {"rubric", "weighted_cite_recall", "points_made", "ordering_tau"} <= set(
+        answers["metrics"]
+    )
+    assert answers["counts"]["cases"] >= 30
+    assert set(answers["per_category"]) == {c.name for c in catalogue.categories}
+    assert "skipped: the LLM judge is not available yet" in answers["notes"][0]
+    fixes = report["suites"]["fixes"]
+    assert fixes["status"] == "ok"
+    assert 0 < fixes["metrics"]["fix_rate"] <= 1
+    assert fixes["counts"]["findings"] >= fixes["counts"]["fixed"] > 0
+    assert "mode: offline codemods" in fixes["notes"]
+    assert report["thresholds"], "pyproject.toml sets thresholds"
+    assert {"suite", "metric", "category", "minimum", "value", "passed"} == set(
+        report["thresholds"][0]
+    )
+
+
+def test_save_baseline_writes_the_report_atomically(cli_run: dict[str, Any]) -> None:
+    saved: Path = cli_run["saved"]
+    assert saved.read_text(encoding="utf-8") == cli_run["stdout"]
+    assert [path.name for path in saved.parent.iterdir()] == ["baseline.json"]
+
+
+def _pyproject(directory: Path, body: str) -> Path:
+    (directory / "pyproject.toml").write_text(body, encoding="utf-8")
+    return directory
+
+
+def test_a_threshold_below_minimum_exits_1(cli_run: dict[str, Any], tmp_path: Path) -> None:
+    metrics = cli_run["report"]["suites"]["retrieval"]["metrics"]
+    metric = next(name for name, value in metrics.items() if value is not None and value < 0.99)
+    project = _pyproject(
+        tmp_path,
+        f'[tool.bepro.eval.retrieval]\n"{metric}" = 1.0\n"category.recall@1" = 1.0\n',
+    )
+    done = run_bepro("eval", "--suite", "retrieval", cwd=project)
+    assert done.returncode == 1, done.stderr
+    assert f"below minimum: retrieval {metric} = " in done.stdout
+    assert "below minimum: retrieval recall@1 [" in done.stdout  # a category names itself
+    assert done.stdout.rstrip().endswith("FAIL")
+
+
+def test_an_unknown_threshold_metric_is_a_usage_error(tmp_path: Path) -> None:
+    project = _pyproject(tmp_path, "[tool.bepro.eval.review]\nrecal = 0.9\n")
+    done = run_bepro("eval", "--suite", "review", cwd=project)
+    assert done.returncode == 2
+    assert "[tool.bepro.eval.review] unknown metric 'recal'" in done.stderr
+    assert "did you mean 'recall'?" in done.stderr
+
+
+def _baseline_with(cli_run: dict[str, Any], tmp_path: Path, bump: float, in_category: bool) -> Path:
+    report = json.loads(cli_run["stdout"])
+    retrieval = report["suites"]["retrieval"]
+    if in_category:
+        retrieval["per_category"]["Security & Privacy"]["mrr"] += bump
+    else:
+        retrieval["metrics"] = {
+            name: value + bump for name, value in retrieval["metrics"].items() if value is not None
+        }
+    path = tmp_path / "baseline.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    return path
+
+
+def test_a_regression_beyond_tolerance_in_one_category_exits_1(
+    cli_run: dict[str, Any], tmp_path: Path
+) -> None:
+    baseline = _baseline_with(cli_run, tmp_path, bump=0.05, in_category=True)
+    done = run_bepro("eval", "--suite", "retrieval", "--baseline", str(baseline))
+    assert done.returncode == 1, done.stderr
+    assert "regression: retrieval mrr [Security & Privacy]" in done.stdout
+
+
+def test_a_change_within_tolerance_passes(cli_run: dict[str, Any], tmp_path: Path) -> None:
+    baseline = _baseline_with(cli_run, tmp_path, bump=0.01, in_category=False)
+    done = run_bepro(
+        "eval", "--suite", "retrieval", "--baseline", str(baseline), "--format", "json"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["baseline"]["regressions"] == []
+
+
+def test_a_bad_dataset_line_fails_with_file_and_line(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "SKILL.md", tmp_path / "SKILL.md")
+    (tmp_path / "references").symlink_to(ROOT / "references")
+    dataset = tmp_path / "evals" / "answers.jsonl"
+    dataset.parent.mkdir()
+    good = ANSWERS.read_text(encoding="utf-8").splitlines()[0]
+    bad = good.replace('"must_cite": [', '"must_cite": ["nope", ').replace('"a001"', '"a002"')
+    dataset.write_text(f"{good}\n{bad}\n", encoding="utf-8")
+    done = run_bepro("eval", "--suite", "answers", env={"BEPRO_ROOT": str(tmp_path)})
+    assert done.returncode == 2
+    assert f"{dataset}:2: unknown rule id 'nope'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"action": "dance"}, "unknown action 'dance'"),
+        ({"must_cite": ["retries", "nope"]}, "unknown rule id 'nope'"),
+        ({"points": []}, "malformed case: points"),
+        ({"surprise": 1}, "malformed case: surprise"),
+        ({"points": ["the of and"]}, "has no content words"),
+        ({"id": "a001"}, "duplicate id 'a001' (first on line 1)"),
+    ],
+)
+def test_bad_answer_cases_name_file_and_line(
+    catalogue: Catalogue, tmp_path: Path, change: dict[str, object], problem: str
+) -> None:
+    good = json.loads(ANSWERS.read_text(encoding="utf-8").splitlines()[0])
+    assert good["id"] == "a001"
+    bad = {**good, "id": "other", **change}
+    dataset = tmp_path / "answers.jsonl"
+    dataset.write_text(f"{json.dumps(good)}\n\n{json.dumps(bad)}\n", encoding="utf-8")
+    with pytest.raises(UsageError) as error:
+        load_answer_cases(dataset, catalogue)
+    assert error.value.message.startswith(f"{dataset}:3: ")
+    assert problem in error.value.message
+
+
+def test_unknown_expect_in_a_review_case_names_file_and_line(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "SKILL.md", tmp_path / "SKILL.md")
+    (tmp_path / "references").symlink_to(ROOT / "references")
+    case = tmp_path / "evals" / "review" / "bad.py"
+    case.parent.mkdir(parents=True)
+    case.write_text("import requests\n\nrequests.get(url)  # expect: timeout\n", encoding="utf-8")
+    done = run_bepro("eval", "--suite", "review", env={"BEPRO_ROOT": str(tmp_path)})
+    assert done.returncode == 2
+    assert f"{case}:3: unknown rule id 'timeout'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--suite", "answers", "--llm"], "the LLM judge is not available yet"),
+        (["--suite", "everything"], "Invalid value"),
+    ],
+)
+def test_what_cannot_run_yet_is_a_usage_error_when_asked_for_alone(
+    args: list[str], problem: str
+) -> None:
+    done = run_bepro("eval", *args)
+    assert done.returncode == 2
+    assert problem in done.stderr
+
+
+def test_html_report_has_an_svg_bar_chart_per_category(
+    in_process: EvalReport, catalogue: Catalogue
+) -> None:
+    page = render_html(in_process)
+    assert page.count("<svg ") == len(catalogue.categories)
+    for category in catalogue.categories:
+        name = category.name.replace("&", "&amp;")
+        assert f"<figcaption>{name}</figcaption><svg " in page
+    assert "<rect" in page
+    assert "<script" not in page
+    assert "src=" not in page  # nothing fetched: no CDN, no external images
+
+
+def test_markdown_report_has_a_per_category_table_per_suite(in_process: EvalReport) -> None:
+    text = render_markdown(in_process)
+    for suite in ("retrieval", "review", "answers", "fixes"):
+        assert f"**{suite}: per category**" in text
+    assert "| Correctness & Contracts |" in text
+
+
+def test_missing_a_priority_1_rule_costs_8_times_a_priority_8_rule(catalogue: Catalogue) -> None:
+    expected = ["idempotency", "typing"]  # priority 1 and priority 8
+    assert weighted_recall(expected, {"typing"}, catalogue) == pytest.approx(1 / 9)
+    assert weighted_recall(expected, {"idempotency"}, catalogue) == pytest.approx(8 / 9)
+
+
+def test_ordering_correlation_rewards_higher_priority_first(catalogue: Catalogue) -> None:
+    assert priority_order_tau(["idempotency", "timeouts", "tests", "typing"], catalogue) == 1.0
+    assert priority_order_tau(["typing", "timeouts", "idempotency"], catalogue) == -1.0
+    assert priority_order_tau(["tests", "typing"], catalogue) is None  # same priority
+    assert ndcg(["b", "a"], {"a": 2.0, "b": 1.0}, 3) < ndcg(["a", "b"], {"a": 2.0, "b": 1.0}, 3)
+
+
+def test_points_and_forbidden_advice_matching() -> None:
+    answer = "Use exponential backoff with full jitter.\nNever pass verify=False to the client."
+    words = tokenize(answer)
+    assert point_made("retries with jitter | random delay", tokenize("add random delay"))
+    assert point_made("exponential backoff", words)
+    assert not point_made("circuit breaker", words)
+    assert not advice_given("verify=False", answer)  # negated: not advice
+    assert advice_given("verify=False", "client = httpx.Client(verify=False)")
