@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import socket
 import subprocess
 import sys
@@ -19,66 +18,33 @@ import pytest
 from bepro.catalogue.model import Catalogue
 from bepro.retrieval.search import Retriever
 
-from .conftest import ROOT, run_bepro
+from .conftest import run_bepro
+from .serve_helpers import Server, running_server
 
 PAYMENT_QUESTION = "how do I make a payment call safe to retry?"
 UNTIMED_CALL = "import requests\n\n\ndef fetch(url):\n    return requests.get(url)\n"
 CANARY = "zebra-canary-7731"  # sent in prompts and code; must never reach the logs
-READY_DEADLINE_S = 60.0
 CLIENT_TIMEOUT_S = 30.0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_until_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_DEADLINE_S
-    with httpx.Client(base_url=base, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"bepro serve exited {process.returncode}:\n{log.read_text()}")
-            try:
-                if client.get("/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass  # not listening yet
-            time.sleep(0.05)
-    pytest.fail(f"bepro serve was not ready within {READY_DEADLINE_S} s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
-def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("serve") / "server.log"
-
-
-@pytest.fixture(scope="module")
-def base_url(index_dir: Path, retriever: Retriever, server_log: Path) -> Iterator[str]:
+def server(
+    index_dir: Path, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     """A real server; the session's `retriever` fixture has built the index it opens."""
-    port = _free_port()
-    env = {**os.environ, "BEPRO_INDEX_DIR": str(index_dir)}
-    with server_log.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bepro", "serve", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_ready(base, process, server_log)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    log = tmp_path_factory.mktemp("serve") / "server.log"
+    with running_server(log, {"BEPRO_INDEX_DIR": str(index_dir), "BEPRO_API_TOKEN": ""}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def base_url(server: Server) -> str:
+    return server.base
+
+
+@pytest.fixture(scope="module")
+def server_log(server: Server) -> Path:
+    return server.log
 
 
 @pytest.fixture(scope="module")
@@ -291,3 +257,84 @@ def test_a_port_in_use_is_a_one_line_error() -> None:
     assert result.returncode == 2
     assert "cannot listen on 127.0.0.1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("field", ["path", "file"])
+def test_paths_are_refused_the_server_reviews_only_code_it_is_sent(
+    http: httpx.Client, field: str
+) -> None:
+    response = http.post("/v1/review", json={"code": "x = 1\n", field: "/etc/passwd"})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "path_refused"
+    assert "never files on its own disk" in error["message"]
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(http: httpx.Client) -> None:
+    response = http.post(
+        "/v1/review",
+        content=b'{"code": "' + b"x" * 2_100_000 + b'"}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+def test_trace_context_is_continued_and_every_log_line_carries_the_ids(
+    http: httpx.Client, server: Server
+) -> None:
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    response = http.post(
+        "/v1/ask",
+        json={"question": "retry budget for a flaky dependency"},
+        headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01", "x-request-id": "req-42"},
+    )
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == "req-42"
+    assert response.headers["traceparent"].startswith(f"00-{trace}-")
+    fresh = http.get("/healthz").headers["traceparent"].split("-")[1]
+    assert fresh != trace
+    assert len(fresh) == 32
+    deadline = time.monotonic() + 10.0
+    while '"req-42"' not in server.log_text() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the access line is written as the response leaves
+    records = [json.loads(line) for line in server.log_text().splitlines() if line.startswith("{")]
+    assert all({"request_id", "trace_id"} <= record.keys() for record in records)
+    mine = [r for r in records if r["request_id"] == "req-42"]
+    assert {r["msg"] for r in mine} >= {"ask", "request"}
+    assert {r["trace_id"] for r in mine} == {trace}
+
+
+def test_metrics_count_requests_per_route_and_status(http: httpx.Client) -> None:
+    http.post("/v1/ask", json={"question": "how do I paginate a large listing endpoint?"})
+    http.post("/v1/ask", json={"question": ""})
+    text = http.get("/metrics").text
+    assert 'bepro_http_requests_total{method="POST",route="/v1/ask",status="200"}' in text
+    assert 'bepro_http_requests_total{method="POST",route="/v1/ask",status="422"}' in text
+    assert (
+        'bepro_http_request_duration_seconds_bucket{le="0.1",method="POST",route="/v1/ask"}' in text
+    )
+    assert "bepro_requests_shed_total" in text
+    assert "bepro_llm_answers_total" in text
+
+
+def test_cors_is_off_unless_configured(http: httpx.Client) -> None:
+    preflight = http.options(
+        "/v1/ask",
+        headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_the_openapi_document_holds_under_fuzzing(base_url: str, tmp_path: Path) -> None:
+    """schemathesis generates requests from /openapi.json: no 500s, responses match the schema."""
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "schemathesis.cli", "run", f"{base_url}/openapi.json",
+            "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance",
+            "--max-examples", "15", "--seed", "7", "--workers", "1",
+            "--phases", "examples,coverage,fuzzing", "--generation-database", "none",
+            "--request-timeout", "30", "--no-color",
+        ],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

@@ -68,6 +68,18 @@ class LLMSettings(BaseModel):
     context_tokens: int = Field(default=3000, ge=256, le=200_000, alias="context-tokens")
 
 
+class ServerSettings(BaseModel):
+    """`[tool.bepro.server]`: the limits of `bepro serve`. The API token is never read from here
+    (only BEPRO_API_TOKEN), so it cannot end up in a committed file."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    max_concurrency: int = Field(default=8, ge=1, le=256, alias="max-concurrency")
+    max_queue: int = Field(default=64, ge=0, le=10_000, alias="max-queue")
+    request_timeout: float = Field(default=30.0, gt=0, le=600, alias="request-timeout")
+    cors_origins: list[str] = Field(default_factory=list, alias="cors-origins")
+
+
 class BeproSettings(BaseModel):
     """The `[tool.bepro]` table. Unknown keys are an error, so typos do not pass silently."""
 
@@ -75,10 +87,12 @@ class BeproSettings(BaseModel):
 
     index_dir: Path | None = Field(default=None, alias="index-dir")
     top_k: int = Field(default=5, ge=1, le=50, alias="top-k")
+    chroma_url: str | None = Field(default=None, alias="chroma-url")
     review: ReviewSettings = Field(default_factory=lambda: ReviewSettings())
     # Other surfaces add their tables below, one field each (e.g. eval, llm, server).
     llm: LLMSettings = Field(default_factory=lambda: LLMSettings())
     eval: EvalSettings = Field(default_factory=lambda: EvalSettings())
+    server: ServerSettings = Field(default_factory=lambda: ServerSettings())
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,7 @@ class Paths:
     skill: Path
     references: Path
     index: Path
+    chroma_url: str | None = None  # vectors on a Chroma server instead of the embedded store
 
 
 def _is_pack_root(path: Path) -> bool:
@@ -121,7 +136,14 @@ def resolve_paths(settings: BeproSettings | None = None) -> Paths:
         index = settings.index_dir
     else:
         index = _default_index_dir(root)
-    return Paths(root=root, skill=root / "SKILL.md", references=root / "references", index=index)
+    chroma_url = os.environ.get("BEPRO_CHROMA_URL") or (settings.chroma_url if settings else None)
+    return Paths(
+        root=root,
+        skill=root / "SKILL.md",
+        references=root / "references",
+        index=index,
+        chroma_url=chroma_url,
+    )
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @cache
@@ -16,6 +19,12 @@ def _parser() -> MarkdownIt:
 
 def parse(text: str) -> list[Token]:
     return _parser().parse(text)
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines as markdown-it numbers them in `Token.map`: only \\n, \\r\\n and \\r end one
+    (str.splitlines also breaks at \\f, \\x1e, \\u2028..., which would shift every map after)."""
+    return _LINE_BREAK.split(text)
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ def _skill_chunks(text: str, catalogue: Catalogue) -> Iterator[Chunk]:
             action=action.name,
             line=action.line,
         )
-    lines = front.body.splitlines()
+    lines = mdparse.source_lines(front.body)
     tokens = mdparse.parse(front.body)
     for section in mdparse.sections(tokens, level=2):
         if section.title.startswith(("Quick Reference", "Actions")):
@@ -150,7 +150,7 @@ def _skill_chunks(text: str, catalogue: Catalogue) -> Iterator[Chunk]:
 def _reference_chunks(source: str, text: str, catalogue: Catalogue, rule_id: str) -> list[Chunk]:
     rule = catalogue.rule(rule_id)
     title = f"{rule_id}: {rule.summary}" if rule else rule_id
-    lines = text.splitlines()
+    lines = mdparse.source_lines(text)
     tokens = mdparse.parse(text)
     chunks = [
         _make_chunk(source, f"intro-{index}", block, "reference", rule_id, catalogue)
@@ -168,7 +168,7 @@ def _reference_chunks(source: str, text: str, catalogue: Catalogue, rule_id: str
 def _chunks_from_blocks(
     source: str, text: str, kind: Kind, action: str | None = None
 ) -> list[Chunk]:
-    lines = text.splitlines()
+    lines = mdparse.source_lines(text)
     tokens = mdparse.parse(text)
     title = _first_heading(tokens) or source
     chunks = [

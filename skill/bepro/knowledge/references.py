@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from markdown_it.token import Token
@@ -42,15 +43,26 @@ def load_reference(root: Path, rule_id: str) -> RuleReference | None:
     """The parsed reference of a rule, or None when the file does not exist (yet)."""
     path = reference_path(root, rule_id)
     try:
+        modified = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _load_cached(rule_id, path, modified)
+
+
+@lru_cache(maxsize=128)
+def _load_cached(rule_id: str, path: Path, modified_ns: int) -> RuleReference | None:
+    """Parsing is most of an offline answer's cost, and references rarely change: cache by the
+    file's modification time, so an edited reference is parsed again."""
+    try:
         text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError):
         return None
     return parse_reference(rule_id, path, text)
 
 
 def parse_reference(rule_id: str, path: Path, text: str) -> RuleReference:
     tokens = mdparse.parse(text)
-    lines = text.splitlines()
+    lines = mdparse.source_lines(text)
     title = next(
         (tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"), rule_id
     )

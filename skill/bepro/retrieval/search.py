@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
     from bepro.retrieval.keyword import KeywordIndex
+    from bepro.retrieval.store import ChromaServer, Manifest
 
 
 class Reporter(Protocol):
@@ -92,6 +93,7 @@ class IndexState:
 @dataclass(frozen=True)
 class _OpenIndex:
     collection: Collection
+    server: ChromaServer | None
     chunk_keyword: KeywordIndex
     rule_keyword: KeywordIndex
     rule_order: list[str]
@@ -172,15 +174,15 @@ class Retriever:
         return RuleRanking(rules=tuple(rules[:top_k]), abstained=False, confidence=confidence)
 
     def _evidence(self, query: str) -> _Evidence:
+        from bepro.retrieval import store
+
         index = self._index
-        result = index.collection.query(
-            query_texts=[query], n_results=len(index.chunks), include=["distances"]
+        ids, distances = store.query_distances(
+            index.collection, query, len(index.chunks), index.server
         )
         dense = np.zeros(len(index.chunks), dtype=np.float32)
-        for chunk_id, distance in zip(
-            result["ids"][0], (result["distances"] or [[]])[0], strict=True
-        ):
-            dense[self._position[chunk_id]] = 1.0 - float(distance)
+        for chunk_id, distance in zip(ids, distances, strict=True):
+            dense[self._position[chunk_id]] = 1.0 - distance
         rule_scores = index.rule_keyword.scores(query)
         return _Evidence(
             dense=dense,
@@ -206,20 +208,26 @@ def _open_or_build(paths: Paths, catalogue: Catalogue, reporter: Reporter) -> _O
     from bepro.retrieval import store
 
     current_hash = content_hash(paths.root)
+    server = store.chroma_server(paths.chroma_url)
     manifest = store.read_manifest(paths.index)
     if manifest is None:
         reporter.notice(f"building the index in {paths.index} (first run)")
-    elif not manifest.is_current(current_hash):
-        reporter.notice("the knowledge base changed since the index was built; rebuilding it")
+    elif not manifest.is_current(current_hash, server):
+        reporter.notice(
+            "the knowledge base or the vector store changed since the index was built; "
+            "rebuilding it"
+        )
     else:
         try:
             return _open(paths, manifest)
+        except store.ServerUnreachableError:
+            raise  # a rebuild cannot cure a server that does not answer
         except Exception:  # noqa: BLE001 - whatever broke, a rebuild is the cure
             reporter.notice(f"the index in {paths.index} is corrupt; rebuilding it")
             manifest = None
     chunks = chunk_pack(paths.root, catalogue)
     try:
-        manifest = store.build_store(paths.index, chunks, current_hash, reporter.progress)
+        manifest = store.build_store(paths.index, chunks, current_hash, reporter.progress, server)
         return _open(paths, manifest)
     except OSError as exc:
         raise IndexUnavailableError(
@@ -228,16 +236,18 @@ def _open_or_build(paths: Paths, catalogue: Catalogue, reporter: Reporter) -> _O
         ) from exc
 
 
-def _open(paths: Paths, manifest: Any) -> _OpenIndex:
+def _open(paths: Paths, manifest: Manifest) -> _OpenIndex:
     from bepro.retrieval import store
     from bepro.retrieval.keyword import KeywordIndex
 
-    collection = store.open_collection(paths.index, manifest)
+    server = store.chroma_server(paths.chroma_url)
+    collection = store.open_collection(paths.index, manifest, server)
     if collection.count() != manifest.chunks:
         raise IndexUnavailableError("the store's chunk count does not match its manifest")
     folder = paths.index / manifest.store
     return _OpenIndex(
         collection=collection,
+        server=server,
         chunk_keyword=KeywordIndex(folder / "bm25"),
         rule_keyword=KeywordIndex(folder / "bm25-rules"),
         rule_order=store.load_rule_order(paths.index, manifest),
@@ -255,10 +265,15 @@ def index_state(paths: Paths) -> IndexState:
     if manifest is None:
         return IndexState("missing", f"no index in {paths.index}")
     details = asdict(manifest)
-    if not manifest.is_current(content_hash(paths.root)):
-        return IndexState("stale", "the knowledge base changed since the build", details)
+    server = store.chroma_server(paths.chroma_url)
+    if not manifest.is_current(content_hash(paths.root), server):
+        return IndexState(
+            "stale", "the knowledge base or the vector store changed since the build", details
+        )
     try:
         _open(paths, manifest)
+    except store.ServerUnreachableError as exc:
+        return IndexState("unreachable", exc.message, details)
     except Exception as exc:  # noqa: BLE001 - reported, not raised: status must always answer
         return IndexState("corrupt", f"{type(exc).__name__}: {exc}", details)
     return IndexState(
@@ -273,5 +288,8 @@ def build_index(paths: Paths, catalogue: Catalogue, reporter: Reporter, force: b
     if force:
         (paths.index / store.MANIFEST).unlink(missing_ok=True)
     chunks = chunk_pack(paths.root, catalogue)
-    manifest = store.build_store(paths.index, chunks, content_hash(paths.root), reporter.progress)
+    server = store.chroma_server(paths.chroma_url)
+    manifest = store.build_store(
+        paths.index, chunks, content_hash(paths.root), reporter.progress, server
+    )
     return manifest.chunks

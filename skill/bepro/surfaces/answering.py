@@ -1,8 +1,8 @@
 """What the chat surfaces (HTTP server, terminal chat) share: a question in, a markdown answer out.
 
-`answer()` is the one function that produces an answer's text. Today it is bepro's offline engine
-(findings from `review_source`, guidance from `ask`); an LLM client slots in there later, grounded on
-the same AskResult and findings, and both surfaces pick it up unchanged.
+`answer()` is the one function that produces an answer's text: findings from `review_source`,
+then guidance from bepro.agent.answer (the offline engine, upgraded to the LLM when the caller
+passes LLM settings, with the offline answer as the fallback).
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ import re
 import threading
 from dataclasses import dataclass
 
-from bepro.agent.ask import MAX_FILE_BYTES, AskRequest, AskResult, ask
+from bepro.agent.answer import Mode, Outcome
+from bepro.agent.answer import answer as answer_request
+from bepro.agent.ask import MAX_FILE_BYTES, AskRequest, AskResult
 from bepro.catalogue.model import Catalogue
-from bepro.config import Paths
+from bepro.config import LLMSettings, Paths
 from bepro.errors import UsageError
-from bepro.retrieval.search import Retriever
+from bepro.retrieval.search import Hit, Reporter, Retriever, RuleRanking
 from bepro.review.engine import review_source
 from bepro.review.finding import ReviewResult
 
@@ -45,6 +47,7 @@ class Answer:
     text: str  # markdown: findings first (when code came with the question), then the guidance
     result: AskResult
     reviews: tuple[ReviewResult, ...]
+    llm_failed: bool = False  # the LLM was tried and failed: `result` is the offline answer
 
     @property
     def finding_count(self) -> int:
@@ -67,40 +70,67 @@ def check_code_size(code: str) -> None:
         )
 
 
+class LockedRetriever(Retriever):
+    """A Retriever whose queries run one at a time. chroma, onnxruntime and bm25s are not
+    documented as thread-safe, and a query takes ~10 ms: serialising queries costs little and
+    rules out races, while LLM calls (the slow part) still run in parallel."""
+
+    def __init__(
+        self, paths: Paths, catalogue: Catalogue, reporter: Reporter | None = None
+    ) -> None:
+        super().__init__(paths, catalogue, reporter)
+        self._lock = threading.Lock()
+
+    def search(self, query: str, action: str | None = None, top_k: int = 5) -> list[Hit]:
+        with self._lock:
+            return super().search(query, action, top_k)
+
+    def rank_rules(self, query: str, action: str | None = None, top_k: int = 5) -> RuleRanking:
+        with self._lock:
+            return super().rank_rules(query, action, top_k)
+
+
 class OfflineEngine:
-    """bepro's deterministic engine over one opened index, safe to share between threads."""
+    """bepro's engine over one opened index; safe to share between threads when its retriever
+    is a LockedRetriever (the server's is)."""
 
     def __init__(self, paths: Paths, catalogue: Catalogue, retriever: Retriever) -> None:
         self.paths = paths
         self.catalogue = catalogue
         self._retriever = retriever
-        # The retriever (chroma, onnxruntime, bm25s) is not documented as thread-safe, and a
-        # query takes ~10 ms: serialising queries costs little and rules out races.
-        self._lock = threading.Lock()
 
     def ask(
-        self, question: str, action: str | None = None, context: str | None = None
-    ) -> AskResult:
-        """`bepro ask`, with optional context (code, as `--file` gives it); callers bound its size."""
+        self,
+        question: str,
+        action: str | None = None,
+        context: str | None = None,
+        llm: LLMSettings | None = None,
+    ) -> Outcome:
+        """`bepro ask`, with optional context (code, as `--file` gives it; callers bound its
+        size). Offline, unless `llm` is given: then the LLM answers and the offline engine is
+        the fallback."""
         request = AskRequest(question, action, context=context)
-        with self._lock:
-            return ask(request, self.catalogue, self.paths, retriever=self._retriever)
+        mode: Mode = "offline" if llm is None else "auto"
+        settings = llm or LLMSettings()
+        return answer_request(
+            request, self.catalogue, self.paths, settings, mode, retriever=self._retriever
+        )
 
     def review(self, code: str, filename: str = DEFAULT_FILENAME) -> ReviewResult:
         check_code_size(code)
         return review_source(code, filename, self.catalogue)
 
 
-def answer(question: Question, engine: OfflineEngine) -> Answer:
+def answer(question: Question, engine: OfflineEngine, llm: LLMSettings | None = None) -> Answer:
     """The answer to one question: findings in the attached code, then the rules that apply."""
     reviews = tuple(engine.review(s.code, s.filename) for s in question.snippets)
     # The findings lead the context: retrieval then finds the rules they break, not just rules
     # that look like the code.
     notes = [f"{f.message} [{f.rule_id}]" for review in reviews for f in review.findings]
     context = "\n".join([*notes, *(s.code for s in question.snippets)]) or None
-    result = engine.ask(question.text, question.action, context)
+    outcome = engine.ask(question.text, question.action, context, llm)
     findings = findings_markdown(reviews) if question.snippets else ""
-    return Answer(text=findings + result.answer, result=result, reviews=reviews)
+    return Answer(findings + outcome.result.answer, outcome.result, reviews, outcome.llm_failed)
 
 
 def findings_markdown(reviews: tuple[ReviewResult, ...]) -> str:

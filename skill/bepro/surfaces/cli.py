@@ -119,10 +119,20 @@ def _root(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log progress as JSON on stderr.")
     ] = False,
+    chroma_url: Annotated[
+        str | None,
+        typer.Option(
+            "--chroma-url",
+            metavar="URL",
+            help="Keep the vectors on a Chroma server (http://HOST:PORT); sets BEPRO_CHROMA_URL.",
+        ),
+    ] = None,
 ) -> None:
     from bepro import logs
 
     logs.configure(verbose)
+    if chroma_url is not None:
+        os.environ["BEPRO_CHROMA_URL"] = chroma_url  # read by config.resolve_paths
 
 
 @app.command("rules")

@@ -24,17 +24,23 @@ def _load_pack() -> tuple[Paths, Catalogue]:
 def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (stateless; each opens the index).")
+    ] = 1,
 ) -> None:
     """Serve an OpenAI-compatible API (/v1/chat/completions, /v1/models) plus /v1/ask and
-    /v1/review; logs JSON lines on stderr. Ctrl-C stops it."""
+    /v1/review; logs JSON lines on stderr. Beyond loopback it needs BEPRO_API_TOKEN. Ctrl-C
+    stops it after in-flight requests finish."""
+    from bepro.surfaces.access import api_token, check_exposure
     from bepro.surfaces.server import listen, serve
 
-    paths, catalogue = _load_pack()
+    check_exposure(host, api_token())
+    _load_pack()  # a broken SKILL.md or [tool.bepro] is a one-line error before binding
     sock = listen(host, port)
     typer.echo(
         f"bepro: serving on http://{host}:{port}/v1 (OpenAI-compatible; Ctrl-C stops it)", err=True
     )
-    serve(paths, catalogue, sock)
+    serve(sock, workers)
 
 
 def chat_command(

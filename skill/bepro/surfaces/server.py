@@ -1,4 +1,4 @@
-"""`bepro serve`: an OpenAI-compatible HTTP API over bepro's offline engine (FastAPI + uvicorn).
+"""`bepro serve`: an OpenAI-compatible HTTP API over bepro's engine (FastAPI + uvicorn).
 
     GET  /v1/models            `bepro` (action inferred) and `bepro-<action>` for each action
     POST /v1/chat/completions  answers the conversation's last user message; `stream: true` sends
@@ -6,11 +6,34 @@
     POST /v1/ask               question, action?, code? -> AskResult
     POST /v1/review            code, filename -> findings, file issues and a summary
     GET  /healthz  /readyz     the process is alive / the index is open and answers can be served
+    GET  /metrics              Prometheus metrics (see surfaces/observability.py)
 
-The index opens in a background thread at startup: /healthz answers at once, /readyz and the
-answering routes return 503 (with Retry-After) until it is open. Blocking work (retrieval, ruff)
-runs in a bounded thread pool, never on the event loop. Logs are JSON lines that never hold a
-prompt, an answer or code: only the route, status, duration, sizes and counts.
+Answers come from bepro.agent.answer: the offline engine, upgraded to the LLM when one is
+configured (OPENAI_BASE_URL or OPENAI_API_KEY, plus BEPRO_LLM_MODEL or [tool.bepro.llm]); every
+LLM failure falls back to the offline answer. One circuit breaker per upstream is shared by the
+whole process. A streamed completion is computed whole, then sent paragraph by paragraph.
+
+The index opens (and is built or rebuilt when missing, stale or corrupt) in a background thread:
+/healthz answers at once, /readyz and the answering routes return 503 with Retry-After until it
+is open; a failure is retried with growing, jittered delays, so the server recovers by itself.
+
+Limits ([tool.bepro.server]): answers run on `max-concurrency` threads with `max-queue` requests
+waiting; beyond that a request is shed at once with 503 and Retry-After (surfaces/admission.py).
+Each request has `request-timeout` seconds: the LLM gets LLM_SHARE of what remains when its turn
+comes, so a slow or failing LLM still leaves time for the offline answer; a request still
+unanswered at its deadline gets 504. Bodies are capped at MAX_BODY_BYTES, code at 200 KB,
+questions at 4,000 characters; request models reject unknown fields. The API takes code as text
+and never a path: the server reviews what it is sent, never files on its own disk.
+
+Security (surfaces/access.py): a bearer token (BEPRO_API_TOKEN) guards every route but the
+probes, and is required to listen beyond loopback; CORS is off unless `cors-origins` is set.
+Logs are JSON lines with a request id and a trace id, and never hold a prompt, an answer, code or
+a token: only routes, statuses, durations, sizes and counts.
+
+Workers (`--workers N`): each is a separate process built by `create_server_app`, with its own
+copy of the opened index, which it only reads (a missing or stale index is built once, under the
+index's file lock). Nothing a client depends on lives in one process, so any load balancer can
+spread requests over workers and machines.
 
 Token usage is an estimate, not a tokenizer's count: ceil(characters / 4), the usual rule of
 thumb for English text (bepro runs no language model, so there are no real tokens to count).
@@ -20,33 +43,38 @@ from __future__ import annotations
 
 import logging
 import math
-import re
+import os
+import random
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-import anyio
-import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRouter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bepro import __version__
+from bepro.agent.answer import Outcome
 from bepro.agent.ask import MAX_QUESTION_CHARS, AskResult
 from bepro.catalogue.model import Catalogue
-from bepro.config import Paths
+from bepro.config import BeproSettings, LLMSettings, Paths
 from bepro.errors import BeproError, UsageError
 from bepro.review.finding import FileIssue, Finding
+from bepro.surfaces import observability
+from bepro.surfaces.access import BearerAuth, api_token
+from bepro.surfaces.admission import Admission, DeadlineError, OverloadedError
 from bepro.surfaces.answering import (
+    Answer,
+    LockedRetriever,
     OfflineEngine,
     Question,
     answer,
@@ -55,19 +83,26 @@ from bepro.surfaces.answering import (
     split_blocks,
 )
 
+if TYPE_CHECKING:
+    from bepro.llm.client import LLMConfig
+
 log = logging.getLogger(__name__)
 
 MODEL_BASE = "bepro"
 MAX_MESSAGES = 100
 MAX_BODY_BYTES = 2_000_000  # a 200 KB code block inside a long conversation still fits
-WORKER_THREADS = 4  # a bulkhead: at most this many answers are computed at once
-RETRY_AFTER_S = 5
+RETRY_AFTER_S = 5  # while the index opens
+SHED_RETRY_AFTER_S = 1  # a full queue drains within about a second
 CHARS_PER_TOKEN = 4
 KEEP_ALIVE_S = 5
-GRACEFUL_SHUTDOWN_S = 10
-MAX_CONNECTIONS = 100  # beyond this uvicorn sheds load with 503
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_request_id: ContextVar[str] = ContextVar("request_id", default="-")
+GRACEFUL_SHUTDOWN_S = 10  # in-flight requests get this long to finish on SIGTERM
+# uvicorn's own guard, far above the queue: bepro's limiter sheds first, with Retry-After.
+MAX_CONNECTIONS = 2048
+LLM_SHARE = 0.75  # of a request's remaining time; the rest is kept for the offline fallback
+MIN_LLM_S = 0.5  # below this, the LLM is not tried at all
+INDEX_RETRY_FIRST_S = 1.0
+INDEX_RETRY_MAX_S = 30.0
+PATH_FIELDS = frozenset({"file", "files", "path", "paths", "filepath", "directory"})
 T = TypeVar("T")
 
 
@@ -118,7 +153,7 @@ class ChatCompletionRequest(_Strict):
     deterministic engine (sampling, penalties, tools, ...) are validated and ignored. Unknown
     top-level fields are rejected, so a typo does not pass silently."""
 
-    model: str = Field(min_length=1, max_length=100)
+    model: str = Field(min_length=1, max_length=100, examples=[MODEL_BASE, f"{MODEL_BASE}-review"])
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
     stream: bool | None = False
     stream_options: StreamOptions | None = None
@@ -277,47 +312,98 @@ def estimate_tokens(text: str) -> int:
 
 
 class _Runtime:
-    """The engine once the index is open, and what /readyz reports until then."""
+    """The engine once the index is open, the limits around it, and the configured LLM."""
 
-    def __init__(self, paths: Paths, catalogue: Catalogue) -> None:
+    def __init__(self, paths: Paths, catalogue: Catalogue, settings: BeproSettings) -> None:
+        from bepro.llm.client import resolve_llm_config
+
         self.paths = paths
         self.catalogue = catalogue
+        self.settings = settings
+        self.llm: LLMConfig | None = resolve_llm_config(settings.llm)
         self.created = int(time.time())
         self.engine: OfflineEngine | None = None
         self.failure: str | None = None
-        self.limiter: anyio.CapacityLimiter | None = None
+        self.admission: Admission | None = None
+        self._stopping = threading.Event()
 
     def start(self) -> None:
-        self.limiter = anyio.CapacityLimiter(WORKER_THREADS)
+        limits = self.settings.server
+        self.admission = Admission(limits.max_concurrency, limits.max_queue)
         threading.Thread(target=self._open_index, name="bepro-open-index", daemon=True).start()
 
-    def _open_index(self) -> None:
-        from bepro.retrieval.search import Retriever
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.admission is not None:
+            self.admission.close()
 
-        started = time.monotonic()
-        try:
-            retriever = Retriever(self.paths, self.catalogue)
-        except BeproError as error:
-            self.failure = error.one_line()
-            log.error("index unavailable", extra={"error_code": error.code})
-            return
-        except Exception as error:
-            self.failure = f"internal error opening the index ({type(error).__name__})"
-            log.exception("index failed to open")
-            return
-        self.engine = OfflineEngine(self.paths, self.catalogue, retriever)
-        log.info("index open", extra={"duration_ms": _elapsed_ms(started)})
+    def _open_index(self) -> None:
+        """Open (or build) the index; on failure, retry with growing, jittered delays."""
+        delay = INDEX_RETRY_FIRST_S
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            try:
+                retriever = LockedRetriever(self.paths, self.catalogue, _LogReporter())
+            except BeproError as error:
+                self.failure = error.one_line()
+                log.error("index unavailable", extra={"error_code": error.code})
+            except Exception as error:
+                self.failure = f"internal error opening the index ({type(error).__name__})"
+                log.exception("index failed to open")
+            else:
+                self.engine = OfflineEngine(self.paths, self.catalogue, retriever)
+                self.failure = None
+                log.info("index open", extra={"duration_ms": _elapsed_ms(started)})
+                return
+            self._stopping.wait(random.uniform(delay / 2, delay))  # noqa: S311 - jitter only
+            delay = min(delay * 2, INDEX_RETRY_MAX_S)
 
     def ready_engine(self) -> OfflineEngine:
         if self.engine is not None:
             return self.engine
         if self.failure is not None:
-            raise ApiError(503, self.failure, "index_unavailable")
+            raise ApiError(503, f"{self.failure}; retrying", "index_unavailable")
         raise ApiError(503, "the index is still opening; retry shortly", "starting")
 
-    async def run(self, work: Callable[..., T], *args: Any) -> T:
-        """Blocking work in the bounded thread pool, off the event loop."""
-        return await anyio.to_thread.run_sync(work, *args, limiter=self.limiter)
+    async def run(self, route: str, work: Callable[[float], T]) -> T:
+        """`work(deadline)` on an answer thread, within the request's deadline (a monotonic
+        time); 503 when the queue is full, 504 when the deadline passes."""
+        if self.admission is None:
+            raise ApiError(503, "the server is starting; retry shortly", "starting")
+        seconds = self.settings.server.request_timeout
+        deadline = time.monotonic() + seconds
+        try:
+            return await self.admission.run(lambda: work(deadline), seconds)
+        except OverloadedError:
+            observability.SHED.labels(route).inc()
+            raise ApiError(503, "the server is at capacity; retry shortly", "overloaded") from None
+        except DeadlineError:
+            raise ApiError(
+                504, f"no answer within the server's {seconds:g} s deadline", "deadline_exceeded"
+            ) from None
+
+    def llm_budget(self, deadline: float) -> LLMSettings | None:
+        """The LLM settings for one answer, its deadline cut to a share of the time left; None
+        (answer offline) without an LLM or when too little time is left to try one."""
+        seconds = (deadline - time.monotonic()) * LLM_SHARE
+        if self.llm is None or seconds < MIN_LLM_S:
+            return None
+        llm = self.settings.llm
+        return llm.model_copy(update={"deadline": min(llm.deadline, seconds)})
+
+    def record_llm(self, result: AskResult, llm_failed: bool) -> None:
+        """Count an answer that went to the LLM, and refresh the breaker's gauge."""
+        if llm_failed or result.mode == "llm":
+            observability.LLM_ANSWERS.labels("fallback" if llm_failed else "llm").inc()
+        self.refresh_breaker()
+
+    def refresh_breaker(self) -> None:
+        if self.llm is None:
+            return
+        from bepro.llm.resilience import shared_breaker
+
+        state = shared_breaker(self.llm.breaker_key).state
+        observability.BREAKER.set(observability.BREAKER_STATES[state])
 
     def action_for(self, model: str) -> str | None:
         if model == MODEL_BASE:
@@ -334,6 +420,16 @@ class _Runtime:
         )
 
 
+class _LogReporter:
+    """What the index says while it opens (building, rebuilding a corrupt one) goes to the log."""
+
+    def notice(self, message: str) -> None:
+        log.warning("index: %s", message)
+
+    def progress(self, done: int, total: int) -> None:
+        return None
+
+
 def _runtime(request: Request) -> _Runtime:
     runtime: _Runtime = request.app.state.runtime
     return runtime
@@ -342,7 +438,7 @@ def _runtime(request: Request) -> _Runtime:
 RuntimeDep = Annotated[_Runtime, Depends(_runtime)]
 router = APIRouter()
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (404, 413, 422, 503)
+    code: {"model": ErrorResponse} for code in (401, 404, 413, 422, 503, 504)
 }
 
 
@@ -358,8 +454,7 @@ async def healthz() -> Status:
 async def readyz(runtime: RuntimeDep) -> Status | JSONResponse:
     """200 once the catalogue is loaded and the index is open; 503 before, or if it failed."""
     if runtime.engine is not None:
-        detail = f"{len(runtime.catalogue.rules)} rules, index in {runtime.paths.index}"
-        return Status(status="ready", detail=detail)
+        return Status(status="ready", detail=f"{len(runtime.catalogue.rules)} rules, index open")
     status = Status(status="failed", detail=runtime.failure) if runtime.failure else None
     status = status or Status(status="starting", detail="the index is opening")
     headers = {"Retry-After": str(RETRY_AFTER_S)}
@@ -385,9 +480,15 @@ async def chat_completions(
     """Answer the last user message; its ```python blocks are reviewed first."""
     action = runtime.action_for(body.model)
     question = parse_message(_last_user_text(body.messages), action)
-    reply = await runtime.run(answer, question, runtime.ready_engine())
+    engine = runtime.ready_engine()
+
+    def work(deadline: float) -> Answer:
+        return answer(question, engine, runtime.llm_budget(deadline))
+
+    reply = await runtime.run("/v1/chat/completions", work)
+    runtime.record_llm(reply.result, reply.llm_failed)
     prompt = "\n".join(message.text() for message in body.messages)
-    usage = Usage.estimate(prompt, reply.text)
+    usage = _usage(prompt, reply)
     _log_answer("chat completion", question, reply.result, reply.finding_count, bool(body.stream))
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
@@ -408,23 +509,45 @@ async def chat_completions(
 async def ask_route(body: AskBody, runtime: RuntimeDep) -> AskResult:
     """The rules that apply to a question, in priority order, with citations (as `bepro ask`)."""
     engine = runtime.ready_engine()
-    result = await runtime.run(engine.ask, body.question, body.action, body.code)
+
+    def work(deadline: float) -> Outcome:
+        return engine.ask(body.question, body.action, body.code, runtime.llm_budget(deadline))
+
+    outcome = await runtime.run("/v1/ask", work)
+    runtime.record_llm(outcome.result, outcome.llm_failed)
     question = Question(body.question, body.action)
-    _log_answer("ask", question, result, 0, False, code_bytes=len((body.code or "").encode()))
-    return result
+    code_bytes = len((body.code or "").encode())
+    _log_answer("ask", question, outcome.result, 0, False, code_bytes=code_bytes)
+    return outcome.result
 
 
 @router.post("/v1/review", tags=["bepro"], responses=_ERRORS)
 async def review_route(body: ReviewBody, runtime: RuntimeDep) -> ReviewResponse:
     """Findings in the code, each citing a rule, ordered by priority (as `bepro review`)."""
     engine = runtime.ready_engine()
-    result = await runtime.run(engine.review, body.code, body.filename)
+    result = await runtime.run("/v1/review", lambda _: engine.review(body.code, body.filename))
     log.info(
         "review",
-        extra={"request_id": _request_id.get(), "code_bytes": len(body.code.encode()),
-               "findings": len(result.findings), "issues": len(result.issues)},
+        extra={"code_bytes": len(body.code.encode()), "findings": len(result.findings),
+               "issues": len(result.issues)},
     )  # fmt: skip
     return ReviewResponse(findings=result.findings, issues=result.issues, summary=result.summary())
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(runtime: RuntimeDep) -> Response:
+    """Prometheus metrics, in the text exposition format."""
+    runtime.refresh_breaker()
+    body, content_type = observability.metrics_text()
+    return Response(body, media_type=content_type)
+
+
+def _usage(prompt: str, reply: Answer) -> Usage:
+    """The LLM's own count when it answered; otherwise an estimate."""
+    counted = reply.result.usage
+    if counted is None:
+        return Usage.estimate(prompt, reply.text)
+    return Usage.model_validate(counted)
 
 
 def _last_user_text(messages: list[ChatMessage]) -> str:
@@ -469,8 +592,8 @@ def _log_answer(
     log.info(
         event,
         extra={
-            "request_id": _request_id.get(),
             "action": result.action,
+            "mode": result.mode,
             "action_inferred": result.action_inferred,
             "question_chars": len(question.text),
             "code_bytes": code_bytes,
@@ -485,7 +608,8 @@ def _log_answer(
 def _error(status: int, message: str, code: str, param: str | None = None) -> JSONResponse:
     kind = "invalid_request_error" if status < 500 else "server_error"
     body = ErrorResponse(error=ErrorDetail(message=message, type=kind, param=param, code=code))
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    retry_after = SHED_RETRY_AFTER_S if code == "overloaded" else RETRY_AFTER_S
+    headers = {"Retry-After": str(retry_after)} if status == 503 else None
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
@@ -508,6 +632,9 @@ async def _on_invalid_request(_: Request, error: Exception) -> JSONResponse:
     if first.get("type") == "json_invalid":
         return _error(422, "the request body is not valid JSON", "invalid_json")
     where = ".".join(str(part) for part in first["loc"] if part != "body")
+    if first.get("type") == "extra_forbidden" and where in PATH_FIELDS:
+        message = f"{where}: the server reviews code it is sent, never files on its own disk"
+        return _error(422, f"{message}; send the code as text in `code`", "path_refused", where)
     more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
     message = f"{where}: {first['msg']}{more}" if where else f"{first['msg']}{more}"
     return _error(422, message, "invalid_request", where or None)
@@ -515,59 +642,27 @@ async def _on_invalid_request(_: Request, error: Exception) -> JSONResponse:
 
 async def _on_http_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)  # noqa: S101 - registered for this type only
+    if error.status_code == 400:  # a body that is not UTF-8 JSON: as invalid JSON, a 422
+        return _error(422, "the request body is not valid UTF-8 JSON", "invalid_json")
     return _error(error.status_code, str(error.detail), f"http_{error.status_code}")
-
-
-class _AccessLog:
-    """One JSON line per request (method, path without query, status, duration), with a request
-    id taken from X-Request-ID when it is well formed and echoed back."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.monotonic()
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        token = _request_id.set(request_id)
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
-                ]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            log.info(
-                "request",
-                extra={"request_id": request_id, "method": scope["method"], "path": scope["path"],
-                       "status": status, "duration_ms": _elapsed_ms(started)},
-            )  # fmt: skip
-            _request_id.reset(token)
 
 
 def _elapsed_ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
-def create_app(paths: Paths, catalogue: Catalogue) -> FastAPI:
+def create_app(
+    paths: Paths, catalogue: Catalogue, settings: BeproSettings | None = None
+) -> FastAPI:
     """The API over one pack; the index opens in the background when the app starts."""
-    runtime = _Runtime(paths, catalogue)
+    settings = settings or BeproSettings()
+    runtime = _Runtime(paths, catalogue, settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.start()
         yield
+        runtime.stop()
 
     app = FastAPI(
         title="bepro",
@@ -582,8 +677,39 @@ def create_app(paths: Paths, catalogue: Catalogue) -> FastAPI:
     app.add_exception_handler(BeproError, _on_bepro_error)
     app.add_exception_handler(RequestValidationError, _on_invalid_request)
     app.add_exception_handler(HTTPException, _on_http_error)
-    app.add_middleware(_AccessLog)
+    _add_middleware(app, settings)
     return app
+
+
+def _add_middleware(app: FastAPI, settings: BeproSettings) -> None:
+    """Outermost last: telemetry sees every request, CORS answers preflights before auth."""
+    token = api_token()
+    if token is not None:
+        app.add_middleware(BearerAuth, token=token)
+    origins = settings.server.cors_origins
+    if origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "traceparent"],
+        )
+    routes = frozenset(getattr(route, "path", "") for route in [*app.routes, *router.routes])
+    app.add_middleware(observability.Telemetry, routes=routes, tracer=observability.tracer())
+
+
+def create_server_app() -> FastAPI:
+    """The app of one `bepro serve` worker, built from the environment and pyproject.toml
+    (uvicorn imports it by name in each worker process)."""
+    from bepro.catalogue.parse import load_catalogue
+    from bepro.config import load_settings, resolve_paths
+
+    _log_to_json()
+    settings = load_settings()
+    paths = resolve_paths(settings)
+    return create_app(paths, load_catalogue(paths.skill), settings)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -613,24 +739,30 @@ class _NoColorMessage(logging.Filter):
 
 
 def _log_to_json() -> None:
-    """uvicorn's own messages go out as the same JSON lines as bepro's; a server logs at INFO."""
+    """uvicorn's own messages go out as the same JSON lines as bepro's, each with the request
+    and trace ids; a server logs at INFO."""
     from bepro import logs
 
     logs.configure(verbose=True)
+    handlers = logging.getLogger("bepro").handlers
+    for handler in handlers:
+        handler.addFilter(observability.ContextFilter())
+        handler.addFilter(_NoColorMessage())
     uvicorn_logger = logging.getLogger("uvicorn")
-    uvicorn_logger.handlers[:] = logging.getLogger("bepro").handlers
+    uvicorn_logger.handlers[:] = handlers
     uvicorn_logger.setLevel(logging.INFO)
     uvicorn_logger.propagate = False
-    uvicorn_logger.addFilter(_NoColorMessage())
 
 
-def serve(paths: Paths, catalogue: Catalogue, sock: socket.socket) -> None:
-    """Run on a bound socket (see `listen`) until SIGINT or SIGTERM, then shut down gracefully."""
+def serve(sock: socket.socket, workers: int = 1) -> None:
+    """Run on a bound socket (see `listen`) until SIGINT or SIGTERM, then shut down gracefully:
+    stop accepting, let in-flight requests finish (up to GRACEFUL_SHUTDOWN_S), then exit."""
     import uvicorn
 
-    _log_to_json()
     config = uvicorn.Config(
-        create_app(paths, catalogue),
+        f"{__name__}:create_server_app",
+        factory=True,
+        workers=workers,
         log_config=None,
         access_log=False,
         server_header=False,
@@ -638,4 +770,15 @@ def serve(paths: Paths, catalogue: Catalogue, sock: socket.socket) -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         limit_concurrency=MAX_CONNECTIONS,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    if workers == 1:
+        uvicorn.Server(config).run(sockets=[sock])
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    _log_to_json()
+    metrics_dir = tempfile.mkdtemp(prefix="bepro-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # the workers inherit it
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
