@@ -20,7 +20,7 @@ from rich.text import Text
 
 from bepro.agent.ask import read_context_file
 from bepro.catalogue.model import Catalogue
-from bepro.config import Paths
+from bepro.config import Paths, load_settings
 from bepro.errors import BeproError, UsageError
 from bepro.retrieval.search import Reporter, Retriever
 from bepro.surfaces.answering import OfflineEngine, Question, Snippet, answer, split_blocks
@@ -93,7 +93,7 @@ class ChatSession:
         snippets = (self.attached,) if self.attached else ()
         self.attached = None
         try:
-            reply = answer(Question(text, self.action, snippets), self.engine)
+            reply = answer(Question(text, self.action, snippets), self.engine, load_settings().llm)
         except BeproError as error:
             self.error(error.message)
             return

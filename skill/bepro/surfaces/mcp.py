@@ -33,10 +33,10 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from bepro import __version__
+from bepro.agent.answer import answer
 from bepro.agent.ask import MAX_FILE_BYTES, MAX_QUESTION_CHARS, AskRequest, AskResult
-from bepro.agent.ask import ask as answer
 from bepro.catalogue.model import Catalogue, Rule, Severity
-from bepro.config import Paths
+from bepro.config import Paths, load_settings
 from bepro.errors import BeproError, UsageError
 from bepro.retrieval.search import Retriever
 from bepro.review.engine import review_source
@@ -184,8 +184,20 @@ class PackTools:
         if code is not None:
             _check_code_size(code)
         request = AskRequest(question, action, context=code)
+        # The configured LLM answers when there is one (one circuit breaker per upstream for the
+        # whole server process); any LLM failure falls back to the offline answer.
         with self.retriever() as retriever:
-            return answer(request, self.catalogue, self.paths, retriever=retriever)
+            outcome = answer(
+                request,
+                self.catalogue,
+                self.paths,
+                load_settings().llm,
+                "auto",
+                retriever=retriever,
+            )
+        if outcome.llm_failed:
+            log.warning("llm fallback", extra={"tool": "ask"})
+        return outcome.result
 
     def search(self, query: str, action: str | None, top_k: int) -> SearchResult:
         if not query.strip():
