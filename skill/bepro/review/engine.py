@@ -8,7 +8,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,13 +102,18 @@ def _ignored(spec: object | None, root: Path, path: Path, is_dir: bool) -> bool:
 def review_files(targets: list[Path], catalogue: Catalogue, options: ReviewOptions) -> ReviewResult:
     files = collect_files(targets)
     names = [str(path) for path in files]
-    if len(files) >= PARALLEL_MIN_FILES:
-        with ProcessPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            results = list(pool.map(_review_file, names, chunksize=16))
-    else:
-        results = [_review_file(name) for name in names]
-    readable = [result.path for result in results if result.issue is None]
-    ruff_hits = ruff_adapter.run(readable) if options.use_ruff and readable else {}
+    # ruff (native, fast) runs in a thread while bepro's detectors run; its hits for files that
+    # turn out unreadable or unparsable are dropped when the results are joined.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        ruff_future = (
+            background.submit(ruff_adapter.run, names) if options.use_ruff and names else None
+        )
+        if len(files) >= PARALLEL_MIN_FILES:
+            with ProcessPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+                results = list(pool.map(_review_file, names, chunksize=16))
+        else:
+            results = [_review_file(name) for name in names]
+        ruff_hits = ruff_future.result() if ruff_future is not None else {}
     return _assemble(results, ruff_hits, catalogue, options)
 
 
@@ -164,7 +169,8 @@ def _review_text(path: str, source: str) -> _FileResult:
             path=path, kind="parse-error", message="nesting too deep to analyse"
         )
         return result
-    result.suppressed = _suppressions(context.lines)
+    if "bepro:" in source:  # most files have no suppression: skip the per-line scan
+        result.suppressed = _suppressions(context.lines)
     return result
 
 
