@@ -12,6 +12,7 @@ The requested model name picks the behaviour, so one server serves every test:
     disconnect         a stream that sends one chunk, then closes the connection
     fix-queue          search/replace blocks bounding an unbounded asyncio.Queue
     fix-eval           search/replace blocks that would add eval() (must be rejected)
+    judge              a grade for the answers suite's LLM judge, whatever it is asked
 It counts the calls per model at GET /stats.
 """
 
@@ -43,6 +44,7 @@ FIX_REPLIES = {
     "fix-queue": "<<<<<<< SEARCH\njobs = asyncio.Queue()\n=======\njobs = asyncio.Queue(maxsize=1000)\n>>>>>>> REPLACE\n",
     "fix-eval": '<<<<<<< SEARCH\njobs = asyncio.Queue()\n=======\njobs = asyncio.Queue(maxsize=eval("10"))\n>>>>>>> REPLACE\n',
 }
+GRADE = {"grounded": 4, "priority": 5, "actionable": 3, "safe": 5, "comment": "fine"}
 TEXT = "Use bounded retries with jitter [retries].\nNever retry forever [not-a-rule].\n- [x] done\n"
 
 
@@ -92,6 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(STALL_S)
         content = '{"oops": true}' if model == "bad-schema" else json.dumps(ANSWER)
         content = FIX_REPLIES.get(model, content)
+        content = json.dumps(GRADE) if model == "judge" else content
         reply = {
             "id": "stub-1",
             "object": "chat.completion",

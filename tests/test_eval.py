@@ -27,18 +27,16 @@ ANSWERS = ROOT / "evals" / "answers.jsonl"
 
 @pytest.fixture(scope="module")
 def cli_run(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One real `bepro eval --suite all --llm --format json --save-baseline FILE` run."""
+    """One real `bepro eval --suite all --format json --save-baseline FILE` run."""
     saved = tmp_path_factory.mktemp("baseline") / "baseline.json"
-    done = run_bepro(
-        "eval", "--suite", "all", "--llm", "--format", "json", "--save-baseline", str(saved)
-    )
+    done = run_bepro("eval", "--suite", "all", "--format", "json", "--save-baseline", str(saved))
     assert done.returncode == 0, done.stdout + done.stderr
     return {"stdout": done.stdout, "report": json.loads(done.stdout), "saved": saved}
 
 
 @pytest.fixture(scope="module")
 def in_process(catalogue: Catalogue, paths: Paths, retriever: Retriever) -> EvalReport:
-    return run_suites(SUITES, EvalContext(catalogue, paths, retriever), llm=True)
+    return run_suites(SUITES, EvalContext(catalogue, paths, retriever), llm=False)
 
 
 def test_same_code_and_data_give_the_same_numbers(
@@ -66,7 +64,6 @@ def test_json_report_shape_and_the_project_thresholds_pass(
     )
     assert answers["counts"]["cases"] >= 30
     assert set(answers["per_category"]) == {c.name for c in catalogue.categories}
-    assert "skipped: the LLM judge is not available yet" in answers["notes"][0]
     fixes = report["suites"]["fixes"]
     assert fixes["status"] == "ok"
     assert 0 < fixes["metrics"]["fix_rate"] <= 1
@@ -195,7 +192,7 @@ def test_unknown_expect_in_a_review_case_names_file_and_line(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("args", "problem"),
     [
-        (["--suite", "answers", "--llm"], "the LLM judge is not available yet"),
+        (["--suite", "retrieval", "--llm"], "--llm does not apply to the retrieval suite"),
         (["--suite", "everything"], "Invalid value"),
     ],
 )
@@ -248,3 +245,26 @@ def test_points_and_forbidden_advice_matching() -> None:
     assert not point_made("circuit breaker", words)
     assert not advice_given("verify=False", answer)  # negated: not advice
     assert advice_given("verify=False", "client = httpx.Client(verify=False)")
+
+
+def test_llm_judge_grades_every_answer(tmp_path: Path) -> None:
+    from .llm_stub import running_stub
+
+    with running_stub() as (url, calls):
+        env = {"OPENAI_BASE_URL": url, "BEPRO_LLM_MODEL": "judge", "OPENAI_API_KEY": "x"}
+        done = run_bepro(
+            "eval", "--suite", "answers", "--llm", "--format", "json", env=env, cwd=tmp_path
+        )
+    assert done.returncode in (0, 1), done.stderr
+    answers = json.loads(done.stdout)["suites"]["answers"]
+    assert answers["metrics"]["judge_score"] == 0.8125  # grades 4, 5, 3, 5 -> (4.25 - 1) / 4
+    assert answers["notes"][0] == "judged 38 of 38 answers"
+    assert all(row["judge_score"] == 0.8125 for row in answers["per_category"].values())
+    assert calls["judge"] >= 38 * 2
+
+
+def test_llm_judge_needs_a_configured_llm(tmp_path: Path) -> None:
+    env = {"OPENAI_BASE_URL": "", "BEPRO_LLM_MODEL": "", "OPENAI_API_KEY": ""}
+    done = run_bepro("eval", "--suite", "answers", "--llm", env=env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "no LLM is configured" in done.stderr

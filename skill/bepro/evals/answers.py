@@ -51,8 +51,6 @@ _NEGATIONS = frozenset(
     {"never", "not", "no", "don't", "doesn't", "isn't", "can't", "cannot", "won't", "shouldn't"}
     | {"avoid", "without", "instead", "rather", "stop", "forbid", "reject", "ban"}
 )
-# The LLM judge slots in here once bepro has an LLM runtime (its rubric prompts go in evals/).
-LLM_JUDGE_UNAVAILABLE = "the LLM judge is not available yet: bepro has no LLM runtime"
 
 
 class AnswerCase(BaseModel):

@@ -19,6 +19,7 @@ from bepro.evals.scoring import f1, mean, priority_order_tau, priority_weight
 
 if TYPE_CHECKING:
     from bepro.evals.answers import Answer, AnswerCase
+    from bepro.evals.judge import Judge
     from bepro.evals.review import ReviewEvalReport, Tally
     from bepro.retrieval.search import Retriever
 
@@ -129,15 +130,15 @@ PreparedSuite = Callable[[], SuiteResult]
 
 
 def selected_suites(suite: str, llm: bool) -> tuple[str, ...]:
-    """The suites to run for `--suite`; UsageError for what cannot run yet when asked for alone."""
-    from bepro.evals.answers import LLM_JUDGE_UNAVAILABLE
-
+    """The suites to run for `--suite`; --llm only changes the answers and fixes suites."""
     if suite == "all":
         return SUITES
     if suite not in SUITES:
         raise UsageError(f"unknown suite {suite!r}", f"choose one of: {', '.join(SUITES)}, all")
-    if llm and suite != "fixes":
-        raise UsageError(LLM_JUDGE_UNAVAILABLE, "drop --llm to score the offline answers")
+    if llm and suite not in ("answers", "fixes"):
+        raise UsageError(
+            f"--llm does not apply to the {suite} suite", "use it with answers or fixes"
+        )
     return (suite,)
 
 
@@ -305,26 +306,101 @@ def _tally_row(tally: Tally) -> Figures:
 
 
 def _prepare_answers(context: EvalContext, llm: bool) -> PreparedSuite:
-    from bepro.evals.answers import LLM_JUDGE_UNAVAILABLE, load_answer_cases, run_answers_eval
+    """The rubric on the offline answers; with --llm, on the LLM's answers, graded by a judge too."""
+    from bepro.evals.answers import load_answer_cases, run_answers_eval
 
     cases = load_answer_cases(context.evals_dir / "answers.jsonl", context.catalogue)
+    judge = _llm_judge(context) if llm else None
 
     def run() -> SuiteResult:
-        report = run_answers_eval(
-            cases, lambda case: _offline_answer(case, context), context.catalogue
-        )
-        skipped = [f"skipped: {LLM_JUDGE_UNAVAILABLE}"] if llm else []
+        texts: dict[str, str] = {}
+
+        def answer_case(case: AnswerCase) -> Answer:
+            found = (
+                _llm_answer(case, context) if judge is not None else _offline_answer(case, context)
+            )
+            texts[case.id] = found.text
+            return found
+
+        report = run_answers_eval(cases, answer_case, context.catalogue)
+        metrics: Figures = {**report.metrics(context.catalogue)}
+        per_category: dict[str, Figures] = {
+            name: {**row} for name, row in report.per_category(context.catalogue).items()
+        }
+        notes = report.notes()
+        if judge is not None:
+            notes = (
+                _add_judgements(judge, cases, texts, context.catalogue, metrics, per_category)
+                + notes
+            )
         return SuiteResult(
             name="answers",
-            metrics=dict(report.metrics(context.catalogue)),
+            metrics=metrics,
             counts=report.counts(),
-            per_category={
-                name: dict(row) for name, row in report.per_category(context.catalogue).items()
-            },
-            notes=skipped + report.notes(),
+            per_category=per_category,
+            notes=notes,
         )
 
     return run
+
+
+def _llm_judge(context: EvalContext) -> Judge:
+    from bepro.config import load_settings
+    from bepro.evals.judge import Judge
+    from bepro.llm.client import LLMClient, resolve_llm_config
+    from bepro.llm.resilience import shared_breaker
+
+    config = resolve_llm_config(load_settings().llm)
+    if config is None:
+        raise UsageError(
+            "--llm: no LLM is configured for the answers and the judge",
+            "set BEPRO_LLM_MODEL and OPENAI_BASE_URL or OPENAI_API_KEY",
+        )
+    client = LLMClient(config, shared_breaker(config.breaker_key))
+    return Judge(client, context.evals_dir / "judge" / "rubric.md")
+
+
+def _llm_answer(case: AnswerCase, context: EvalContext) -> Answer:
+    from bepro.agent.answer import answer
+    from bepro.agent.ask import AskRequest
+    from bepro.config import load_settings
+    from bepro.evals.answers import Answer
+
+    outcome = answer(
+        AskRequest(case.question, case.action),
+        context.catalogue,
+        context.paths,
+        load_settings().llm,
+        "llm",
+        retriever=context.retriever,
+    )
+    return Answer(text=outcome.result.answer, abstained=outcome.result.abstained)
+
+
+def _add_judgements(
+    judge: Judge,
+    cases: list[AnswerCase],
+    texts: dict[str, str],
+    catalogue: Catalogue,
+    metrics: Figures,
+    per_category: dict[str, Figures],
+) -> list[str]:
+    """Grade every answer; add `judge_score` overall and per category (first must-cite rule)."""
+    by_category: dict[str, list[float]] = {}
+    scores: list[float] = []
+    notes: list[str] = []
+    for case in cases:
+        judgement = judge.judge(case, texts.get(case.id, ""))
+        if judgement.grade is None:
+            notes.append(f"{case.id}: unjudged: {judgement.problem}")
+            continue
+        rule = catalogue.rule(case.must_cite[0])
+        by_category.setdefault(rule.category if rule else "", []).append(judgement.grade.score)
+        scores.append(judgement.grade.score)
+    metrics["judge_score"] = round(sum(scores) / len(scores), 4) if scores else None
+    for name, values in by_category.items():
+        per_category.setdefault(name, {})["judge_score"] = round(sum(values) / len(values), 4)
+    return [f"judged {len(scores)} of {len(cases)} answers", *notes]
 
 
 def _offline_answer(case: AnswerCase, context: EvalContext) -> Answer:
