@@ -150,35 +150,38 @@ def _skill_chunks(text: str, catalogue: Catalogue) -> Iterator[Chunk]:
 def _reference_chunks(source: str, text: str, catalogue: Catalogue, rule_id: str) -> list[Chunk]:
     rule = catalogue.rule(rule_id)
     title = f"{rule_id}: {rule.summary}" if rule else rule_id
-    lines = mdparse.source_lines(text)
-    tokens = mdparse.parse(text)
-    chunks = [
-        _make_chunk(source, f"intro-{index}", block, "reference", rule_id, catalogue)
-        for index, block in enumerate(_intro_blocks(tokens, lines, title))
-    ]
-    for section in mdparse.sections(tokens, level=2):
-        if section.title in _SKIPPED_REFERENCE_SECTIONS:
-            continue
-        for index, block in enumerate(_blocks(section, [title, section.title], lines)):
-            key = f"{section.title}-{index}"
-            chunks.append(_make_chunk(source, key, block, "reference", rule_id, catalogue))
-    return chunks
+    return _chunks_from_blocks(
+        source, text, "reference", title=title, rule_id=rule_id, catalogue=catalogue
+    )
 
 
 def _chunks_from_blocks(
-    source: str, text: str, kind: Kind, action: str | None = None
+    source: str,
+    text: str,
+    kind: Kind,
+    action: str | None = None,
+    title: str | None = None,
+    rule_id: str | None = None,
+    catalogue: Catalogue | None = None,
 ) -> list[Chunk]:
+    """The intro, then each `##` section, as bounded chunks; a rule's reference skips the
+    sections that are about other rules."""
     lines = mdparse.source_lines(text)
     tokens = mdparse.parse(text)
-    title = _first_heading(tokens) or source
+    title = title or _first_heading(tokens) or source
+    skipped = _SKIPPED_REFERENCE_SECTIONS if rule_id else frozenset()
+
+    def chunk(key: str, block: _Block) -> Chunk:
+        return _make_chunk(source, key, block, kind, rule_id, catalogue, action=action)
+
     chunks = [
-        _make_chunk(source, f"intro-{index}", block, kind, None, None, action=action)
-        for index, block in enumerate(_intro_blocks(tokens, lines, title))
+        chunk(f"intro-{i}", block) for i, block in enumerate(_intro_blocks(tokens, lines, title))
     ]
     for section in mdparse.sections(tokens, level=2):
+        if section.title in skipped:
+            continue
         for index, block in enumerate(_blocks(section, [title, section.title], lines)):
-            key = f"{section.title}-{index}"
-            chunks.append(_make_chunk(source, key, block, kind, None, None, action=action))
+            chunks.append(chunk(f"{section.title}-{index}", block))
     return chunks
 
 
