@@ -71,7 +71,7 @@ def test_text_output_reads_like_ruff(project: Path) -> None:
     first, why = result.stdout.splitlines()[:2]
     assert first.startswith("svc/app.py:9:12: timeouts [P2 CRITICAL]")
     assert "references/rules/timeouts.md" in why
-    assert result.stdout.rstrip().endswith("2 findings in 1 files (10 lines)")
+    assert result.stdout.rstrip().endswith("2 findings in 1 file (10 lines)")
 
 
 def test_sarif_validates_against_the_2_1_0_schema(project: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -13,16 +14,18 @@ class ModuleContext:
 
     path: str
     tree: ast.Module
+    source: str
     lines: list[str]
     aliases: dict[str, str] = field(default_factory=dict)
     stack: list[ast.AST] = field(default_factory=list)
     _call_names: dict[int, str | None] = field(default_factory=dict)
+    _text_matches: dict[re.Pattern[str], bool] = field(default_factory=dict)
 
     imported_roots: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, path: str, source: str, tree: ast.Module) -> ModuleContext:
-        context = cls(path=path, tree=tree, lines=source.splitlines())
+        context = cls(path=path, tree=tree, source=source, lines=source.splitlines())
         context.aliases = _import_aliases(tree)
         context.imported_roots = frozenset(name.split(".")[0] for name in context.aliases.values())
         return context
@@ -31,6 +34,13 @@ class ModuleContext:
         """Whether the module imports any of these top-level packages: a cheap gate that lets a
         detector skip modules that cannot contain its shape."""
         return not self.imported_roots.isdisjoint(roots)
+
+    def text_matches(self, pattern: re.Pattern[str]) -> bool:
+        """Whether the module's text matches: a necessary condition a detector can check, once per
+        module, before costlier analysis."""
+        if pattern not in self._text_matches:
+            self._text_matches[pattern] = pattern.search(self.source) is not None
+        return self._text_matches[pattern]
 
     def qualified_name(self, node: ast.AST) -> str | None:
         """`requests.get` for `requests.get`, `rq.get` (import requests as rq) or `get` (from import)."""

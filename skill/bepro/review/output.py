@@ -37,7 +37,8 @@ def to_text(result: ReviewResult, catalogue: Catalogue) -> str:
     lines.extend(f"{issue.path}: {issue.kind}: {issue.message}" for issue in result.issues)
     count = len(result.findings)
     noun = "finding" if count == 1 else "findings"
-    lines.append(f"{count} {noun} in {result.files} files ({result.lines} lines)")
+    files = "file" if result.files == 1 else "files"
+    lines.append(f"{count} {noun} in {result.files} {files} ({result.lines} lines)")
     return "\n".join(lines) + "\n"
 
 

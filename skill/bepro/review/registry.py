@@ -7,7 +7,7 @@ static check can judge it; tests/test_review_registry.py keeps that true.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from bepro.review.context import ModuleContext
@@ -119,6 +119,8 @@ class Detector:
     nodes: tuple[type[ast.AST], ...]
     check: Check
     fixable: bool = False
+    # For ast.Call nodes: the names a callee must end with (see `callee_name`); None: any call.
+    callees: frozenset[str] | None = None
 
     @property
     def source(self) -> str:
@@ -129,17 +131,36 @@ DETECTORS: dict[str, Detector] = {}
 
 
 def detector(
-    code: str, rule_id: str, nodes: tuple[type[ast.AST], ...], fixable: bool = False
+    code: str,
+    rule_id: str,
+    nodes: tuple[type[ast.AST], ...],
+    fixable: bool = False,
+    callees: Iterable[str] | None = None,
 ) -> Callable[[Check], Check]:
-    """Register a check: called for every node of the given types during the module walk."""
+    """Register a check: called for every node of the given types during the module walk.
+
+    With `callees`, calls reach the check only when their callee's last name is one of them:
+    most checks care about a handful of functions, and a module has thousands of calls."""
 
     def register(check: Check) -> Check:
         if code in DETECTORS:
             raise ValueError(f"detector code {code!r} registered twice")
-        DETECTORS[code] = Detector(code, rule_id, nodes, check, fixable)
+        names = None if callees is None else frozenset(name.rpartition(".")[2] for name in callees)
+        DETECTORS[code] = Detector(code, rule_id, nodes, check, fixable, names)
         return check
 
     return register
+
+
+def callee_name(call: ast.Call, aliases: dict[str, str]) -> str | None:
+    """The last name of what a call calls, through import aliases: `get` for `client.get()`,
+    `Queue` for `Q()` after `from queue import Queue as Q`. None for `f()()` or `fs[0]()`."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return aliases.get(func.id, func.id).rpartition(".")[2]
+    return None
 
 
 def ruff_rule(code: str) -> str | None:

@@ -16,7 +16,7 @@ _UNBOUNDED_QUEUES = frozenset(
 )  # fmt: skip
 
 
-@detector("unbounded-queue", "backpressure", nodes=(ast.Call,))
+@detector("unbounded-queue", "backpressure", nodes=(ast.Call,), callees=_UNBOUNDED_QUEUES)
 def unbounded_queue(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A queue created with no maxsize (or maxsize <= 0) grows until memory runs out."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
@@ -48,7 +48,7 @@ _LIFECYCLE_METHODS = frozenset(
 )
 
 
-@detector("pool-per-call", "pooling", nodes=(ast.Call,))
+@detector("pool-per-call", "pooling", nodes=(ast.Call,), callees=_POOLED_FACTORIES)
 def pool_per_call(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """An HTTP client or DB engine created in a loop, or per call for one request, pools nothing.
 

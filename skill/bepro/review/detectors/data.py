@@ -56,7 +56,7 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _NOT_PER_ITEM = (ast.While, ast.AsyncFor, ast.Lambda, ast.ClassDef, *FUNCTIONS)
 
 
-@detector("query-in-loop", "batching", nodes=(ast.Call,))
+@detector("query-in-loop", "batching", nodes=(ast.Call,), callees=_QUERY_METHODS | _QUERY_TERMINALS)
 def query_in_loop(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A query per item of a collection (N+1): N round trips where one query or executemany does.
 
@@ -225,7 +225,7 @@ _NOT_ID_PARTS = frozenset(
 _UNIQUE_BITS = 64  # enough random bits that ids do not collide; predictability is then what matters
 
 
-@detector("random-id", "id-generation", nodes=(ast.Call,))
+@detector("random-id", "id-generation", nodes=(ast.Call,), callees=_RANDOM_FUNCTIONS)
 def random_id(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """An id, token, code or secret drawn from the `random` module: predictable and collision-prone.
 
@@ -434,9 +434,13 @@ _BROKER_PARTS = _PRODUCER_PARTS | {
     "queue", "stream", "emitter",
 }  # fmt: skip
 _QUEUE_PARTS = frozenset({"sqs", "queue"})
+_PUBLISH_METHODS = frozenset(
+    {"basic_publish", "produce", "put_events", "publish", "send", "send_and_wait", "send_message",
+     "send_message_batch"}
+)  # fmt: skip
 
 
-@detector("publish-outside-outbox", "outbox", nodes=(ast.Call,))
+@detector("publish-outside-outbox", "outbox", nodes=(ast.Call,), callees=_PUBLISH_METHODS)
 def publish_outside_outbox(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A broker publish in a function that also commits to the DB: a dual write.
 
@@ -479,6 +483,8 @@ def _is_publish(call: ast.Call) -> bool:
         return False
     receiver, method = called
     parts = set(name_parts(last_name(receiver) or ""))
+    if method not in _PUBLISH_METHODS:
+        return False
     if method in {"basic_publish", "produce", "put_events"}:
         return True
     # `article.publish(editor)` is a model method, `bus.publish(event)` is not
@@ -520,7 +526,7 @@ _TTL_KEYWORDS = frozenset(
 _EXPIRE_METHODS = frozenset({"expire", "pexpire", "expireat", "pexpireat"})
 
 
-@detector("cache-fill-without-ttl", "cache", nodes=(ast.Call,))
+@detector("cache-fill-without-ttl", "cache", nodes=(ast.Call,), callees={"set"})
 def cache_fill_without_ttl(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A read-through fill (`get`, miss, `set`) with no TTL keeps the entry until it is evicted.
 

@@ -78,7 +78,7 @@ _REQUESTS_SESSIONS = frozenset(
 )
 
 
-@detector("blocking-call-without-timeout", "timeouts", nodes=(ast.Call,))
+@detector("blocking-call-without-timeout", "timeouts", nodes=(ast.Call,), callees=_BLOCKING_CALLS)
 def blocking_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A socket, subprocess, database connect or asyncio.wait with no timeout can block forever."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
@@ -120,7 +120,9 @@ def _sets_socket_default(tree: ast.Module) -> bool:
 _REQUESTS_ROOT = frozenset({"requests"})
 
 
-@detector("session-call-without-timeout", "timeouts", nodes=(ast.Call,))
+@detector(
+    "session-call-without-timeout", "timeouts", nodes=(ast.Call,), callees=HTTP_VERBS | {"send"}
+)
 def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """`requests.Session()` has no default timeout; ruff's S113 does not follow session objects."""
     if not context.imports_any(_REQUESTS_ROOT):
@@ -393,7 +395,10 @@ _BACKOFF = frozenset({"backoff.on_exception", "backoff.on_predicate"})
 
 
 @detector(
-    "retry-decorator-defaults", "retries", nodes=(ast.Call, ast.FunctionDef, ast.AsyncFunctionDef)
+    "retry-decorator-defaults",
+    "retries",
+    nodes=(ast.Call, ast.FunctionDef, ast.AsyncFunctionDef),
+    callees=_TENACITY | _BACKOFF,
 )
 def retry_decorator_defaults(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """tenacity retries forever with no pause unless told otherwise; backoff retries forever too."""

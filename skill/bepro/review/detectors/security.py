@@ -224,7 +224,7 @@ def _log_leak(call: ast.AST, context: ModuleContext, vocabulary: Vocabulary) -> 
     return None
 
 
-@detector("pii-in-log", "data-min", nodes=(ast.Call,))
+@detector("pii-in-log", "data-min", nodes=(ast.Call,), callees=_LOG_METHODS)
 def pii_in_log(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """Personal data (email, phone, card number, IP address...) written to a log as-is: logs are
     kept long, copied widely and rarely covered by erasure requests."""
@@ -234,7 +234,7 @@ def pii_in_log(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
         yield Hit(leak, f"`{shown}` is personal data written to a log: log an id, or mask it")
 
 
-@detector("secret-in-log", "secrets", nodes=(ast.Call,))
+@detector("secret-in-log", "secrets", nodes=(ast.Call,), callees=_LOG_METHODS)
 def secret_in_log(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A password, token, key or cookie written to a log: anyone who can read the logs can use it."""
     leak = _log_leak(node, context, _SECRETS)

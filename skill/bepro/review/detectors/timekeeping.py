@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from bepro.review.context import ModuleContext
@@ -12,6 +13,8 @@ from bepro.review.registry import Hit, detector
 _WALL_CLOCKS = frozenset(
     {"time.time", "time.time_ns", "datetime.datetime.now", "datetime.datetime.utcnow"}
 )
+_CLOCK_MODULES = frozenset({"time", "datetime"})
+_CLOCK_CALL = re.compile(r"\b(?:time|time_ns|now|utcnow)\s*\(")
 
 
 @detector("wall-clock-duration", "time-utc", nodes=(ast.BinOp,), fixable=True)
@@ -20,15 +23,21 @@ def wall_clock_duration(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     wall-clock readings taken by this code: NTP steps and clock changes make such a duration
     negative or wildly wrong. A difference with a stored timestamp is an age, and is left alone."""
     assert isinstance(node, ast.BinOp)  # noqa: S101 - registered for ast.BinOp only
-    if (
-        isinstance(node.op, ast.Sub)
-        and _is_reading(node.left, context)
-        and _is_reading(node.right, context)
-    ):
+    if not isinstance(node.op, ast.Sub) or not _may_read_clock(context):
+        return
+    # a call side is checked first: it needs no tracing, and most differences fail on it
+    sides = sorted((node.left, node.right), key=lambda side: not isinstance(side, ast.Call))
+    if all(_is_reading(side, context) for side in sides):
         yield Hit(
             node,
             f"`{ast.unparse(node)[:60]}` is a duration from the wall clock: use time.monotonic()",
         )
+
+
+def _may_read_clock(context: ModuleContext) -> bool:
+    """Cheap necessary conditions, checked before any name is traced to its binding: the module
+    imports a clock module and its text calls something named like a clock."""
+    return context.imports_any(_CLOCK_MODULES) and context.text_matches(_CLOCK_CALL)
 
 
 def _is_reading(side: ast.expr, context: ModuleContext) -> bool:
