@@ -32,6 +32,7 @@ ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - what the exposure tests need
 REQUEST_TIMEOUT_S = 8.0
 MAX_CONCURRENCY = 2
 MAX_QUEUE = 2
+IN_FLIGHT = "bepro_http_requests_in_flight"
 LIMITS = (
     f"[tool.bepro.server]\nmax-concurrency = {MAX_CONCURRENCY}\nmax-queue = {MAX_QUEUE}\n"
     f"request-timeout = {REQUEST_TIMEOUT_S}\n"
@@ -186,6 +187,34 @@ def test_beyond_the_queue_requests_are_shed_at_once_with_retry_after(slow_server
         assert response.json()["error"]["code"] == "overloaded"
     assert all(response.json()["mode"] == "offline" for _, _, response in admitted)
     assert _metric(slow_server, 'bepro_requests_shed_total{route="/v1/ask"}') == len(shed)
+
+
+def test_a_full_queue_refuses_before_reading_or_validating_the_request(
+    slow_server: Server,
+) -> None:
+    """Under overload a refusal must cost next to nothing: a body that would be a 422 is a 503
+    while the queue is full, and the same body is a 422 once the queue has drained."""
+    filling = MAX_CONCURRENCY + MAX_QUEUE
+
+    async def scenario() -> tuple[httpx.Response, list[httpx.Response]]:
+        async with httpx.AsyncClient(base_url=slow_server.base, timeout=30) as client:
+            asks = [
+                asyncio.create_task(client.post("/v1/ask", json={"question": QUESTION}))
+                for _ in range(filling)
+            ]
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # in flight: the asks plus this /metrics call
+                if await asyncio.to_thread(_metric, slow_server, IN_FLIGHT) > filling:
+                    break
+            refused = await client.post("/v1/ask", content=b"{not json")
+            return refused, list(await asyncio.gather(*asks))
+
+    refused, answered = asyncio.run(scenario())
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "overloaded"
+    assert [response.status_code for response in answered] == [200] * filling
+    after = httpx.post(f"{slow_server.base}/v1/ask", content=b"{not json", timeout=30)
+    assert after.status_code == 422
 
 
 def test_a_stop_signal_lets_in_flight_requests_finish(slow_server: Server) -> None:

@@ -6,7 +6,9 @@ Ranking parameters live in RankingParams; their defaults were chosen on evals/re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -22,6 +24,11 @@ if TYPE_CHECKING:
 
     from bepro.retrieval.keyword import KeywordIndex
     from bepro.retrieval.store import ChromaServer, Manifest
+
+
+# Questions whose evidence (embedding, cosine and BM25 scores, ~6 KB) a process remembers:
+# a repeated question (a retried request, the same question from several agents) skips the model.
+EVIDENCE_CACHE_SIZE = 1024
 
 
 class Reporter(Protocol):
@@ -121,6 +128,10 @@ class Retriever:
         self.params = params or RankingParams()
         self._index = _open_or_build(paths, catalogue, reporter or SilentReporter())
         self._position = {chunk.id: index for index, chunk in enumerate(self._index.chunks)}
+        self._rule_chunks = _chunks_by_rule(self._index.chunks)
+        self._evidence: Callable[[str], _Evidence] = lru_cache(maxsize=EVIDENCE_CACHE_SIZE)(
+            self._gather_evidence
+        )
 
     def search(self, query: str, action: str | None = None, top_k: int = 5) -> list[Hit]:
         """The best chunks for a query, best first."""
@@ -147,33 +158,36 @@ class Retriever:
         confidence += params.confidence_per_bm25 * float(evidence.chunk_bm25.max(initial=0.0))
         if confidence < params.abstain_below:
             return RuleRanking(rules=(), abstained=True, confidence=confidence)
-        by_rule: dict[str, list[Hit]] = {}
-        for i in np.argsort(-evidence.dense, kind="stable"):
-            chunk = self._index.chunks[int(i)]
-            if chunk.rule_id is not None:
-                hit = Hit(
-                    chunk=chunk, score=float(evidence.dense[i]), dense=float(evidence.dense[i])
-                )
-                by_rule.setdefault(chunk.rule_id, []).append(hit)
         best_bm25 = max(evidence.rule_bm25.values(), default=0.0) or 1.0
         boosts = self._focus_boosts(action)
-        rules: list[RuleHit] = []
-        for rule_id, hits in by_rule.items():
-            second = hits[1].dense if len(hits) > 1 else 0.0
+        scored: list[tuple[float, str, npt.NDArray[np.intp]]] = []
+        for rule_id, positions in self._rule_chunks.items():
+            cosines = evidence.dense[positions]
+            # best first; among equal cosines, the chunk that comes first in the pack
+            best = positions[np.argsort(-cosines, kind="stable")[:3]]
+            second = float(evidence.dense[best[1]]) if len(best) > 1 else 0.0
             lexical = evidence.rule_bm25.get(rule_id, 0.0) / best_bm25
             base = (
-                hits[0].dense
+                float(evidence.dense[best[0]])
                 + params.second_chunk_weight * second
                 + params.rule_keyword_weight * lexical
             )
-            category = hits[0].chunk.category or ""
-            rules.append(
-                RuleHit(rule_id, base * (1.0 + boosts.get(category, 0.0)), tuple(hits[:3]))
-            )
-        rules.sort(key=lambda rule: (-rule.score, rule.rule_id))
-        return RuleRanking(rules=tuple(rules[:top_k]), abstained=False, confidence=confidence)
+            category = self._index.chunks[int(best[0])].category or ""
+            scored.append((base * (1.0 + boosts.get(category, 0.0)), rule_id, best))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        rules = tuple(
+            RuleHit(rule_id, score, tuple(self._hit(int(i), evidence) for i in best))
+            for score, rule_id, best in scored[:top_k]
+        )
+        return RuleRanking(rules=rules, abstained=False, confidence=confidence)
 
-    def _evidence(self, query: str) -> _Evidence:
+    def _hit(self, position: int, evidence: _Evidence) -> Hit:
+        cosine = float(evidence.dense[position])
+        return Hit(chunk=self._index.chunks[position], score=cosine, dense=cosine)
+
+    def _gather_evidence(self, query: str) -> _Evidence:
+        """Cosine and BM25 scores of every chunk, and BM25 of every rule, for one query.
+        Cached per query (EVIDENCE_CACHE_SIZE), so the arrays are made read-only."""
         from bepro.retrieval import store
 
         index = self._index
@@ -184,9 +198,12 @@ class Retriever:
         for chunk_id, distance in zip(ids, distances, strict=True):
             dense[self._position[chunk_id]] = 1.0 - distance
         rule_scores = index.rule_keyword.scores(query)
+        chunk_bm25 = index.chunk_keyword.scores(query)
+        dense.flags.writeable = False
+        chunk_bm25.flags.writeable = False
         return _Evidence(
             dense=dense,
-            chunk_bm25=index.chunk_keyword.scores(query),
+            chunk_bm25=chunk_bm25,
             rule_bm25={
                 rule_id: float(rule_scores[i]) for i, rule_id in enumerate(index.rule_order)
             },
@@ -197,6 +214,15 @@ class Retriever:
         if found is None:
             return {}
         return dict(zip(found.focus, self.params.focus_boosts, strict=False))
+
+
+def _chunks_by_rule(chunks: list[Chunk]) -> dict[str, npt.NDArray[np.intp]]:
+    """Each rule's chunk positions, in pack order."""
+    positions: dict[str, list[int]] = {}
+    for index, chunk in enumerate(chunks):
+        if chunk.rule_id is not None:
+            positions.setdefault(chunk.rule_id, []).append(index)
+    return {rule_id: np.array(found, dtype=np.intp) for rule_id, found in positions.items()}
 
 
 def _normalised(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 T = TypeVar("T")
 
 
@@ -51,8 +53,12 @@ class Admission:
                 raise DeadlineError from exc
             raise
 
+    def full(self) -> bool:
+        """Every thread busy and the wait queue full: the next request would be shed."""
+        return self._slots.locked() and self.waiting >= self.queue
+
     async def _admit(self) -> None:
-        if self._slots.locked() and self.waiting >= self.queue:
+        if self.full():
             raise OverloadedError
         self.waiting += 1
         try:
@@ -74,3 +80,30 @@ class Admission:
     def close(self) -> None:
         """Stop taking work; threads still running finish on their own."""
         self._threads.shutdown(wait=False)
+
+
+class ShedWhenFull:
+    """ASGI middleware: while the admission queue is full, requests to the answering routes get
+    `refusal` (a 503) before anything else runs: no body read, no routing, no validation. Under
+    overload the event loop is the scarce resource, and a refusal should cost it next to
+    nothing; `Admission.run` still sheds whatever gets past this check."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        admission: Callable[[], Admission | None],
+        routes: frozenset[str],
+        refusal: Callable[[str], ASGIApp],
+    ) -> None:
+        self.app = app
+        self.admission = admission
+        self.routes = routes
+        self.refusal = refusal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self.routes:
+            admission = self.admission()
+            if admission is not None and admission.full():
+                await self.refusal(scope["path"])(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -7,6 +7,7 @@ passes LLM settings, with the offline answer as the fallback).
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -70,29 +71,33 @@ def check_code_size(code: str) -> None:
         )
 
 
-class LockedRetriever(Retriever):
-    """A Retriever whose queries run one at a time. chroma, onnxruntime and bm25s are not
-    documented as thread-safe, and a query takes ~10 ms: serialising queries costs little and
-    rules out races, while LLM calls (the slow part) still run in parallel."""
+class CoreBoundRetriever(Retriever):
+    """A Retriever running at most one query per CPU core. Embedding a question is CPU work
+    outside the GIL: more queries at once than cores only time-slice the cores, and starve the
+    server's event loop, which then accepts, sheds and answers late."""
 
     def __init__(
         self, paths: Paths, catalogue: Catalogue, reporter: Reporter | None = None
     ) -> None:
         super().__init__(paths, catalogue, reporter)
-        self._lock = threading.Lock()
+        self._cores = threading.BoundedSemaphore(os.cpu_count() or 1)
 
     def search(self, query: str, action: str | None = None, top_k: int = 5) -> list[Hit]:
-        with self._lock:
+        with self._cores:
             return super().search(query, action, top_k)
 
     def rank_rules(self, query: str, action: str | None = None, top_k: int = 5) -> RuleRanking:
-        with self._lock:
+        with self._cores:
             return super().rank_rules(query, action, top_k)
 
 
 class OfflineEngine:
-    """bepro's engine over one opened index; safe to share between threads when its retriever
-    is a LockedRetriever (the server's is)."""
+    """bepro's engine over one opened index, shared by a server's answer threads. Retrieval
+    needs no lock: chroma's local client locks its own shared state, onnxruntime's run and
+    tokenizers' encode are thread-safe, BM25 scoring only reads, and the evidence cache is an
+    lru_cache (tests/test_retrieval.py checks rankings from many threads at once against
+    rankings one at a time). The server bounds it to one query per core instead
+    (CoreBoundRetriever)."""
 
     def __init__(self, paths: Paths, catalogue: Catalogue, retriever: Retriever) -> None:
         self.paths = paths
