@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bepro.llm.grounding import check_citations
-from bepro.llm.resilience import CircuitBreaker, CircuitOpenError, retry_after_seconds
+from bepro.resilience import CircuitBreaker, CircuitOpenError, retry_after_seconds
 
 from .conftest import run_bepro
 from .llm_stub import running_stub

@@ -23,7 +23,7 @@ import pytest
 
 from bepro.config import LLMSettings
 from bepro.llm.client import LLMClient, LLMConfig
-from bepro.llm.resilience import Deadline
+from bepro.resilience import Deadline
 
 from .conftest import run_bepro
 

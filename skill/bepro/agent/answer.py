@@ -40,7 +40,7 @@ def answer(
     if mode == "offline":
         return Outcome(offline)
     from bepro.llm.client import LLMClient, LLMError, resolve_llm_config
-    from bepro.llm.resilience import shared_breaker
+    from bepro.resilience import shared_breaker
 
     config = resolve_llm_config(llm_settings)
     if config is None:

@@ -12,7 +12,7 @@ from bepro.errors import BeproError
 from bepro.fix.blocks import parse_blocks
 from bepro.fix.model import SearchReplace
 from bepro.llm.client import LLMClient, LLMError, Message, resolve_llm_config
-from bepro.llm.resilience import Deadline, shared_breaker
+from bepro.resilience import Deadline, shared_breaker
 from bepro.review.finding import Finding
 
 MAX_SOURCE_CHARS = 60_000

@@ -27,7 +27,7 @@ from bepro.llm.grounding import (
     render_answer,
 )
 from bepro.llm.prompts import Passage, build_messages, select_passages
-from bepro.llm.resilience import Deadline
+from bepro.resilience import Deadline
 
 PASSAGES_PER_RULE = 2
 RULES_IN_CONTEXT = 6

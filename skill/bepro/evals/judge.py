@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bepro.evals.answers import AnswerCase
 from bepro.llm.client import LLMClient, LLMError, Message
-from bepro.llm.resilience import Deadline
+from bepro.resilience import Deadline
 
 MAX_ANSWER_CHARS = 12_000
 

@@ -348,7 +348,7 @@ def _llm_judge(context: EvalContext) -> Judge:
     from bepro.config import load_settings
     from bepro.evals.judge import Judge
     from bepro.llm.client import LLMClient, resolve_llm_config
-    from bepro.llm.resilience import shared_breaker
+    from bepro.resilience import shared_breaker
 
     config = resolve_llm_config(load_settings().llm)
     if config is None:

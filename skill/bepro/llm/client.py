@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bepro.config import LLMSettings
-from bepro.llm.resilience import (
+from bepro.resilience import (
     Backoff,
     CircuitBreaker,
     CircuitOpenError,

@@ -19,8 +19,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,6 +43,7 @@ from filelock import FileLock, Timeout
 
 from bepro.errors import ConfigError, IndexUnavailableError
 from bepro.knowledge.chunk import CHUNKER_VERSION, Chunk
+from bepro.resilience import Backoff
 from bepro.retrieval.embed import MODEL_ID, MODEL_SHA256, MiniLMEmbedder, default_embedder
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,9 @@ BUILD_LOCK_TIMEOUT_S = 120.0
 EMBEDDED = "embedded"  # Manifest.vectors when the vectors live in the store folder
 SERVER_CONNECT_TIMEOUT_S = 3.0
 SERVER_READ_TIMEOUT_S = 30.0  # an add of 64 chunks or a query over the whole pack, with headroom
+SERVER_ATTEMPTS = 3  # for reads, which are safe to repeat
+SERVER_BACKOFF = Backoff(base=0.1, cap=1.0)
+_JITTER = random.Random()  # noqa: S311 - retry jitter, not a secret
 Progress = Callable[[int, int], None]
 
 
@@ -389,10 +395,26 @@ def open_collection(
 def query_distances(
     collection: Collection, query: str, n_results: int, server: ChromaServer | None
 ) -> tuple[list[str], list[float]]:
-    """The ids and cosine distances of the query's nearest n_results chunks."""
-    with _talking_to(server):
-        result = collection.query(query_texts=[query], n_results=n_results, include=["distances"])
-    return result["ids"][0], [float(d) for d in (result["distances"] or [[]])[0]]
+    """The ids and cosine distances of the query's nearest n_results chunks. A query is a read,
+    so against a Chroma server a dropped connection or a timeout is retried (SERVER_ATTEMPTS
+    attempts, full-jitter backoff) before it becomes one clear error."""
+    embedding = default_embedder().embed([query])  # once, not once per attempt
+    attempt = 1
+    while True:
+        try:
+            result = collection.query(
+                query_embeddings=embedding, n_results=n_results, include=["distances"]
+            )
+            return result["ids"][0], [float(d) for d in (result["distances"] or [[]])[0]]
+        except httpx.TransportError as exc:
+            if server is None:
+                raise
+            if attempt == SERVER_ATTEMPTS:
+                raise _unreachable(server, exc) from exc
+            delay = SERVER_BACKOFF.delay(attempt - 1, _JITTER)
+            log.warning("chroma query failed (%s); retrying in %.2f s", type(exc).__name__, delay)
+            time.sleep(delay)
+            attempt += 1
 
 
 def load_chunks(index_dir: Path, manifest: Manifest) -> list[Chunk]:

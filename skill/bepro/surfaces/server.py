@@ -408,7 +408,7 @@ class _Runtime:
     def refresh_breaker(self) -> None:
         if self.llm is None:
             return
-        from bepro.llm.resilience import shared_breaker
+        from bepro.resilience import shared_breaker
 
         state = shared_breaker(self.llm.breaker_key).state
         observability.BREAKER.set(observability.BREAKER_STATES[state])

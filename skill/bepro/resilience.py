@@ -1,4 +1,5 @@
-"""Deadlines, retry timing with full jitter, Retry-After, and a circuit breaker for LLM calls."""
+"""Deadlines, retry timing with full jitter, Retry-After, and a circuit breaker for outbound
+calls: the LLM client and the Chroma server client use them."""
 
 from __future__ import annotations
 
