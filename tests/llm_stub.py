@@ -6,6 +6,7 @@ The requested model name picks the behaviour, so one server serves every test:
     slow               answers only after STALL_S (longer than the client's read timeout)
     rate-limited-N     429 with Retry-After: 1 for the first N calls, then like `ok`
     error              500 on every call
+    failing-N          500 for the first N calls, then like `ok` (an upstream that recovers)
     garbage            200 with a body that is not JSON
     bad-schema         a JSON reply that never matches the answer schema
     stall              a stream that sends one chunk, then nothing for STALL_S
@@ -84,7 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
         if model.startswith("rate-limited-") and count <= int(model.rsplit("-", 1)[1]):
             self._send(429, b'{"error": {"message": "slow down"}}', {"retry-after": "1"})
             return
-        if model == "error":
+        recovered = model.startswith("failing-") and count > int(model.rsplit("-", 1)[1])
+        if model == "error" or (model.startswith("failing-") and not recovered):
             self._send(500, b'{"error": {"message": "boom"}}')
             return
         if model == "garbage":

@@ -33,6 +33,7 @@ REQUEST_TIMEOUT_S = 8.0
 MAX_CONCURRENCY = 2
 MAX_QUEUE = 2
 IN_FLIGHT = "bepro_http_requests_in_flight"
+BREAKER = "bepro_llm_breaker_state"
 LIMITS = (
     f"[tool.bepro.server]\nmax-concurrency = {MAX_CONCURRENCY}\nmax-queue = {MAX_QUEUE}\n"
     f"request-timeout = {REQUEST_TIMEOUT_S}\n"
@@ -144,6 +145,35 @@ def test_repeated_failures_open_the_breaker_and_calls_then_fail_fast(
     response = httpx.post(f"{server.base}/v1/ask", json={"question": QUESTION}, timeout=30)
     assert response.json()["mode"] == "offline"
     assert stub[1]["error"] == calls  # the open breaker spared the upstream
+
+
+def test_the_breaker_opens_then_closes_when_the_upstream_recovers(
+    stub: tuple[str, Counter[str]], index_dir: Path, retriever: Retriever, tmp_path: Path
+) -> None:
+    """An upstream failing its first 2 calls: one request (2 attempts) opens the breaker, the
+    next is answered offline without calling it, and after the cooldown the trial call
+    succeeds and closes the breaker."""
+    project = _project(tmp_path / "project", max_attempts=2)
+    with (project / "pyproject.toml").open("a", encoding="utf-8") as config:
+        config.write("breaker-failures = 2\nbreaker-cooldown = 1.0\n")
+    env = _llm_env(index_dir, stub[0], "failing-2")
+    with running_server(tmp_path / "server.log", env, project) as server:
+
+        def ask() -> str:
+            reply = httpx.post(f"{server.base}/v1/ask", json={"question": QUESTION}, timeout=30)
+            return str(reply.json()["mode"])
+
+        assert ask() == "offline"
+        assert _metric(server, BREAKER) == 2  # open
+        assert ask() == "offline"
+        assert stub[1]["failing-2"] == 2  # the open breaker spared the upstream
+        deadline = time.monotonic() + 10
+        while _metric(server, BREAKER) != 1 and time.monotonic() < deadline:
+            time.sleep(0.1)  # poll until half-open, bounded by the deadline
+        assert _metric(server, BREAKER) == 1  # half-open: one trial call allowed
+        assert ask() == "llm"
+        assert _metric(server, BREAKER) == 0  # closed again
+        assert stub[1]["failing-2"] == 3
 
 
 async def _burst(base: str, count: int) -> list[tuple[int, float, httpx.Response]]:

@@ -66,6 +66,10 @@ class LLMSettings(BaseModel):
     max_attempts: int = Field(default=3, ge=1, le=10, alias="max-attempts")
     max_tokens: int = Field(default=1200, ge=16, le=32000, alias="max-tokens")
     context_tokens: int = Field(default=3000, ge=256, le=200_000, alias="context-tokens")
+    # The circuit breaker per upstream: open after this many failed calls in a row, then let
+    # one trial call through after the cooldown.
+    breaker_failures: int = Field(default=5, ge=1, le=100, alias="breaker-failures")
+    breaker_cooldown: float = Field(default=30.0, gt=0, le=3600, alias="breaker-cooldown")
 
 
 class ServerSettings(BaseModel):

@@ -120,7 +120,10 @@ _BREAKERS: dict[str, CircuitBreaker] = {}
 _BREAKERS_LOCK = threading.Lock()
 
 
-def shared_breaker(key: str) -> CircuitBreaker:
-    """One breaker per upstream, shared by every call in a long-running process."""
+def shared_breaker(key: str, threshold: int = 5, cooldown: float = 30.0) -> CircuitBreaker:
+    """One breaker per upstream, shared by every call in a long-running process; the first
+    caller's threshold and cooldown size it."""
     with _BREAKERS_LOCK:
-        return _BREAKERS.setdefault(key, CircuitBreaker())
+        if key not in _BREAKERS:
+            _BREAKERS[key] = CircuitBreaker(threshold, cooldown)
+        return _BREAKERS[key]

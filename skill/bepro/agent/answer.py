@@ -39,8 +39,7 @@ def answer(
     offline = offline_result(retrieval, catalogue, paths)
     if mode == "offline":
         return Outcome(offline)
-    from bepro.llm.client import LLMClient, LLMError, resolve_llm_config
-    from bepro.resilience import shared_breaker
+    from bepro.llm.client import LLMClient, LLMError, breaker_for, resolve_llm_config
 
     config = resolve_llm_config(llm_settings)
     if config is None:
@@ -54,9 +53,7 @@ def answer(
         return Outcome(offline)
     from bepro.agent.llm_answer import GroundedAnswerer
 
-    answerer = GroundedAnswerer(
-        LLMClient(config, shared_breaker(config.breaker_key)), catalogue, paths.root
-    )
+    answerer = GroundedAnswerer(LLMClient(config, breaker_for(config)), catalogue, paths.root)
     try:
         if emit is not None:
             return Outcome(answerer.streamed(retrieval, offline, emit))

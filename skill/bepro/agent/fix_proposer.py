@@ -11,8 +11,8 @@ from bepro.config import LLMSettings
 from bepro.errors import BeproError
 from bepro.fix.blocks import parse_blocks
 from bepro.fix.model import SearchReplace
-from bepro.llm.client import LLMClient, LLMError, Message, resolve_llm_config
-from bepro.resilience import Deadline, shared_breaker
+from bepro.llm.client import LLMClient, LLMError, Message, breaker_for, resolve_llm_config
+from bepro.resilience import Deadline
 from bepro.review.finding import Finding
 
 MAX_SOURCE_CHARS = 60_000
@@ -65,4 +65,4 @@ def configured_proposer(settings: LLMSettings) -> LLMProposer | None:
     config = resolve_llm_config(settings)
     if config is None:
         return None
-    return LLMProposer(LLMClient(config, shared_breaker(config.breaker_key)))
+    return LLMProposer(LLMClient(config, breaker_for(config)))

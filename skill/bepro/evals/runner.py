@@ -347,8 +347,7 @@ def _prepare_answers(context: EvalContext, llm: bool) -> PreparedSuite:
 def _llm_judge(context: EvalContext) -> Judge:
     from bepro.config import load_settings
     from bepro.evals.judge import Judge
-    from bepro.llm.client import LLMClient, resolve_llm_config
-    from bepro.resilience import shared_breaker
+    from bepro.llm.client import LLMClient, breaker_for, resolve_llm_config
 
     config = resolve_llm_config(load_settings().llm)
     if config is None:
@@ -356,7 +355,7 @@ def _llm_judge(context: EvalContext) -> Judge:
             "--llm: no LLM is configured for the answers and the judge",
             "set BEPRO_LLM_MODEL and OPENAI_BASE_URL or OPENAI_API_KEY",
         )
-    client = LLMClient(config, shared_breaker(config.breaker_key))
+    client = LLMClient(config, breaker_for(config))
     return Judge(client, context.evals_dir / "judge" / "rubric.md")
 
 

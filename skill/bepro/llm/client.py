@@ -24,6 +24,7 @@ from bepro.resilience import (
     Deadline,
     DeadlineExceededError,
     retry_after_seconds,
+    shared_breaker,
 )
 
 if TYPE_CHECKING:
@@ -48,6 +49,12 @@ class LLMConfig:
     @property
     def breaker_key(self) -> str:
         return self.base_url or "https://api.openai.com/v1"
+
+
+def breaker_for(config: LLMConfig) -> CircuitBreaker:
+    """The process-wide breaker of this upstream, sized by `[tool.bepro.llm]`."""
+    settings = config.settings
+    return shared_breaker(config.breaker_key, settings.breaker_failures, settings.breaker_cooldown)
 
 
 def resolve_llm_config(

@@ -408,9 +408,9 @@ class _Runtime:
     def refresh_breaker(self) -> None:
         if self.llm is None:
             return
-        from bepro.resilience import shared_breaker
+        from bepro.llm.client import breaker_for
 
-        state = shared_breaker(self.llm.breaker_key).state
+        state = breaker_for(self.llm).state
         observability.BREAKER.set(observability.BREAKER_STATES[state])
 
     def action_for(self, model: str) -> str | None:
