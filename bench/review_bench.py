@@ -27,6 +27,10 @@ from bepro.evals.review import Tally, expectations, run_review_eval
 from bepro.review.registry import RUFF_CODES, ruff_rule
 
 ROOT = Path(__file__).resolve().parent.parent
+CASE_SETS = {
+    "Annotated cases, written with the detectors": ROOT / "evals" / "review",
+    "Held-out cases, written blind from the rule references": ROOT / "evals" / "review-blind",
+}
 DEFAULT_PACKAGES = (
     "pip",
     "numpy",
@@ -159,36 +163,51 @@ def _peer_tallies(tool: str, cases: Path, catalogue: object) -> dict[str, Tally]
     return tallies
 
 
-def quality() -> list[dict[str, object]]:
+def quality(cases: Path) -> list[dict[str, object]]:
+    """Per rule, then all rules together: each tool's recall and precision on the cases."""
     catalogue = load_catalogue(resolve_paths().skill)
-    cases = ROOT / "evals" / "review"
     ours = run_review_eval(cases, catalogue).per_rule
     peers = {tool: _peer_tallies(tool, cases, catalogue) for tool in ("ruff", "bandit")}
+    tools = (("bepro", ours), *peers.items())
     rows = []
     for rule_id in sorted(ours, key=lambda r: (catalogue.rule(r).priority, r)):  # type: ignore[union-attr]
         row: dict[str, object] = {"rule": rule_id}
-        for name, tallies in (("bepro", ours), *peers.items()):
-            tally = tallies.get(rule_id, Tally())
-            row[name] = (
-                f"R {tally.recall:.2f} / P {tally.precision:.2f}"
-                if tally.true_positives + tally.false_positives + tally.false_negatives
-                else "-"
-            )
+        for name, tallies in tools:
+            row[name] = _figures(tallies.get(rule_id, Tally()))
         rows.append(row)
-    return rows
+    total: dict[str, object] = {"rule": "**all**"}
+    for name, tallies in tools:
+        total[name] = _figures(
+            Tally(
+                sum(t.true_positives for t in tallies.values()),
+                sum(t.false_positives for t in tallies.values()),
+                sum(t.false_negatives for t in tallies.values()),
+            )
+        )
+    return [*rows, total]
+
+
+def _figures(tally: Tally) -> str:
+    if not tally.true_positives + tally.false_positives + tally.false_negatives:
+        return "-"
+    return f"R {tally.recall:.2f} / P {tally.precision:.2f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quality-only", action="store_true", help="skip the throughput runs")
     parser.add_argument("paths", nargs="*", type=Path)
     args = parser.parse_args()
-    site = Path(sysconfig.get_paths()["purelib"])
-    paths = args.paths or [site / name for name in DEFAULT_PACKAGES if (site / name).is_dir()]
-    print(json.dumps({"cores": os.cpu_count(), **throughput(paths, args.runs)}, indent=2))
-    print("| rule | bepro | ruff | bandit |\n| --- | --- | --- | --- |")
-    for row in quality():
-        print(f"| {row['rule']} | {row['bepro']} | {row['ruff']} | {row['bandit']} |")
+    if not args.quality_only:
+        site = Path(sysconfig.get_paths()["purelib"])
+        paths = args.paths or [site / name for name in DEFAULT_PACKAGES if (site / name).is_dir()]
+        print(json.dumps({"cores": os.cpu_count(), **throughput(paths, args.runs)}, indent=2))
+    for title, folder in CASE_SETS.items():
+        print(f"\n{title} ({folder.relative_to(ROOT)})\n")
+        print("| rule | bepro | ruff | bandit |\n| --- | --- | --- | --- |")
+        for row in quality(folder):
+            print(f"| {row['rule']} | {row['bepro']} | {row['ruff']} | {row['bandit']} |")
 
 
 if __name__ == "__main__":
