@@ -18,7 +18,7 @@ from sqlmodel import Session as ModelSession
 DATABASE_URL = "postgresql://app@db/app"
 engine = create_engine(DATABASE_URL)
 SessionLocal = sessionmaker(bind=engine)
-cache = redis.Redis(host="cache", port=6379)
+cache = redis.Redis(host="cache", port=6379)  # expect: timeouts
 
 
 async def load_user(user_id: int) -> tuple[object, ...] | None:
@@ -77,7 +77,7 @@ async def cached_in_executor(key: str) -> bytes | None:
 
 
 async def cached_async(key: str) -> bytes | None:
-    client = aioredis.from_url("redis://cache")
+    client = aioredis.from_url("redis://cache")  # expect: timeouts
     return await client.get(key)
 
 

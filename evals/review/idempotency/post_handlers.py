@@ -20,7 +20,7 @@ bp = Blueprint("invites", __name__)
 async def create_order(order: OrderIn, db: Session = Depends(get_db)):  # expect: idempotency
     row = Order(**order.model_dump())
     db.add(row)
-    db.commit()
+    db.commit()  # expect: async-io
     return {"id": row.id}
 
 
@@ -54,12 +54,12 @@ async def create_order_keyed(
     idempotency_key: str = Header(alias="Idempotency-Key"),
     db: Session = Depends(get_db),
 ):
-    existing = db.query(Order).filter_by(idempotency_key=idempotency_key).one_or_none()
+    existing = db.query(Order).filter_by(idempotency_key=idempotency_key).one_or_none()  # expect: async-io
     if existing is not None:
         return {"id": existing.id}
     row = Order(**order.model_dump(), idempotency_key=idempotency_key)
     db.add(row)
-    db.commit()
+    db.commit()  # expect: async-io
     return {"id": row.id}
 
 

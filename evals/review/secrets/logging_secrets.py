@@ -28,7 +28,7 @@ class TokenClient:
 
     def refresh(self, access_token: str) -> None:
         self.log.info("refreshed token %s", access_token)  # expect: secrets
-        self.log.debug("calling api with key %s" % self.api_key)  # expect: secrets
+        self.log.debug("calling api with key %s" % self.api_key)  # expect: secrets, structured-logs
 
 
 def clean_logging(user_id: int, token: str, token_expiry: float, has_password: bool, usage, page) -> None:

@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from bepro.review.context import ModuleContext
+from bepro.review.context import ModuleContext, is_none
 
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -133,7 +133,7 @@ def _collect_scope(
     if isinstance(scope, FUNCTIONS):
         for param in ast.walk(scope.args):
             if isinstance(param, ast.arg):
-                _record(table, param.arg, None)
+                _record(table, param.arg, _annotated_type(context, param.annotation))
     for node in body_nodes(scope):
         if isinstance(node, ast.ClassDef):
             _record(table, node.name, None)
@@ -155,6 +155,18 @@ def _collect_class(context: ModuleContext, node: ast.ClassDef, bindings: _Bindin
         else:
             for inner in own_nodes([statement]):
                 _record_binding(context, inner, attributes, None, None)
+
+
+def _annotated_type(context: ModuleContext, annotation: ast.expr | None) -> str | None:
+    """`httpx.AsyncClient` for a parameter annotated `httpx.AsyncClient` (or `... | None`): an
+    imported class stands for what made the object, as a constructor call would."""
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        sides = [side for side in (annotation.left, annotation.right) if not is_none(side)]
+        annotation = sides[0] if len(sides) == 1 else None
+    if not isinstance(annotation, ast.Name | ast.Attribute):
+        return None
+    name = context.qualified_name(annotation)
+    return name if name and "." in name else None
 
 
 def _self_name(scope: ast.AST) -> str | None:

@@ -32,7 +32,13 @@ _SYNC_CLIENTS: dict[str, str] = {
     "sqlalchemy.orm.Session": "session", "sqlalchemy.orm.session.Session": "session",
     "sqlmodel.Session": "session", "sqlmodel.create_engine": "engine",
     "sqlalchemy.create_engine": "engine", "sqlalchemy.engine.create_engine": "engine",
+    "boto3.client": "boto3", "boto3.resource": "boto3",
 }  # fmt: skip
+# Hashing meant to be slow: tens to hundreds of milliseconds of CPU that stall the event loop.
+_CPU_HEAVY = frozenset(
+    {"bcrypt.hashpw", "bcrypt.checkpw", "bcrypt.kdf", "hashlib.pbkdf2_hmac", "hashlib.scrypt",
+     "argon2.PasswordHasher.hash", "argon2.PasswordHasher.verify"}
+)  # fmt: skip
 _HTTP_METHODS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream"}
 )
@@ -56,10 +62,14 @@ _BLOCKING_METHODS: dict[str, frozenset[str]] = {
     ),
     "engine": frozenset({"connect", "begin", "execute", "raw_connection"}),
 }
-# A sync redis client blocks on every command; these methods only build local objects.
-_REDIS_LOCAL_METHODS = frozenset(
-    {"pipeline", "pubsub", "lock", "register_script", "close", "monitor"}
-)
+# Sync redis and boto3 clients block on every command; these methods only build local objects.
+_LOCAL_METHODS = {
+    "redis": frozenset({"pipeline", "pubsub", "lock", "register_script", "close", "monitor"}),
+    "boto3": frozenset(
+        {"get_paginator", "get_waiter", "can_paginate", "close", "generate_presigned_url",
+         "generate_presigned_post", "Bucket", "Object", "Table", "Queue", "Topic"}
+    ),
+}  # fmt: skip
 _SESSION_FACTORIES = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.scoped_session"})
 # Arguments to these run in a worker thread, where blocking is the point.
 _OFFLOADERS = frozenset(
@@ -69,7 +79,8 @@ _OFFLOADERS = frozenset(
 
 # Modules that import none of these cannot build a sync client or driver connection themselves.
 _CLIENT_ROOTS = frozenset(
-    {name.split(".")[0] for name in (*_SYNC_CONNECTS, *_SYNC_CLIENTS)} | {"sqlalchemy", "sqlmodel"}
+    {name.split(".")[0] for name in (*_SYNC_CONNECTS, *_SYNC_CLIENTS, *_CPU_HEAVY)}
+    | {"sqlalchemy", "sqlmodel"}
 )
 
 
@@ -86,6 +97,13 @@ def sync_client_in_async(node: ast.AST, context: ModuleContext) -> Iterator[Hit]
     if name in _SYNC_CONNECTS:
         yield Hit(
             node, f"`{name}()` blocks the event loop: use an async driver or asyncio.to_thread"
+        )
+        return
+    if name in _CPU_HEAVY:
+        yield Hit(
+            node,
+            f"`{name}()` is deliberately slow CPU work that stalls every request on the event "
+            "loop: run it with asyncio.to_thread",
         )
         return
     kind = _receiver_kind(node, context)
@@ -127,12 +145,9 @@ def _receiver_kind(call: ast.Call, context: ModuleContext) -> str | None:
     if made_by == "httpx.Client" and isinstance(func.value, ast.Name):
         return None  # ruff's ASYNC212 reports httpx clients bound to names
     kind = _SYNC_CLIENTS.get(made_by or "")
-    if kind == "redis":
-        return (
-            kind
-            if func.attr not in _REDIS_LOCAL_METHODS and not func.attr.startswith("_")
-            else None
-        )
+    if kind in _LOCAL_METHODS:
+        local = func.attr in _LOCAL_METHODS[kind] or func.attr.startswith("_")
+        return None if local else kind
     return kind if kind is not None and func.attr in _BLOCKING_METHODS[kind] else None
 
 

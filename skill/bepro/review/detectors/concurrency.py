@@ -7,7 +7,13 @@ from collections.abc import Iterator
 from typing import TypeGuard
 
 from bepro.review.context import ModuleContext, keyword
-from bepro.review.detectors._scope import HTTP_CLIENT_FACTORIES, NESTED_SCOPES, body_nodes
+from bepro.review.detectors._scope import (
+    HTTP_CLIENT_FACTORIES,
+    NESTED_SCOPES,
+    body_nodes,
+    last_name,
+    name_parts,
+)
 from bepro.review.registry import Hit, detector
 
 _UNBOUNDED_QUEUES = frozenset(
@@ -139,3 +145,100 @@ def _used_in_loop(use: ast.AST, function: ast.AST) -> bool:
         isinstance(loop, _LOOPS) and any(inner is use for inner in ast.walk(loop))
         for loop in body_nodes(function)
     )
+
+
+_ITERATIONS = (ast.ListComp, ast.GeneratorExp, ast.SetComp)
+_LIMITER_WORDS = ("semaphore", "limit", "sem", "slots", "throttle")
+_LIMITERS = frozenset({"Semaphore", "BoundedSemaphore", "CapacityLimiter"})
+
+
+@detector("unbounded-gather", "backpressure", nodes=(ast.Call,), callees={"gather"})
+def unbounded_gather(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`asyncio.gather(*[fetch(x) for x in items])` starts one task per item at once: a large
+    input opens thousands of sockets and trips the downstream's rate limits. A gather whose
+    function, or the coroutine it gathers, acquires a semaphore or limiter is bounded."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if context.call_name(node) != "asyncio.gather":
+        return
+    for argument in node.args:
+        if not (isinstance(argument, ast.Starred) and isinstance(argument.value, _ITERATIONS)):
+            continue
+        comprehension = argument.value
+        source = comprehension.generators[0].iter
+        if isinstance(source, ast.Tuple | ast.List | ast.Set) or _counted(source, context):
+            continue  # a handful written in the code, or a fixed count
+        if _notifies_each(comprehension, source):
+            continue
+        if _limited(argument.value.elt, context):
+            continue
+        yield Hit(
+            node,
+            f"gathers one task per item of `{ast.unparse(source)[:40]}` at once, with no bound: "
+            "limit the concurrency with an asyncio.Semaphore (10-50) or a fixed pool of workers",
+        )
+
+
+_LISTENER_WORDS = frozenset(
+    {"handler", "handlers", "callback", "callbacks", "listener", "listeners", "subscriber",
+     "subscribers", "hook", "hooks", "manager", "managers", "observer", "observers"}
+)  # fmt: skip
+
+
+def _notifies_each(
+    comprehension: ast.ListComp | ast.GeneratorExp | ast.SetComp, source: ast.expr
+) -> bool:
+    """`handler.on_event(e) for handler in handlers`: each registered object is told something.
+    Their number is set by the code that registered them, not by the size of a request."""
+    element = comprehension.elt
+    targets = {
+        n.id for n in ast.walk(comprehension.generators[0].target) if isinstance(n, ast.Name)
+    }
+    if (
+        isinstance(element, ast.Call)
+        and isinstance(element.func, ast.Attribute)
+        and isinstance(element.func.value, ast.Name)
+        and element.func.value.id in targets
+    ):
+        return True
+    told = [source]
+    if isinstance(element, ast.Call) and isinstance(element.func, ast.Attribute):
+        told.append(element.func.value)  # `managers[i].on_error(e)`
+    names = [n.id if isinstance(n, ast.Name) else n.attr for root in told for n in ast.walk(root)
+             if isinstance(n, ast.Name | ast.Attribute)]  # fmt: skip
+    return any(set(name_parts(name)) & _LISTENER_WORDS for name in names)
+
+
+def _counted(source: ast.expr, context: ModuleContext) -> bool:
+    """`range(4)`: a number of tasks fixed in the code."""
+    return (
+        isinstance(source, ast.Call)
+        and context.call_name(source) == "range"
+        and all(isinstance(arg, ast.Constant) for arg in source.args)
+    )
+
+
+def _limited(element: ast.expr, context: ModuleContext) -> bool:
+    """The enclosing function, or a function of this module named like the gathered call,
+    enters `async with` a semaphore or limiter (by its name or the class that made it)."""
+    scopes: list[ast.AST] = [context.enclosing_function() or context.tree]
+    if isinstance(element, ast.Call):
+        called = element.func.attr if isinstance(element.func, ast.Attribute) else None
+        called = element.func.id if isinstance(element.func, ast.Name) else called
+        scopes += [
+            node
+            for node in ast.walk(context.tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == called
+        ]
+    return any(_enters_limiter(scope) for scope in scopes)
+
+
+def _enters_limiter(scope: ast.AST) -> bool:
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Call) and last_name(node.func) in _LIMITERS:
+            return True
+        if isinstance(node, ast.AsyncWith | ast.With):
+            for item in node.items:
+                text = ast.unparse(item.context_expr).lower()
+                if any(word in text for word in _LIMITER_WORDS):
+                    return True
+    return False

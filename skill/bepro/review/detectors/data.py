@@ -78,6 +78,22 @@ def query_in_loop(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
         )
 
 
+@detector("commit-per-item", "batching", nodes=(ast.Call,), callees={"commit"})
+def commit_per_item(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A commit inside a loop over items: one transaction, one round trip and one disk flush
+    per row, where one commit after the loop (or one per batch) does the same work."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if not _is_commit(node, context):
+        return
+    loop = _item_loop(context)
+    if loop is not None:
+        yield Hit(
+            node,
+            f"commits once per item of `{loop[0]}` (a transaction and a disk flush per row): "
+            "commit once after the loop, or once per batch of a few hundred rows",
+        )
+
+
 def _item_loop(context: ModuleContext) -> tuple[str, set[str]] | None:
     """(what is iterated, names that vary per item) when the node runs once per item of a collection."""
     child: ast.AST | None = None
@@ -280,6 +296,52 @@ def _constant_int(node: ast.AST) -> int | None:
     return operations.get(type(node.op))
 
 
+@detector("uuid1-id", "id-generation", nodes=(ast.Call,), callees={"uuid1"})
+def uuid1_id(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """uuid1 is a timestamp plus the host's MAC address."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if context.call_name(node) == "uuid.uuid1":
+        yield Hit(
+            node,
+            "uuid1() is a timestamp plus this host's MAC address: ids are guessable and tell "
+            "which machine made them; use uuid4() (or UUIDv7 for sortable keys)",
+        )
+
+
+_UUID_HEX_DIGITS = 32
+
+
+@detector("truncated-uuid", "id-generation", nodes=(ast.Subscript,))
+def truncated_uuid(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`str(uuid4())[:8]` or `uuid4().hex[:12]` as an id: a few hex digits collide early."""
+    assert isinstance(node, ast.Subscript)  # noqa: S101 - registered for ast.Subscript only
+    cut = node.slice
+    if not isinstance(cut, ast.Slice) or cut.step is not None or cut.lower is not None:
+        return
+    kept = _constant_int(cut.upper) if cut.upper is not None else None
+    if kept is None or not 0 < kept < _UUID_HEX_DIGITS or not _is_uuid4_text(node.value, context):
+        return
+    sink = _identifier_sink(node, context)
+    if sink is not None:
+        yield Hit(
+            node,
+            f"`{sink}` keeps {kept} characters of a uuid4, at most {kept * 4} random bits: "
+            f"collisions become likely after about {2 ** (kept * 2):,} ids; keep the whole uuid "
+            "or use secrets.token_urlsafe(16)",
+        )
+
+
+def _is_uuid4_text(node: ast.expr, context: ModuleContext) -> bool:
+    """`str(uuid.uuid4())` or `uuid.uuid4().hex`."""
+    if isinstance(node, ast.Attribute) and node.attr == "hex":
+        inner: ast.expr = node.value
+    elif isinstance(node, ast.Call) and context.call_name(node) == "str" and len(node.args) == 1:
+        inner = node.args[0]
+    else:
+        return False
+    return isinstance(inner, ast.Call) and context.call_name(inner) == "uuid.uuid4"
+
+
 _RANDOM_FACTORY = frozenset({"random.Random"})
 
 
@@ -293,7 +355,7 @@ def _is_random_draw(call: ast.Call, context: ModuleContext) -> bool:
     return factory_of(context, called[0], context.stack, _RANDOM_FACTORY) == "random.Random"
 
 
-def _identifier_sink(call: ast.Call, context: ModuleContext) -> str | None:
+def _identifier_sink(call: ast.expr, context: ModuleContext) -> str | None:
     """The id-like name the random value ends up in, climbing from the call to its statement.
 
     `random.choice(items)` alone picks an existing element (a replica, a sample key); it builds an
@@ -355,13 +417,26 @@ def _is_id_name(name: str) -> bool:
 # ---------------------------------------------------------------- transactions
 
 _TRANSACTION_METHODS = frozenset({"begin", "begin_nested", "transaction", "atomic"})
-_CONNECTION_FACTORIES = frozenset({"sqlite3.connect", "psycopg2.connect", "psycopg.connect"})
+_CONNECTION_FACTORIES = frozenset(
+    {"sqlite3.connect", "psycopg2.connect", "psycopg.connect", "sqlite3.Connection",
+     "psycopg.Connection"}
+)  # fmt: skip
 _NETWORK_CALLS = frozenset(
     {f"{library}.{verb}" for library in ("requests", "httpx") for verb in HTTP_VERBS}
     | {"httpx.stream", "urllib.request.urlopen", "smtplib.SMTP", "smtplib.SMTP_SSL"}
 )
-_NETWORK_CLIENTS = HTTP_CLIENT_FACTORIES | {"smtplib.SMTP", "smtplib.SMTP_SSL"}
-_CLIENT_CALLS = HTTP_VERBS | {"send", "stream", "sendmail", "send_message"}
+_PRODUCERS = frozenset(
+    {"kafka.KafkaProducer", "aiokafka.AIOKafkaProducer", "confluent_kafka.Producer"}
+)
+_AWS_CLIENTS = frozenset({"boto3.client", "boto3.resource"})
+_NETWORK_CLIENTS = HTTP_CLIENT_FACTORIES | _PRODUCERS | {"smtplib.SMTP", "smtplib.SMTP_SSL"}
+_CLIENT_CALLS = HTTP_VERBS | {"send", "stream", "sendmail", "send_message", "produce"}
+# boto3 calls the service on every method but these, which only build local objects
+_AWS_LOCAL_METHODS = frozenset(
+    {"get_paginator", "get_waiter", "can_paginate", "generate_presigned_url",
+     "generate_presigned_post", "Bucket", "Object", "Table", "Queue", "Topic", "close"}
+)  # fmt: skip
+_WAITS = frozenset({"time.sleep", "asyncio.sleep"})
 
 
 @detector(
@@ -379,12 +454,20 @@ def network_call_in_transaction(node: ast.AST, context: ModuleContext) -> Iterat
         return
     ancestors = [*context.stack, node]
     for inner in own_nodes(getattr(node, "body", [])):
-        if isinstance(inner, ast.Call) and _is_network_call(inner, context, ancestors):
+        if not isinstance(inner, ast.Call):
+            continue
+        if _is_network_call(inner, context, ancestors):
             yield Hit(
                 inner,
                 f"network call inside the transaction `{transaction}`: the transaction holds locks "
                 "and a connection while the remote side is slow, and a rollback cannot undo the call; "
                 "make the call before the transaction opens or after it commits (or use an outbox)",
+            )
+        elif context.call_name(inner) in _WAITS:
+            yield Hit(
+                inner,
+                f"sleeping inside the transaction `{transaction}` holds its locks and connection "
+                "for the whole wait: commit first, wait, then start a new transaction",
             )
 
 
@@ -418,12 +501,16 @@ def _is_network_call(call: ast.Call, context: ModuleContext, ancestors: Sequence
     if context.call_name(call) in _NETWORK_CALLS:
         return True
     called = method_call(call)
-    if called is None or called[1] not in _CLIENT_CALLS:
+    if called is None:
         return False
-    receiver = called[0]
+    receiver, method = called
     if isinstance(receiver, ast.Call):  # `httpx.AsyncClient().post(...)`
-        return context.call_name(receiver) in _NETWORK_CLIENTS
-    return factory_of(context, receiver, ancestors, _NETWORK_CLIENTS) in _NETWORK_CLIENTS
+        made_by = context.call_name(receiver)
+    else:
+        made_by = factory_of(context, receiver, ancestors, _NETWORK_CLIENTS | _AWS_CLIENTS)
+    if made_by in _AWS_CLIENTS:
+        return method not in _AWS_LOCAL_METHODS and not method.startswith("_")
+    return method in _CLIENT_CALLS and made_by in _NETWORK_CLIENTS
 
 
 # ---------------------------------------------------------------- outbox

@@ -11,9 +11,10 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bepro.review.context import ModuleContext, has_kwargs_splat, keyword, string_parts
+from bepro.review.context import ModuleContext, has_kwargs_splat, is_none, keyword, string_parts
 from bepro.review.detectors._scope import (
     FUNCTIONS,
+    HTTP_CLIENT_FACTORIES,
     HTTP_VERBS,
     NESTED_SCOPES,
     body_nodes,
@@ -41,6 +42,7 @@ class _Wait:
 
 
 _HANGS = "a peer that stops answering blocks the caller forever"
+_REDIS = "redis-py's default is no socket timeout: a stalled server blocks every caller forever"
 _CHILD = "a hung child process blocks the caller forever"
 _PG_CONNECT = _Wait(
     ("connect_timeout",),
@@ -72,6 +74,15 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
     "asyncio.wait": _Wait(
         ("timeout",), "if one task never finishes the caller waits forever", exempt=("return_when",)
     ),
+    # redis-py waits forever on a socket by default; a connection pool carries its own timeouts
+    **dict.fromkeys(
+        ("redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.asyncio.Redis"),
+        _Wait(("socket_timeout",), _REDIS, position=4, exempt=("connection_pool",)),
+    ),
+    **dict.fromkeys(
+        ("redis.from_url", "redis.Redis.from_url", "redis.asyncio.from_url"),
+        _Wait(("socket_timeout",), _REDIS, dsn_key="socket_timeout", exempt=("connection_pool",)),
+    ),
 }
 _REQUESTS_SESSIONS = frozenset(
     {"requests.Session", "requests.session", "requests.sessions.Session"}
@@ -101,7 +112,7 @@ def blocking_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iter
 
 def _dsn_may_set(call: ast.Call, key: str) -> bool:
     """A literal DSN is read; a DSN from a variable may set the timeout, so it counts as set."""
-    dsn_keyword = keyword(call, "dsn") or keyword(call, "conninfo")
+    dsn_keyword = keyword(call, "dsn") or keyword(call, "conninfo") or keyword(call, "url")
     dsn = call.args[0] if call.args else (dsn_keyword.value if dsn_keyword else None)
     if dsn is None:
         return False
@@ -139,6 +150,54 @@ def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Itera
         return
     receiver = ast.unparse(called[0])
     yield Hit(node, f"`{receiver}.{called[1]}()` on a requests.Session has no timeout=: {_HANGS}")
+
+
+_HTTP_MODULES = frozenset({"httpx", "aiohttp"})  # requests: ruff's S113 flags timeout=None
+
+
+@detector(
+    "timeout-disabled",
+    "timeouts",
+    nodes=(ast.Call,),
+    callees=HTTP_VERBS | {"send", "stream", "Client", "AsyncClient", "ClientSession", "Timeout"},
+)
+def timeout_disabled(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`timeout=None` on an httpx or aiohttp client or call switches the library's default timeout
+    off: the call may now wait forever."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if not context.imports_any(_HTTP_MODULES):
+        return
+    given = keyword(node, "timeout")
+    if given is None or not is_none(given.value):
+        return
+    name = context.call_name(node) or ""
+    called = method_call(node)
+    receiver = factory_of(context, called[0], context.stack) if called else None
+    if name.split(".")[0] in _HTTP_MODULES or receiver in HTTP_CLIENT_FACTORIES:
+        yield Hit(node, f"`{ast.unparse(node.func)}(timeout=None)` disables the timeout: {_HANGS}")
+
+
+# `.wait()` is left alone: it often waits for an interactive child (an editor, a pager) that
+# should take as long as its user does.
+_PROCESS_WAITS = frozenset({"communicate"})
+_POPEN = frozenset({"subprocess.Popen"})
+
+
+@detector("process-wait-without-timeout", "timeouts", nodes=(ast.Call,), callees=_PROCESS_WAITS)
+def process_wait_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`Popen.communicate()` with no timeout: a child that hangs hangs its parent."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    called = method_call(node)
+    if called is None or keyword(node, "timeout") or has_kwargs_splat(node):
+        return
+    receiver = called[0]
+    made_by = (
+        context.call_name(receiver)
+        if isinstance(receiver, ast.Call)
+        else factory_of(context, receiver, context.stack, _POPEN)
+    )
+    if made_by in _POPEN and len(node.args) < 2:  # communicate(input, timeout)
+        yield Hit(node, f"`{ast.unparse(node.func)}()` has no timeout=: {_CHILD}")
 
 
 @functools.lru_cache(maxsize=8)

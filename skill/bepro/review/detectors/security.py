@@ -370,3 +370,70 @@ def _passed_to_call(name: str, nodes: list[ast.AST]) -> bool:
             ):
                 return True
     return False
+
+
+# ---------------------------------------------------------------- secrets in the source
+
+# Credentials recognisable by their shape, whatever the variable is called (ruff's S105-S107
+# go by the name): AWS access key ids, private key blocks, passwords inside URLs, and the
+# GitHub, Slack and Stripe live-key formats.
+_CREDENTIAL_SHAPES = re.compile(
+    # each alternative starts with a literal character, so scanning a whole file stays cheap
+    r"(?:AKIA|ASIA)[0-9A-Z]{16}\b"
+    r"|-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"
+    r"|://[^\s/:@{}<>$\[\]'\"]+:[^\s/@{}<>$*\[\]'\"]{3,}@[^\s/'\"]"
+    r"|gh[pousr]_[A-Za-z0-9]{36}\b|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{16,}"
+)
+_PLACEHOLDERS = ("example", ":password@", ":pass@", ":secret@", ":changeme@", "xxx", "@localhost")
+
+
+@detector("credential-literal", "secrets", nodes=(ast.Module,))
+def credential_literal(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A string literal shaped like a live credential: anyone who can read the code (or its git
+    history) can use it, and rotating it means a deploy."""
+    if not context.text_matches(_CREDENTIAL_SHAPES):
+        return
+    docstrings = {
+        id(statement.value)
+        for statement in ast.walk(node)
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+    }  # documentation shows URL shapes; it configures nothing
+    for inner in ast.walk(node):
+        if (
+            isinstance(inner, ast.Constant)
+            and isinstance(inner.value, str)
+            and id(inner) not in docstrings
+        ):
+            text = inner.value.lower()
+            if _CREDENTIAL_SHAPES.search(inner.value) and not any(w in text for w in _PLACEHOLDERS):
+                yield Hit(
+                    inner,
+                    "a credential is written in the source: load it from the environment or a "
+                    "secret manager, and rotate this one",
+                )
+
+
+_ENV_READS = frozenset({"os.environ.get", "os.getenv"})
+# `SECRET_KEY_ID`, `TOKEN_URL`: names about a secret, not the secret itself
+_NOT_SECRET_VALUES = frozenset({"id", "name", "url", "uri", "path", "file", "region", "ttl"})
+
+
+@detector("secret-fallback", "secrets", nodes=(ast.Call,), callees={"get", "getenv"})
+def secret_fallback(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`os.environ.get("JWT_SECRET", "dev-secret")`: when the variable is missing, the service
+    starts anyway, signing with a key that is in the source."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if context.call_name(node) not in _ENV_READS or len(node.args) != 2:
+        return
+    variable, default = node.args
+    if not (isinstance(variable, ast.Constant) and isinstance(variable.value, str)):
+        return
+    if not (isinstance(default, ast.Constant) and isinstance(default.value, str) and default.value):
+        return
+    words = text_words(variable.value)
+    if sensitive(variable.value, _SECRETS) and words[-1] not in _NOT_SECRET_VALUES:
+        yield Hit(
+            node,
+            f"`{variable.value}` falls back to a secret written in the source: a missing variable "
+            "goes unnoticed; fail at startup instead (os.environ[...] or a settings model)",
+        )
