@@ -1,5 +1,5 @@
 """POST handlers that create, charge, transfer, send or enqueue without an idempotency key are
-flagged on the `def` line; keyed, upserting, read-only and PUT handlers are not."""
+flagged on that call; keyed, upserting, read-only and PUT handlers are not."""
 
 import stripe
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
@@ -17,34 +17,34 @@ bp = Blueprint("invites", __name__)
 
 
 @router.post("/orders", status_code=201)
-async def create_order(order: OrderIn, db: Session = Depends(get_db)):  # expect: idempotency
+async def create_order(order: OrderIn, db: Session = Depends(get_db)):
     row = Order(**order.model_dump())
-    db.add(row)
+    db.add(row)  # expect: idempotency
     db.commit()  # expect: async-io
     return {"id": row.id}
 
 
 @app.post("/payments")
-def charge_card(payment: PaymentIn):  # expect: idempotency
-    charge = stripe.Charge.create(amount=payment.amount, currency="usd", source=payment.source)
+def charge_card(payment: PaymentIn):
+    charge = stripe.Charge.create(amount=payment.amount, currency="usd", source=payment.source)  # expect: idempotency
     return {"id": charge.id}
 
 
 @bp.route("/invites", methods=["POST"])
-def send_invite():  # expect: idempotency
-    send_email(to=request.form["email"], template="invite")
+def send_invite():
+    send_email(to=request.form["email"], template="invite")  # expect: idempotency
     return "", 202
 
 
 @app.post("/transfers")
-async def transfer_funds(body: TransferIn, ledger=Depends()):  # expect: idempotency
-    await ledger.transfer(body.source, body.target, body.amount)
+async def transfer_funds(body: TransferIn, ledger=Depends()):
+    await ledger.transfer(body.source, body.target, body.amount)  # expect: idempotency
     return {"status": "done"}
 
 
 @app.post("/reports")
-def request_report(spec: ReportSpec):  # expect: idempotency
-    job = generate_report.delay(spec.model_dump())
+def request_report(spec: ReportSpec):
+    job = generate_report.delay(spec.model_dump())  # expect: idempotency
     return {"job": job.id}
 
 

@@ -31,8 +31,10 @@ _ENQUEUE_METHODS = frozenset({"delay", "apply_async", "send_task", "insert_one",
 _MODEL_API_WORDS = frozenset({"completions", "embeddings", "responses", "messages", "chat"})
 # Names and header spellings that show the handler deduplicates retries itself.
 _KEY_WORDS = frozenset({"idempotency", "idempotent", "dedup", "dedupe", "deduplication"})
+# An event's, message's or job's own id deduplicates deliveries (webhooks, consumers, arq jobs).
 _KEY_PHRASES = (("request", "id"), ("client", "token"), ("upsert",), ("get", "or", "create"),
-                ("update", "or", "create"), ("on", "conflict"))  # fmt: skip
+                ("update", "or", "create"), ("on", "conflict"), ("event", "id"),
+                ("message", "id"), ("job", "id"), ("delivery", "id"))  # fmt: skip
 
 
 @detector("post-without-idempotency-key", "idempotency", nodes=FUNCTIONS)
@@ -46,9 +48,10 @@ def post_without_idempotency_key(node: ast.AST, context: ModuleContext) -> Itera
     if effect is None or _deduplicates(node):
         return
     yield Hit(
-        node,
-        f"POST handler `{node.name}` calls `{ast.unparse(effect.func)}` with no idempotency key: "
-        "accept an Idempotency-Key header and replay the stored result on retries",
+        effect,
+        f"`{ast.unparse(effect.func)}` in POST handler `{node.name}` runs again when a client "
+        "retries (no idempotency key): accept an Idempotency-Key header and replay the stored "
+        "result on retries",
     )
 
 
@@ -70,6 +73,8 @@ def _has_side_effect(call: ast.Call) -> bool:
         if isinstance(func, ast.Attribute)
         else ""
     )
+    if name[:1].isupper():
+        return False  # `Transfer(...)` builds an object; adding or sending it is the effect
     receiver = _receiver_words(func)
     if name in ("add", "add_all"):  # session.add(order), db.add(user); not set.add
         return bool(receiver) and receiver[-1] in ("session", "db")

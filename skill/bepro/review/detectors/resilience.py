@@ -295,6 +295,10 @@ def _retry_loop(loop: _Loop, context: ModuleContext) -> _RetryLoop | None:
         return None
     attempt = tries[0]
     success = _success_exits(loop, attempt)
+    if not success and isinstance(
+        loop, ast.For
+    ):  # counted: a worker loop is not `for attempt in range(n)`
+        success = _checked_exits(attempt)
     return _RetryLoop(loop, attempt, sleeps, exits, success) if success else None
 
 
@@ -321,6 +325,18 @@ def _success_exits(loop: _Loop, attempt: ast.Try) -> list[ast.stmt]:
         statement
         for statement in [*attempt.body, *attempt.orelse, *after_try]
         if isinstance(statement, ast.Return | ast.Break)
+    ]
+
+
+def _checked_exits(attempt: ast.Try) -> list[ast.stmt]:
+    """`if response.status_code < 500: return ...` right in the try body: the attempt succeeded
+    when its result passed the check."""
+    return [
+        statement
+        for branch in attempt.body
+        if isinstance(branch, ast.If)
+        for statement in branch.body
+        if isinstance(statement, ast.Return)
     ]
 
 
