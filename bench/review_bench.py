@@ -29,7 +29,12 @@ from bepro.review.registry import RUFF_CODES, ruff_rule
 ROOT = Path(__file__).resolve().parent.parent
 CASE_SETS = {
     "Annotated cases, written with the detectors": ROOT / "evals" / "review",
-    "Held-out cases, written blind from the rule references": ROOT / "evals" / "review-blind",
+    "Blind cases (written from the rule references only; detectors were improved on their misses)": ROOT
+    / "evals"
+    / "review-blind",
+    "Held-out cases (written from the rule references only; not used to change the detectors)": ROOT
+    / "evals"
+    / "review-heldout",
 }
 DEFAULT_PACKAGES = (
     "pip",

@@ -452,8 +452,11 @@ def network_call_in_transaction(node: ast.AST, context: ModuleContext) -> Iterat
     transaction = _transaction(node, context)
     if transaction is None:
         return
+    body = list(own_nodes(getattr(node, "body", [])))
+    if _mentions_outbox(body):
+        return  # an outbox relay publishes inside the transaction that locks and marks its rows
     ancestors = [*context.stack, node]
-    for inner in own_nodes(getattr(node, "body", [])):
+    for inner in body:
         if not isinstance(inner, ast.Call):
             continue
         if _is_network_call(inner, context, ancestors):
