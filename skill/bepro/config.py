@@ -48,6 +48,7 @@ class EvalSettings(BaseModel):
     tolerance: float = Field(default=0.02, ge=0, le=1)
     retrieval: dict[str, MinimumScore] = Field(default_factory=dict)
     review: dict[str, MinimumScore] = Field(default_factory=dict)
+    heldout: dict[str, MinimumScore] = Field(default_factory=dict)
     answers: dict[str, MinimumScore] = Field(default_factory=dict)
     fixes: dict[str, MinimumScore] = Field(default_factory=dict)
 

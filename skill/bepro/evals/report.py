@@ -21,9 +21,15 @@ MAX_NOTES = 15
 CHART_METRICS = {
     "retrieval": ("recall@3", "mrr", "ndcg@3"),
     "review": ("precision", "recall", "f1"),
+    "heldout": ("precision", "recall", "f1"),
     "answers": ("rubric", "weighted_cite_recall", "points_made"),
 }
-SUITE_COLOURS = {"retrieval": "#3b6ea5", "review": "#c0793a", "answers": "#4c9a5f"}
+SUITE_COLOURS = {
+    "retrieval": "#3b6ea5",
+    "review": "#c0793a",
+    "heldout": "#8a5a9e",
+    "answers": "#4c9a5f",
+}
 BAR_LABEL_WIDTH, BAR_WIDTH, BAR_HEIGHT, BAR_GAP = 220, 260, 16, 6
 
 

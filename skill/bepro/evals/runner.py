@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bepro.evals.review import ReviewEvalReport, Tally
     from bepro.retrieval.search import Retriever
 
-SUITES = ("retrieval", "review", "answers", "fixes")
+SUITES = ("retrieval", "review", "heldout", "answers", "fixes")
 
 Figures = dict[str, float | None]
 
@@ -152,8 +152,8 @@ def run_suites(names: tuple[str, ...], context: EvalContext, llm: bool = False) 
 def _prepare(name: str, context: EvalContext, llm: bool) -> PreparedSuite:
     if name == "retrieval":
         return _prepare_retrieval(context)
-    if name == "review":
-        return _prepare_review(context)
+    if name in ("review", "heldout"):
+        return _prepare_review(context, name)
     if name == "answers":
         return _prepare_answers(context, llm)
     return _prepare_fixes(context, llm)
@@ -226,10 +226,15 @@ def _prepare_retrieval(context: EvalContext) -> PreparedSuite:
     return run
 
 
-def _prepare_review(context: EvalContext) -> PreparedSuite:
+# review: cases written with the detectors; heldout: realistic service code written blind, from
+# the rule references alone, kept out of detector work so it measures unseen code.
+REVIEW_CASES = {"review": "review", "heldout": "review-heldout"}
+
+
+def _prepare_review(context: EvalContext, name: str) -> PreparedSuite:
     from bepro.evals.review import expectations, run_review_eval
 
-    cases_dir = context.evals_dir / "review"
+    cases_dir = context.evals_dir / REVIEW_CASES[name]
     files = sorted(cases_dir.rglob("*.py"))
     if not files:
         raise UsageError(f"{cases_dir}: no review cases (*.py)", "see evals/README.md")
@@ -237,12 +242,13 @@ def _prepare_review(context: EvalContext) -> PreparedSuite:
         expectations(path, context.catalogue)  # unknown rule ids fail here, with file:line
 
     def run() -> SuiteResult:
-        return _review_result(run_review_eval(cases_dir, context.catalogue), context.catalogue)
+        report = run_review_eval(cases_dir, context.catalogue)
+        return _review_result(name, report, context.catalogue)
 
     return run
 
 
-def _review_result(report: ReviewEvalReport, catalogue: Catalogue) -> SuiteResult:
+def _review_result(name: str, report: ReviewEvalReport, catalogue: Catalogue) -> SuiteResult:
     by_category: dict[str, list[Tally]] = {}
     for rule_id, tally in report.per_rule.items():
         rule = catalogue.rule(rule_id)
@@ -259,7 +265,7 @@ def _review_result(report: ReviewEvalReport, catalogue: Catalogue) -> SuiteResul
         priority_order_tau(order, catalogue) for order in report.orders.values()
     )
     return SuiteResult(
-        name="review",
+        name=name,
         metrics=_rounded(metrics),
         counts={
             "files": report.files,

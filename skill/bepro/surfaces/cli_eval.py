@@ -22,6 +22,7 @@ EXIT_GATE_FAILED = 1
 class SuiteChoice(StrEnum):
     retrieval = "retrieval"
     review = "review"
+    heldout = "heldout"
     answers = "answers"
     fixes = "fixes"
     all = "all"
