@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import pytest
+
+from bepro.catalogue.model import Catalogue
+from bepro.review import engine, registry
+from bepro.review.registry import Detector, Hit, load_detectors
 
 from .conftest import run_bepro
 
@@ -154,3 +160,28 @@ def test_unknown_rule_and_missing_path_are_usage_errors(project: Path) -> None:
     missing = run_bepro("review", "nowhere", cwd=project)
     assert missing.returncode == 2
     assert "no such file or directory: nowhere" in missing.stderr
+
+
+def test_a_failing_detector_costs_its_file_not_the_review(
+    tmp_path: Path, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in one detector: that file gets an internal-error issue, the rest are reviewed."""
+
+    def broken(node: ast.AST, context: object) -> Iterator[Hit]:
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "explode":
+            raise KeyError("bug")
+        return iter(())
+
+    detectors = {**load_detectors(), "broken": Detector("broken", "retries", (ast.Call,), broken)}
+    monkeypatch.setattr(registry, "DETECTORS", detectors)
+    engine._dispatch.cache_clear()
+    (tmp_path / "bad.py").write_text("explode()\n", encoding="utf-8")
+    (tmp_path / "good.py").write_text("import random\ntoken = random.random()\n", encoding="utf-8")
+    try:
+        result = engine.review_files([tmp_path], catalogue, engine.ReviewOptions(use_ruff=False))
+    finally:
+        engine._dispatch.cache_clear()
+    assert [(issue.path, issue.kind) for issue in result.issues] == [
+        (str(tmp_path / "bad.py"), "internal-error")
+    ]
+    assert [finding.rule_id for finding in result.findings] == ["id-generation"]

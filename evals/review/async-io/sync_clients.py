@@ -77,7 +77,7 @@ async def cached_in_executor(key: str) -> bytes | None:
 
 
 async def cached_async(key: str) -> bytes | None:
-    client = aioredis.from_url("redis://cache")  # expect: timeouts
+    client = aioredis.from_url("redis://cache")  # expect: timeouts, pooling
     return await client.get(key)
 
 

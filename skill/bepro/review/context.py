@@ -76,7 +76,7 @@ class ModuleContext:
         return isinstance(self.enclosing_function(), ast.AsyncFunctionDef)
 
     def enclosing_loop(self) -> ast.For | ast.AsyncFor | ast.While | None:
-        """The nearest loop around the node inside the same function (comprehensions count too)."""
+        """The nearest `for` or `while` loop around the node inside the same function."""
         for node in reversed(self.stack):
             if isinstance(node, ast.For | ast.AsyncFor | ast.While):
                 return node

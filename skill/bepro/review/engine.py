@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import logging
 import os
 import re
 import warnings
@@ -21,6 +22,7 @@ from bepro.review.context import ModuleContext
 from bepro.review.finding import FileIssue, Finding, RawFinding, ReviewResult
 from bepro.review.registry import Detector, Hit, callee_name, load_detectors
 
+log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 2_000_000
 PARALLEL_MIN_FILES = 40
 _SUPPRESSION = re.compile(r"#\s*bepro:\s*ignore\[([a-z0-9,\s-]+)\]")
@@ -192,6 +194,11 @@ def _review_text(path: str, source: str) -> _FileResult:
         result.issue = FileIssue(
             path=path, kind="parse-error", message="nesting too deep to analyse"
         )
+        return result
+    except Exception as exc:  # a detector bug costs this file, not the whole review
+        log.exception("a detector failed on %s", path)
+        message = f"a bepro detector failed ({type(exc).__name__}); please report it"
+        result.issue = FileIssue(path=path, kind="internal-error", message=message)
         return result
     if "bepro:" in source:  # most files have no suppression: skip the per-line scan
         result.suppressed = _suppressions(context.lines)

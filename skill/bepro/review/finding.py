@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict
 
 from bepro.catalogue.model import Severity
 
-IssueKind = Literal["parse-error", "read-error", "skipped-binary", "skipped-too-large"]
+IssueKind = Literal[
+    "parse-error", "read-error", "skipped-binary", "skipped-too-large", "internal-error"
+]
 
 
 @dataclass(frozen=True)

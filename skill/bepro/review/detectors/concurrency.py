@@ -14,6 +14,7 @@ from bepro.review.detectors._scope import (
     last_name,
     name_parts,
 )
+from bepro.review.detectors.routes import route_methods
 from bepro.review.registry import Hit, detector
 
 _UNBOUNDED_QUEUES = frozenset(
@@ -46,6 +47,12 @@ _POOLED_FACTORIES = HTTP_CLIENT_FACTORIES | {
     "sqlalchemy.create_engine",
     "sqlalchemy.engine.create_engine",
     "sqlalchemy.ext.asyncio.create_async_engine",
+    "asyncpg.create_pool",
+    "redis.Redis",
+    "redis.StrictRedis",
+    "redis.from_url",
+    "redis.asyncio.Redis",
+    "redis.asyncio.from_url",
 }
 _POOL_WASTE = "every call opens new connections (TCP and TLS handshakes) and none is reused"
 _POOL_FIX = "create it once at startup (module, lifespan, dependency) and share it"
@@ -79,6 +86,57 @@ def pool_per_call(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
         yield Hit(node, f"`{name}()` is created for a single request: {_POOL_WASTE}; {_POOL_FIX}")
 
 
+_REQUESTS = frozenset({"requests"})
+_SESSIONLESS = frozenset(
+    {f"requests.{verb}" for verb in ("get", "post", "put", "patch", "delete", "head", "request")}
+)
+
+
+@detector("request-without-session", "pooling", nodes=(ast.Call,), callees=_SESSIONLESS)
+def request_without_session(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`requests.get()` builds and drops a Session per call: in a loop or a route handler, every
+    call pays a new TCP (and TLS) handshake that a shared Session would have reused."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    name = context.call_name(node)
+    function = context.enclosing_function()
+    if not context.imports_any(_REQUESTS) or name not in _SESSIONLESS:
+        return
+    if function is None or _one_shot(function):
+        return
+    iterable = _iterated(context)
+    if iterable is not None and not _fixed_or_range(iterable, context):
+        where = "inside a loop"  # over items; a `range` loop is a retry, which may reconnect
+    elif route_methods(function):
+        where = f"in the route handler `{function.name}`"
+    else:
+        return
+    yield Hit(
+        node,
+        f"`{name}()` {where} opens a new connection on every call (no Session): {_POOL_FIX}, "
+        "as a requests.Session",
+    )
+
+
+def _iterated(context: ModuleContext) -> ast.expr | None:
+    """What the nearest `for` loop or comprehension around the node (in its function) iterates."""
+    for node in reversed(context.stack):
+        if isinstance(node, ast.For | ast.AsyncFor):
+            return node.iter
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            return node.generators[0].iter
+        if isinstance(node, (ast.While, *NESTED_SCOPES)):
+            return None
+    return None
+
+
+def _fixed_or_range(iterable: ast.expr, context: ModuleContext) -> bool:
+    return isinstance(iterable, ast.Tuple | ast.List | ast.Set) or _is_range(iterable, context)
+
+
+def _is_range(iterable: ast.expr, context: ModuleContext) -> bool:
+    return isinstance(iterable, ast.Call) and context.call_name(iterable) == "range"
+
+
 def _one_shot(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """Tests and `main()` run once per process: a fresh pool there costs nothing."""
     return function.name == "main" or function.name.startswith("test")
@@ -88,10 +146,13 @@ def _client_uses(
     call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef, context: ModuleContext
 ) -> list[ast.Attribute] | None:
     """The method calls made on the new client, or None when it escapes the function."""
+    made: ast.expr = call
     parent = context.stack[-1] if context.stack else None
+    if isinstance(parent, ast.Await) and len(context.stack) > 1:  # `await asyncpg.create_pool()`
+        made, parent = parent, context.stack[-2]
     if isinstance(parent, ast.Attribute):  # `httpx.Client().get(url)`
         return [parent]
-    holder = _local_name(call, parent)
+    holder = _local_name(made, parent)
     if holder is None:
         return None
     read_on: dict[int, ast.Attribute] = {}
@@ -114,11 +175,11 @@ def _client_uses(
     return [method for method in methods if method.attr not in _LIFECYCLE_METHODS]
 
 
-def _local_name(call: ast.Call, parent: ast.AST | None) -> str | None:
+def _local_name(made: ast.expr, parent: ast.AST | None) -> str | None:
     """The local name a client is bound to by `x = F()` or `with F() as x:`, else None."""
     if isinstance(parent, ast.withitem) and isinstance(parent.optional_vars, ast.Name):
         return parent.optional_vars.id
-    if isinstance(parent, ast.Assign | ast.AnnAssign) and parent.value is call:
+    if isinstance(parent, ast.Assign | ast.AnnAssign) and parent.value is made:
         targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
         if len(targets) == 1 and isinstance(targets[0], ast.Name):
             return targets[0].id
@@ -212,7 +273,7 @@ def _counted(source: ast.expr, context: ModuleContext) -> bool:
     """`range(4)`: a number of tasks fixed in the code."""
     return (
         isinstance(source, ast.Call)
-        and context.call_name(source) == "range"
+        and _is_range(source, context)
         and all(isinstance(arg, ast.Constant) for arg in source.args)
     )
 
