@@ -17,7 +17,7 @@ s3 = boto3.client("s3")
 def place(session: Session, order: dict[str, object]) -> None:
     with session.begin():
         session.execute("INSERT INTO orders VALUES (:id)", order)
-        producer.send("orders", json.dumps(order).encode())  # expect: transactions
+        producer.send("orders", json.dumps(order).encode())  # expect: transactions, outbox
 
 
 def archive(session: Session, order_id: str, pdf: bytes) -> None:

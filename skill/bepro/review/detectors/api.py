@@ -20,7 +20,7 @@ _PLUMBING_WORDS = frozenset(
     {"task", "tasks", "engine", "token", "access", "jwt", "app", "client", "connection", "pool",
      "context", "table", "tables", "index", "all", "default", "future", "loop", "subprocess", "logger",
      "response", "hash", "signature", "url", "parser", "model", "schema", "temp", "tmp", "directory",
-     "dir", "session", "exception", "message", "completion", "embedding"}
+     "dir", "session", "exception", "message", "completion", "embedding", "stream", "memory"}
 )  # fmt: skip
 _SENT_THINGS = frozenset(
     {"email", "emails", "mail", "sms", "notification", "push", "invoice", "receipt", "payment", "money",

@@ -526,7 +526,7 @@ _BROKER_PARTS = _PRODUCER_PARTS | {
 _QUEUE_PARTS = frozenset({"sqs", "queue"})
 _PUBLISH_METHODS = frozenset(
     {"basic_publish", "produce", "put_events", "publish", "send", "send_and_wait", "send_message",
-     "send_message_batch"}
+     "send_message_batch", "send_task"}
 )  # fmt: skip
 
 
@@ -547,6 +547,10 @@ def publish_outside_outbox(node: ast.AST, context: ModuleContext) -> Iterator[Hi
         inner.lineno
         for inner in nodes
         if isinstance(inner, ast.Call) and _is_commit(inner, context)
+    ] + [  # leaving a `with session.begin():` block commits it
+        inner.end_lineno or inner.lineno
+        for inner in nodes
+        if isinstance(inner, ast.With | ast.AsyncWith) and _transaction(inner, context)
     ]
     if commits and not _mentions_outbox(nodes):
         when = "after" if node.lineno > min(commits) else "before"
@@ -575,7 +579,7 @@ def _is_publish(call: ast.Call) -> bool:
     parts = set(name_parts(last_name(receiver) or ""))
     if method not in _PUBLISH_METHODS:
         return False
-    if method in {"basic_publish", "produce", "put_events"}:
+    if method in {"basic_publish", "produce", "put_events", "send_task"}:
         return True
     # `article.publish(editor)` is a model method, `bus.publish(event)` is not
     if method == "publish":

@@ -6,7 +6,7 @@ import ast
 import re
 from collections.abc import Iterator
 
-from bepro.review.context import ModuleContext
+from bepro.review.context import ModuleContext, keyword
 from bepro.review.detectors._scope import FUNCTIONS, body_nodes, last_name, name_parts
 from bepro.review.detectors.routes import route_methods
 from bepro.review.registry import Hit, detector
@@ -436,4 +436,32 @@ def secret_fallback(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
             node,
             f"`{variable.value}` falls back to a secret written in the source: a missing variable "
             "goes unnoticed; fail at startup instead (os.environ[...] or a settings model)",
+        )
+
+
+# ---------------------------------------------------------------- log format
+
+
+_SERVICE_FRAMEWORKS = frozenset(
+    {"fastapi", "flask", "django", "starlette", "aiohttp", "sanic", "litestar", "tornado",
+     "falcon", "celery", "dramatiq", "arq", "rq", "faust", "uvicorn", "gunicorn", "grpc"}
+)  # fmt: skip
+
+
+@detector("text-log-format", "structured-logs", nodes=(ast.Call,), callees={"basicConfig"})
+def text_log_format(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`logging.basicConfig(format="%(asctime)s %(message)s")`: every line is free text, which log
+    pipelines can only grep, not query by field."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if not context.imports_any(_SERVICE_FRAMEWORKS):
+        return  # a CLI or script logs for the person at the terminal
+    if context.call_name(node) != "logging.basicConfig" or keyword(node, "handlers"):
+        return
+    given = keyword(node, "format")
+    text = given.value.value if given and isinstance(given.value, ast.Constant) else None
+    if isinstance(text, str) and "%(message)s" in text and not text.lstrip().startswith("{"):
+        yield Hit(
+            node,
+            "logs go out as plain text lines: configure a JSON formatter (structlog, "
+            "python-json-logger) so every field can be queried",
         )

@@ -6,8 +6,8 @@ import ast
 import re
 from collections.abc import Iterator
 
-from bepro.review.context import ModuleContext
-from bepro.review.detectors._scope import factory_of
+from bepro.review.context import ModuleContext, keyword
+from bepro.review.detectors._scope import factory_of, last_name, name_parts
 from bepro.review.registry import Hit, detector
 
 _WALL_CLOCKS = frozenset(
@@ -47,3 +47,97 @@ def _is_reading(side: ast.expr, context: ModuleContext) -> bool:
     if isinstance(side, ast.Name | ast.Attribute):
         return factory_of(context, side, context.stack, _WALL_CLOCKS) in _WALL_CLOCKS
     return False
+
+
+_COLUMN_FACTORIES = frozenset(
+    {"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.orm.mapped_column"}
+)
+_DATETIME_TYPES = frozenset({"sqlalchemy.DateTime", "sqlalchemy.types.DateTime"})
+
+
+@detector("naive-datetime-column", "time-utc", nodes=(ast.Call,), callees=_COLUMN_FACTORIES)
+def naive_datetime_column(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`Column(DateTime)` stores timestamps without their offset: what was written in UTC comes
+    back naive, and one writer on local time corrupts the column silently."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if context.call_name(node) not in _COLUMN_FACTORIES:
+        return
+    for argument in node.args:
+        if _naive_datetime_type(argument, context):
+            yield Hit(
+                argument,
+                "DateTime column without timezone=True: values lose their UTC offset; use "
+                "DateTime(timezone=True) (timestamptz) and store UTC",
+            )
+
+
+def _naive_datetime_type(node: ast.expr, context: ModuleContext) -> bool:
+    if isinstance(node, ast.Call):
+        aware = keyword(node, "timezone")
+        if aware is not None or node.args:
+            return False  # `DateTime(timezone=...)` decides itself, or positionally
+        node = node.func
+    return context.qualified_name(node) in _DATETIME_TYPES
+
+
+_PYDANTIC_MODELS = frozenset({"pydantic.BaseModel"})
+# Class-name words of models that parse what clients send.
+_INBOUND_WORDS = frozenset(
+    {"in", "input", "create", "update", "request", "payload", "body", "command", "params"}
+)
+
+
+@detector("naive-datetime-field", "time-utc", nodes=(ast.ClassDef,))
+def naive_datetime_field(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A request model's plain `datetime` field accepts "2024-05-01T10:00" with no offset, and
+    the service then guesses which zone the client meant."""
+    assert isinstance(node, ast.ClassDef)  # noqa: S101 - registered for ast.ClassDef only
+    if not any(context.qualified_name(base) in _PYDANTIC_MODELS for base in node.bases):
+        return
+    if not set(name_parts(node.name)[-1:]) & _INBOUND_WORDS:
+        return
+    validated = _validated_fields(node)
+    for statement in node.body:
+        if (
+            isinstance(statement, ast.AnnAssign)
+            and isinstance(statement.target, ast.Name)
+            and statement.target.id not in validated
+            and _plain_datetime(statement.annotation, context)
+        ):
+            yield Hit(
+                statement,
+                f"`{node.name}.{statement.target.id}` accepts naive datetimes from clients: type "
+                "it pydantic.AwareDatetime, or convert it to UTC in a validator",
+            )
+
+
+def _plain_datetime(annotation: ast.expr, context: ModuleContext) -> bool:
+    """`datetime`, `datetime | None` or `Optional[datetime]`."""
+    if isinstance(annotation, ast.BinOp):
+        return _plain_datetime(annotation.left, context) or _plain_datetime(
+            annotation.right, context
+        )
+    if isinstance(annotation, ast.Subscript) and context.qualified_name(annotation.value) in (
+        "typing.Optional",
+        "Optional",
+    ):
+        return _plain_datetime(annotation.slice, context)
+    return context.qualified_name(annotation) == "datetime.datetime"
+
+
+def _validated_fields(model: ast.ClassDef) -> set[str]:
+    """Fields named by a `@field_validator(...)` / `@validator(...)` on the model."""
+    names: set[str] = set()
+    for statement in model.body:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in statement.decorator_list:
+                if isinstance(decorator, ast.Call) and last_name(decorator.func) in (
+                    "field_validator",
+                    "validator",
+                ):
+                    names |= {
+                        arg.value
+                        for arg in decorator.args
+                        if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                    }
+    return names
