@@ -243,6 +243,39 @@ def secret_in_log(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
         yield Hit(leak, f"`{shown}` is a credential written to a log: drop it or log a fingerprint")
 
 
+_TELEMETRY_SINKS = frozenset({"set_attribute", "set_attributes", "add_event", "labels"})
+_TELEMETRY_ROOTS = frozenset({"opentelemetry", "prometheus_client", "ddtrace", "sentry_sdk"})
+
+
+@detector("pii-in-telemetry", "data-min", nodes=(ast.Call,), callees=_TELEMETRY_SINKS)
+def pii_in_telemetry(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """Personal data as a span attribute or a metric label: traces are kept and shared like logs,
+    and a label per email address also makes a time series per person."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if not context.imports_any(_TELEMETRY_ROOTS) or not isinstance(node.func, ast.Attribute):
+        return
+    for label, value in _telemetry_values(node):
+        for leak in _leaks(label, value, _PII, context):
+            shown = ast.unparse(leak)[:60]
+            yield Hit(
+                leak,
+                f"`{shown}` is personal data sent to traces or metrics: record an opaque id",
+            )
+            return
+
+
+def _telemetry_values(call: ast.Call) -> Iterator[tuple[str | None, ast.AST]]:
+    """(label, value) pairs: `set_attribute("user.email", v)` is labelled by its key."""
+    args = list(call.args)
+    if last_name(call.func) == "set_attribute" and len(args) == 2:
+        key = args[0]
+        label = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+        yield label, args[1]
+        return
+    yield from ((None, arg) for arg in args)
+    yield from ((kw.arg, kw.value) for kw in call.keywords if kw.arg is not None)
+
+
 # --- input validation -------------------------------------------------------------------------
 
 _LOOSE_TYPES = frozenset(
