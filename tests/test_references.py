@@ -153,3 +153,40 @@ def test_python_core_has_a_table_of_contents() -> None:
     toc = text.split("\n## ")[0]
     missing = [title for title in sections if title not in toc and "contents" not in title.lower()]
     assert not missing, f"not in the table of contents: {missing}"
+
+
+DETECT_LABELS = (
+    "`bepro review` flags",
+    "Not flagged yet (a static check could)",
+    "Only a human review sees",
+)
+_BULLET = re.compile(r"^- \*\*(.+?):\*\*\s*(.*)$")
+
+
+def _detect_bullets(rule_id: str) -> dict[str, str]:
+    """The bullets of "How to detect it", by their bold label."""
+    text = (RULES_DIR / f"{rule_id}.md").read_text(encoding="utf-8")
+    section = text.split("## How to detect it", 1)[1].split("\n## ", 1)[0]
+    bullets: dict[str, str] = {}
+    label = ""
+    for line in section.strip().splitlines():
+        found = _BULLET.match(line)
+        if found:
+            label = found[1]
+            bullets[label] = found[2]
+        elif label:
+            bullets[label] += " " + line.strip()
+    return bullets
+
+
+@pytest.mark.parametrize("rule_id", CATALOGUE.rule_ids)
+def test_detect_section_claims_findings_only_for_rules_with_a_detector(rule_id: str) -> None:
+    """What a reference says `bepro review` flags is checked by running it (see CONTRIBUTING.md);
+    at the least, a rule with no detector of its own and no ruff code claims nothing."""
+    from bepro.review.registry import RUFF_CODES, load_detectors
+
+    bullets = _detect_bullets(rule_id)
+    assert list(bullets) in (list(DETECT_LABELS), [DETECT_LABELS[0], DETECT_LABELS[2]])
+    detected = rule_id in {d.rule_id for d in load_detectors().values()} | set(RUFF_CODES.values())
+    claims_nothing = bullets[DETECT_LABELS[0]].startswith("nothing under this rule id")
+    assert claims_nothing != detected, bullets[DETECT_LABELS[0]]
