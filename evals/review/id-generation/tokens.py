@@ -94,3 +94,13 @@ def pick_shard_key(shards: dict[str, str]) -> str:
 def coupon_code() -> str:
     code = "SAVE-" + "".join(random.sample(string.ascii_uppercase, 6))  # expect: id-generation
     return code
+
+
+def new_order_id() -> int:
+    order_id = random.randint(10**5, 10**6 - 1)  # expect: id-generation
+    return order_id
+
+
+def fake_order_id() -> int:
+    fake_order_id = random.randint(1, 99)
+    return fake_order_id

@@ -233,11 +233,12 @@ _ID_PARTS = frozenset(
 _SECRET_PARTS = frozenset(
     {"token", "key", "code", "secret", "password", "passwd", "nonce", "otp", "salt", "pin"}
 )
-_NOT_ID_PARTS = frozenset(
-    {"delay", "jitter", "sleep", "backoff", "wait", "interval", "timeout", "sort", "order", "index",
-     "idx", "weight", "seed", "status", "error", "exit", "http", "port", "color", "colour", "sample",
-     "test", "fake", "mock", "dummy", "generator", "counter", "factory"}
-)  # fmt: skip
+_PRETEND_PARTS = frozenset({"test", "fake", "mock", "dummy", "sample"})
+_NOT_ID_PARTS = _PRETEND_PARTS | {
+    "delay", "jitter", "sleep", "backoff", "wait", "interval", "timeout", "sort", "order", "index",
+    "idx", "weight", "seed", "status", "error", "exit", "http", "port", "color", "colour",
+    "generator", "counter", "factory",
+}  # fmt: skip
 _UNIQUE_BITS = 64  # enough random bits that ids do not collide; predictability is then what matters
 
 
@@ -410,8 +411,15 @@ def _stops_value(parent: ast.AST, child: ast.AST) -> bool:
 
 
 def _is_id_name(name: str) -> bool:
+    """`order_id` is an id even though `order_key` (a shuffle key) is not: an explicit id word
+    outweighs the words that usually mean something else."""
     parts = set(name_parts(name))
+    if parts & _EXPLICIT_ID_PARTS:
+        return not parts & _PRETEND_PARTS
     return bool(parts & _ID_PARTS) and not parts & _NOT_ID_PARTS
+
+
+_EXPLICIT_ID_PARTS = frozenset({"id", "ids", "uid", "uuid", "guid"})
 
 
 # ---------------------------------------------------------------- transactions
