@@ -24,6 +24,20 @@ HTTP_CLIENT_FACTORIES = frozenset(
      "requests.sessions.Session", "aiohttp.ClientSession"}
 )  # fmt: skip
 HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
+# redis-py clients, sync and asyncio: constructors, and the factories that take a URL.
+REDIS_CLIENTS = frozenset(
+    {"redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.asyncio.Redis",
+     "redis.asyncio.StrictRedis"}
+)  # fmt: skip
+REDIS_URL_FACTORIES = frozenset(
+    {"redis.from_url", "redis.Redis.from_url", "redis.asyncio.from_url"}
+)
+AWS_CLIENT_FACTORIES = frozenset({"boto3.client", "boto3.resource"})
+# boto3 calls the service on every method but these, which only build local objects.
+AWS_LOCAL_METHODS = frozenset(
+    {"get_paginator", "get_waiter", "can_paginate", "close", "generate_presigned_url",
+     "generate_presigned_post", "Bucket", "Object", "Table", "Queue", "Topic"}
+)  # fmt: skip
 
 
 def own_nodes(roots: Iterable[ast.AST]) -> Iterator[ast.AST]:

@@ -12,7 +12,13 @@ import ast
 from collections.abc import Iterator
 
 from bepro.review.context import ModuleContext
-from bepro.review.detectors._scope import factory_of
+from bepro.review.detectors._scope import (
+    AWS_CLIENT_FACTORIES,
+    AWS_LOCAL_METHODS,
+    REDIS_CLIENTS,
+    REDIS_URL_FACTORIES,
+    factory_of,
+)
 from bepro.review.registry import Hit, detector
 
 _SYNC_CONNECTS = frozenset(
@@ -27,12 +33,13 @@ _SYNC_CLIENTS: dict[str, str] = {
     "urllib3.PoolManager": "urllib3", "urllib3.ProxyManager": "urllib3",
     "urllib3.HTTPConnectionPool": "urllib3", "urllib3.HTTPSConnectionPool": "urllib3",
     "urllib3.connection_from_url": "urllib3",
-    "redis.Redis": "redis", "redis.StrictRedis": "redis", "redis.from_url": "redis",
-    "redis.Redis.from_url": "redis", "redis.client.Redis": "redis",
     "sqlalchemy.orm.Session": "session", "sqlalchemy.orm.session.Session": "session",
     "sqlmodel.Session": "session", "sqlmodel.create_engine": "engine",
     "sqlalchemy.create_engine": "engine", "sqlalchemy.engine.create_engine": "engine",
-    "boto3.client": "boto3", "boto3.resource": "boto3",
+    **dict.fromkeys(
+        (name for name in REDIS_CLIENTS | REDIS_URL_FACTORIES if ".asyncio." not in name), "redis"
+    ),
+    **dict.fromkeys(AWS_CLIENT_FACTORIES, "boto3"),
 }  # fmt: skip
 # Hashing meant to be slow: tens to hundreds of milliseconds of CPU that stall the event loop.
 _CPU_HEAVY = frozenset(
@@ -65,11 +72,8 @@ _BLOCKING_METHODS: dict[str, frozenset[str]] = {
 # Sync redis and boto3 clients block on every command; these methods only build local objects.
 _LOCAL_METHODS = {
     "redis": frozenset({"pipeline", "pubsub", "lock", "register_script", "close", "monitor"}),
-    "boto3": frozenset(
-        {"get_paginator", "get_waiter", "can_paginate", "close", "generate_presigned_url",
-         "generate_presigned_post", "Bucket", "Object", "Table", "Queue", "Topic"}
-    ),
-}  # fmt: skip
+    "boto3": AWS_LOCAL_METHODS,
+}
 _SESSION_FACTORIES = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.scoped_session"})
 # Arguments to these run in a worker thread, where blocking is the point.
 _OFFLOADERS = frozenset(

@@ -10,6 +10,8 @@ from bepro.review.context import ModuleContext, keyword
 from bepro.review.detectors._scope import (
     HTTP_CLIENT_FACTORIES,
     NESTED_SCOPES,
+    REDIS_CLIENTS,
+    REDIS_URL_FACTORIES,
     body_nodes,
     last_name,
     name_parts,
@@ -48,11 +50,8 @@ _POOLED_FACTORIES = HTTP_CLIENT_FACTORIES | {
     "sqlalchemy.engine.create_engine",
     "sqlalchemy.ext.asyncio.create_async_engine",
     "asyncpg.create_pool",
-    "redis.Redis",
-    "redis.StrictRedis",
-    "redis.from_url",
-    "redis.asyncio.Redis",
-    "redis.asyncio.from_url",
+    *REDIS_CLIENTS,
+    *REDIS_URL_FACTORIES,
 }
 _POOL_WASTE = "every call opens new connections (TCP and TLS handshakes) and none is reused"
 _POOL_FIX = "create it once at startup (module, lifespan, dependency) and share it"

@@ -11,9 +11,13 @@ from collections.abc import Iterator, Sequence
 
 from bepro.review.context import ModuleContext, has_kwargs_splat, keyword
 from bepro.review.detectors._scope import (
+    AWS_CLIENT_FACTORIES,
+    AWS_LOCAL_METHODS,
     FUNCTIONS,
     HTTP_CLIENT_FACTORIES,
     HTTP_VERBS,
+    REDIS_CLIENTS,
+    REDIS_URL_FACTORIES,
     body_nodes,
     factory_of,
     last_name,
@@ -436,14 +440,8 @@ _NETWORK_CALLS = frozenset(
 _PRODUCERS = frozenset(
     {"kafka.KafkaProducer", "aiokafka.AIOKafkaProducer", "confluent_kafka.Producer"}
 )
-_AWS_CLIENTS = frozenset({"boto3.client", "boto3.resource"})
 _NETWORK_CLIENTS = HTTP_CLIENT_FACTORIES | _PRODUCERS | {"smtplib.SMTP", "smtplib.SMTP_SSL"}
 _CLIENT_CALLS = HTTP_VERBS | {"send", "stream", "sendmail", "send_message", "produce"}
-# boto3 calls the service on every method but these, which only build local objects
-_AWS_LOCAL_METHODS = frozenset(
-    {"get_paginator", "get_waiter", "can_paginate", "generate_presigned_url",
-     "generate_presigned_post", "Bucket", "Object", "Table", "Queue", "Topic", "close"}
-)  # fmt: skip
 _WAITS = frozenset({"time.sleep", "asyncio.sleep"})
 
 
@@ -518,9 +516,9 @@ def _is_network_call(call: ast.Call, context: ModuleContext, ancestors: Sequence
     if isinstance(receiver, ast.Call):  # `httpx.AsyncClient().post(...)`
         made_by = context.call_name(receiver)
     else:
-        made_by = factory_of(context, receiver, ancestors, _NETWORK_CLIENTS | _AWS_CLIENTS)
-    if made_by in _AWS_CLIENTS:
-        return method not in _AWS_LOCAL_METHODS and not method.startswith("_")
+        made_by = factory_of(context, receiver, ancestors, _NETWORK_CLIENTS | AWS_CLIENT_FACTORIES)
+    if made_by in AWS_CLIENT_FACTORIES:
+        return method not in AWS_LOCAL_METHODS and not method.startswith("_")
     return method in _CLIENT_CALLS and made_by in _NETWORK_CLIENTS
 
 
@@ -616,12 +614,10 @@ _REMOTE_CACHE_PARTS = frozenset({"redis", "valkey", "memcache", "memcached"})
 _SERIALISERS = frozenset({"dumps", "packb", "model_dump_json", "SerializeToString", "encode"})
 # their `cache` objects apply a configured default timeout
 _DEFAULT_TTL_LIBRARIES = ("django.", "flask_caching.", "flask_cache.")
-_CACHE_FACTORIES = frozenset(
-    {"redis.Redis", "redis.StrictRedis", "redis.from_url", "redis.Redis.from_url",
-     "redis.asyncio.Redis", "redis.asyncio.from_url", "redis.asyncio.StrictRedis",
-     "aioredis.from_url", "aioredis.Redis", "valkey.Valkey", "valkey.from_url",
-     "pymemcache.Client", "pymemcache.client.base.Client", "pymemcache.client.Client"}
-)  # fmt: skip
+_CACHE_FACTORIES = REDIS_CLIENTS | REDIS_URL_FACTORIES | {
+    "aioredis.from_url", "aioredis.Redis", "valkey.Valkey", "valkey.from_url",
+    "pymemcache.Client", "pymemcache.client.base.Client", "pymemcache.client.Client",
+}  # fmt: skip
 _TTL_KEYWORDS = frozenset(
     {"ex", "px", "exat", "pxat", "keepttl", "timeout", "ttl", "expire", "expires", "expiry"}
 )

@@ -17,6 +17,8 @@ from bepro.review.detectors._scope import (
     HTTP_CLIENT_FACTORIES,
     HTTP_VERBS,
     NESTED_SCOPES,
+    REDIS_CLIENTS,
+    REDIS_URL_FACTORIES,
     body_nodes,
     factory_of,
     last_name,
@@ -76,11 +78,11 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
     ),
     # redis-py waits forever on a socket by default; a connection pool carries its own timeouts
     **dict.fromkeys(
-        ("redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.asyncio.Redis"),
+        REDIS_CLIENTS,
         _Wait(("socket_timeout",), _REDIS, position=4, exempt=("connection_pool",)),
     ),
     **dict.fromkeys(
-        ("redis.from_url", "redis.Redis.from_url", "redis.asyncio.from_url"),
+        REDIS_URL_FACTORIES,
         _Wait(("socket_timeout",), _REDIS, dsn_key="socket_timeout", exempt=("connection_pool",)),
     ),
 }
