@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -37,8 +38,8 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _json(project: Path, *args: str) -> dict[str, object]:
-    result = run_bepro("review", "svc", "--format", "json", *args, cwd=project)
+def _json(project: Path, *args: str, target: str = "svc") -> dict[str, object]:
+    result = run_bepro("review", target, "--format", "json", *args, cwd=project)
     assert result.returncode in (0, 1), result.stderr
     payload: dict[str, object] = json.loads(result.stdout)
     return payload
@@ -59,7 +60,7 @@ def test_json_findings_cite_rules_in_priority_order(project: Path) -> None:
     first = findings[0]
     assert set(first) == {
         "rule_id", "category", "priority", "severity", "path", "line", "column",
-        "end_line", "message", "source", "fix_available",
+        "end_line", "message", "source", "role", "fix_available",
     }  # fmt: skip
     assert first["priority"] == 2
     assert first["severity"] == "CRITICAL"
@@ -73,11 +74,39 @@ def test_exit_codes_follow_fail_on(project: Path) -> None:
 
 
 def test_text_output_reads_like_ruff(project: Path) -> None:
+    (project / "svc" / "other.py").write_text(SERVICE, encoding="utf-8")
     result = run_bepro("review", "svc", cwd=project)
-    first, why = result.stdout.splitlines()[:2]
-    assert first.startswith("svc/app.py:9:12: timeouts [P2 CRITICAL]")
-    assert "references/rules/timeouts.md" in why
-    assert result.stdout.rstrip().endswith("2 findings in 1 file (10 lines)")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("svc/app.py:9:12: timeouts [P2 CRITICAL]")
+    # The why comes once per rule, after the findings, with how to read the reference anywhere.
+    why = [line for line in lines if line.startswith("  timeouts (P2")]
+    assert len(why) == 1
+    assert "`bepro rules ID`" in result.stdout
+    assert any(line.split() == ["2", "ruff:S113", "timeouts", "(P2)"] for line in lines)
+    assert result.stdout.rstrip().endswith("4 findings in 2 files (20 lines)")
+
+
+def test_statistics_count_findings_per_code(project: Path) -> None:
+    result = run_bepro("review", "svc", "--statistics", "--format", "json", cwd=project)
+    rows = json.loads(result.stdout)
+    assert {(row["code"], row["count"]) for row in rows} == {
+        ("ruff:S113", 1),
+        ("bepro:unbounded-queue", 1),
+    }
+
+
+def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -> None:
+    for relative in ("tests/test_app.py", "app/migrations/0001_init.py", "scripts/seed.py"):
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative).write_text(SERVICE, encoding="utf-8")
+    payload = _json(project, target=".")
+    assert {Path(f["path"]).as_posix() for f in payload["findings"]} == {"svc/app.py"}
+    assert {f["role"] for f in payload["findings"]} == {"production"}
+    (project / "pyproject.toml").write_text(
+        '[tool.bepro.review]\nroles = { "scripts/**" = "production" }\n', encoding="utf-8"
+    )
+    paths = {Path(f["path"]).as_posix() for f in _json(project, target=".")["findings"]}
+    assert paths == {"svc/app.py", "scripts/seed.py"}
 
 
 def test_sarif_validates_against_the_2_1_0_schema(project: Path) -> None:
@@ -145,18 +174,43 @@ def test_broken_binary_and_ignored_files_do_not_stop_the_review(project: Path) -
     (project / "build").mkdir()
     (project / "build" / "gen.py").write_text(SERVICE, encoding="utf-8")
     (project / ".gitignore").write_text("build/\n", encoding="utf-8")
+    _git_init(project)
     result = run_bepro("review", ".", "--format", "json", cwd=project)
     payload = json.loads(result.stdout)
     issues = {(Path(i["path"]).name, i["kind"]) for i in payload["issues"]}
     assert issues == {("broken.py", "parse-error"), ("blob.py", "skipped-binary")}
     paths = {Path(f["path"]).as_posix() for f in payload["findings"]}
     assert paths == {"svc/app.py"}
+    assert result.returncode == 1  # a file left unparsed fails the run...
+    allowed = run_bepro("review", ".", "--allow-unparsed", "--fail-on", "1", cwd=project)
+    assert allowed.returncode == 0  # ...unless the user allows it
+    assert "svc/broken.py: parse-error" in allowed.stdout
 
 
-def test_unknown_rule_and_missing_path_are_usage_errors(project: Path) -> None:
-    unknown = run_bepro("review", "svc", "--select", "timeout", cwd=project)
-    assert unknown.returncode == 2
-    assert "did you mean: timeouts" in unknown.stderr
+def _git_init(root: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+
+
+def test_gitignore_at_every_level_and_exclude_globs(project: Path) -> None:
+    """Nested .gitignore files, anchored patterns, and `--exclude tests/**` for nested tests."""
+    for relative in ("svc/gen/out.py", "svc/local.py", "local.py", "pkg/tests/unit/t.py"):
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative).write_text(SERVICE, encoding="utf-8")
+    (project / ".gitignore").write_text("/local.py\n", encoding="utf-8")
+    (project / "svc" / ".gitignore").write_text("gen/\n", encoding="utf-8")
+    _git_init(project)
+    payload = _json(project, "--exclude", "tests/**", "--no-ruff", target=".")
+    assert {Path(f["path"]).as_posix() for f in payload["findings"]} == {
+        "svc/app.py",
+        "svc/local.py",  # /local.py is anchored to the root
+    }
+
+
+def test_unknown_rule_or_code_is_a_warning_that_names_the_closest(project: Path) -> None:
+    unknown = run_bepro("review", "svc", "--select", "timeout,S113", cwd=project)
+    assert unknown.returncode == 1  # the known code still runs and finds the call
+    assert "unknown rule id or code 'timeout' (ignored); did you mean 'timeouts'?" in unknown.stderr
+    assert "ruff:S113" in unknown.stdout
     missing = run_bepro("review", "nowhere", cwd=project)
     assert missing.returncode == 2
     assert "no such file or directory: nowhere" in missing.stderr

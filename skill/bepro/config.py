@@ -22,7 +22,8 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 class ReviewSettings(BaseModel):
-    """`[tool.bepro.review]`: which rules `bepro review` reports, and when it fails."""
+    """`[tool.bepro.review]`: which rules and codes `bepro review` reports, where, and when it
+    fails."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -31,6 +32,11 @@ class ReviewSettings(BaseModel):
     min_priority: int = Field(default=8, ge=1, le=8, alias="min-priority")
     fail_on: int = Field(default=8, ge=1, le=8, alias="fail-on")
     per_file_ignores: dict[str, list[str]] = Field(default_factory=dict, alias="per-file-ignores")
+    preview: bool = False
+    exclude: list[str] = Field(default_factory=list)
+    extend_exclude: list[str] = Field(default_factory=list, alias="extend-exclude")
+    # glob -> file role (production, test, migration, script, example), over what paths say.
+    roles: dict[str, str] = Field(default_factory=dict)
 
 
 MinimumScore = Annotated[float, Field(ge=-1, le=1)]

@@ -20,34 +20,36 @@ from bepro.catalogue.model import Catalogue
 from bepro.review import ruff_adapter
 from bepro.review.context import ModuleContext
 from bepro.review.finding import FileIssue, Finding, RawFinding, ReviewResult
-from bepro.review.registry import Detector, Hit, callee_name, load_detectors
+from bepro.review.globs import matches
+from bepro.review.registry import CodeInfo, Detector, Hit, callee_name, code_table, load_detectors
+from bepro.review.roles import Role, role_of
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 2_000_000
 PARALLEL_MIN_FILES = 40
-_SUPPRESSION = re.compile(r"#\s*bepro:\s*ignore\[([a-z0-9,\s-]+)\]")
+_SUPPRESSION = re.compile(r"#\s*bepro:\s*ignore\[([A-Za-z0-9,:\s-]+)\]")
 _LEAVES = frozenset({ast.Name, ast.Constant})
-_SKIPPED_DIRS = frozenset(
-    {".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".mypy_cache"}
-)
 
 
 @dataclass(frozen=True)
 class ReviewOptions:
-    select: frozenset[str] = frozenset()
-    ignore: frozenset[str] = frozenset()
+    """What a review reports. `enabled` holds detector sources (`bepro:random-id`, `ruff:S113`);
+    None means the default selection. Per-file-ignores map a glob to sources."""
+
+    enabled: frozenset[str] | None = None
     min_priority: int = 8
     per_file_ignores: dict[str, frozenset[str]] = field(default_factory=dict)
+    role_overrides: dict[str, Role] = field(default_factory=dict)
+    exclude: tuple[str, ...] = ()
     use_ruff: bool = True
 
-    def wants(self, rule_id: str, priority: int, path: str) -> bool:
-        if self.select and rule_id not in self.select:
-            return False
-        if rule_id in self.ignore or priority > self.min_priority:
+    def wants(self, info: CodeInfo, priority: int, path: str, role: Role) -> bool:
+        enabled = info.default if self.enabled is None else info.source in self.enabled
+        if not enabled or role not in info.roles or priority > self.min_priority:
             return False
         return not any(
-            rule_id in ids and Path(path).match(pattern)
-            for pattern, ids in self.per_file_ignores.items()
+            info.source in sources and matches(path, pattern)
+            for pattern, sources in self.per_file_ignores.items()
         )
 
 
@@ -60,53 +62,19 @@ class _FileResult:
     suppressed: dict[int, frozenset[str]] = field(default_factory=dict)
 
 
-def collect_files(targets: Iterable[Path]) -> list[Path]:
-    """Python files under the targets, skipping what .gitignore (and the usual caches) exclude."""
-    files: list[Path] = []
-    for target in targets:
-        if target.is_file():
-            files.append(target)
-            continue
-        spec = _gitignore(target)
-        for directory, subdirs, names in os.walk(target):
-            base = Path(directory)
-            subdirs[:] = sorted(
-                d
-                for d in subdirs
-                if d not in _SKIPPED_DIRS and not _ignored(spec, target, base / d, True)
-            )
-            files.extend(
-                base / name
-                for name in sorted(names)
-                if name.endswith(".py") and not _ignored(spec, target, base / name, False)
-            )
-    return files
-
-
-def _gitignore(root: Path) -> object | None:
-    candidates = [
-        root / ".gitignore",
-        *(parent / ".gitignore" for parent in root.resolve().parents),
+def collect_files(targets: Iterable[Path], exclude: Iterable[str] = ()) -> list[Path]:
+    """Python files under the targets, as the project's ruff would list them (gitignore at every
+    level, its excludes), less bepro's own `exclude` globs."""
+    patterns = tuple(exclude)
+    return [
+        path
+        for path in ruff_adapter.list_files(targets)
+        if not any(matches(str(path), pattern) for pattern in patterns)
     ]
-    existing = next((path for path in candidates if path.is_file()), None)
-    if existing is None:
-        return None
-    import pathspec
-
-    return pathspec.PathSpec.from_lines(
-        "gitwildmatch", existing.read_text(encoding="utf-8").splitlines()
-    )
-
-
-def _ignored(spec: object | None, root: Path, path: Path, is_dir: bool) -> bool:
-    if spec is None:
-        return False
-    relative = path.relative_to(root).as_posix() + ("/" if is_dir else "")
-    return bool(spec.match_file(relative))  # type: ignore[attr-defined]
 
 
 def review_files(targets: list[Path], catalogue: Catalogue, options: ReviewOptions) -> ReviewResult:
-    files = collect_files(targets)
+    files = collect_files(targets, options.exclude)
     names = [str(path) for path in files]
     # ruff (native, fast) runs in a thread while bepro's detectors run; its hits for files that
     # turn out unreadable or unparsable are dropped when the results are joined.
@@ -304,6 +272,13 @@ def _suppressions(lines: list[str]) -> dict[int, frozenset[str]]:
     return found
 
 
+def _suppressed(raw: RawFinding, info: CodeInfo, names: frozenset[str] | None) -> bool:
+    """`# bepro: ignore[...]` names rule ids or codes, qualified or not."""
+    if not names:
+        return False
+    return not names.isdisjoint({raw.rule_id, info.source, info.code})
+
+
 def _assemble(
     results: list[_FileResult],
     ruff_hits: dict[str, list[RawFinding]],
@@ -312,14 +287,18 @@ def _assemble(
 ) -> ReviewResult:
     findings: list[Finding] = []
     issues = [result.issue for result in results if result.issue is not None]
+    table = code_table()
     for result in results:
-        if result.issue is not None:
-            continue
+        # A file bepro could not parse still gets ruff's findings: ruff parses what CPython does.
+        role = role_of(result.path, options.role_overrides)
         for raw in [*result.raw, *ruff_hits.get(result.path, [])]:
             rule = catalogue.rule(raw.rule_id)
-            if rule is None or raw.rule_id in result.suppressed.get(raw.line, frozenset()):
+            info = table.get(raw.source)
+            if rule is None or info is None:
                 continue
-            if not options.wants(rule.id, rule.priority, result.path):
+            if _suppressed(raw, info, result.suppressed.get(raw.line)):
+                continue
+            if not options.wants(info, rule.priority, result.path, role):
                 continue
             findings.append(
                 Finding(
@@ -333,6 +312,7 @@ def _assemble(
                     end_line=raw.end_line,
                     message=raw.message,
                     source=raw.source,
+                    role=role,
                     fix_available=raw.fixable,
                 )
             )

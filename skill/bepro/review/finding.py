@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from bepro.catalogue.model import Severity
+from bepro.review.roles import Role
 
 IssueKind = Literal[
     "parse-error", "read-error", "skipped-binary", "skipped-too-large", "internal-error"
 ]
+# Kinds that leave a file unreviewed by bepro's own detectors against the user's wishes: the review
+# exits non-zero for them unless `--allow-unparsed` (a binary or huge file is skipped on purpose).
+UNREVIEWED_KINDS: frozenset[str] = frozenset({"parse-error", "read-error", "internal-error"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class Finding(BaseModel):
     end_line: int
     message: str
     source: str
+    role: Role
     fix_available: bool
 
     def sort_key(self) -> tuple[int, str, int, int, str]:
@@ -64,17 +71,23 @@ class ReviewResult(BaseModel):
     files: int
     lines: int
 
+    @property
+    def unreviewed(self) -> list[FileIssue]:
+        return [issue for issue in self.issues if issue.kind in UNREVIEWED_KINDS]
+
     def summary(self) -> dict[str, object]:
-        by_priority: dict[int, int] = {}
-        by_rule: dict[str, int] = {}
-        for finding in self.findings:
-            by_priority[finding.priority] = by_priority.get(finding.priority, 0) + 1
-            by_rule[finding.rule_id] = by_rule.get(finding.rule_id, 0) + 1
         return {
             "files": self.files,
             "lines": self.lines,
             "findings": len(self.findings),
-            "by_priority": {str(k): v for k, v in sorted(by_priority.items())},
-            "by_rule": dict(sorted(by_rule.items())),
+            "by_priority": _counts(str(finding.priority) for finding in self.findings),
+            "by_rule": _counts(finding.rule_id for finding in self.findings),
+            "by_code": _counts(finding.source for finding in self.findings),
+            "by_role": _counts(finding.role for finding in self.findings),
             "issues": len(self.issues),
+            "unreviewed": len(self.unreviewed),
         }
+
+
+def _counts(keys: Iterable[str]) -> dict[str, int]:
+    return dict(sorted(Counter(keys).items()))

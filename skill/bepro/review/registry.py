@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from bepro.review.context import ModuleContext
+from bepro.review.roles import PRODUCTION_ONLY, Role
 
 # ruff code (or code prefix) -> rule id. Longest prefix wins. Checked against ruff 0.17.
 RUFF_CODES: dict[str, str] = {
@@ -78,6 +79,11 @@ RUFF_CODES: dict[str, str] = {
     "PGH004": "lint",
     "E722": "lint",
 }
+# Codes outside the default selection, as ruff's preview rules are: each was judged on real
+# applications (bench/audit/) and flagged too much that is fine where it stands. `--preview`
+# or naming the code in `--select` turns one on.
+PREVIEW_CODES: frozenset[str] = frozenset()
+
 # Left out on purpose: S311 (random for security) flags jitter too, and bepro's own
 # id-generation detector looks at what the random value becomes; S101 (assert) flags every test
 # and example assert, which says nothing about whether domain invariants are enforced.
@@ -124,6 +130,7 @@ class Detector:
     fixable: bool = False
     # For ast.Call nodes: the names a callee must end with (see `callee_name`); None: any call.
     callees: frozenset[str] | None = None
+    roles: frozenset[Role] = PRODUCTION_ONLY
 
     @property
     def source(self) -> str:
@@ -139,17 +146,20 @@ def detector(
     nodes: tuple[type[ast.AST], ...],
     fixable: bool = False,
     callees: Iterable[str] | None = None,
+    roles: frozenset[Role] = PRODUCTION_ONLY,
 ) -> Callable[[Check], Check]:
     """Register a check: called for every node of the given types during the module walk.
 
     With `callees`, calls reach the check only when their callee's last name is one of them:
-    most checks care about a handful of functions, and a module has thousands of calls."""
+    most checks care about a handful of functions, and a module has thousands of calls. `roles`
+    are the kinds of file (roles.py) where what it flags is a defect: production code alone,
+    unless a check says otherwise."""
 
     def register(check: Check) -> Check:
         if code in DETECTORS:
             raise ValueError(f"detector code {code!r} registered twice")
         names = None if callees is None else frozenset(name.rpartition(".")[2] for name in callees)
-        DETECTORS[code] = Detector(code, rule_id, nodes, check, fixable, names)
+        DETECTORS[code] = Detector(code, rule_id, nodes, check, fixable, names, roles)
         return check
 
     return register
@@ -179,3 +189,31 @@ def load_detectors() -> dict[str, Detector]:
     from bepro.review import detectors  # noqa: F401 - importing registers every family
 
     return DETECTORS
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    """One detector code as users select, ignore and suppress it: `bepro:random-id` or `ruff:S113`."""
+
+    source: str
+    rule_id: str
+    roles: frozenset[Role]
+    default: bool
+
+    @property
+    def code(self) -> str:
+        return self.source.partition(":")[2]
+
+
+def code_table() -> dict[str, CodeInfo]:
+    """Every code bepro reports, keyed by source (`bepro:random-id`, `ruff:S113`)."""
+    table = {
+        found.source: CodeInfo(
+            found.source, found.rule_id, found.roles, found.source not in PREVIEW_CODES
+        )
+        for found in load_detectors().values()
+    }
+    for code, rule_id in RUFF_CODES.items():
+        source = f"ruff:{code}"
+        table[source] = CodeInfo(source, rule_id, PRODUCTION_ONLY, source not in PREVIEW_CODES)
+    return table

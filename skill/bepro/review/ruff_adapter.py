@@ -1,10 +1,18 @@
-"""Run the ruff binary once over all files (JSON output) and map its codes to catalogue rules."""
+"""Run the ruff binary over the files (JSON output) and map its codes to catalogue rules.
+
+Ruff runs with the reviewed project's own configuration, as the project's CI runs it: its
+per-file-ignores, excludes and target-version apply, and so do the codes it ignores project-wide
+(`lint.ignore`), since `--select` on the command line would otherwise bring them back. Ruff also
+lists the files to review: it walks a tree with gitignore semantics at every level."""
 
 from __future__ import annotations
 
 import json
 import logging
 import subprocess
+import tomllib
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,31 +40,106 @@ def _ruff_binary() -> str:
     return str(find_ruff_bin())
 
 
-def _command(extra: list[str]) -> list[str]:
+def _command(extra: list[str], ignore: Iterable[str] = ()) -> list[str]:
     select = ",".join(sorted(RUFF_CODES))
+    ignored = [f"--ignore={','.join(sorted(ignore))}"] if ignore else []
     return [
-        _ruff_binary(), "check", "--isolated", "--no-cache", "--exit-zero",
-        "--output-format", "json", "--select", select, *extra,
+        _ruff_binary(), "check", "--no-cache", "--exit-zero", "--force-exclude",
+        "--output-format", "json", "--select", select, *ignored, *extra,
     ]  # fmt: skip
+
+
+def list_files(targets: Iterable[Path]) -> list[Path]:
+    """The Python files under the targets that the project's ruff would check: .gitignore at
+    every level, the project's `exclude`, hidden and virtual-env folders left out. A file named
+    on the command line is kept (as ruff does) unless the project's configuration excludes it."""
+    targets = list(targets)
+    names = [str(target) for target in targets]
+    completed = subprocess.run(  # noqa: S603 - a fixed argv to the ruff binary, no shell
+        [_ruff_binary(), "check", "--show-files", "--force-exclude", "--no-cache", *names],
+        capture_output=True, text=True, timeout=RUFF_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    if completed.returncode not in (0, 1) and not completed.stdout:
+        raise RuffUnavailableError(
+            f"ruff could not list the files (exit {completed.returncode}): "
+            f"{completed.stderr.strip()[:200]}",
+            "check the project's ruff configuration",
+        )
+    given = [(target.resolve(), target) for target in targets]
+    found = {
+        _as_given(Path(line.strip()), given)
+        for line in completed.stdout.splitlines()
+        if line.strip().endswith(".py")
+    }
+    return sorted(found)
+
+
+def _as_given(path: Path, given: list[tuple[Path, Path]]) -> Path:
+    """A listed file spelt from the target the user named (`../app/x.py` stays relative)."""
+    for resolved, target in given:
+        if path == resolved:
+            return target
+        if path.is_relative_to(resolved):
+            return target / path.relative_to(resolved)
+    return path
 
 
 def run(paths: list[str]) -> dict[str, list[RawFinding]]:
     """Ruff's findings per path (as given), for the codes bepro maps to rules."""
     hits: dict[str, list[RawFinding]] = {}
     by_resolved = {str(Path(path).resolve()): path for path in paths}
-    for start in range(0, len(paths), _ARGS_PER_CALL):
-        output = _execute(_command(paths[start : start + _ARGS_PER_CALL]), None)
-        for item in output:
-            original = by_resolved.get(str(Path(item["filename"]).resolve()), item["filename"])
-            finding = _to_raw(item)
-            if finding is not None:
-                hits.setdefault(original, []).append(finding)
+    for ignore, group in _by_project_ignores(paths).items():
+        for start in range(0, len(group), _ARGS_PER_CALL):
+            output = _execute(_command(group[start : start + _ARGS_PER_CALL], ignore), None)
+            for item in output:
+                filename = str(Path(item["filename"]).resolve())
+                original = by_resolved.get(filename, item["filename"])
+                finding = _to_raw(item)
+                if finding is not None:
+                    hits.setdefault(original, []).append(finding)
     return hits
 
 
 def run_source(source: str, filename: str) -> list[RawFinding]:
-    output = _execute(_command(["--stdin-filename", Path(filename).name, "-"]), source)
+    """Code given as text is checked in isolation: it belongs to no project on this disk."""
+    command = _command(["--isolated", "--stdin-filename", Path(filename).name, "-"])
+    output = _execute(command, source)
     return [finding for item in output if (finding := _to_raw(item)) is not None]
+
+
+def _by_project_ignores(paths: list[str]) -> dict[frozenset[str], list[str]]:
+    groups: dict[frozenset[str], list[str]] = {}
+    for path in paths:
+        groups.setdefault(_ignored_codes(Path(path).resolve().parent), []).append(path)
+    return groups
+
+
+@cache
+def _ignored_codes(directory: Path) -> frozenset[str]:
+    """The codes of ours that the nearest ruff configuration ignores project-wide."""
+    config = _nearest_config(directory)
+    if config is None:
+        return frozenset()
+    ignored = {*config.get("ignore", ()), *config.get("extend-ignore", ())}
+    lint = config.get("lint", {})
+    ignored |= {*lint.get("ignore", ()), *lint.get("extend-ignore", ())}
+    return frozenset(code for code in RUFF_CODES if any(code.startswith(i) for i in ignored))
+
+
+def _nearest_config(directory: Path) -> dict[str, Any] | None:
+    for folder in (directory, *directory.parents):
+        for name in (".ruff.toml", "ruff.toml", "pyproject.toml"):
+            candidate = folder / name
+            if not candidate.is_file():
+                continue
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                return None  # ruff itself reports a broken configuration
+            table = data.get("tool", {}).get("ruff") if name == "pyproject.toml" else data
+            if isinstance(table, dict):
+                return table
+    return None
 
 
 def _execute(command: list[str], stdin: str | None) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -42,27 +43,59 @@ def _rule_ids(
     return frozenset(rule_id for rule_id in ids if rule_id)
 
 
-def build_options(
-    settings: ReviewSettings,
-    catalogue: Catalogue,
-    select: str | None,
-    ignore: str | None,
-    min_priority: int | None,
-    no_ruff: bool,
-) -> ReviewOptions:
-    from bepro.review.engine import ReviewOptions
+@dataclass(frozen=True)
+class ReviewFlags:
+    """What the command line says, before `[tool.bepro.review]` fills the gaps."""
 
-    per_file = {
-        pattern: _rule_ids(",".join(ids), [], catalogue, f"per-file-ignores[{pattern!r}]")
-        for pattern, ids in settings.per_file_ignores.items()
-    }
-    return ReviewOptions(
-        select=_rule_ids(select, settings.select, catalogue, "--select"),
-        ignore=_rule_ids(ignore, settings.ignore, catalogue, "--ignore"),
-        min_priority=min_priority if min_priority is not None else settings.min_priority,
-        per_file_ignores=per_file,
-        use_ruff=not no_ruff,
+    select: str | None = None
+    ignore: str | None = None
+    exclude: str | None = None
+    min_priority: int | None = None
+    no_ruff: bool = False
+    preview: bool = False
+
+
+def build_options(
+    settings: ReviewSettings, catalogue: Catalogue, flags: ReviewFlags
+) -> tuple[ReviewOptions, list[str]]:
+    """The review's options from the flags over `[tool.bepro.review]`, and a warning per term that
+    names no rule id or code (a typo must not silently turn a check off)."""
+    from bepro.review.engine import ReviewOptions
+    from bepro.review.registry import code_table
+    from bepro.review.roles import parse_role
+    from bepro.review.selection import enabled_codes, resolve, unknown_warning
+
+    enabled, warnings = enabled_codes(
+        _terms(flags.select, settings.select),
+        _terms(flags.ignore, settings.ignore),
+        catalogue,
+        flags.preview or settings.preview,
     )
+    table = code_table()
+    per_file: dict[str, frozenset[str]] = {}
+    for pattern, terms in settings.per_file_ignores.items():
+        resolved = resolve(terms, catalogue, True, table)
+        flag = f"per-file-ignores[{pattern!r}]"
+        warnings += [unknown_warning(flag, term, catalogue, table) for term in resolved.unknown]
+        per_file[pattern] = resolved.sources
+    try:
+        roles = {pattern: parse_role(role) for pattern, role in settings.roles.items()}
+    except ValueError as exc:
+        raise UsageError(f"[tool.bepro.review] roles: {exc}", "fix pyproject.toml") from exc
+    options = ReviewOptions(
+        enabled=enabled,
+        min_priority=settings.min_priority if flags.min_priority is None else flags.min_priority,
+        per_file_ignores=per_file,
+        role_overrides=roles,
+        exclude=(*settings.exclude, *settings.extend_exclude, *_terms(flags.exclude, [])),
+        use_ruff=not flags.no_ruff,
+    )
+    return options, warnings
+
+
+def _terms(raw: str | None, configured: list[str]) -> list[str]:
+    terms = raw.split(",") if raw else configured
+    return [term.strip() for term in terms if term.strip()]
 
 
 def review_command(
@@ -73,11 +106,21 @@ def review_command(
         ReviewFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ReviewFormat.text,
     select: Annotated[
-        str | None, typer.Option(help="Only these rule ids, comma-separated.")
+        str | None,
+        typer.Option(
+            help="Only these rule ids or codes, comma-separated (timeouts, bepro:random-id, S113, "
+            "DTZ)."
+        ),
     ] = None,
     ignore: Annotated[
-        str | None, typer.Option(help="Skip these rule ids, comma-separated.")
+        str | None, typer.Option(help="Skip these rule ids or codes, comma-separated.")
     ] = None,
+    preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview", help="Also report codes outside the default selection (noisier)."
+        ),
+    ] = False,
     min_priority: Annotated[
         int | None,
         typer.Option("--min-priority", min=1, max=8, help="Report priorities 1..N only."),
@@ -88,6 +131,22 @@ def review_command(
     ] = None,
     no_ruff: Annotated[
         bool, typer.Option("--no-ruff", help="Run only bepro's own detectors.")
+    ] = False,
+    exclude: Annotated[
+        str | None,
+        typer.Option(
+            help="Skip files matching these globs, comma-separated (gitignore style: tests/**)."
+        ),
+    ] = None,
+    allow_unparsed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unparsed",
+            help="Exit 0 even when a file could not be parsed (it is still listed).",
+        ),
+    ] = False,
+    statistics: Annotated[
+        bool, typer.Option("--statistics", help="Print the count of findings per code instead.")
     ] = False,
 ) -> None:
     """Review Python code against the rules; findings cite rule ids, highest priority first."""
@@ -101,9 +160,14 @@ def review_command(
         raise UsageError(f"no such file or directory: {missing[0]}", "check the paths you passed")
     settings = load_settings()
     catalogue = load_catalogue(resolve_paths(settings).skill)
-    options = build_options(settings.review, catalogue, select, ignore, min_priority, no_ruff)
+    flags = ReviewFlags(select, ignore, exclude, min_priority, no_ruff, preview)
+    options, warnings = build_options(settings.review, catalogue, flags)
+    for warning in warnings:
+        typer.echo(f"bepro: warning: {warning}", err=True)
     result = review_files(paths, catalogue, options)
-    if output is ReviewFormat.json:
+    if statistics:
+        typer.echo(render.statistics(result, output is ReviewFormat.json), nl=False)
+    elif output is ReviewFormat.json:
         typer.echo(render.to_json(result), nl=False)
     elif output is ReviewFormat.sarif:
         typer.echo(render.to_sarif(result, catalogue))
@@ -113,6 +177,8 @@ def review_command(
         typer.echo(render.to_text(result, catalogue), nl=False)
     threshold = fail_on if fail_on is not None else settings.review.fail_on
     if any(finding.priority <= threshold for finding in result.findings):
+        raise typer.Exit(EXIT_FINDINGS)
+    if result.unreviewed and not allow_unparsed:
         raise typer.Exit(EXIT_FINDINGS)
 
 

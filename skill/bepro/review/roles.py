@@ -1,0 +1,59 @@
+"""What a file is for: production code, tests, migrations, scripts or examples.
+
+Most backend rules are about code that runs in production: a dummy key in a test, an applied
+migration or a one-off script run by hand are not defects worth a finding. Each detector code
+declares the roles it applies to (registry.py); a file's role comes from its path, the way pytest
+and Django lay projects out, and `[tool.bepro.review] roles` can override it per glob.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Literal, get_args
+
+from bepro.review.globs import matches
+
+Role = Literal["production", "test", "migration", "script", "example"]
+ROLES: tuple[Role, ...] = get_args(Role)
+PRODUCTION_ONLY: frozenset[Role] = frozenset({"production"})
+
+_TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "testdata", "test_data"})
+_TEST_FILES = frozenset({"conftest.py", "tests.py", "test.py", "fixtures.py"})
+_MIGRATION_DIRS = frozenset({"migrations", "alembic", "migration", "revisions"})
+# Django management commands are left out: many run in production (workers, schedulers).
+_SCRIPT_DIRS = frozenset({"scripts", "script", "bin", "devtools"})
+_SCRIPT_FILES = frozenset({"manage.py", "setup.py", "noxfile.py", "fabfile.py", "__main__.py"})
+_EXAMPLE_DIRS = frozenset({"examples", "example", "docs", "doc", "samples", "demo", "tutorial"})
+
+
+def role_of(path: str, overrides: Mapping[str, Role] | None = None) -> Role:
+    """The role of a file: the first matching override glob, else what its path says."""
+    for pattern, role in (overrides or {}).items():
+        if matches(path, pattern):
+            return role
+    return _role_from_path(PurePath(path))
+
+
+def _role_from_path(path: PurePath) -> Role:
+    folders = {part.lower() for part in path.parts[:-1]}
+    name = path.name.lower()
+    if name.startswith("test_") or name.endswith(("_test.py", "_tests.py")):
+        return "test"
+    if name in _TEST_FILES or not folders.isdisjoint(_TEST_DIRS):
+        return "test"
+    if not folders.isdisjoint(_MIGRATION_DIRS):
+        return "migration"
+    if name in _SCRIPT_FILES or not folders.isdisjoint(_SCRIPT_DIRS):
+        return "script"
+    if not folders.isdisjoint(_EXAMPLE_DIRS):
+        return "example"
+    return "production"
+
+
+def parse_role(text: str) -> Role:
+    """A role named in configuration; ValueError names the valid ones."""
+    for role in ROLES:
+        if text == role:
+            return role
+    raise ValueError(f"unknown file role {text!r}: use one of {', '.join(ROLES)}")
