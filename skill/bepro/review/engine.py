@@ -42,10 +42,12 @@ class ReviewOptions:
     role_overrides: dict[str, Role] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
     use_ruff: bool = True
+    all_roles: bool = False  # report tests, migrations, scripts and examples too
 
     def wants(self, info: CodeInfo, priority: int, path: str, role: Role) -> bool:
         enabled = info.default if self.enabled is None else info.source in self.enabled
-        if not enabled or role not in info.roles or priority > self.min_priority:
+        applies = self.all_roles or role in info.roles
+        if not enabled or not applies or priority > self.min_priority:
             return False
         return not any(
             info.source in sources and matches(path, pattern)

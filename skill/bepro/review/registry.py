@@ -78,6 +78,9 @@ RUFF_CODES: dict[str, str] = {
     "PGH003": "lint",
     "PGH004": "lint",
     "E722": "lint",
+    "S110": "lint",
+    "S112": "lint",
+    "BLE001": "lint",
 }
 # Codes outside the default selection, as ruff's preview rules are: each was judged on real
 # applications (bench/audit/) and flagged too much that is fine where it stands. `--preview`

@@ -53,6 +53,7 @@ class ReviewFlags:
     min_priority: int | None = None
     no_ruff: bool = False
     preview: bool = False
+    all_roles: bool = False
 
 
 def build_options(
@@ -89,6 +90,7 @@ def build_options(
         role_overrides=roles,
         exclude=(*settings.exclude, *settings.extend_exclude, *_terms(flags.exclude, [])),
         use_ruff=not flags.no_ruff,
+        all_roles=flags.all_roles,
     )
     return options, warnings
 
@@ -145,6 +147,14 @@ def review_command(
             help="Exit 0 even when a file could not be parsed (it is still listed).",
         ),
     ] = False,
+    all_roles: Annotated[
+        bool,
+        typer.Option(
+            "--all-roles",
+            help="Also report findings in tests, migrations, scripts and examples (each finding "
+            "names its file's role).",
+        ),
+    ] = False,
     statistics: Annotated[
         bool, typer.Option("--statistics", help="Print the count of findings per code instead.")
     ] = False,
@@ -160,7 +170,7 @@ def review_command(
         raise UsageError(f"no such file or directory: {missing[0]}", "check the paths you passed")
     settings = load_settings()
     catalogue = load_catalogue(resolve_paths(settings).skill)
-    flags = ReviewFlags(select, ignore, exclude, min_priority, no_ruff, preview)
+    flags = ReviewFlags(select, ignore, exclude, min_priority, no_ruff, preview, all_roles)
     options, warnings = build_options(settings.review, catalogue, flags)
     for warning in warnings:
         typer.echo(f"bepro: warning: {warning}", err=True)

@@ -472,6 +472,44 @@ def secret_fallback(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
         )
 
 
+_JWT_SIGNERS = frozenset({"jwt.encode", "jose.jwt.encode", "jwt.JWT.encode"})
+
+
+@detector("jwt-literal-key", "secrets", nodes=(ast.Call,), callees={"encode"})
+def jwt_literal_key(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`jwt.encode(claims, "s3cret")` or a module constant: every copy of the code can mint valid
+    tokens for any user, and rotating the key means a deploy."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if context.call_name(node) not in _JWT_SIGNERS:
+        return
+    key = node.args[1] if len(node.args) > 1 else getattr(keyword(node, "key"), "value", None)
+    if key is not None and _literal_text(key, context) is not None:
+        yield Hit(
+            key,
+            "the JWT signing key is written in the source: load it from the environment or a "
+            "secret manager, and rotate this one",
+        )
+
+
+def _literal_text(node: ast.AST, context: ModuleContext) -> str | None:
+    """A non-empty str literal, directly or through a module-level constant assigned once."""
+    if isinstance(node, ast.Name):
+        node = _module_constant(node.id, context) or node
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value:
+        return node.value
+    return None
+
+
+def _module_constant(name: str, context: ModuleContext) -> ast.AST | None:
+    values = [
+        statement.value
+        for statement in context.tree.body
+        if isinstance(statement, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets)
+    ]
+    return values[0] if len(values) == 1 else None
+
+
 # ---------------------------------------------------------------- log format
 
 
