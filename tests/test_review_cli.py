@@ -60,7 +60,7 @@ def test_json_findings_cite_rules_in_priority_order(project: Path) -> None:
     first = findings[0]
     assert set(first) == {
         "rule_id", "category", "priority", "severity", "path", "line", "column",
-        "end_line", "message", "source", "role", "fix_available",
+        "end_line", "message", "source", "role", "fix_available", "fingerprint",
     }  # fmt: skip
     assert first["priority"] == 2
     assert first["severity"] == "CRITICAL"
@@ -239,3 +239,32 @@ def test_a_failing_detector_costs_its_file_not_the_review(
         (str(tmp_path / "bad.py"), "internal-error")
     ]
     assert [finding.rule_id for finding in result.findings] == ["id-generation"]
+
+
+def test_baseline_reports_only_new_findings_even_after_lines_move(project: Path) -> None:
+    saved = run_bepro("review", "svc", "--format", "json", cwd=project)
+    (project / "baseline.json").write_text(saved.stdout, encoding="utf-8")
+    app = project / "svc" / "app.py"
+    moved = SERVICE.replace("import asyncio\n", "import asyncio\nimport os\n\n")
+    app.write_text(moved + "\n\ndef again(url):\n    return requests.get(url)\n", encoding="utf-8")
+    payload = _json(project, "--baseline", "baseline.json")
+    assert [(f["source"], f["line"]) for f in _findings(payload)] == [("ruff:S113", 15)]
+    broken = run_bepro("review", "svc", "--baseline", "nowhere.json", cwd=project)
+    assert broken.returncode == 2
+    assert "--baseline: cannot read nowhere.json" in broken.stderr
+
+
+def test_diff_reports_only_findings_on_changed_lines(project: Path) -> None:
+    _git_init(project)
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "start"], check=True)
+    app = project / "svc" / "app.py"
+    app.write_text(
+        SERVICE + "\n\ndef again(url):\n    return requests.get(url)\n", encoding="utf-8"
+    )
+    payload = _json(project, "--diff", "HEAD")
+    assert [(f["source"], f["line"]) for f in _findings(payload)] == [("ruff:S113", 13)]
+    unknown = run_bepro("review", "svc", "--diff", "no-such-ref", cwd=project)
+    assert unknown.returncode == 2
+    assert "--diff no-such-ref:" in unknown.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import hashlib
 import logging
 import os
 import re
@@ -102,7 +103,7 @@ def review_source(
     ruff_hits: dict[str, list[RawFinding]] = {}
     if options.use_ruff and result.issue is None:
         ruff_hits = {filename: ruff_adapter.run_source(source, filename)}
-    return _assemble([result], ruff_hits, catalogue, options)
+    return _assemble([result], ruff_hits, catalogue, options, {filename: source})
 
 
 @contextmanager
@@ -274,6 +275,30 @@ def _suppressions(lines: list[str]) -> dict[int, frozenset[str]]:
     return found
 
 
+class _LineTexts:
+    """A finding's line of code, read once per file that has findings (for fingerprints)."""
+
+    def __init__(self, sources: dict[str, str]) -> None:
+        self._lines = {path: text.splitlines() for path, text in sources.items()}
+
+    def line(self, path: str, number: int) -> str:
+        if path not in self._lines:
+            try:
+                text = Path(path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            self._lines[path] = text.splitlines()
+        lines = self._lines[path]
+        return lines[number - 1] if 0 < number <= len(lines) else ""
+
+
+def fingerprint(path: str, source: str, line_text: str) -> str:
+    """Stable across edits elsewhere in the file: the file's name, the code and the flagged line's
+    text, not its number (as SARIF's partialFingerprints and ruff-style baselines do)."""
+    key = f"{Path(path).as_posix()}\0{source}\0{' '.join(line_text.split())}"
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
 def _suppressed(raw: RawFinding, info: CodeInfo, names: frozenset[str] | None) -> bool:
     """`# bepro: ignore[...]` names rule ids or codes, qualified or not."""
     if not names:
@@ -286,8 +311,10 @@ def _assemble(
     ruff_hits: dict[str, list[RawFinding]],
     catalogue: Catalogue,
     options: ReviewOptions,
+    sources: dict[str, str] | None = None,
 ) -> ReviewResult:
     findings: list[Finding] = []
+    texts = _LineTexts(sources or {})
     issues = [result.issue for result in results if result.issue is not None]
     table = code_table()
     for result in results:
@@ -316,6 +343,9 @@ def _assemble(
                     source=raw.source,
                     role=role,
                     fix_available=raw.fixable,
+                    fingerprint=fingerprint(
+                        result.path, raw.source, texts.line(result.path, raw.line)
+                    ),
                 )
             )
     unique = {(f.path, f.line, f.column, f.rule_id, f.source): f for f in findings}

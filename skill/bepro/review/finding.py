@@ -48,6 +48,7 @@ class Finding(BaseModel):
     source: str
     role: Role
     fix_available: bool
+    fingerprint: str
 
     def sort_key(self) -> tuple[int, str, int, int, str]:
         return (self.priority, self.path, self.line, self.column, self.rule_id)

@@ -180,6 +180,7 @@ def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
                 }
             }
         ],
+        "partialFingerprints": {"bepro/v1": finding.fingerprint},
         "properties": {
             "source": finding.source,
             "priority": finding.priority,

@@ -155,6 +155,19 @@ def review_command(
             "names its file's role).",
         ),
     ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            help="Report only findings not in this saved `--format json` report (adopt bepro on "
+            "an existing code base)."
+        ),
+    ] = None,
+    diff: Annotated[
+        str | None,
+        typer.Option(
+            help="Report only findings on lines changed since this git ref (origin/main)."
+        ),
+    ] = None,
     statistics: Annotated[
         bool, typer.Option("--statistics", help="Print the count of findings per code instead.")
     ] = False,
@@ -162,6 +175,7 @@ def review_command(
     """Review Python code against the rules; findings cite rule ids, highest priority first."""
     from bepro.catalogue.parse import load_catalogue
     from bepro.config import load_settings, resolve_paths
+    from bepro.review import adoption
     from bepro.review import output as render
     from bepro.review.engine import review_files
 
@@ -175,6 +189,10 @@ def review_command(
     for warning in warnings:
         typer.echo(f"bepro: warning: {warning}", err=True)
     result = review_files(paths, catalogue, options)
+    if baseline is not None:
+        result = adoption.without_baseline(result, baseline)
+    if diff is not None:
+        result = adoption.on_changed_lines(result, diff)
     if statistics:
         typer.echo(render.statistics(result, output is ReviewFormat.json), nl=False)
     elif output is ReviewFormat.json:
