@@ -99,6 +99,8 @@ def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -
     for relative in ("tests/test_app.py", "app/migrations/0001_init.py", "scripts/seed.py"):
         (project / relative).parent.mkdir(parents=True, exist_ok=True)
         (project / relative).write_text(SERVICE, encoding="utf-8")
+    tool = SERVICE + '\n\nif __name__ == "__main__":\n    fetch("https://example.com")\n'
+    (project / "svc" / "backfill.py").write_text(tool, encoding="utf-8")  # run by hand
     payload = _json(project, target=".")
     assert {Path(f["path"]).as_posix() for f in payload["findings"]} == {"svc/app.py"}
     assert {f["role"] for f in payload["findings"]} == {"production"}
@@ -268,3 +270,20 @@ def test_diff_reports_only_findings_on_changed_lines(project: Path) -> None:
     unknown = run_bepro("review", "svc", "--diff", "no-such-ref", cwd=project)
     assert unknown.returncode == 2
     assert "--diff no-such-ref:" in unknown.stderr
+
+
+def test_rules_explains_a_code_from_the_registry(project: Path) -> None:
+    own = run_bepro("rules", "random-id", cwd=project)
+    assert own.returncode == 0
+    assert "bepro:random-id" in own.stdout
+    assert "Rule `id-generation`" in own.stdout
+    assert "# bepro: ignore[random-id]" in own.stdout
+    ruff = run_bepro("rules", "S113", cwd=project)
+    assert "Rule `timeouts`" in ruff.stdout
+    assert "rewrites it offline (add-timeout)" in ruff.stdout
+
+
+def test_fix_available_comes_from_the_rewrite_table(project: Path) -> None:
+    findings = {f["source"]: f["fix_available"] for f in _findings(_json(project))}
+    assert findings == {"ruff:S113": True, "bepro:unbounded-queue": False}
+    assert set(registry.REWRITES) <= set(registry.code_table())

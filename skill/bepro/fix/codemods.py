@@ -25,6 +25,7 @@ from bepro.fix import cst_tools, durations
 from bepro.fix.lines import unchanged_line
 from bepro.fix.model import Candidate
 from bepro.review.finding import Finding
+from bepro.review.registry import REWRITES
 
 # The default when a call has none: a ceiling that stops a hung dependency from holding a worker
 # forever, generous enough not to cut off a slow but healthy third-party API (their p99.9 plus
@@ -186,13 +187,13 @@ CODEMODS: tuple[Codemod, ...] = (
 
 
 def codemod_candidate(source: str, finding: Finding) -> Candidate | None:
-    """The first codemod for the finding's rule that rewrites something, as a whole-file candidate."""
+    """The codemod the rewrite table names for the finding's code, as a whole-file candidate."""
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError:
         return None
     for codemod in CODEMODS:
-        if codemod.rule_id != finding.rule_id:
+        if codemod.name != REWRITES.get(finding.source):
             continue
         rewritten = codemod.transform(MetadataWrapper(module), finding)
         if rewritten is not None and rewritten.code != source:

@@ -22,8 +22,16 @@ from bepro.review import ruff_adapter
 from bepro.review.context import ModuleContext
 from bepro.review.finding import FileIssue, Finding, RawFinding, ReviewResult
 from bepro.review.globs import matches
-from bepro.review.registry import CodeInfo, Detector, Hit, callee_name, code_table, load_detectors
-from bepro.review.roles import Role, role_of
+from bepro.review.registry import (
+    REWRITES,
+    CodeInfo,
+    Detector,
+    Hit,
+    callee_name,
+    code_table,
+    load_detectors,
+)
+from bepro.review.roles import Role, is_entry_point, role_of
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 2_000_000
@@ -63,6 +71,7 @@ class _FileResult:
     raw: list[RawFinding] = field(default_factory=list)
     issue: FileIssue | None = None
     suppressed: dict[int, frozenset[str]] = field(default_factory=dict)
+    entry_point: bool = False  # run as a program: `if __name__ == "__main__":`
 
 
 def collect_files(targets: Iterable[Path], exclude: Iterable[str] = ()) -> list[Path]:
@@ -158,6 +167,7 @@ def _review_text(path: str, source: str) -> _FileResult:
         message = f"cannot parse: {getattr(exc, 'msg', None) or exc}{where}"
         result.issue = FileIssue(path=path, kind="parse-error", message=message)
         return result
+    result.entry_point = is_entry_point(tree)
     context = ModuleContext.build(path, source, tree)
     try:
         result.raw = _run_detectors(tree, context)
@@ -259,7 +269,6 @@ def _raw(found: Detector, hit: Hit) -> RawFinding:
         column=getattr(hit.node, "col_offset", 0) + 1,
         end_line=getattr(hit.node, "end_lineno", None) or line,
         message=hit.message,
-        fixable=found.fixable,
     )
 
 
@@ -319,7 +328,7 @@ def _assemble(
     table = code_table()
     for result in results:
         # A file bepro could not parse still gets ruff's findings: ruff parses what CPython does.
-        role = role_of(result.path, options.role_overrides)
+        role = role_of(result.path, options.role_overrides, result.entry_point)
         for raw in [*result.raw, *ruff_hits.get(result.path, [])]:
             rule = catalogue.rule(raw.rule_id)
             info = table.get(raw.source)
@@ -342,7 +351,7 @@ def _assemble(
                     message=raw.message,
                     source=raw.source,
                     role=role,
-                    fix_available=raw.fixable,
+                    fix_available=raw.source in REWRITES,
                     fingerprint=fingerprint(
                         result.path, raw.source, texts.line(result.path, raw.line)
                     ),

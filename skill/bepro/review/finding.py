@@ -30,7 +30,6 @@ class RawFinding:
     column: int
     end_line: int
     message: str
-    fixable: bool
 
 
 class Finding(BaseModel):

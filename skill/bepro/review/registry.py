@@ -82,6 +82,19 @@ RUFF_CODES: dict[str, str] = {
     "S112": "lint",
     "BLE001": "lint",
 }
+# The offline rewrites `bepro fix` has, by code: this table drives both `fix_available` in review
+# output and which codemod (fix/codemods.py) `bepro fix` tries for a finding.
+REWRITES: dict[str, str] = {
+    "ruff:S113": "add-timeout",
+    "bepro:session-call-without-timeout": "add-timeout",
+    "ruff:DTZ002": "utc-datetime",
+    "ruff:DTZ003": "utc-datetime",
+    "ruff:DTZ004": "utc-datetime",
+    "ruff:DTZ005": "utc-datetime",
+    "ruff:DTZ006": "utc-datetime",
+    "bepro:wall-clock-duration": "monotonic",
+}
+
 # Codes outside the default selection, as ruff's preview rules are: each was judged on real
 # applications (bench/audit/) and flagged too much that is fine where it stands. `--preview`
 # or naming the code in `--select` turns one on.
@@ -130,7 +143,6 @@ class Detector:
     rule_id: str
     nodes: tuple[type[ast.AST], ...]
     check: Check
-    fixable: bool = False
     # For ast.Call nodes: the names a callee must end with (see `callee_name`); None: any call.
     callees: frozenset[str] | None = None
     roles: frozenset[Role] = PRODUCTION_ONLY
@@ -147,7 +159,6 @@ def detector(
     code: str,
     rule_id: str,
     nodes: tuple[type[ast.AST], ...],
-    fixable: bool = False,
     callees: Iterable[str] | None = None,
     roles: frozenset[Role] = PRODUCTION_ONLY,
 ) -> Callable[[Check], Check]:
@@ -162,7 +173,7 @@ def detector(
         if code in DETECTORS:
             raise ValueError(f"detector code {code!r} registered twice")
         names = None if callees is None else frozenset(name.rpartition(".")[2] for name in callees)
-        DETECTORS[code] = Detector(code, rule_id, nodes, check, fixable, names, roles)
+        DETECTORS[code] = Detector(code, rule_id, nodes, check, names, roles)
         return check
 
     return register

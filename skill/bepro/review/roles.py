@@ -8,6 +8,7 @@ and Django lay projects out, and `[tool.bepro.review] roles` can override it per
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Literal, get_args
@@ -22,17 +23,33 @@ _TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "testdata", "tes
 _TEST_FILES = frozenset({"conftest.py", "tests.py", "test.py", "fixtures.py"})
 _MIGRATION_DIRS = frozenset({"migrations", "alembic", "migration", "revisions"})
 # Django management commands are left out: many run in production (workers, schedulers).
-_SCRIPT_DIRS = frozenset({"scripts", "script", "bin", "devtools"})
+_SCRIPT_DIRS = frozenset({"scripts", "script", "bin", "dev", "devtools"})
 _SCRIPT_FILES = frozenset({"manage.py", "setup.py", "noxfile.py", "fabfile.py", "__main__.py"})
 _EXAMPLE_DIRS = frozenset({"examples", "example", "docs", "doc", "samples", "demo", "tutorial"})
 
 
-def role_of(path: str, overrides: Mapping[str, Role] | None = None) -> Role:
-    """The role of a file: the first matching override glob, else what its path says."""
+def role_of(
+    path: str, overrides: Mapping[str, Role] | None = None, entry_point: bool = False
+) -> Role:
+    """The role of a file: the first matching override glob, else what its path says; a module
+    run as a program (an `if __name__ == "__main__":` block) that its path calls production is
+    a script, the way one-off tools and CLIs are written."""
     for pattern, role in (overrides or {}).items():
         if matches(path, pattern):
             return role
-    return _role_from_path(PurePath(path))
+    role = _role_from_path(PurePath(path))
+    return "script" if role == "production" and entry_point else role
+
+
+def is_entry_point(tree: ast.Module) -> bool:
+    """Whether the module has a top-level `if __name__ == "__main__":` block."""
+    return any(
+        isinstance(statement, ast.If)
+        and isinstance(test := statement.test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        for statement in tree.body
+    )
 
 
 def _role_from_path(path: PurePath) -> Role:

@@ -30,7 +30,7 @@ class RuffUnavailableError(BeproError):
     code = "BEPRO007"
 
 
-def _ruff_binary() -> str:
+def ruff_binary() -> str:
     try:
         from ruff.__main__ import find_ruff_bin
     except ImportError as exc:
@@ -44,7 +44,7 @@ def _command(extra: list[str], ignore: Iterable[str] = ()) -> list[str]:
     select = ",".join(sorted(RUFF_CODES))
     ignored = [f"--ignore={','.join(sorted(ignore))}"] if ignore else []
     return [
-        _ruff_binary(), "check", "--no-cache", "--exit-zero", "--force-exclude",
+        ruff_binary(), "check", "--no-cache", "--exit-zero", "--force-exclude",
         "--output-format", "json", "--select", select, *ignored, *extra,
     ]  # fmt: skip
 
@@ -56,7 +56,7 @@ def list_files(targets: Iterable[Path]) -> list[Path]:
     targets = list(targets)
     names = [str(target) for target in targets]
     completed = subprocess.run(  # noqa: S603 - a fixed argv to the ruff binary, no shell
-        [_ruff_binary(), "check", "--show-files", "--force-exclude", "--no-cache", *names],
+        [ruff_binary(), "check", "--show-files", "--force-exclude", "--no-cache", *names],
         capture_output=True, text=True, timeout=RUFF_TIMEOUT_S, check=False,
     )  # fmt: skip
     if completed.returncode not in (0, 1) and not completed.stdout:
@@ -175,5 +175,4 @@ def _to_raw(item: dict[str, Any]) -> RawFinding | None:
         column=int(location.get("column", 1)),
         end_line=int(end.get("row", line)),
         message=str(item.get("message", code)),
-        fixable=item.get("fix") is not None,
     )

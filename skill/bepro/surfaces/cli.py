@@ -138,16 +138,27 @@ def _root(
 @app.command("rules")
 def rules_command(
     rule_id: Annotated[
-        str | None, typer.Argument(help="A rule id, e.g. timeouts. Omit to list all.")
+        str | None,
+        typer.Argument(
+            help="A rule id (timeouts) or a review code (bepro:random-id, S113). Omit to list all."
+        ),
     ] = None,
     output: FormatOption = TextOrJson.text,
 ) -> None:
-    """List the rules in priority order, or show one rule with its reference."""
+    """List the rules in priority order, or show one rule with its reference, or explain a review
+    code: what it flags, why, where it applies and how to suppress it."""
     paths, catalogue = _load_pack()
     if rule_id is None:
         _list_rules(catalogue, output)
         return
     rule = catalogue.rule(rule_id)
+    if rule is None and output is TextOrJson.text:
+        from bepro.review.explain import explain
+
+        explained = explain(rule_id, catalogue)
+        if explained is not None:
+            _print_markdown(explained)
+            return
     if rule is None:
         close = difflib.get_close_matches(rule_id, catalogue.rule_ids, n=3, cutoff=0.5)
         hint = f"did you mean: {', '.join(close)}?" if close else "run `bepro rules` to list them"

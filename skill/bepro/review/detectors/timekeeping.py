@@ -17,7 +17,7 @@ _CLOCK_MODULES = frozenset({"time", "datetime"})
 _CLOCK_CALL = re.compile(r"\b(?:time|time_ns|now|utcnow)\s*\(")
 
 
-@detector("wall-clock-duration", "time-utc", nodes=(ast.BinOp,), fixable=True)
+@detector("wall-clock-duration", "time-utc", nodes=(ast.BinOp,))
 def wall_clock_duration(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """`time.time() - start` or `end - start` (or `datetime.now() - started`) where both ends are
     wall-clock readings taken by this code: NTP steps and clock changes make such a duration
