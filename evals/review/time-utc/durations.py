@@ -63,3 +63,16 @@ def stamp(event: dict) -> dict:
 
 def since(created_at: datetime) -> float:
     return (datetime.now(timezone.utc) - created_at).total_seconds()
+
+
+def log_batch_timing(logger, rows: list[dict]) -> None:
+    began = time.time()
+    for row in rows:
+        row["seen"] = True
+    logger.info("processed %d rows in %.2fs", len(rows), time.time() - began)  # expect: time-utc
+
+
+def report_runtime(metrics, job) -> None:
+    start = datetime.now(timezone.utc)
+    job.run()
+    metrics.observe("job_seconds", (datetime.now(timezone.utc) - start).total_seconds())  # expect: time-utc

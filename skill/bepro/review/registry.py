@@ -93,6 +93,7 @@ REWRITES: dict[str, str] = {
     "ruff:DTZ005": "utc-datetime",
     "ruff:DTZ006": "utc-datetime",
     "bepro:wall-clock-duration": "monotonic",
+    "bepro:wall-clock-elapsed": "monotonic",
 }
 
 # Codes outside the default selection, as ruff's preview rules are: each was judged on real

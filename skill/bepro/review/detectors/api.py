@@ -26,27 +26,48 @@ _SENT_THINGS = frozenset(
     {"email", "emails", "mail", "sms", "notification", "push", "invoice", "receipt", "payment", "money",
      "welcome", "confirmation", "reminder"}
 )  # fmt: skip
+_IRREVERSIBLE_WORDS = frozenset(
+    {"charge", "charges", "pay", "payment", "payments", "payout", "payouts", "transfer", "refund",
+     "withdraw", "withdrawal", "deposit", "purchase", "checkout", "email", "emails", "mail", "sms",
+     "notification", "push", "invoice", "receipt", "ledger", "wallet", "stripe", "psp"}
+)  # fmt: skip
 _ENQUEUE_METHODS = frozenset({"delay", "apply_async", "send_task", "insert_one", "insert_many"})
 # `client.chat.completions.create`: a model call, not a resource the handler creates.
 _MODEL_API_WORDS = frozenset({"completions", "embeddings", "responses", "messages", "chat"})
-# Names and header spellings that show the handler deduplicates retries itself.
+# Names and header spellings that show the handler deduplicates retries itself (a row lock taken
+# with `for_update` serialises the retry behind the first attempt, which it then sees).
 _KEY_WORDS = frozenset({"idempotency", "idempotent", "dedup", "dedupe", "deduplication"})
 # An event's, message's or job's own id deduplicates deliveries (webhooks, consumers, arq jobs).
 _KEY_PHRASES = (("request", "id"), ("client", "token"), ("upsert",), ("get", "or", "create"),
                 ("update", "or", "create"), ("on", "conflict"), ("event", "id"),
-                ("message", "id"), ("job", "id"), ("delivery", "id"))  # fmt: skip
+                ("message", "id"), ("job", "id"), ("delivery", "id"),
+                ("for", "update"), ("advisory", "lock"))  # fmt: skip
 
 
 @detector("post-without-idempotency-key", "idempotency", nodes=FUNCTIONS)
 def post_without_idempotency_key(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
-    """A POST handler that creates, charges or sends something with no idempotency key: a client
-    retrying after a timeout (the response lost, the work done) does it twice."""
+    """A POST handler that moves money or sends a message (charge, pay, transfer, refund, an
+    email or SMS) with no idempotency key: a client retrying after a timeout (the response lost,
+    the work done) charges or sends twice, and that cannot be undone."""
+    yield from _unprotected_effect(node, irreversible=True)
+
+
+@detector("create-without-idempotency-key", "idempotency", nodes=FUNCTIONS)
+def create_without_idempotency_key(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A POST handler that creates a row or enqueues a job with no idempotency key and nothing
+    else in view that deduplicates it. Preview: a unique constraint on the model, which a single
+    file does not show, often makes a retry fail instead of duplicating."""
+    yield from _unprotected_effect(node, irreversible=False)
+
+
+def _unprotected_effect(node: ast.AST, irreversible: bool) -> Iterator[Hit]:
     assert isinstance(node, FUNCTIONS)  # noqa: S101 - registered for functions only
     if "POST" not in route_methods(node):
         return
-    effect = _first_side_effect(node)
-    if effect is None or _deduplicates(node):
+    effects = [call for call in _side_effects(node) if _is_irreversible(call) == irreversible]
+    if not effects or _deduplicates(node):
         return
+    effect = min(effects, key=lambda call: (call.lineno, call.col_offset))
     yield Hit(
         effect,
         f"`{ast.unparse(effect.func)}` in POST handler `{node.name}` runs again when a client "
@@ -55,13 +76,20 @@ def post_without_idempotency_key(node: ast.AST, context: ModuleContext) -> Itera
     )
 
 
-def _first_side_effect(function: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.Call | None:
-    calls = [
+def _side_effects(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Call]:
+    return [
         node
         for node in body_nodes(function)
         if isinstance(node, ast.Call) and _has_side_effect(node)
     ]
-    return min(calls, key=lambda call: (call.lineno, call.col_offset), default=None)
+
+
+def _is_irreversible(call: ast.Call) -> bool:
+    """Money moving or a message leaving: what a duplicate cannot take back."""
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+    words = set(text_words(name)) | set(_receiver_words(func))
+    return bool(words & _IRREVERSIBLE_WORDS)
 
 
 def _has_side_effect(call: ast.Call) -> bool:

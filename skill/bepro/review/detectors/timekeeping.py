@@ -19,19 +19,63 @@ _CLOCK_CALL = re.compile(r"\b(?:time|time_ns|now|utcnow)\s*\(")
 
 @detector("wall-clock-duration", "time-utc", nodes=(ast.BinOp,))
 def wall_clock_duration(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
-    """`time.time() - start` or `end - start` (or `datetime.now() - started`) where both ends are
-    wall-clock readings taken by this code: NTP steps and clock changes make such a duration
-    negative or wildly wrong. A difference with a stored timestamp is an age, and is left alone."""
+    """`time.time() - start > timeout` (or `datetime.now() - started`) where both ends are
+    wall-clock readings taken by this code and the duration decides something (a deadline, a
+    timeout, a returned value): an NTP step or clock change makes it negative or wildly wrong, so
+    the deadline fires early or never. A difference with a stored timestamp is an age, and is left
+    alone; a duration only logged is `wall-clock-elapsed`."""
     assert isinstance(node, ast.BinOp)  # noqa: S101 - registered for ast.BinOp only
-    if not isinstance(node.op, ast.Sub) or not _may_read_clock(context):
-        return
-    # a call side is checked first: it needs no tracing, and most differences fail on it
-    sides = sorted((node.left, node.right), key=lambda side: not isinstance(side, ast.Call))
-    if all(_is_reading(side, context) for side in sides):
+    if _is_wall_clock_duration(node, context) and _decides(node, context):
         yield Hit(
             node,
             f"`{ast.unparse(node)[:60]}` is a duration from the wall clock: use time.monotonic()",
         )
+
+
+@detector("wall-clock-elapsed", "time-utc", nodes=(ast.BinOp,))
+def wall_clock_elapsed(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A wall-clock duration that is only reported (logged, shown, recorded as a metric): a clock
+    step skews the figure once, with no decision riding on it. Preview: worth fixing in timing
+    code, rarely in a log line."""
+    assert isinstance(node, ast.BinOp)  # noqa: S101 - registered for ast.BinOp only
+    if _is_wall_clock_duration(node, context) and not _decides(node, context):
+        yield Hit(
+            node,
+            f"`{ast.unparse(node)[:60]}` is a duration from the wall clock: use time.monotonic() "
+            "(time.perf_counter() for timings)",
+        )
+
+
+def _is_wall_clock_duration(node: ast.BinOp, context: ModuleContext) -> bool:
+    if not isinstance(node.op, ast.Sub) or not _may_read_clock(context):
+        return False
+    # a call side is checked first: it needs no tracing, and most differences fail on it
+    sides = sorted((node.left, node.right), key=lambda side: not isinstance(side, ast.Call))
+    return all(_is_reading(side, context) for side in sides)
+
+
+def _decides(node: ast.BinOp, context: ModuleContext) -> bool:
+    """Whether the duration is compared, returned, or bound to a name that later is."""
+    for ancestor in reversed(context.stack):
+        if isinstance(ancestor, ast.Compare | ast.Return):
+            return True
+        if isinstance(ancestor, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = ancestor.targets if isinstance(ancestor, ast.Assign) else [ancestor.target]
+            names = {target.id for target in targets if isinstance(target, ast.Name)}
+            scope = context.enclosing_function() or context.tree
+            return bool(names) and _compared_or_returned(names, scope)
+        if isinstance(ancestor, ast.stmt):
+            return False
+    return False
+
+
+def _compared_or_returned(names: set[str], scope: ast.AST) -> bool:
+    for inner in ast.walk(scope):
+        if isinstance(inner, ast.Compare | ast.Return):
+            used = {n.id for n in ast.walk(inner) if isinstance(n, ast.Name)}
+            if used & names:
+                return True
+    return False
 
 
 def _may_read_clock(context: ModuleContext) -> bool:
