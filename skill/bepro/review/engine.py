@@ -9,7 +9,6 @@ import hashlib
 import logging
 import os
 import re
-import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from bepro.review import ruff_adapter
 from bepro.review.context import ModuleContext
 from bepro.review.finding import FileIssue, Finding, RawFinding, ReviewResult
 from bepro.review.globs import matches
+from bepro.review.modern_syntax import parse_module
 from bepro.review.registry import (
     REWRITES,
     CodeInfo,
@@ -158,9 +158,8 @@ def _read_and_review(path: str) -> _FileResult:
 def _review_text(path: str, source: str) -> _FileResult:
     result = _FileResult(path, lines=source.count("\n") + 1)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarnings in user code are not our findings
-            tree = ast.parse(source, filename=path)
+        # Syntax newer than the running Python (PEP 695, 701, 750, 758) is lowered first.
+        tree = parse_module(source, path)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         line = getattr(exc, "lineno", None)
         where = f" (line {line})" if line else ""
