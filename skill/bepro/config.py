@@ -57,6 +57,8 @@ class EvalSettings(BaseModel):
     heldout: dict[str, MinimumScore] = Field(default_factory=dict)
     answers: dict[str, MinimumScore] = Field(default_factory=dict)
     fixes: dict[str, MinimumScore] = Field(default_factory=dict)
+    actions: dict[str, MinimumScore] = Field(default_factory=dict)
+    actions_real: dict[str, MinimumScore] = Field(default_factory=dict, alias="actions-real")
 
 
 class LLMSettings(BaseModel):

@@ -28,7 +28,8 @@ def check_thresholds(report: EvalReport, settings: EvalSettings) -> list[Check]:
     for suite in report.suites:
         if suite.status != "ok":
             continue
-        minimums: dict[str, float] = getattr(settings, suite.name)
+        # "actions-real" is the field actions_real ([tool.bepro.eval.actions-real]).
+        minimums: dict[str, float] = getattr(settings, suite.name.replace("-", "_"))
         for key, minimum in sorted(minimums.items()):
             checks.extend(_checks_for(suite, key, minimum))
     return checks

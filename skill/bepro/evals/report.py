@@ -78,7 +78,19 @@ def suite_tables(suite: SuiteResult, report: EvalReport) -> list[Table]:
     tables = [metrics, _grid(f"{suite.name}: per category", "category", suite, report)]
     if suite.per_rule:
         tables.append(_grid(f"{suite.name}: per rule", "rule", suite, report, per_rule=True))
+    if suite.confusion:
+        tables.append(_confusion(suite))
     return tables
+
+
+def _confusion(suite: SuiteResult) -> Table:
+    """Rows: the expected action; columns: the inferred one."""
+    labels = list(suite.confusion)
+    return Table(
+        f"{suite.name}: confusion (row expected, column inferred)",
+        ["expected", *labels],
+        [[label, *(str(suite.confusion[label].get(c, 0)) for c in labels)] for label in labels],
+    )
 
 
 def _status(

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bepro.evals.review import ReviewEvalReport, Tally
     from bepro.retrieval.search import Retriever
 
-SUITES = ("retrieval", "review", "heldout", "answers", "fixes")
+SUITES = ("retrieval", "review", "heldout", "answers", "fixes", "actions", "actions-real")
 
 Figures = dict[str, float | None]
 
@@ -40,11 +40,13 @@ class SuiteResult:
     per_category: dict[str, Figures] = field(default_factory=dict)
     per_rule: dict[str, Figures] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # The action suites' confusion matrix: expected action -> inferred action -> count.
+    confusion: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         if self.status == "skipped":
             return {"status": "skipped", "reason": self.reason}
-        return {
+        result: dict[str, object] = {
             "status": "ok",
             "metrics": self.metrics,
             "counts": self.counts,
@@ -52,6 +54,9 @@ class SuiteResult:
             "per_rule": self.per_rule,
             "notes": self.notes,
         }
+        if self.confusion:
+            result["confusion"] = self.confusion
+        return result
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,50 @@ def _prepare(name: str, context: EvalContext, llm: bool) -> PreparedSuite:
         return _prepare_review(context, name)
     if name == "answers":
         return _prepare_answers(context, llm)
+    if name in ("actions", "actions-real"):
+        return _prepare_actions(context, name)
     return _prepare_fixes(context, llm)
+
+
+def _prepare_actions(context: EvalContext, name: str) -> PreparedSuite:
+    """Action inference on evals/actions.jsonl, or on the real questions split in two halves
+    (the scorer was tuned on the dev half only; see bepro.evals.actions)."""
+    from bepro.evals import actions
+
+    path = context.evals_dir / (actions.TEST_FILE if name == "actions" else actions.REAL_FILE)
+    if name == "actions-real" and not path.exists():
+        return lambda: SuiteResult(name=name, status="skipped", reason=f"no {path.name} yet")
+    cases = actions.load_action_cases(path, context.catalogue)
+
+    def run() -> SuiteResult:
+        from bepro.retrieval.embed import default_embedder
+
+        labels = context.catalogue.action_names
+        cue = actions.cue_predictor(labels)
+        embedded = actions.embedded_predictor(labels, cases, default_embedder().embed)
+        report = actions.score_actions(cases, cue, labels)
+        metrics: Figures = {
+            "accuracy": report.accuracy,
+            "accuracy_embedded": actions.score_actions(cases, embedded, labels).accuracy,
+        }
+        if name == "actions-real":
+            for half in ("dev", "heldout"):
+                part = [case for case in cases if actions.half_of(case.question) == half]
+                metrics[f"accuracy_{half}"] = actions.score_actions(part, cue, labels).accuracy
+                metrics[f"accuracy_embedded_{half}"] = actions.score_actions(
+                    part, embedded, labels
+                ).accuracy
+        return SuiteResult(
+            name=name,
+            metrics=_rounded(metrics),
+            counts={"cases": report.cases, "correct": report.correct},
+            per_category=report.per_action(),
+            confusion=report.confusion,
+            notes=[f"confused {e} -> {i}: {n}" for e, i, n in report.top_confusions()]
+            + [f"missed {miss}" for miss in report.misses],
+        )
+
+    return run
 
 
 def _prepare_fixes(context: EvalContext, llm: bool) -> PreparedSuite:

@@ -25,6 +25,8 @@ class SuiteChoice(StrEnum):
     heldout = "heldout"
     answers = "answers"
     fixes = "fixes"
+    actions = "actions"
+    actions_real = "actions-real"
     all = "all"
 
 

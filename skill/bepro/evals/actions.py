@@ -1,0 +1,215 @@
+"""The action eval: how often `bepro ask` infers the action a labelled question asks for.
+
+Datasets, one JSON object a line: {"question", "action"} plus "style" (evals/actions.jsonl,
+evals/actions-train.jsonl) or "rules" and "source" (evals/questions-real.jsonl, questions people
+asked in public issues and forums). Figures: accuracy, precision and recall per action, and the
+confusion matrix (expected action -> inferred action -> count).
+
+Train and test stay apart: the cue weights in bepro.agent.intent were set on actions-train.jsonl
+and on the "dev" half of the real questions; actions.jsonl and the "heldout" half measure them.
+The halves are fixed by a hash of each question, so a question added later lands in a half
+without moving the others. The embedding centroids (bepro/data/action-centroids.json) are built
+from the same training questions only (`python -m bepro.evals.actions`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bepro.agent.intent import CENTROIDS_FILE, Embed, classify_action
+from bepro.catalogue.model import Catalogue
+from bepro.evals.datasets import check_action, read_jsonl
+
+Style = Literal["imperative", "question", "incident", "code", "short", "long"]
+Half = Literal["dev", "heldout"]
+TRAIN_FILE = "actions-train.jsonl"
+TEST_FILE = "actions.jsonl"
+REAL_FILE = "questions-real.jsonl"
+MAX_MISSES = 40
+
+Predict = Callable[[str], str]
+
+
+class ActionCase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    question: str = Field(min_length=1)
+    action: str
+    style: Style | None = None
+    rules: list[str] = Field(default_factory=list)
+    source: str | None = None
+
+
+def load_action_cases(path: Path, catalogue: Catalogue) -> list[ActionCase]:
+    """Parse and check a labelled file; a bad line fails with the file, line and problem."""
+    cases: list[ActionCase] = []
+    for number, case in read_jsonl(path, ActionCase):
+        check_action(path, number, case.action, catalogue)
+        cases.append(case)
+    return cases
+
+
+def half_of(question: str) -> Half:
+    """The fixed half of the real questions a question belongs to (see the module docstring)."""
+    return "dev" if hashlib.sha256(question.encode("utf-8")).digest()[0] % 2 == 0 else "heldout"
+
+
+@dataclass
+class ActionReport:
+    labels: tuple[str, ...]
+    confusion: dict[str, dict[str, int]]  # expected -> inferred -> count
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def cases(self) -> int:
+        return sum(sum(row.values()) for row in self.confusion.values())
+
+    @property
+    def correct(self) -> int:
+        return sum(self.confusion[label].get(label, 0) for label in self.labels)
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.cases if self.cases else None
+
+    def recall(self, label: str) -> float | None:
+        expected = sum(self.confusion[label].values())
+        return self.confusion[label].get(label, 0) / expected if expected else None
+
+    def precision(self, label: str) -> float | None:
+        inferred = sum(row.get(label, 0) for row in self.confusion.values())
+        return self.confusion[label].get(label, 0) / inferred if inferred else None
+
+    def per_action(self) -> dict[str, dict[str, float | None]]:
+        return {
+            label: {
+                "cases": sum(self.confusion[label].values()),
+                "precision": _rounded(self.precision(label)),
+                "recall": _rounded(self.recall(label)),
+            }
+            for label in self.labels
+        }
+
+    def top_confusions(self, n: int = 10) -> list[tuple[str, str, int]]:
+        pairs = [
+            (expected, inferred, count)
+            for expected, row in self.confusion.items()
+            for inferred, count in row.items()
+            if inferred != expected and count
+        ]
+        return sorted(pairs, key=lambda pair: (-pair[2], pair[0], pair[1]))[:n]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "cases": self.cases,
+            "correct": self.correct,
+            "accuracy": _rounded(self.accuracy),
+            "per_action": self.per_action(),
+            "confusion": self.confusion,
+            "top_confusions": [list(pair) for pair in self.top_confusions()],
+        }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def score_actions(
+    cases: Iterable[ActionCase], predict: Predict, labels: tuple[str, ...]
+) -> ActionReport:
+    """Run `predict` on every question and tally the confusion matrix."""
+    confusion = {expected: dict.fromkeys(labels, 0) for expected in labels}
+    misses: list[str] = []
+    for case in cases:
+        inferred = predict(case.question)
+        confusion[case.action][inferred] += 1
+        if inferred != case.action and len(misses) < MAX_MISSES:
+            misses.append(f"{case.action} -> {inferred}: {_excerpt(case.question)}")
+    return ActionReport(labels, confusion, misses)
+
+
+def _excerpt(question: str, limit: int = 90) -> str:
+    flat = " ".join(question.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def cue_predictor(labels: tuple[str, ...]) -> Predict:
+    """What `bepro ask` does today: the cue scorer alone."""
+    return lambda question: classify_action(question, labels).action
+
+
+def embedded_predictor(
+    labels: tuple[str, ...],
+    cases: Sequence[ActionCase],
+    embed: Embed,
+) -> Predict:
+    """The cue scorer plus similarity to each action's example centroid; the cases' questions
+    are embedded in one batch up front."""
+    from bepro.agent.intent import action_similarities
+
+    vectors = embed([case.question for case in cases])
+    similarities = {
+        case.question: action_similarities(vector)
+        for case, vector in zip(cases, vectors, strict=True)
+    }
+    return lambda question: classify_action(question, labels, similarities[question]).action
+
+
+def run_actions_eval(path: Path, catalogue: Catalogue) -> dict[str, object]:
+    """The plain report for one labelled file, cue scorer only (no model is loaded)."""
+    labels = catalogue.action_names
+    report = score_actions(load_action_cases(path, catalogue), cue_predictor(labels), labels)
+    return report.as_dict()
+
+
+def training_cases(evals_dir: Path, catalogue: Catalogue) -> list[ActionCase]:
+    """The questions the scorer was tuned on: the train file and the dev half of the real ones."""
+    cases = load_action_cases(evals_dir / TRAIN_FILE, catalogue)
+    real = evals_dir / REAL_FILE
+    if real.exists():
+        cases += [c for c in load_action_cases(real, catalogue) if half_of(c.question) == "dev"]
+    return cases
+
+
+def centroids(cases: list[ActionCase], embed: Embed) -> dict[str, list[float]]:
+    """Each action's mean example embedding, scaled to unit length."""
+    vectors = [[float(value) for value in row] for row in embed([c.question for c in cases])]
+    by_action: dict[str, list[list[float]]] = {}
+    for case, vector in zip(cases, vectors, strict=True):
+        by_action.setdefault(case.action, []).append(vector)
+    result: dict[str, list[float]] = {}
+    for action, rows in sorted(by_action.items()):
+        mean = [sum(column) / len(rows) for column in zip(*rows, strict=True)]
+        norm = sum(value * value for value in mean) ** 0.5 or 1.0
+        result[action] = [round(value / norm, 6) for value in mean]
+    return result
+
+
+def write_centroids(root: Path) -> Path:
+    """Rebuild bepro/data/action-centroids.json from the training questions."""
+    from bepro.catalogue.parse import load_catalogue
+    from bepro.retrieval.embed import MODEL_ID, default_embedder
+
+    catalogue = load_catalogue(root / "SKILL.md")
+    cases = training_cases(root / "evals", catalogue)
+    payload = {
+        "model": MODEL_ID,
+        "examples": len(cases),
+        "centroids": centroids(cases, default_embedder().embed),
+    }
+    target = root / "skill" / "bepro" / "data" / CENTROIDS_FILE
+    target.write_text(json.dumps(payload, separators=(",", ":")) + "\n", encoding="utf-8")
+    return target
+
+
+if __name__ == "__main__":
+    written = write_centroids(Path(__file__).resolve().parents[3])
+    sys.stdout.write(f"wrote {written}\n")
