@@ -71,6 +71,7 @@ def test_cli_ask_json_contract(index_dir: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
+    # no code was given, so no findings
     assert set(payload) == {"action", "mode", "answer", "rules", "citations"}
     assert payload["mode"] == "offline"
     assert {"idempotency", "retries"} <= set(payload["rules"])
@@ -93,6 +94,50 @@ def test_cli_ask_with_a_file(index_dir: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "timeouts" in json.loads(result.stdout)["rules"]
+
+
+PAYMENTS_CLIENT = """\
+import requests
+
+API_KEY = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+
+
+def charge(customer_id: str, amount: int) -> dict:
+    response = requests.post(
+        "https://api.payments.example/charges",
+        json={"customer": customer_id, "amount": amount},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+    return response.json()
+"""
+
+
+def test_asking_about_code_opens_with_what_the_reviewer_finds(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """A vague question about code still covers every rule its review finds broken."""
+    result = ask(
+        AskRequest("what is wrong with this code?", context=PAYMENTS_CLIENT),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
+    assert result.findings is not None
+    assert [(f.line, f.source) for f in result.findings] == [
+        (7, "ruff:S113"),
+        (3, "bepro:credential-literal"),
+    ]
+    assert {"timeouts", "secrets"} <= set(result.rules)
+    assert result.answer.startswith("## Findings in your code")
+    assert "| snippet.py:7 | `ruff:S113` | [timeouts] | 2 |" in result.answer
+    clean = ask(
+        AskRequest("is this fine?", context="def add(a: int, b: int) -> int:\n    return a + b\n"),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
+    assert clean.findings == []
+    assert "flags nothing" in clean.answer
 
 
 def test_cli_off_topic_exits_0_with_a_message(index_dir: Path) -> None:

@@ -104,7 +104,8 @@ def test_attached_file_is_reviewed_with_the_next_question(
     chat.expect_exact(PROMPT)
     chat.sendline("is this ready for production?")
     chat.expect_exact("Findings in your code")
-    chat.expect_exact("[timeouts] client.py:5")
+    chat.expect_exact("client.py:5")
+    chat.expect_exact("timeouts")
     chat.expect_exact(PROMPT)
     chat.sendeof()
     assert _exit_code(chat) == 0

@@ -132,8 +132,8 @@ def test_python_block_in_the_message_is_reviewed_first(client: openai.OpenAI) ->
     )
     content = completion.choices[0].message.content or ""
     assert content.startswith("## Findings in your code")
-    assert "- [timeouts] snippet.py:5" in content
-    assert content.index("[timeouts] snippet.py") < content.index("Rules that apply")
+    assert "| snippet.py:5 | `ruff:S113` | [timeouts] | 2 |" in content
+    assert content.index("| snippet.py:5") < content.index("Rules that apply")
     assert "## 1. `timeouts`" in content  # the guidance starts with the rule the code breaks
 
 

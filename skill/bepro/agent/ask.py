@@ -14,6 +14,7 @@ from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
 from bepro.errors import UsageError
 from bepro.retrieval.search import Reporter, Retriever, RuleRanking
+from bepro.review.finding import Finding
 
 MAX_QUESTION_CHARS = 4000
 MAX_FILE_BYTES = 200_000
@@ -22,6 +23,9 @@ FILE_CONTEXT_CHARS = 1500
 RELATIVE_CUTOFF = 0.90
 MIN_RULES = 2
 MAX_RULES = 4
+# An answer about code covers every rule its review found broken, up to this many rules in all.
+MAX_RULES_WITH_FINDINGS = 6
+CODE_FILENAME = "snippet.py"
 
 
 class CitationOut(BaseModel):
@@ -44,6 +48,8 @@ class AskResult(BaseModel):
     model: str | None = None
     usage: dict[str, int] | None = None
     citation_check: dict[str, object] | None = None
+    # What `bepro review` finds in the code asked about, highest priority first (None: no code).
+    findings: list[Finding] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,9 @@ class AskRequest:
     action: str | None = None
     file: Path | None = None
     context: str | None = None  # code given as text (MCP, HTTP), used like a --file's content
+    # Findings a surface already has for the code (chat reviews each pasted block on its own);
+    # None: the code is reviewed here.
+    findings: tuple[Finding, ...] | None = None
 
 
 def validate_request(request: AskRequest, catalogue: Catalogue) -> tuple[str, str, bool]:
@@ -115,6 +124,7 @@ class Retrieval:
     context: str | None
     ranking: RuleRanking
     chosen: list[str]
+    findings: tuple[Finding, ...] = ()
 
 
 def retrieve(
@@ -124,13 +134,37 @@ def retrieve(
     reporter: Reporter | None = None,
     retriever: Retriever | None = None,
 ) -> Retrieval:
+    """Review the code asked about (if any) first: the rules its findings break lead the answer,
+    whatever the question's wording retrieves."""
     question, action, inferred = validate_request(request, catalogue)
     context = read_context_file(request.file) if request.file is not None else request.context
-    query = f"{question}\n{context[:FILE_CONTEXT_CHARS]}" if context else question
+    findings = request.findings
+    if findings is None:
+        filename = str(request.file) if request.file is not None else CODE_FILENAME
+        findings = review_code(context, filename, catalogue) if context else ()
+    broken = list(dict.fromkeys(finding.rule_id for finding in findings))
+    notes = "\n".join(f"{f.message} [{f.rule_id}]" for f in findings[:10])
+    code = f"{notes}\n{context[:FILE_CONTEXT_CHARS]}" if context else ""
+    query = f"{question}\n{code}" if code else question
     retriever = retriever or Retriever(paths, catalogue, reporter)
-    ranking = retriever.rank_rules(query, action=action, top_k=MAX_RULES + 2)
+    ranking = retriever.rank_rules(
+        query, action=action, top_k=MAX_RULES + 2, include=frozenset(broken)
+    )
     chosen = [] if ranking.abstained else select_rules(ranking)
-    return Retrieval(question, action, inferred, context, ranking, chosen)
+    if broken:
+        chosen = list(dict.fromkeys([*broken, *chosen]))[
+            : max(MAX_RULES_WITH_FINDINGS, len(broken))
+        ]
+    return Retrieval(question, action, inferred, context, ranking, chosen, tuple(findings))
+
+
+def review_code(code: str, filename: str, catalogue: Catalogue) -> tuple[Finding, ...]:
+    """The findings `bepro review` reports for the code (the default selection), as production
+    code whatever the file is called: the user asks about it, so it matters."""
+    from bepro.review.engine import ReviewOptions, review_source
+
+    options = ReviewOptions(role_overrides={"*": "production"})
+    return tuple(review_source(code, filename, catalogue, options).findings)
 
 
 def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> AskResult:
@@ -152,6 +186,8 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
     }
     advice = advice_for(retrieval.chosen, retrieved, catalogue, paths.root)
     answer, citations = compose_answer(retrieval.question, retrieval.action, advice, catalogue)
+    if retrieval.context is not None:
+        answer = findings_section(retrieval.findings) + answer
     return AskResult(
         action=retrieval.action,
         action_inferred=retrieval.inferred,
@@ -162,7 +198,23 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
             CitationOut(rule_id=c.rule_id, source=c.source, heading=c.heading) for c in citations
         ],
         abstained=False,
+        findings=None if retrieval.context is None else list(retrieval.findings),
     )
+
+
+def findings_section(findings: tuple[Finding, ...]) -> str:
+    """The review of the user's code, as the answer's opening table, highest priority first."""
+    lines = ["## Findings in your code", ""]
+    if not findings:
+        lines += ["`bepro review` flags nothing in it; the guidance below still applies.", ""]
+        return "\n".join(lines) + "\n"
+    lines += ["| where | code | rule | priority | finding |", "| --- | --- | --- | --- | --- |"]
+    lines += [
+        f"| {f.path}:{f.line} | `{f.source}` | [{f.rule_id}] | {f.priority} | "
+        f"{f.message.replace('|', '/')} |"
+        for f in sorted(findings, key=Finding.sort_key)
+    ]
+    return "\n".join(lines) + "\n\n"
 
 
 def ask(

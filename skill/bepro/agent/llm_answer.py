@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bepro import mdparse
-from bepro.agent.ask import AskResult, CitationOut, Retrieval
+from bepro.agent.ask import AskResult, CitationOut, Retrieval, findings_section
 from bepro.catalogue.model import Catalogue
 from bepro.llm.client import Completion, LLMClient, LLMError, Message, Usage, estimate_tokens
 from bepro.llm.grounding import (
@@ -34,8 +34,12 @@ RULES_IN_CONTEXT = 6
 
 
 def passages_for(retrieval: Retrieval) -> list[Passage]:
+    """Passages of the chosen rules first (those the code's findings break lead them), then the
+    next best: every rule of a finding can be cited."""
+    chosen = {rule_id: rank for rank, rule_id in enumerate(retrieval.chosen)}
+    hits = sorted(retrieval.ranking.rules, key=lambda hit: chosen.get(hit.rule_id, len(chosen)))
     passages: list[Passage] = []
-    for hit in retrieval.ranking.rules[:RULES_IN_CONTEXT]:
+    for hit in hits[: max(RULES_IN_CONTEXT, len(chosen))]:
         for chunk_hit in hit.chunks[:PASSAGES_PER_RULE]:
             chunk = chunk_hit.chunk
             passages.append(
@@ -177,6 +181,8 @@ class GroundedAnswerer:
             if hit.rule_id in cited and hit.rule_id not in known
         ]
         usage = completion.usage
+        if retrieval.context is not None:
+            markdown = findings_section(retrieval.findings) + markdown
         return AskResult(
             action=retrieval.action,
             action_inferred=retrieval.inferred,
@@ -192,6 +198,7 @@ class GroundedAnswerer:
                 "total_tokens": usage.total_tokens,
             },
             citation_check=check.as_dict(),
+            findings=None if retrieval.context is None else list(retrieval.findings),
         )
 
 

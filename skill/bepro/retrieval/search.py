@@ -150,13 +150,21 @@ class Retriever:
         hits.sort(key=lambda hit: (-hit.score, hit.chunk.id))
         return hits[:top_k]
 
-    def rank_rules(self, query: str, action: str | None = None, top_k: int = 5) -> RuleRanking:
-        """Distinct rules, best first; abstains when nothing in the pack is close enough."""
+    def rank_rules(
+        self,
+        query: str,
+        action: str | None = None,
+        top_k: int = 5,
+        include: frozenset[str] = frozenset(),
+    ) -> RuleRanking:
+        """Distinct rules, best first; abstains when nothing in the pack is close enough. Rules in
+        `include` (those a review of the user's code found broken) are always ranked, after the
+        top_k when they score below them, and the query never abstains."""
         params = self.params
         evidence = self._evidence(query)
         confidence = float(evidence.dense.max(initial=0.0))
         confidence += params.confidence_per_bm25 * float(evidence.chunk_bm25.max(initial=0.0))
-        if confidence < params.abstain_below:
+        if confidence < params.abstain_below and not include:
             return RuleRanking(rules=(), abstained=True, confidence=confidence)
         best_bm25 = max(evidence.rule_bm25.values(), default=0.0) or 1.0
         boosts = self._focus_boosts(action)
@@ -175,9 +183,10 @@ class Retriever:
             category = self._index.chunks[int(best[0])].category or ""
             scored.append((base * (1.0 + boosts.get(category, 0.0)), rule_id, best))
         scored.sort(key=lambda item: (-item[0], item[1]))
+        kept = scored[:top_k] + [item for item in scored[top_k:] if item[1] in include]
         rules = tuple(
             RuleHit(rule_id, score, tuple(self._hit(int(i), evidence) for i in best))
-            for score, rule_id, best in scored[:top_k]
+            for score, rule_id, best in kept
         )
         return RuleRanking(rules=rules, abstained=False, confidence=confidence)
 

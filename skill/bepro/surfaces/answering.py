@@ -19,8 +19,8 @@ from bepro.catalogue.model import Catalogue
 from bepro.config import LLMSettings, Paths
 from bepro.errors import UsageError
 from bepro.retrieval.search import Hit, Reporter, Retriever, RuleRanking
-from bepro.review.engine import review_source
-from bepro.review.finding import ReviewResult
+from bepro.review.engine import ReviewOptions, review_source
+from bepro.review.finding import Finding, ReviewResult
 
 DEFAULT_FILENAME = "snippet.py"
 CODE_ONLY_QUESTION = "Review this code."
@@ -86,9 +86,15 @@ class CoreBoundRetriever(Retriever):
         with self._cores:
             return super().search(query, action, top_k)
 
-    def rank_rules(self, query: str, action: str | None = None, top_k: int = 5) -> RuleRanking:
+    def rank_rules(
+        self,
+        query: str,
+        action: str | None = None,
+        top_k: int = 5,
+        include: frozenset[str] = frozenset(),
+    ) -> RuleRanking:
         with self._cores:
-            return super().rank_rules(query, action, top_k)
+            return super().rank_rules(query, action, top_k, include)
 
 
 class OfflineEngine:
@@ -110,11 +116,12 @@ class OfflineEngine:
         action: str | None = None,
         context: str | None = None,
         llm: LLMSettings | None = None,
+        findings: tuple[Finding, ...] | None = None,
     ) -> Outcome:
         """`bepro ask`, with optional context (code, as `--file` gives it; callers bound its
         size). Offline, unless `llm` is given: then the LLM answers and the offline engine is
         the fallback."""
-        request = AskRequest(question, action, context=context)
+        request = AskRequest(question, action, context=context, findings=findings)
         mode: Mode = "offline" if llm is None else "auto"
         settings = llm or LLMSettings()
         return answer_request(
@@ -123,33 +130,21 @@ class OfflineEngine:
 
     def review(self, code: str, filename: str = DEFAULT_FILENAME) -> ReviewResult:
         check_code_size(code)
-        return review_source(code, filename, self.catalogue)
+        options = ReviewOptions(role_overrides={"*": "production"})  # code asked about matters
+        return review_source(code, filename, self.catalogue, options)
 
 
 def answer(question: Question, engine: OfflineEngine, llm: LLMSettings | None = None) -> Answer:
     """The answer to one question: findings in the attached code, then the rules that apply."""
     reviews = tuple(engine.review(s.code, s.filename) for s in question.snippets)
-    # The findings lead the context: retrieval then finds the rules they break, not just rules
-    # that look like the code.
-    notes = [f"{f.message} [{f.rule_id}]" for review in reviews for f in review.findings]
-    context = "\n".join([*notes, *(s.code for s in question.snippets)]) or None
-    outcome = engine.ask(question.text, question.action, context, llm)
-    findings = findings_markdown(reviews) if question.snippets else ""
-    return Answer(findings + outcome.result.answer, outcome.result, reviews, outcome.llm_failed)
-
-
-def findings_markdown(reviews: tuple[ReviewResult, ...]) -> str:
-    findings = [finding for review in reviews for finding in review.findings]
-    issues = [issue for review in reviews for issue in review.issues]
-    lines = ["## Findings in your code", ""]
-    lines.extend(
-        f"- [{f.rule_id}] {f.path}:{f.line} · {f.severity} · priority {f.priority}: {f.message}"
-        for f in sorted(findings, key=lambda finding: finding.sort_key())
+    # Each block is reviewed on its own (its own line numbers); the answer opens with all their
+    # findings, and the rules they break lead the guidance (agent/ask.py).
+    findings = tuple(finding for review in reviews for finding in review.findings)
+    context = "\n\n".join(s.code for s in question.snippets) or None
+    outcome = engine.ask(
+        question.text, question.action, context, llm, findings if context else None
     )
-    lines.extend(f"- {issue.path}: {issue.message}" for issue in issues)
-    if not findings and not issues:
-        lines.append("No findings: the static review saw nothing to flag.")
-    return "\n".join([*lines, "", ""])
+    return Answer(outcome.result.answer, outcome.result, reviews, outcome.llm_failed)
 
 
 def split_blocks(markdown: str) -> list[str]:
