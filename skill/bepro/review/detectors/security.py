@@ -6,7 +6,7 @@ import ast
 import re
 from collections.abc import Iterator
 
-from bepro.review.context import ModuleContext, keyword
+from bepro.review.context import ModuleContext, keyword, string_parts
 from bepro.review.detectors._scope import FUNCTIONS, body_nodes, last_name, name_parts
 from bepro.review.detectors.routes import route_methods
 from bepro.review.registry import Hit, detector
@@ -470,6 +470,89 @@ def secret_fallback(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
             f"`{variable.value}` falls back to a secret written in the source: a missing variable "
             "goes unnoticed; fail at startup instead (os.environ[...] or a settings model)",
         )
+
+
+_SQL_START = re.compile(
+    r"^\s*(select|insert|update|delete|merge|replace|upsert|with)\b.*\b(from|into|set|where|values)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+# Interpolated names that are identifiers (a table, a column, a sort key) rather than values:
+# they cannot be bound as parameters, and are usually checked against a fixed list.
+_IDENTIFIER_WORDS = frozenset(
+    {"table", "tables", "column", "columns", "col", "cols", "schema", "field", "fields", "order",
+     "sort", "direction", "dir", "index", "name_of", "tablename", "placeholders", "clause"}
+)  # fmt: skip
+
+
+@detector("sql-from-parameters", "input-validation", nodes=(ast.Call,), callees={"execute"})
+def sql_from_parameters(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`cursor.execute(query)` where the SQL text was built from the function's own parameters
+    (f-string, `%`, `.format`, `+`, `+=`), directly or in a variable first: whatever reaches that
+    parameter reaches the database as SQL. Values interpolated into identifiers (`table`,
+    `order`) and constants are left alone: they cannot be bound as parameters."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    function = context.enclosing_function()
+    if function is None or not node.args:
+        return
+    parameters = {arg.arg for arg, _ in _parameters(function.args)} - {"self", "cls"}
+    built = _sql_text_parts(node.args[0], function)
+    tainted = sorted(
+        name
+        for part in built
+        for name in _interpolated_names(part)
+        if name in parameters and not set(text_words(name)) & _IDENTIFIER_WORDS
+    )
+    if tainted:
+        yield Hit(
+            node,
+            f"SQL built from `{tainted[0]}` and run: pass values as bound parameters "
+            "(`execute(sql, params)`), never as SQL text",
+        )
+
+
+def _sql_text_parts(argument: ast.expr, function: ast.AST) -> list[ast.expr]:
+    """The expressions that built the SQL: the argument itself, or every value assigned (`=`,
+    `+=`) to the name it is, when one of them starts like a SQL statement."""
+    parts: list[ast.expr] = [argument]
+    if isinstance(argument, ast.Name):
+        parts = [
+            statement.value
+            for statement in ast.walk(function)
+            if isinstance(statement, ast.Assign | ast.AugAssign)
+            and any(
+                isinstance(target, ast.Name) and target.id == argument.id
+                for target in (
+                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                )
+            )
+        ]
+    built = [part for part in parts if _builds_text(part)]
+    starts = any(_SQL_START.match(_literal_prefix(part)) for part in parts)
+    return built if starts else []
+
+
+def _builds_text(node: ast.expr) -> bool:
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Mod):
+        return True
+    return isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "format"
+
+
+def _literal_prefix(node: ast.expr) -> str:
+    """The literal text a SQL-building expression starts with."""
+    while isinstance(node, ast.BinOp):
+        node = node.left
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        node = node.func.value  # "...".format(...)
+    return string_parts(node)
+
+
+def _interpolated_names(node: ast.expr) -> Iterator[str]:
+    """Names whose values become part of the text (not the literal pieces)."""
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Name):
+            yield inner.id
 
 
 _JWT_SIGNERS = frozenset({"jwt.encode", "jose.jwt.encode", "jwt.JWT.encode"})

@@ -1,0 +1,31 @@
+"""SQL text built from a function's parameters and then executed, directly or through a variable;
+bound parameters, constant SQL and identifiers chosen from a fixed list are not flagged."""
+
+import sqlite3
+
+SORTABLE = {"created": "created_at", "name": "name"}
+
+
+def find_customer(conn: sqlite3.Connection, email: str) -> list[tuple]:
+    query = f"SELECT id, name FROM customers WHERE email = '{email}'"  # expect: input-validation
+    return conn.execute(query).fetchall()  # expect: input-validation
+
+
+def search_orders(conn: sqlite3.Connection, status: str, limit: int) -> list[tuple]:
+    sql = "SELECT id FROM orders WHERE 1 = 1"
+    sql += " AND status = '" + status + "'"
+    sql += f" LIMIT {limit}"
+    return conn.execute(sql).fetchall()  # expect: input-validation
+
+
+def rename(conn: sqlite3.Connection, customer_id: int, name: str) -> None:
+    conn.execute("UPDATE customers SET name = '%s' WHERE id = %d" % (name, customer_id))  # expect: input-validation
+
+
+def find_customer_safely(conn: sqlite3.Connection, email: str) -> list[tuple]:
+    return conn.execute("SELECT id, name FROM customers WHERE email = ?", (email,)).fetchall()
+
+
+def list_customers(conn: sqlite3.Connection, order: str) -> list[tuple]:
+    column = SORTABLE.get(order, "created_at")
+    return conn.execute(f"SELECT id FROM customers ORDER BY {column}").fetchall()
