@@ -7,6 +7,9 @@ names, side by side in one folder, then
 
     python bench/audit_precision.py --repos /work/realrepos             # default selection
     python bench/audit_precision.py --repos /work/realrepos --all-roles --preview
+    PYTHONPATH=/tmp/old/skill python bench/audit_precision.py --repos /work/realrepos --legacy
+
+(the last one measures an older checkout of bepro, from before roles and codes, at /tmp/old)
 
 reviews each checkout as a user would, matches its findings to the verdicts and prints, per code,
 the findings, how many were judged, and precision over the judged ones; the overall figure weights
@@ -65,7 +68,7 @@ def read_verdicts(path: Path) -> tuple[str, str, dict[tuple[str, int, str], Verd
 
 def review(repos: Path, name: str, flags: list[str]) -> dict[str, Any]:
     completed = subprocess.run(
-        [*BEPRO, "review", name, "--format", "json", "--allow-unparsed", *flags],
+        [*BEPRO, "review", name, "--format", "json", *flags],
         cwd=repos, capture_output=True, text=True, check=False, timeout=1800,
     )  # fmt: skip
     if completed.returncode not in (0, 1):
@@ -79,10 +82,14 @@ def main() -> None:
     parser.add_argument("--repos", type=Path, required=True, help="folder with the checkouts")
     parser.add_argument("--all-roles", action="store_true", help="pass --all-roles to review")
     parser.add_argument("--preview", action="store_true", help="pass --preview to review")
+    parser.add_argument("--legacy", action="store_true", help="a bepro without these flags")
     args = parser.parse_args()
-    flags = [
-        flag for flag, on in (("--all-roles", args.all_roles), ("--preview", args.preview)) if on
-    ]
+    wanted = (
+        ("--all-roles", args.all_roles),
+        ("--preview", args.preview),
+        ("--allow-unparsed", not args.legacy),
+    )
+    flags = [flag for flag, on in wanted if on]
 
     counts: Counter[str] = Counter()
     judged: dict[str, list[bool]] = defaultdict(list)

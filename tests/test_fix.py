@@ -316,14 +316,15 @@ def test_instructions_inside_the_code_change_nothing(tmp_path: Path, catalogue: 
 
 def test_cli_reports_statuses_exit_codes_and_the_llm_notice(tmp_path: Path) -> None:
     (tmp_path / "clean.py").write_text("VALUE = 1\n", encoding="utf-8")
-    (tmp_path / "app.py").write_text(PRINTING + HTTP_MODULE, encoding="utf-8")
+    queue = "import asyncio\n\njobs = asyncio.Queue()\n\n\n"
+    (tmp_path / "app.py").write_text(queue + HTTP_MODULE, encoding="utf-8")
     nothing = run_bepro("fix", "clean.py", cwd=tmp_path)
     assert (nothing.returncode, nothing.stdout) == (0, "")
     result = run_bepro("fix", "app.py", "--llm", cwd=tmp_path)
-    assert result.returncode == 1  # the print() has no offline rewrite
+    assert result.returncode == 1  # the unbounded queue has no offline rewrite
     assert result.stderr.startswith("bepro: no LLM configured; offline codemods only\n")
     assert result.stdout.startswith("--- a/app.py\n+++ b/app.py\n")
-    assert "structured-logs (ruff:T201) skipped: no offline rewrite" in result.stderr
+    assert "backpressure (bepro:unbounded-queue) skipped: no offline rewrite" in result.stderr
     both = run_bepro("fix", "app.py", "--diff", "--apply", cwd=tmp_path)
     assert both.returncode == 2
     assert "exclude each other" in both.stderr

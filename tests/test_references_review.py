@@ -9,13 +9,15 @@ from bepro import mdparse
 from bepro.catalogue.model import Catalogue
 from bepro.catalogue.parse import load_catalogue
 from bepro.knowledge.references import first_python_fence
-from bepro.review.engine import review_source
-from bepro.review.registry import RUFF_CODES, load_detectors
+from bepro.review.engine import ReviewOptions, review_source
+from bepro.review.registry import RUFF_CODES, code_table, load_detectors
 
 from .conftest import ROOT
 
 CATALOGUE = load_catalogue(ROOT / "SKILL.md")
 DETECTED = {d.rule_id for d in load_detectors().values()} | set(RUFF_CODES.values())
+# "How to detect it" lists what bepro can flag, preview codes included.
+EVERY_CODE = ReviewOptions(enabled=frozenset(code_table()))
 
 
 def _example(rule_id: str, section: str) -> str:
@@ -28,13 +30,13 @@ def _example(rule_id: str, section: str) -> str:
 
 @pytest.mark.parametrize("rule_id", sorted(DETECTED))
 def test_dont_example_is_flagged_with_its_rule(rule_id: str, catalogue: Catalogue) -> None:
-    result = review_source(_example(rule_id, "Don't"), f"{rule_id}_dont.py", catalogue)
+    result = review_source(_example(rule_id, "Don't"), f"{rule_id}_dont.py", catalogue, EVERY_CODE)
     assert rule_id in {f.rule_id for f in result.findings}, [f.rule_id for f in result.findings]
 
 
 @pytest.mark.parametrize("rule_id", CATALOGUE.rule_ids)
 def test_do_example_is_clean_of_its_rule(rule_id: str, catalogue: Catalogue) -> None:
-    result = review_source(_example(rule_id, "Do"), f"{rule_id}_do.py", catalogue)
+    result = review_source(_example(rule_id, "Do"), f"{rule_id}_do.py", catalogue, EVERY_CODE)
     flagged = [
         f"{f.line}: {f.message} ({f.source})" for f in result.findings if f.rule_id == rule_id
     ]

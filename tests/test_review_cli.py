@@ -31,10 +31,15 @@ def fetch(url):
 """
 
 
+# S113 is a preview code (bench/audit/): the project opts in, as a team that wants it would.
+PREVIEW_ON = "[tool.bepro.review]\npreview = true\n"
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     (tmp_path / "svc").mkdir()
     (tmp_path / "svc" / "app.py").write_text(SERVICE, encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(PREVIEW_ON, encoding="utf-8")
     return tmp_path
 
 
@@ -105,7 +110,7 @@ def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -
     assert {Path(f["path"]).as_posix() for f in payload["findings"]} == {"svc/app.py"}
     assert {f["role"] for f in payload["findings"]} == {"production"}
     (project / "pyproject.toml").write_text(
-        '[tool.bepro.review]\nroles = { "scripts/**" = "production" }\n', encoding="utf-8"
+        PREVIEW_ON + 'roles = { "scripts/**" = "production" }\n', encoding="utf-8"
     )
     paths = {Path(f["path"]).as_posix() for f in _json(project, target=".")["findings"]}
     assert paths == {"svc/app.py", "scripts/seed.py"}
@@ -234,7 +239,8 @@ def test_a_failing_detector_costs_its_file_not_the_review(
     (tmp_path / "bad.py").write_text("explode()\n", encoding="utf-8")
     (tmp_path / "good.py").write_text("import random\ntoken = random.random()\n", encoding="utf-8")
     try:
-        result = engine.review_files([tmp_path], catalogue, engine.ReviewOptions(use_ruff=False))
+        options = engine.ReviewOptions(enabled=frozenset(registry.code_table()), use_ruff=False)
+        result = engine.review_files([tmp_path], catalogue, options)
     finally:
         engine._dispatch.cache_clear()
     assert [(issue.path, issue.kind) for issue in result.issues] == [
@@ -287,3 +293,28 @@ def test_fix_available_comes_from_the_rewrite_table(project: Path) -> None:
     findings = {f["source"]: f["fix_available"] for f in _findings(_json(project))}
     assert findings == {"ruff:S113": True, "bepro:unbounded-queue": False}
     assert set(registry.REWRITES) <= set(registry.code_table())
+
+
+PREVIEW_ONLY = """\
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def greet(name: str) -> None:
+    log.info(f"hello {name}")
+"""
+
+
+def test_preview_codes_are_off_until_asked_for(project: Path) -> None:
+    """A code the real-code audit found noisy stays out of the default selection, as ruff's
+    preview rules do; --preview or naming the code turns it on."""
+    (project / "svc" / "greet.py").write_text(PREVIEW_ONLY, encoding="utf-8")
+    (project / "pyproject.toml").write_text("[tool.bepro.review]\n", encoding="utf-8")
+    default = {f["source"] for f in _findings(_json(project))}
+    assert "ruff:G004" not in default
+    assert "bepro:unbounded-queue" in default
+    assert "ruff:G004" in {f["source"] for f in _findings(_json(project, "--preview"))}
+    named = {f["source"] for f in _findings(_json(project, "--select", "G004"))}
+    assert named == {"ruff:G004"}
+    assert not registry.code_table()["ruff:G004"].default

@@ -14,6 +14,7 @@ from pathlib import Path
 from bepro.catalogue.model import Catalogue
 from bepro.errors import UsageError
 from bepro.review.engine import ReviewOptions, review_files
+from bepro.review.registry import code_table
 
 _EXPECT = re.compile(r"#\s*expect:\s*([a-z0-9,\s-]+)")
 
@@ -68,8 +69,10 @@ def expectations(path: Path, catalogue: Catalogue) -> set[tuple[int, str]]:
 def run_review_eval(cases_dir: Path, catalogue: Catalogue) -> ReviewEvalReport:
     files = sorted(cases_dir.rglob("*.py"))
     report = ReviewEvalReport(files=len(files))
-    # Every case is service code, whatever its file is called (a case may be `setup.py`).
-    result = review_files(files, catalogue, ReviewOptions(role_overrides={"*": "production"}))
+    # Every case is service code, whatever its file is called; every code is on, preview ones
+    # included: the suite measures what the detectors can find, not the default selection.
+    options = ReviewOptions(enabled=frozenset(code_table()), role_overrides={"*": "production"})
+    result = review_files(files, catalogue, options)
     found_by_file: dict[str, set[tuple[int, str, str]]] = {}
     for finding in result.findings:
         report.orders.setdefault(finding.path, []).append(finding.rule_id)

@@ -20,7 +20,7 @@ from bepro.fix.guidance import guidance_for
 from bepro.fix.lines import LineMap, first_line, line_map
 from bepro.fix.model import Candidate, FixOutcome, FixStatus, RewriteProposer, RewriteRejectedError
 from bepro.fix.store import UNDO_DIR, OutsideTargetsError, UndoStore, ensure_inside, read_exact
-from bepro.fix.validate import Checks, Verdict, review, validate
+from bepro.fix.validate import Checks, Verdict, fix_review_options, review, validate
 from bepro.review.engine import collect_files
 from bepro.review.finding import Finding, ReviewResult
 
@@ -76,6 +76,9 @@ def run_fix(request: FixRequest) -> FixReport:
     missing = [target for target in request.targets if not target.exists()]
     if missing:
         raise UsageError(f"no such file or directory: {missing[0]}", "check the paths you passed")
+    if request.checks.review_options is None:
+        options = fix_review_options(every_code=request.proposer is not None)
+        request = replace(request, checks=replace(request.checks, review_options=options))
     report = FixReport()
     store = UndoStore(request.undo_base)
     for path in collect_files(request.targets):

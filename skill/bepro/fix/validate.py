@@ -24,6 +24,7 @@ from bepro.fix.lines import LineMap, line_map
 from bepro.fix.store import atomic_write, read_exact
 from bepro.review.engine import ReviewOptions, review_source
 from bepro.review.finding import Finding, ReviewResult
+from bepro.review.registry import REWRITES, code_table
 
 RUFF_ERRORS = (
     "E9,F,B,PLE"  # syntax errors, pyflakes (undefined/unused names), bugbear, pylint errors
@@ -43,7 +44,8 @@ class Checks:
     test_command: list[str] = field(default_factory=list)
     test_timeout_s: float = TEST_TIMEOUT_S
     cwd: Path | None = None
-    review_options: ReviewOptions = field(default_factory=ReviewOptions)
+    # None: fix_review_options(), chosen by run_fix for the request's proposer
+    review_options: ReviewOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,18 @@ def parse_test_command(command: str) -> list[str]:
     return argv
 
 
+def fix_review_options(every_code: bool = False) -> ReviewOptions:
+    """What `bepro fix` looks at: the default selection, plus every code it has a validated
+    rewrite for (a preview code's finding is worth fixing when the fix is safe and checked);
+    with an LLM proposing rewrites, every code."""
+    table = code_table()
+    enabled = {source for source, info in table.items() if info.default or every_code}
+    return ReviewOptions(enabled=frozenset(enabled | set(REWRITES)))
+
+
 def review(source: str, filename: str, checks: Checks) -> ReviewResult:
-    return review_source(source, filename, checks.catalogue, checks.review_options)
+    options = checks.review_options or fix_review_options()
+    return review_source(source, filename, checks.catalogue, options)
 
 
 def validate(

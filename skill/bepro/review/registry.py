@@ -96,10 +96,37 @@ REWRITES: dict[str, str] = {
     "bepro:wall-clock-elapsed": "monotonic",
 }
 
-# Codes outside the default selection, as ruff's preview rules are: each was judged on real
-# applications (bench/audit/) and flagged too much that is fine where it stands. `--preview`
-# or naming the code in `--select` turns one on.
-PREVIEW_CODES: frozenset[str] = frozenset()
+# Codes outside the default selection, as ruff's preview rules are: `--preview`, or naming the
+# code in `--select`, turns one on. Each was judged by hand on five real applications
+# (bench/audit/, `python bench/audit_precision.py`) and reached less than 0.80 precision in
+# production code (below 0.90, the bar to stay on by default): mostly findings accurate but
+# not worth a change there (hygiene, naive UTC by
+# convention, dummy-looking literals, creates a unique constraint already protects). New
+# mappings start here too until an audit has judged them (BLE001, S110, S112).
+PREVIEW_CODES: frozenset[str] = frozenset(
+    {
+        # hygiene with no backend consequence where it was found
+        "ruff:ANN401", "ruff:PGH003", "ruff:PGH004", "ruff:T201", "ruff:G001", "ruff:G002",
+        "ruff:G003", "ruff:G004", "ruff:LOG015", "ruff:PLW0603", "ruff:PLW1508", "ruff:B006",
+        "ruff:BLE001", "ruff:S110", "ruff:S112",
+        # naive datetimes: mostly naive UTC kept by convention, or converted right away
+        "ruff:DTZ001", "ruff:DTZ002", "ruff:DTZ003", "ruff:DTZ004", "ruff:DTZ005", "ruff:DTZ007",
+        "ruff:DTZ011", "ruff:DTZ012", "bepro:naive-datetime-column", "bepro:wall-clock-elapsed",
+        # security heuristics firing on names, placeholders and operator-controlled input
+        "ruff:S104", "ruff:S105", "ruff:S106", "ruff:S107", "ruff:S301", "ruff:S324",
+        "ruff:S602", "ruff:S605", "ruff:S608", "ruff:S701", "bepro:secret-fallback",
+        "bepro:pii-in-log", "bepro:secret-in-log", "bepro:random-id", "bepro:uuid1-id",
+        # performance and resilience shapes that are deliberate or rare where they were found;
+        # S113 reached 0.80: its misses were calls an outer job timeout already bounds
+        "ruff:S113", "ruff:ASYNC109", "ruff:ASYNC240", "bepro:blocking-call-without-timeout",
+        "bepro:session-call-without-timeout", "bepro:process-wait-without-timeout",
+        "bepro:commit-per-item", "bepro:query-in-loop", "bepro:pool-per-call",
+        "bepro:request-without-session", "bepro:retry-decorator-defaults",
+        "bepro:retry-without-backoff", "bepro:unbounded-gather",
+        # idempotency: a single file rarely shows the unique constraint or lock that dedups
+        "bepro:post-without-idempotency-key", "bepro:create-without-idempotency-key",
+    }
+)  # fmt: skip
 
 # Left out on purpose: S311 (random for security) flags jitter too, and bepro's own
 # id-generation detector looks at what the random value becomes; S101 (assert) flags every test

@@ -24,7 +24,7 @@ _TEST_FILES = frozenset({"conftest.py", "tests.py", "test.py", "fixtures.py"})
 _MIGRATION_DIRS = frozenset({"migrations", "alembic", "migration", "revisions"})
 # Django management commands are left out: many run in production (workers, schedulers).
 _SCRIPT_DIRS = frozenset({"scripts", "script", "bin", "dev", "devtools"})
-_SCRIPT_FILES = frozenset({"manage.py", "setup.py", "noxfile.py", "fabfile.py", "__main__.py"})
+_SCRIPT_FILES = frozenset({"manage.py", "noxfile.py", "fabfile.py", "__main__.py"})
 _EXAMPLE_DIRS = frozenset({"examples", "example", "docs", "doc", "samples", "demo", "tutorial"})
 
 
@@ -42,14 +42,36 @@ def role_of(
 
 
 def is_entry_point(tree: ast.Module) -> bool:
-    """Whether the module has a top-level `if __name__ == "__main__":` block."""
-    return any(
+    """Whether the module is run as a program: a top-level `if __name__ == "__main__":` block,
+    or click/typer commands (operators' tools: a CLI's commands run by hand)."""
+    return any(_main_guard(statement) or _cli_command(statement) for statement in tree.body)
+
+
+def _main_guard(statement: ast.stmt) -> bool:
+    return (
         isinstance(statement, ast.If)
         and isinstance(test := statement.test, ast.Compare)
         and isinstance(test.left, ast.Name)
         and test.left.id == "__name__"
-        for statement in tree.body
     )
+
+
+def _cli_command(statement: ast.stmt) -> bool:
+    if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+        return False
+    for decorator in statement.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(target, ast.Attribute) and target.attr in _CLI_DECORATORS:
+            owner = target.value
+            name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+            # click.command, @cli.command (click groups), @app.command (typer),
+            # @app.cli.command (flask), @manager.command (flask-script)
+            if name in ("click", "typer") or name.endswith(("cli", "app", "group", "manager")):
+                return True
+    return False
+
+
+_CLI_DECORATORS = frozenset({"command", "group"})
 
 
 def _role_from_path(path: PurePath) -> Role:

@@ -1,6 +1,6 @@
 """What the chat surfaces (HTTP server, terminal chat) share: a question in, a markdown answer out.
 
-`answer()` is the one function that produces an answer's text: findings from `review_source`,
+`answer()` is the one function that produces an answer's text: findings from `review_code` (agent/ask.py),
 then guidance from bepro.agent.answer (the offline engine, upgraded to the LLM when the caller
 passes LLM settings, with the offline answer as the fallback).
 """
@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 from bepro.agent.answer import Mode, Outcome
 from bepro.agent.answer import answer as answer_request
-from bepro.agent.ask import MAX_FILE_BYTES, AskRequest, AskResult
+from bepro.agent.ask import MAX_FILE_BYTES, AskRequest, AskResult, review_code
 from bepro.catalogue.model import Catalogue
 from bepro.config import LLMSettings, Paths
 from bepro.errors import UsageError
 from bepro.retrieval.search import Hit, Reporter, Retriever, RuleRanking
-from bepro.review.engine import ReviewOptions, review_source
 from bepro.review.finding import Finding, ReviewResult
 
 DEFAULT_FILENAME = "snippet.py"
@@ -129,9 +128,9 @@ class OfflineEngine:
         )
 
     def review(self, code: str, filename: str = DEFAULT_FILENAME) -> ReviewResult:
+        """Code pasted into a question, reviewed as `ask` reviews it (agent/ask.review_code)."""
         check_code_size(code)
-        options = ReviewOptions(role_overrides={"*": "production"})  # code asked about matters
-        return review_source(code, filename, self.catalogue, options)
+        return review_code(code, filename, self.catalogue)
 
 
 def answer(question: Question, engine: OfflineEngine, llm: LLMSettings | None = None) -> Answer:

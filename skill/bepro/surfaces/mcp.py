@@ -34,12 +34,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bepro import __version__
 from bepro.agent.answer import answer
-from bepro.agent.ask import MAX_FILE_BYTES, MAX_QUESTION_CHARS, AskRequest, AskResult
+from bepro.agent.ask import (
+    MAX_FILE_BYTES,
+    MAX_QUESTION_CHARS,
+    AskRequest,
+    AskResult,
+    review_code,
+)
 from bepro.catalogue.model import Catalogue, Rule, Severity
 from bepro.config import Paths, load_settings
 from bepro.errors import BeproError, UsageError
 from bepro.retrieval.search import Retriever
-from bepro.review.engine import review_source
 from bepro.review.finding import FileIssue, Finding
 
 log = logging.getLogger(__name__)
@@ -237,7 +242,7 @@ class PackTools:
 
     def review(self, code: str, filename: str) -> ReviewReport:
         _check_code_size(code)
-        result = review_source(code, filename, self.catalogue)
+        result = review_code(code, filename, self.catalogue)
         return ReviewReport(
             findings=result.findings, issues=result.issues, summary=result.summary()
         )
