@@ -8,13 +8,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from bepro.agent.intent import infer_action
+from bepro.agent.intent import classify_action, embedding_similarities
 from bepro.agent.offline import Citation, advice_for, compose_answer
 from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
 from bepro.errors import UsageError
 from bepro.retrieval.search import Reporter, Retriever, RuleRanking
-from bepro.review.finding import Finding
+from bepro.review.finding import Finding, ReviewResult
 
 MAX_QUESTION_CHARS = 4000
 MAX_FILE_BYTES = 200_000
@@ -63,8 +63,11 @@ class AskRequest:
     findings: tuple[Finding, ...] | None = None
 
 
-def validate_request(request: AskRequest, catalogue: Catalogue) -> tuple[str, str, bool]:
-    """The cleaned question, the action and whether it was inferred; UsageError on bad input."""
+def validate_request(
+    request: AskRequest, catalogue: Catalogue, similarities: dict[str, float] | None = None
+) -> tuple[str, str, bool]:
+    """The cleaned question, the action and whether it was inferred; UsageError on bad input.
+    `similarities` (the question's closeness to each action's examples) sharpen the inference."""
     question = request.question.strip()
     if not question:
         raise UsageError(
@@ -76,7 +79,8 @@ def validate_request(request: AskRequest, catalogue: Catalogue) -> tuple[str, st
             "shorten it, or pass code with --file",
         )
     if request.action is None:
-        return question, infer_action(question, catalogue.action_names), True
+        guess = classify_action(question, catalogue.action_names, similarities)
+        return question, guess.action, True
     action = request.action.strip().lower()
     if catalogue.action(action) is None:
         raise UsageError(
@@ -125,6 +129,7 @@ class Retrieval:
     ranking: RuleRanking
     chosen: list[str]
     findings: tuple[Finding, ...] = ()
+    action_note: str | None = None  # set when the inferred action is a guess
 
 
 def retrieve(
@@ -136,17 +141,24 @@ def retrieve(
 ) -> Retrieval:
     """Review the code asked about (if any) first: the rules its findings break lead the answer,
     whatever the question's wording retrieves."""
-    question, action, inferred = validate_request(request, catalogue)
+    validate_request(request, catalogue)  # bad input fails before the index opens
+    retriever = retriever or Retriever(paths, catalogue, reporter)
+    similarities = None
+    if request.action is None:  # the model is loaded for retrieval anyway
+        from bepro.retrieval.embed import default_embedder
+
+        similarities = embedding_similarities(request.question.strip(), default_embedder().embed)
+    question, action, inferred = validate_request(request, catalogue, similarities)
+    note = _unsure_note(question, catalogue, similarities) if inferred else None
     context = read_context_file(request.file) if request.file is not None else request.context
     findings = request.findings
     if findings is None:
         filename = str(request.file) if request.file is not None else CODE_FILENAME
-        findings = review_code(context, filename, catalogue) if context else ()
+        findings = tuple(review_code(context, filename, catalogue).findings) if context else ()
     broken = list(dict.fromkeys(finding.rule_id for finding in findings))
     notes = "\n".join(f"{f.message} [{f.rule_id}]" for f in findings[:10])
     code = f"{notes}\n{context[:FILE_CONTEXT_CHARS]}" if context else ""
     query = f"{question}\n{code}" if code else question
-    retriever = retriever or Retriever(paths, catalogue, reporter)
     ranking = retriever.rank_rules(
         query, action=action, top_k=MAX_RULES + 2, include=frozenset(broken)
     )
@@ -155,16 +167,34 @@ def retrieve(
         chosen = list(dict.fromkeys([*broken, *chosen]))[
             : max(MAX_RULES_WITH_FINDINGS, len(broken))
         ]
-    return Retrieval(question, action, inferred, context, ranking, chosen, tuple(findings))
+    return Retrieval(question, action, inferred, context, ranking, chosen, tuple(findings), note)
 
 
-def review_code(code: str, filename: str, catalogue: Catalogue) -> tuple[Finding, ...]:
-    """The findings `bepro review` reports for the code (the default selection), as production
-    code whatever the file is called: the user asks about it, so it matters."""
+UNSURE_BELOW = 0.5  # the classifier's confidence under which the answer says what it assumed
+
+
+def _unsure_note(
+    question: str, catalogue: Catalogue, similarities: dict[str, float] | None
+) -> str | None:
+    guess = classify_action(question, catalogue.action_names, similarities)
+    if guess.confidence >= UNSURE_BELOW:
+        return None
+    other = guess.runner_up or "design"
+    return (
+        f"*Answered as `{guess.action}` (a guess); for another kind of answer, name the action: "
+        f"`--action {other}`, or any of {', '.join(catalogue.action_names)}.*"
+    )
+
+
+def review_code(code: str, filename: str, catalogue: Catalogue) -> ReviewResult:
+    """The findings `bepro review --preview` reports for the code, as production code whatever
+    the file is called. A question about a piece of code asks for everything accurate about it:
+    the preview codes are accurate, only often not worth a change across a whole code base."""
     from bepro.review.engine import ReviewOptions, review_source
+    from bepro.review.registry import code_table
 
-    options = ReviewOptions(role_overrides={"*": "production"})
-    return tuple(review_source(code, filename, catalogue, options).findings)
+    options = ReviewOptions(enabled=frozenset(code_table()), role_overrides={"*": "production"})
+    return review_source(code, filename, catalogue, options)
 
 
 def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> AskResult:
@@ -186,6 +216,9 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
     }
     advice = advice_for(retrieval.chosen, retrieved, catalogue, paths.root)
     answer, citations = compose_answer(retrieval.question, retrieval.action, advice, catalogue)
+    if retrieval.action_note:
+        header, _, rest = answer.partition("\n\n")
+        answer = f"{header}\n\n{retrieval.action_note}\n\n{rest}"
     if retrieval.context is not None:
         answer = findings_section(retrieval.findings) + answer
     return AskResult(
