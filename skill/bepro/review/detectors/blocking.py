@@ -9,6 +9,8 @@ clients it misses: DB drivers, redis, SQLAlchemy sessions, urllib3 pools, `reque
 from __future__ import annotations
 
 import ast
+import re
+import weakref
 from collections.abc import Iterator
 
 from bepro.review.context import ModuleContext
@@ -17,6 +19,7 @@ from bepro.review.detectors._scope import (
     AWS_LOCAL_METHODS,
     REDIS_CLIENTS,
     REDIS_URL_FACTORIES,
+    body_nodes,
     factory_of,
 )
 from bepro.review.registry import Hit, detector
@@ -167,3 +170,58 @@ def _made_by(context: ModuleContext, receiver: ast.expr) -> str | None:
         if maker in _SESSION_FACTORIES:
             return "sqlalchemy.orm.Session"
     return made_by
+
+
+# What blocks when called from a plain `def` helper: the calls ruff flags in `async def` itself
+# (ASYNC210-251), and the drivers and CPU-heavy hashing above.
+_BLOCKING_CALLS = frozenset(
+    {*(f"requests.{method}" for method in _HTTP_METHODS), "time.sleep", "open",
+     "urllib.request.urlopen", "subprocess.run", "subprocess.call", "subprocess.check_call",
+     "subprocess.check_output", "os.system", "socket.create_connection", *_SYNC_CONNECTS,
+     *_CPU_HEAVY}
+)  # fmt: skip
+_ASYNC_DEF = re.compile(r"\basync\s+def\b")
+_HELPERS: weakref.WeakKeyDictionary[ast.Module, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+@detector("blocking-helper-in-async", "async-io", nodes=(ast.Call,))
+def blocking_helper_in_async(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`async def` calling a plain function of the same module that blocks (an HTTP call with
+    requests, `time.sleep`, a file read, a sync DB connect): ruff sees the blocking call only
+    where it is written, so one helper hides it, and the event loop stalls all the same."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if not isinstance(node.func, ast.Name) or not context.text_matches(_ASYNC_DEF):
+        return
+    if not context.in_async_function():
+        return
+    blocking = _blocking_helpers(context).get(node.func.id)
+    if blocking is None or _awaited_or_offloaded(context):
+        return
+    yield Hit(
+        node,
+        f"`{node.func.id}()` blocks the event loop (it calls `{blocking}`): make it async, or "
+        f"run it with `await asyncio.to_thread({node.func.id}, ...)`",
+    )
+
+
+def _blocking_helpers(context: ModuleContext) -> dict[str, str]:
+    """Module-level `def`s (not async) that make a blocking call in their own body, with it."""
+    found = _HELPERS.get(context.tree)
+    if found is None:
+        found = {}
+        for statement in context.tree.body:
+            if isinstance(statement, ast.FunctionDef):
+                call = _first_blocking_call(statement, context)
+                if call is not None:
+                    found[statement.name] = call
+        _HELPERS[context.tree] = found
+    return found
+
+
+def _first_blocking_call(function: ast.FunctionDef, context: ModuleContext) -> str | None:
+    for inner in body_nodes(function):
+        if isinstance(inner, ast.Call):
+            name = context.call_name(inner)
+            if name in _BLOCKING_CALLS:
+                return name
+    return None
