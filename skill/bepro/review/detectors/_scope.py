@@ -247,3 +247,19 @@ def _record(table: dict[str, str | None], name: str, factory: str | None) -> Non
         table[name] = factory
     elif factory is not None and table[name] != factory:
         table[name] = None
+
+
+def assigned_values(scope: ast.AST, name: str) -> list[ast.expr]:
+    """Every value bound to a plain name anywhere in a scope (`=`, annotated `=`, `+=`)."""
+    values: list[ast.expr] = []
+    for statement in ast.walk(scope):
+        if isinstance(statement, ast.Assign):
+            targets: list[ast.expr] = statement.targets
+        elif isinstance(statement, ast.AnnAssign | ast.AugAssign) and statement.value is not None:
+            targets = [statement.target]
+        else:
+            continue
+        if any(isinstance(target, ast.Name) and target.id == name for target in targets):
+            assert statement.value is not None  # noqa: S101 - checked above for AnnAssign
+            values.append(statement.value)
+    return values

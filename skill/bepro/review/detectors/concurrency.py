@@ -12,6 +12,7 @@ from bepro.review.detectors._scope import (
     NESTED_SCOPES,
     REDIS_CLIENTS,
     REDIS_URL_FACTORIES,
+    assigned_values,
     body_nodes,
     last_name,
     name_parts,
@@ -225,7 +226,7 @@ def unbounded_gather(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
             continue
         comprehension = argument.value
         source = comprehension.generators[0].iter
-        if isinstance(source, ast.Tuple | ast.List | ast.Set) or _counted(source, context):
+        if _written_out(source, context) or _counted(source, context):
             continue  # a handful written in the code, or a fixed count
         if _notifies_each(comprehension, source):
             continue
@@ -236,6 +237,20 @@ def unbounded_gather(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
             f"gathers one task per item of `{ast.unparse(source)[:40]}` at once, with no bound: "
             "limit the concurrency with an asyncio.Semaphore (10-50) or a fixed pool of workers",
         )
+
+
+_LITERALS = (ast.Tuple, ast.List, ast.Set)
+
+
+def _written_out(source: ast.expr, context: ModuleContext) -> bool:
+    """A collection written out in the code: a literal, or a local name only ever bound to one."""
+    if isinstance(source, _LITERALS):
+        return True
+    function = context.enclosing_function()
+    if not isinstance(source, ast.Name) or function is None:
+        return False
+    values = assigned_values(function, source.id)
+    return bool(values) and all(isinstance(value, _LITERALS) for value in values)
 
 
 _LISTENER_WORDS = frozenset(

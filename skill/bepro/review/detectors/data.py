@@ -85,17 +85,33 @@ def query_in_loop(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
 @detector("commit-per-item", "batching", nodes=(ast.Call,), callees={"commit"})
 def commit_per_item(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A commit inside a loop over items: one transaction, one round trip and one disk flush
-    per row, where one commit after the loop (or one per batch) does the same work."""
+    per row, where one commit after the loop (or one per batch) does the same work. A loop
+    that rolls back a failed item and goes on commits per item on purpose (one bad row must not
+    undo the others), and is left alone."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
     if not _is_commit(node, context):
         return
     loop = _item_loop(context)
-    if loop is not None:
+    if loop is not None and not _isolates_failures(context):
         yield Hit(
             node,
             f"commits once per item of `{loop[0]}` (a transaction and a disk flush per row): "
             "commit once after the loop, or once per batch of a few hundred rows",
         )
+
+
+def _isolates_failures(context: ModuleContext) -> bool:
+    """The commit sits in a `try` of the loop whose handler rolls back: per-item transactions."""
+    for ancestor in reversed(context.stack):
+        if isinstance(ancestor, ast.For | ast.While | ast.AsyncFor):
+            return False
+        if isinstance(ancestor, ast.Try) and any(
+            isinstance(inner, ast.Attribute) and inner.attr == "rollback"
+            for handler in ancestor.handlers
+            for inner in ast.walk(handler)
+        ):
+            return True
+    return False
 
 
 def _item_loop(context: ModuleContext) -> tuple[str, set[str]] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bepro.review.context import ModuleContext, has_kwargs_splat, is_none, keyword, string_parts
 from bepro.review.detectors._scope import (
@@ -66,7 +66,8 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
     "subprocess.call": _Wait(("timeout",), _CHILD),
     "subprocess.check_call": _Wait(("timeout",), _CHILD),
     "subprocess.check_output": _Wait(("timeout",), _CHILD),
-    "psycopg2.connect": _PG_CONNECT,
+    # async_=True returns at once and libpq ignores connect_timeout: the caller's poll loop waits
+    "psycopg2.connect": replace(_PG_CONNECT, exempt=("async_",)),
     "psycopg.connect": _PG_CONNECT,
     "psycopg.Connection.connect": _PG_CONNECT,
     "psycopg.AsyncConnection.connect": _PG_CONNECT,

@@ -7,7 +7,13 @@ import re
 from collections.abc import Iterator
 
 from bepro.review.context import ModuleContext, keyword, string_parts
-from bepro.review.detectors._scope import FUNCTIONS, body_nodes, last_name, name_parts
+from bepro.review.detectors._scope import (
+    FUNCTIONS,
+    assigned_values,
+    body_nodes,
+    last_name,
+    name_parts,
+)
 from bepro.review.detectors.routes import route_methods
 from bepro.review.registry import Hit, detector
 
@@ -447,6 +453,7 @@ def credential_literal(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
 
 
 _ENV_READS = frozenset({"os.environ.get", "os.getenv"})
+_FLAG_VALUES = frozenset({"true", "false", "yes", "no", "on", "off", "0", "1", "none"})
 # `SECRET_KEY_ID`, `TOKEN_URL`: names about a secret, not the secret itself
 _NOT_SECRET_VALUES = frozenset({"id", "name", "url", "uri", "path", "file", "region", "ttl"})
 
@@ -463,6 +470,8 @@ def secret_fallback(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
         return
     if not (isinstance(default, ast.Constant) and isinstance(default.value, str) and default.value):
         return
+    if default.value.strip().lower() in _FLAG_VALUES:
+        return  # `ALLOW_CREDENTIALS` defaulting to "false": a switch about secrets, not one
     words = text_words(variable.value)
     if sensitive(variable.value, _SECRETS) and words[-1] not in _NOT_SECRET_VALUES:
         yield Hit(
@@ -513,19 +522,7 @@ def sql_from_parameters(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
 def _sql_text_parts(argument: ast.expr, function: ast.AST) -> list[ast.expr]:
     """The expressions that built the SQL: the argument itself, or every value assigned (`=`,
     `+=`) to the name it is, when one of them starts like a SQL statement."""
-    parts: list[ast.expr] = [argument]
-    if isinstance(argument, ast.Name):
-        parts = [
-            statement.value
-            for statement in ast.walk(function)
-            if isinstance(statement, ast.Assign | ast.AugAssign)
-            and any(
-                isinstance(target, ast.Name) and target.id == argument.id
-                for target in (
-                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-                )
-            )
-        ]
+    parts = assigned_values(function, argument.id) if isinstance(argument, ast.Name) else [argument]
     built = [part for part in parts if _builds_text(part)]
     starts = any(_SQL_START.match(_literal_prefix(part)) for part in parts)
     return built if starts else []
