@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -9,22 +10,34 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from bepro.agent.intent import classify_action, embedding_similarities
-from bepro.agent.offline import Citation, advice_for, compose_answer
+from bepro.agent.offline import MEASURE_FIRST, Citation, advice_for, compose_answer
 from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
 from bepro.errors import UsageError
-from bepro.retrieval.search import Reporter, Retriever, RuleRanking
+from bepro.retrieval.search import Reporter, Retriever, RuleHit, RuleRanking
 from bepro.review.finding import Finding, ReviewResult
 
 MAX_QUESTION_CHARS = 4000
 MAX_FILE_BYTES = 200_000
 FILE_CONTEXT_CHARS = 1500
-# Rules whose score is within this share of the best one make the answer (plus the top two).
-RELATIVE_CUTOFF = 0.90
-MIN_RULES = 2
-MAX_RULES = 4
+# Breadth follows the action: answers that shape a system (plan, design, build, scale, secure)
+# draw on 4-6 rules across categories, answers about one change or one failure on 2-3.
+WIDE_ACTIONS = frozenset({"plan", "design", "build", "scale", "secure"})
+WIDE_RULES = (4, 6)
+NARROW_RULES = (2, 3)
+MAX_RULES = 6  # never more, findings included
+# Beyond the minimum, a rule joins when it scores within this share of the best one.
+RELATIVE_CUTOFF = 0.70
+# A wide answer adds a next-best rule from a category not yet covered down to this share of the
+# best score (measured on the answers and retrieval sets: more of the expected rules than the
+# next rules by score alone).
+NEW_CATEGORY_CUTOFF = 0.50
+CANDIDATES = 12  # rules ranked for selection: enough to find rules in other categories
+# An action whose output contract opens with one rule, whatever the question's wording:
+# optimize measures first (SKILL.md: `profiling` - Measure before optimizing).
+ANCHOR_RULE = {"optimize": MEASURE_FIRST}
 # An answer about code covers every rule its review found broken, up to this many rules in all.
-MAX_RULES_WITH_FINDINGS = 6
+MAX_RULES_WITH_FINDINGS = MAX_RULES
 CODE_FILENAME = "snippet.py"
 
 
@@ -106,16 +119,54 @@ def read_context_file(path: Path) -> str:
         raise UsageError(f"cannot read {path}: {exc.strerror}", "check the --file path") from exc
 
 
-def select_rules(ranking: RuleRanking) -> list[str]:
-    if not ranking.rules:
-        return []
+def rule_breadth(action: str) -> tuple[int, int]:
+    """The fewest and most rules an answer for the action covers."""
+    return WIDE_RULES if action in WIDE_ACTIONS else NARROW_RULES
+
+
+def select_rules(
+    ranking: RuleRanking, action: str, catalogue: Catalogue, forced: Sequence[str] = ()
+) -> list[str]:
+    """The rules the answer covers, best match first: `forced` ones (those a review of the user's
+    code found broken) lead, then the ranking's, as many as the action's breadth allows."""
+    chosen = _by_score(ranking, action, catalogue) if ranking.rules else []
+    anchor = ANCHOR_RULE.get(action)
+    if chosen and anchor is not None and anchor not in chosen:  # the contract asks for it
+        chosen = [*chosen[: rule_breadth(action)[1] - 1], anchor]
+    return list(dict.fromkeys([*forced, *chosen]))[:MAX_RULES_WITH_FINDINGS]
+
+
+def _by_score(ranking: RuleRanking, action: str, catalogue: Catalogue) -> list[str]:
+    fewest, most = rule_breadth(action)
     best = ranking.rules[0].score
-    chosen = [
-        hit.rule_id
-        for index, hit in enumerate(ranking.rules)
-        if index < MIN_RULES or hit.score >= best * RELATIVE_CUTOFF
+    order = [hit.rule_id for hit in ranking.rules]
+    chosen = order[:fewest]
+    rest = ranking.rules[fewest:]
+    if action in WIDE_ACTIONS:
+        chosen += _new_categories(rest, chosen, catalogue, best * NEW_CATEGORY_CUTOFF)
+    chosen += [
+        h.rule_id for h in rest if h.score >= best * RELATIVE_CUTOFF and h.rule_id not in chosen
     ]
-    return chosen[:MAX_RULES]
+    return sorted(chosen[:most], key=order.index)
+
+
+def _new_categories(
+    hits: Sequence[RuleHit], chosen: list[str], catalogue: Catalogue, floor: float
+) -> list[str]:
+    """The best-scoring rule of each category `chosen` does not cover yet, down to `floor`."""
+    covered = {_category(rule_id, catalogue) for rule_id in chosen}
+    added: list[str] = []
+    for hit in hits:
+        category = _category(hit.rule_id, catalogue)
+        if hit.score >= floor and category not in covered:
+            covered.add(category)
+            added.append(hit.rule_id)
+    return added
+
+
+def _category(rule_id: str, catalogue: Catalogue) -> str:
+    rule = catalogue.rule(rule_id)
+    return rule.category if rule is not None else ""
 
 
 @dataclass(frozen=True)
@@ -160,13 +211,9 @@ def retrieve(
     code = f"{notes}\n{context[:FILE_CONTEXT_CHARS]}" if context else ""
     query = f"{question}\n{code}" if code else question
     ranking = retriever.rank_rules(
-        query, action=action, top_k=MAX_RULES + 2, include=frozenset(broken)
+        query, action=action, top_k=CANDIDATES, include=frozenset(broken)
     )
-    chosen = [] if ranking.abstained else select_rules(ranking)
-    if broken:
-        chosen = list(dict.fromkeys([*broken, *chosen]))[
-            : max(MAX_RULES_WITH_FINDINGS, len(broken))
-        ]
+    chosen = [] if ranking.abstained else select_rules(ranking, action, catalogue, broken)
     return Retrieval(question, action, inferred, context, ranking, chosen, tuple(findings), note)
 
 

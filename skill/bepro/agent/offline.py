@@ -1,16 +1,48 @@
-"""The deterministic answer engine: retrieved rules, in priority order, told from the references."""
+"""The deterministic answer engine: the retrieved rules, told from their references in the shape
+of the action's output contract (references/actions/<action>.md).
+
+Every action shares a frame: the header line, the rules in priority order, one section per rule,
+"## Checklist", "## Next for `action`" and "## Sources". What a rule's section holds, the order of
+the sections and what comes before them depend on the action (SHAPES). Reference text is shown
+as whole markdown blocks from the token tree (a list item with its children, a table, a code
+fence), and trimmed by dropping whole blocks, never by cutting one.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bepro.catalogue.model import Catalogue, Rule
-from bepro.knowledge.references import RuleReference, load_reference
+from bepro.knowledge.references import RuleReference, action_contract, load_reference
+from bepro.mdparse import Block
 
-MAX_EXAMPLE_LINES = 30
-MAX_HOW_BULLETS = 3
-MAX_CHECKLIST_PER_RULE = 2
+# Whole Do examples per answer, in lines: the first is always shown, the next ones while they fit.
+MAX_CODE_LINES = 120
+# Characters of one reference section shown in one rule's section. Wide answers (4-6 rules) get
+# less per rule, so their length stays close to a narrow answer's.
+NARROW_CHARS = 1200
+WIDE_CHARS = 500
+WHOLE_SECTION = 1200  # sections shown whole: detection, trade-offs, exit criteria
+NARROW_CHECKLIST_CHARS = 450
+WIDE_CHECKLIST_CHARS = 300
+
+HOW = "How to apply it in Python"
+WHY = "Why it matters"
+DO = "Do"
+DETECT = "How to detect it"
+CHECKLIST = "Review checklist"
+TRADE_OFFS = "Trade-offs and when not to apply it"
+BY_ACTION = "By action"
+MEASURE_FIRST = "profiling"  # optimize opens with it: measure before changing anything
+
+# What a finding of each severity means for the merge (references/actions/review.md).
+IF_FOUND = {
+    "CRITICAL": "blocks the merge",
+    "HIGH": "fix, or a ticket with an owner",
+    "MEDIUM": "follow-up",
+}
 
 
 @dataclass(frozen=True)
@@ -25,6 +57,65 @@ class RuleAdvice:
     rule: Rule
     reference: RuleReference | None
     retrieved_from: Citation
+    rank: int = 0  # 0 is the closest match to the question: ranked shapes follow it
+
+
+@dataclass
+class _View:
+    """One rule being written: what it may show, and the reference headings it showed."""
+
+    advice: RuleAdvice
+    reference: RuleReference
+    wide: bool
+    code: _CodeBudget
+    used: list[str] = field(default_factory=list)
+
+    @property
+    def rule(self) -> Rule:
+        return self.advice.rule
+
+    @property
+    def chars(self) -> int:
+        return WIDE_CHARS if self.wide else NARROW_CHARS
+
+    def blocks(self, heading: str) -> tuple[Block, ...]:
+        found = self.reference.blocks.get(heading, ())
+        if found and heading not in self.used:
+            self.used.append(heading)
+        return found
+
+    def opening(self, heading: str) -> list[Block]:
+        """A section's opening argument: its first paragraph, with the list it introduces."""
+        units = _units(self.blocks(heading))
+        return units[0] if units and units[0][0].kind == "paragraph" else []
+
+    def by_action(self, action: str) -> str:
+        advice = self.reference.by_action.get(action, "")
+        if advice:
+            self.blocks(BY_ACTION)
+        return advice
+
+
+@dataclass
+class _CodeBudget:
+    lines_left: int = MAX_CODE_LINES
+    shown: int = 0
+
+
+Body = Callable[[_View], list[str]]
+Framing = Callable[[list[_View]], list[str]]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How one action's answer is laid out."""
+
+    body: Body  # what one rule's section shows
+    label: str = ""  # "Phase" -> "## Phase 1 · `id`: ..."; "" -> "## 1. `id`: ..."
+    ranked: bool = False  # sections by rank (likeliest cause, biggest gain first), not priority
+    wide: bool = False  # 4-6 rules: less of each reference per rule
+    framing: Framing | None = None  # a section before the rules' own (a findings table, ...)
+    checklist: Framing | None = None  # replaces the review checklist
 
 
 def compose_answer(
@@ -34,82 +125,380 @@ def compose_answer(
     catalogue: Catalogue,
 ) -> tuple[str, list[Citation]]:
     """Markdown for the answer, and every citation it relies on."""
-    lines = [f"**Action:** {action} · **Question:** {question.strip()}", ""]
-    citations: list[Citation] = []
-    lines.append("Rules that apply, highest priority first:")
-    lines.append("")
-    for number, item in enumerate(advice, start=1):
-        lines.extend(_rule_section(number, item))
-        citations.extend(_citations(item))
-    checklist = [
-        f"- [ ] {entry} [{item.rule.id}]"
-        for item in advice
+    shape = SHAPES.get(action, SHAPES["implement"])
+    order = _section_order(advice, shape, action)
+    budget = _CodeBudget()
+    views = [
+        _View(item, item.reference, shape.wide, budget)
+        for item in order
         if item.reference is not None
-        for entry in item.reference.checklist[:MAX_CHECKLIST_PER_RULE]
     ]
-    if checklist:
-        lines.extend(["## Checklist", "", *checklist, ""])
-    found = catalogue.action(action)
-    if found is not None:
-        lines.extend(
-            [
-                f"## Next for `{action}`",
-                "",
-                f"Deliver: {found.produces}. Weigh most: {', '.join(found.focus)}. "
-                f"Steps and output contract: `{found.guide_path}`.",
-                "",
-            ]
-        )
-    lines.append("## Sources")
-    lines.append("")
-    lines.extend(f"- [{c.rule_id}] {c.source} - {c.heading}" for c in dict.fromkeys(citations))
-    return "\n".join(lines).rstrip() + "\n", list(dict.fromkeys(citations))
+    # Bodies are written best match first, so the code budget goes to the closest rules, then
+    # laid out in the shape's order.
+    bodies = {v.rule.id: shape.body(v) for v in sorted(views, key=lambda v: v.advice.rank)}
+    lines = [f"**Action:** {action} · **Question:** {question.strip()}", ""]
+    if advice:  # the first citations, in priority order, whatever order the sections take
+        cited = " · ".join(f"[{item.rule.id}]" for item in advice)
+        lines += [f"Rules that apply, highest priority first: {cited}", ""]
+    if shape.framing is not None and views:
+        lines += shape.framing(views)
+    # optimize's measuring section comes first and is not one of the numbered levers
+    skip = int(action == "optimize" and bool(order) and order[0].rule.id == MEASURE_FIRST)
+    for number, item in enumerate(order, start=1 - skip):
+        lines += _rule_heading(number, item.rule, shape, action)
+        lines += bodies.get(item.rule.id) or [
+            f"See `{item.rule.reference_path}` (not written yet) and SKILL.md.",
+            "",
+        ]
+    lines += (shape.checklist or _review_checklist)(views)
+    lines += _next_steps(action, catalogue, advice)
+    citations = list(dict.fromkeys(c for item in advice for c in _citations(item, views)))
+    lines += ["## Sources", ""]
+    lines += [f"- [{c.rule_id}] {c.source} - {c.heading}" for c in citations]
+    return "\n".join(lines).rstrip() + "\n", citations
 
 
-def _rule_section(number: int, item: RuleAdvice) -> list[str]:
-    rule = item.rule
-    lines = [
-        f"## {number}. `{rule.id}`: {rule.summary}",
+def _section_order(advice: list[RuleAdvice], shape: Shape, action: str) -> list[RuleAdvice]:
+    if not shape.ranked:
+        return advice  # already in priority order
+    ranked = sorted(advice, key=lambda item: item.rank)
+    if action == "optimize":  # measuring comes before any lever, however it ranked
+        ranked.sort(key=lambda item: item.rule.id != MEASURE_FIRST)
+    return ranked
+
+
+def _rule_heading(number: int, rule: Rule, shape: Shape, action: str) -> list[str]:
+    return [
+        f"## {_heading_label(number, rule, shape, action)} `{rule.id}`: {rule.summary}",
         "",
-        f"*{rule.category} · priority {rule.priority} · {rule.severity}*",
+        f"*[{rule.id}] · {rule.category} · priority {rule.priority} · {rule.severity}*",
         "",
     ]
-    reference = item.reference
-    if reference is None:
-        lines.extend([f"See `{rule.reference_path}` (not written yet) and SKILL.md.", ""])
-        return lines
-    if reference.statement:
-        lines.extend([reference.statement, ""])
-    if reference.how_bullets:
-        lines.extend(f"- {bullet}" for bullet in reference.how_bullets[:MAX_HOW_BULLETS])
-        lines.append("")
-    example = reference.do_code
-    if example:
-        shown = _excerpt(example)
-        if len(shown) < len(example.rstrip().splitlines()):
-            shown.append(f"# ... the full example is in {rule.reference_path}")
-        lines.extend(["```python", *shown, "```", ""])
+
+
+def _heading_label(number: int, rule: Rule, shape: Shape, action: str) -> str:
+    if action == "optimize":
+        # numbered as levers after the measuring section, which is not one
+        return "Measure first ·" if rule.id == MEASURE_FIRST else f"Lever {number} ·"
+    return f"{shape.label} {number} ·" if shape.label else f"{number}."
+
+
+# --- pieces of a rule's section ---------------------------------------------------------------
+
+
+def _statement(view: _View) -> list[str]:
+    return _labelled_text("", view.reference.statement)
+
+
+def _labelled(label: str, text: str) -> list[str]:
+    return _labelled_text(f"**{label}:** ", text)
+
+
+def _labelled_text(prefix: str, text: str) -> list[str]:
+    # one line, like every paragraph the renderer gives: the source's wrapping is not meaningful
+    return [prefix + " ".join(text.split()), ""] if text else []
+
+
+def _opening(view: _View, heading: str, label: str) -> list[str]:
+    """The section's opening under a label: inline when it is one paragraph."""
+    unit = view.opening(heading)
+    if len(unit) == 1:
+        return _labelled(label, unit[0].lead)
+    return [f"**{label}:**", "", *join_blocks(unit), ""] if unit else []
+
+
+def _section(view: _View, heading: str, label: str, chars: int) -> list[str]:
+    """A reference section under a label, as whole blocks up to `chars` (always the first), with
+    a pointer to the rest when some were left out."""
+    found = view.blocks(heading)
+    if not found:
+        return []
+    shown = fit(found, chars)
+    lines = [f"**{label}:**", "", *join_blocks(shown), ""]
+    if len(shown) < len(found):
+        lines += [f"*More in `{view.rule.reference_path}` > {heading}.*", ""]
     return lines
 
 
-def _excerpt(code: str) -> list[str]:
-    """The code up to MAX_EXAMPLE_LINES, cut at a blank line so no statement is left half-shown."""
-    lines = code.rstrip().splitlines()
-    if len(lines) <= MAX_EXAMPLE_LINES:
-        return lines
-    blanks = [index for index, line in enumerate(lines[:MAX_EXAMPLE_LINES]) if not line.strip()]
-    return lines[: blanks[-1]] if blanks else lines[:MAX_EXAMPLE_LINES]
+def _tables(view: _View, heading: str, label: str) -> list[str]:
+    tables = [b for b in view.reference.blocks.get(heading, ()) if b.kind == "table"]
+    if not tables:
+        return []
+    view.blocks(heading)
+    return [f"**{label}:**", "", *join_blocks(tables), ""]
 
 
-def _citations(item: RuleAdvice) -> list[Citation]:
+def _code(view: _View) -> list[str]:
+    """The Do example whole, while the answer's code budget lasts; else where to find it."""
+    code = [b for b in view.blocks(DO) if b.kind == "code"]
+    if not code:
+        return []
+    size = len(code[0].lines)
+    budget = view.code
+    if budget.shown and size > budget.lines_left:
+        return [f"*Runnable example: `{view.rule.reference_path}` > Do.*", ""]
+    budget.lines_left -= size
+    budget.shown += 1
+    return ["**Do:**", "", *code[0].lines, ""]
+
+
+def fit(blocks: Iterable[Block], chars: int) -> list[Block]:
+    """The leading blocks whose markdown fits in `chars`; the first unit always, whole. Dropping
+    whole units from the end keeps every list item with its children, and a paragraph that
+    introduces a list ("HTTP APIs:") with that list."""
+    kept: list[Block] = []
+    used = 0
+    for unit in _units(blocks):
+        size = sum(len(line) + 1 for block in unit for line in block.lines)
+        if kept and used + size > chars:
+            break
+        kept.extend(unit)
+        used += size
+    return kept
+
+
+def _units(blocks: Iterable[Block]) -> list[list[Block]]:
+    units: list[list[Block]] = []
+    for block in blocks:
+        if block.kind == "item" and units and _introduces_a_list(units[-1][0]):
+            units[-1].append(block)
+        else:
+            units.append([block])
+    return units
+
+
+def _introduces_a_list(block: Block) -> bool:
+    return block.kind == "paragraph" and block.lead.endswith(":")
+
+
+def join_blocks(blocks: Iterable[Block]) -> list[str]:
+    """Blocks as markdown: items of one list stay together, other blocks are a blank line apart."""
+    lines: list[str] = []
+    previous: Block | None = None
+    for block in blocks:
+        if previous is not None and not (previous.kind == block.kind == "item"):
+            lines.append("")
+        lines.extend(block.lines)
+        previous = block
+    return lines
+
+
+# --- bodies: one per kind of output contract ---------------------------------------------------
+
+
+def _change_body(view: _View) -> list[str]:
+    """implement, refactor: what to do and the code that does it."""
+    return [*_statement(view), *_section(view, HOW, "How to apply it", view.chars), *_code(view)]
+
+
+def _fix_body(view: _View) -> list[str]:
+    return [
+        *_statement(view),
+        *_labelled("Fix", view.by_action("fix")),
+        *_section(view, HOW, "How to apply it", view.chars),
+        *_code(view),
+    ]
+
+
+def _plan_body(view: _View) -> list[str]:
+    return [
+        *_statement(view),
+        *_labelled("Scope", view.by_action("plan")),
+        *_section(view, HOW, "Work", view.chars),
+        *_section(view, CHECKLIST, "Exit criteria", WHOLE_SECTION),
+    ]
+
+
+def _design_body(view: _View) -> list[str]:
+    return [
+        *_statement(view),
+        *_section(view, HOW, "Option A, apply it", view.chars),
+        *_opening(view, WHY, "Option B, change nothing, and accept the risk"),
+        *_section(view, TRADE_OFFS, "Trade-offs and when not to apply it", view.chars),
+    ]
+
+
+def _review_body(view: _View) -> list[str]:
+    return [
+        *_statement(view),
+        *_section(view, DETECT, "How to detect it", WHOLE_SECTION),
+        *_code(view),
+    ]
+
+
+def _debug_body(view: _View) -> list[str]:
+    return [
+        *_opening(view, WHY, "Would explain it because"),
+        *_section(view, DETECT, "Evidence to collect", WHOLE_SECTION),
+        *_statement_as("What right looks like", view),
+        *_section(view, HOW, "Fix", view.chars),
+    ]
+
+
+def _optimize_body(view: _View) -> list[str]:
+    if view.rule.id == MEASURE_FIRST:
+        return [*_statement(view), *_section(view, HOW, "Measure", NARROW_CHARS)]
+    return [
+        *_statement(view),
+        *_labelled("Expected gain", view.by_action("optimize")),
+        *_section(view, HOW, "How to apply it", view.chars),
+        *_code(view),
+    ]
+
+
+def _scale_body(view: _View) -> list[str]:
+    return [
+        *_opening(view, WHY, "Where it bites"),
+        *_labelled("At scale", view.by_action("scale")),
+        *_section(view, HOW, "Changes", view.chars),
+    ]
+
+
+def _secure_body(view: _View) -> list[str]:
+    return [
+        *_statement(view),
+        *_opening(view, WHY, "Threat"),
+        *_section(view, HOW, "Hardening", view.chars),
+    ]
+
+
+def _build_body(view: _View) -> list[str]:
+    # the How items are the scaffolding checklist; the section keeps its defaults and code
+    return [*_statement(view), *_tables(view, HOW, "Defaults"), *_code(view)]
+
+
+def _statement_as(label: str, view: _View) -> list[str]:
+    return _labelled(label, view.reference.statement)
+
+
+# --- framings and checklists --------------------------------------------------------------------
+
+
+def _findings_table(views: list[_View]) -> list[str]:
+    """review: what to look for, one row per rule, highest priority first."""
+    rows = [
+        f"| {n} | [{v.rule.id}] | {v.rule.severity} | "
+        f"{_cell(v.by_action('review') or v.rule.summary)} | {IF_FOUND[v.rule.severity]} |"
+        for n, v in enumerate(views, start=1)
+    ]
+    return [
+        "## Findings to look for",
+        "",
+        "| # | rule | severity | what to check | if found |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+    ]
+
+
+def _threats_table(views: list[_View]) -> list[str]:
+    """secure: the control each rule puts against its threat (the threat is in its section)."""
+    rows = [
+        f"| {n} | [{v.rule.id}] {_cell(v.rule.summary)} | {v.rule.severity} | "
+        f"{_cell(v.by_action('secure') or v.reference.statement)} |"
+        for n, v in enumerate(views, start=1)
+    ]
+    return [
+        "## Threats and controls",
+        "",
+        "| # | rule | severity | control |",
+        "| --- | --- | --- | --- |",
+        *rows,
+        "",
+    ]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _review_checklist(views: list[_View]) -> list[str]:
+    """Each rule's review checklist, as whole items, each citing its rule."""
+    lines: list[str] = []
+    for view in views:
+        chars = WIDE_CHECKLIST_CHARS if view.wide else NARROW_CHECKLIST_CHARS
+        for block in fit(view.blocks(CHECKLIST), chars):
+            lines += _cite_item(block, view.rule.id)
+    return ["## Checklist", "", *lines, ""] if lines else []
+
+
+def _phase_gates(views: list[_View]) -> list[str]:
+    """plan: the exit criteria are in each phase; the checklist is the gate between phases."""
+    gates = [
+        f"- [ ] Phase {n}: every exit criterion of `{v.rule.id}` holds before the next phase "
+        f"starts [{v.rule.id}]"
+        for n, v in enumerate(views, start=1)
+    ]
+    return ["## Checklist: phase gates", "", *gates, ""]
+
+
+def _scaffolding(views: list[_View]) -> list[str]:
+    """build: each rule's How items as tasks, with the detail nested under them."""
+    lines: list[str] = []
+    for view in views:
+        # tables are the section's defaults; paragraphs stay, as the lead-ins of their lists
+        steps = [b for b in view.blocks(HOW) if b.kind != "table"]
+        shown = fit(steps, view.chars)
+        if not shown:
+            continue
+        lines += [f"**`{view.rule.id}`**: {view.rule.summary} [{view.rule.id}]", ""]
+        lines += join_blocks(_as_task(block) for block in shown)
+        if len(shown) < len(steps):
+            lines.append(f"- [ ] The rest of `{view.rule.reference_path}` > {HOW}")
+        lines.append("")
+    return ["## Checklist: scaffolding", "", *lines] if lines else []
+
+
+def _cite_item(block: Block, rule_id: str) -> list[str]:
+    """The item with its rule cited at the end of its first line (its own text)."""
+    first, *rest = block.lines
+    return [f"{first} [{rule_id}]", *rest]
+
+
+def _as_task(block: Block) -> Block:
+    first, *rest = block.lines
+    if block.kind != "item" or not first.startswith("- ") or first.startswith("- [ ]"):
+        return block
+    return Block(block.kind, (f"- [ ] {first[2:]}", *rest), block.lead)
+
+
+# --- the frame ---------------------------------------------------------------------------------
+
+
+def _next_steps(action: str, catalogue: Catalogue, advice: list[RuleAdvice]) -> list[str]:
+    found = catalogue.action(action)
+    if found is None:
+        return []
+    lines = [
+        f"## Next for `{action}`",
+        "",
+        f"Deliver: {found.produces}. Weigh most: {', '.join(found.focus)}. "
+        f"Steps and output contract: `{found.guide_path}`.",
+        "",
+    ]
+    root = _pack_root(advice)
+    contract = action_contract(root, action) if root is not None else ()
+    if contract:
+        lines += [f"The full output contract: {' · '.join(contract)}.", ""]
+    return lines
+
+
+def _pack_root(advice: list[RuleAdvice]) -> Path | None:
+    # a reference lives at <root>/references/rules/<id>.md: its path is the one the pack used
+    path = next((item.reference.path for item in advice if item.reference is not None), None)
+    return path.parents[2] if path is not None else None
+
+
+def _citations(item: RuleAdvice, views: list[_View]) -> list[Citation]:
+    """Where the rule was retrieved from, then each reference section the answer shows."""
     cites = [item.retrieved_from]
-    if item.reference is not None:
-        source = item.reference.path.as_posix()
-        for heading in ("How to apply it in Python", "Do"):
-            if heading in item.reference.sections:
-                cites.append(
-                    Citation(item.rule.id, _relative(source), f"{item.reference.title} > {heading}")
-                )
+    view = next((v for v in views if v.advice is item), None)
+    if view is not None:
+        source = _relative(view.reference.path.as_posix())
+        cites += [
+            Citation(item.rule.id, source, f"{view.reference.title} > {heading}")
+            for heading in view.used
+        ]
     return cites
 
 
@@ -118,12 +507,35 @@ def _relative(source: str) -> str:
     return source[source.index(marker) :] if marker in source else source
 
 
+SHAPES: dict[str, Shape] = {
+    # phases by rank: the work the question is about first, the rules it touches after
+    "plan": Shape(_plan_body, label="Phase", ranked=True, wide=True, checklist=_phase_gates),
+    "design": Shape(_design_body, label="Decision", wide=True),
+    "build": Shape(_build_body, wide=True, checklist=_scaffolding),
+    "scale": Shape(_scale_body, label="Bottleneck", ranked=True, wide=True),
+    "secure": Shape(_secure_body, wide=True, framing=_threats_table),
+    "review": Shape(_review_body, framing=_findings_table),
+    "debug": Shape(_debug_body, label="Hypothesis", ranked=True),
+    "optimize": Shape(_optimize_body, ranked=True),
+    "implement": Shape(_change_body),
+    "fix": Shape(_fix_body),
+    "refactor": Shape(_change_body),
+}
+
+
 def advice_for(
     rule_ids: list[str], retrieved: dict[str, Citation], catalogue: Catalogue, root: Path
 ) -> list[RuleAdvice]:
+    """The rules in priority order, each remembering its rank in `rule_ids` (best match first)."""
+    rank = {rule_id: index for index, rule_id in enumerate(dict.fromkeys(rule_ids))}
     advice: list[RuleAdvice] = []
     for rule_id in catalogue.in_priority_order(rule_ids):
         rule = catalogue.rule(rule_id)
-        if rule is not None:
-            advice.append(RuleAdvice(rule, load_reference(root, rule_id), retrieved[rule_id]))
+        if rule is None:
+            continue
+        # a rule the action adds (optimize's `profiling`) may not be among the retrieved ones
+        found = retrieved.get(rule_id) or Citation(
+            rule_id, rule.reference_path, f"{rule_id}: {rule.summary}"
+        )
+        advice.append(RuleAdvice(rule, load_reference(root, rule_id), found, rank[rule_id]))
     return advice

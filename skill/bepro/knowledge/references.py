@@ -1,4 +1,6 @@
-"""Structured access to the reference files: a rule's sections, its Do/Don't code, its checklist."""
+"""Structured access to the reference files: a rule's sections (as text and as markdown blocks
+from the token tree), its Do/Don't code, its checklist, its advice per action; an action guide's
+output contract."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from markdown_it.token import Token
 from bepro import mdparse
 
 _RELATED_ID = re.compile(r"^`([a-z0-9-]+)`")
+_BY_ACTION = re.compile(r"^\*\*([a-z]+):\*\*\s*(.+)$")
+_CONTRACT_LABEL = re.compile(r"^\*\*(.+?)\*\*")
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,11 @@ class RuleReference:
     how_bullets: tuple[str, ...]
     related: tuple[str, ...]
     code: dict[str, str] = field(default_factory=dict)
+    # Each section's top-level blocks, rendered back to markdown: what answers show, so nested
+    # lists keep their children, tables stay tables and code stays whole.
+    blocks: dict[str, tuple[mdparse.Block, ...]] = field(default_factory=dict)
+    # "By action": one line of advice per action name (plan, review, fix, ...).
+    by_action: dict[str, str] = field(default_factory=dict)
 
     @property
     def do_code(self) -> str | None:
@@ -75,8 +84,10 @@ def parse_reference(rule_id: str, path: Path, text: str) -> RuleReference:
     checklist: tuple[str, ...] = ()
     how: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
+    blocks: dict[str, tuple[mdparse.Block, ...]] = {}
     for section in mdparse.sections(tokens, level=2):
         sections[section.title] = _section_text(section, lines)
+        blocks[section.title] = tuple(mdparse.blocks(section.tokens))
         fence = first_python_fence(section.tokens)
         if fence is not None:
             code[section.title] = fence.content
@@ -97,7 +108,28 @@ def parse_reference(rule_id: str, path: Path, text: str) -> RuleReference:
         how_bullets=how,
         related=related,
         code=code,
+        blocks=blocks,
+        by_action=_by_action(blocks.get("By action", ())),
     )
+
+
+def _by_action(items: tuple[mdparse.Block, ...]) -> dict[str, str]:
+    found = (_BY_ACTION.match(item.lead) for item in items if item.kind == "item")
+    return {match[1]: match[2].strip() for match in found if match}
+
+
+def action_contract(root: Path, action: str) -> tuple[str, ...]:
+    """The labels of an action guide's "Output contract" items ("Goal, non-goals and deadline",
+    ...), in order; empty when the guide or the section is missing."""
+    try:
+        text = (root / "references" / "actions" / f"{action}.md").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ()
+    for section in mdparse.sections(mdparse.parse(text), level=2):
+        if section.title == "Output contract":
+            found = (_CONTRACT_LABEL.match(b.lead) for b in mdparse.blocks(section.tokens))
+            return tuple(match[1].rstrip(":") for match in found if match)
+    return ()
 
 
 def first_python_fence(tokens: list[Token]) -> Token | None:
