@@ -140,10 +140,19 @@ def _default_index_dir(root: Path) -> Path:
     return Path(user_cache_dir("bepro")) / "index"
 
 
-def resolve_paths(settings: BeproSettings | None = None) -> Paths:
-    root = pack_root()
+def resolve_paths(
+    settings: BeproSettings | None = None,
+    *,
+    root: Path | None = None,
+    index_dir: Path | None = None,
+) -> Paths:
+    """Where the pack and its index are. `root` and `index_dir` (the Python API's arguments)
+    win over BEPRO_ROOT and BEPRO_INDEX_DIR, which win over [tool.bepro] and the defaults."""
+    root = root.resolve() if root is not None else pack_root()
     env_index = os.environ.get("BEPRO_INDEX_DIR")
-    if env_index:
+    if index_dir is not None:
+        index = index_dir
+    elif env_index:
         index = Path(env_index)
     elif settings is not None and settings.index_dir is not None:
         index = settings.index_dir

@@ -2,6 +2,9 @@
 
     BeproError                  base: code, message, hint; the CLI prints it on one line, exit 2
     +-- UsageError              bad arguments or input (empty question, unknown action, missing file)
+    |   +-- UnknownNameError    a name the pack does not have; `suggestions` holds the close ones
+    |       +-- UnknownRuleError    a rule id or review code (`bepro rules timeoutz`)
+    |       +-- UnknownActionError  an action (`--action deploy`)
     +-- ConfigError             invalid [tool.bepro] settings or environment
     +-- CatalogueError          SKILL.md is missing or malformed (names the line)
     +-- KnowledgeError          a reference file is malformed (names the file and line)
@@ -32,6 +35,22 @@ class BeproError(Exception):
 
 class UsageError(BeproError):
     code = "BEPRO001"
+
+
+class UnknownNameError(UsageError):
+    """A name the pack does not know; `suggestions` are the close ones (the hint says them)."""
+
+    def __init__(self, message: str, hint: str = "", suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(message, hint)
+        self.suggestions = suggestions
+
+
+class UnknownRuleError(UnknownNameError):
+    pass
+
+
+class UnknownActionError(UnknownNameError):
+    pass
 
 
 class ConfigError(BeproError):

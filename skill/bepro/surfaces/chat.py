@@ -7,7 +7,6 @@ asks for confirmation: a second Ctrl-C in a row quits, anything else carries on.
 
 from __future__ import annotations
 
-import difflib
 import sys
 import time
 from collections.abc import Callable
@@ -20,10 +19,9 @@ from rich.text import Text
 
 from bepro.agent.ask import read_context_file
 from bepro.catalogue.model import Catalogue
-from bepro.config import Paths, load_settings
 from bepro.errors import BeproError, UsageError
-from bepro.retrieval.search import Reporter, Retriever
-from bepro.surfaces.answering import OfflineEngine, Question, Snippet, answer, split_blocks
+from bepro.pack import Pack
+from bepro.surfaces.answering import Question, Snippet, answer, split_blocks
 
 PROMPT = "bepro> "
 AUTO = "auto"
@@ -51,7 +49,7 @@ class Exchange:
 
 @dataclass
 class ChatSession:
-    engine: OfflineEngine
+    pack: Pack
     console: Console
     pace: float
     action: str | None = None
@@ -60,7 +58,7 @@ class ChatSession:
 
     @property
     def catalogue(self) -> Catalogue:
-        return self.engine.catalogue
+        return self.pack.catalogue
 
     def handle(self, line: str) -> bool:
         """Act on one input line; False when the user wants to leave."""
@@ -93,7 +91,7 @@ class ChatSession:
         snippets = (self.attached,) if self.attached else ()
         self.attached = None
         try:
-            reply = answer(Question(text, self.action, snippets), self.engine, load_settings().llm)
+            reply = answer(Question(text, self.action, snippets), self.pack, llm="auto")
         except BeproError as error:
             self.error(error.message)
             return
@@ -141,16 +139,13 @@ class ChatSession:
         self.note(f"attached {path} ({len(code.encode())} bytes): it goes with your next question")
 
     def show_rule(self, rule_id: str) -> None:
-        rule = self.catalogue.rule(rule_id.strip())
-        if rule is None:
-            close = difflib.get_close_matches(rule_id, self.catalogue.rule_ids, n=3, cutoff=0.5)
-            hint = f"did you mean: {', '.join(close)}?" if close else "`bepro rules` lists them"
-            self.error(f"unknown rule id {rule_id!r}; {hint}")
+        try:
+            rule = self.pack.rule(rule_id, codes=False)
+        except BeproError as error:
+            self.error(f"{error.message}; {error.hint}")
             return
-        reference = self.engine.paths.root / rule.reference_path
-        body = reference.read_text(encoding="utf-8") if reference.is_file() else ""
         self.note(f"{rule.id}: {rule.summary} · {rule.category} · priority {rule.priority}")
-        self.console.print(Markdown(body or f"(no reference yet: {rule.reference_path})"))
+        self.console.print(Markdown(rule.reference_text or f"(no reference yet: {rule.reference})"))
 
     def show_history(self) -> None:
         if not self.history:
@@ -199,23 +194,18 @@ def _read_line(session: ChatSession) -> str | None:
             confirming = True
 
 
-def run_chat(
-    paths: Paths, catalogue: Catalogue, reporter: Reporter, action: str | None, pace: float
-) -> int:
+def run_chat(pack: Pack, action: str | None, pace: float) -> int:
     """The chat loop; returns the exit code (0 when the user leaves)."""
-    if action is not None and catalogue.action(action.lower()) is None:
-        raise UsageError(
-            f"unknown action {action!r}", f"choose one of: {', '.join(catalogue.action_names)}"
-        )
+    start = pack.action(action) if action is not None else None
     console = Console(highlight=False)
     try:
-        retriever = Retriever(paths, catalogue, reporter)
+        pack.open_index()
     except KeyboardInterrupt:
         return INTERRUPTED
-    session = ChatSession(OfflineEngine(paths, catalogue, retriever), console, pace)
-    session.action = action.lower() if action else None
+    session = ChatSession(pack, console, pace)
+    session.action = start
     session.note(
-        f"bepro chat: offline answers from {len(catalogue.rules)} rules; "
+        f"bepro chat: offline answers from {len(pack.catalogue.rules)} rules; "
         f"action {session.action or AUTO}. /help for commands, /quit or Ctrl-D to leave."
     )
     _enable_line_editing()

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.exceptions import TyperException
 
 from bepro import __version__
-from bepro.errors import BeproError, UsageError
+from bepro.errors import BeproError
 from bepro.surfaces import cli_eval, cli_fix, cli_mcp, cli_review, cli_serve
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from bepro.catalogue.model import Catalogue
-    from bepro.config import Paths
+    from bepro.catalogue.model import Catalogue, Rule
+    from bepro.pack import Pack
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
@@ -78,17 +77,11 @@ class CliReporter:
             self._progress = None
 
 
-def _fail(error: BeproError) -> NoReturn:
-    typer.echo(error.one_line(), err=True)
-    raise typer.Exit(EXIT_USAGE)
+def open_pack() -> Pack:
+    """The pack, with index notices and progress on stderr (shared by every command)."""
+    from bepro.pack import Pack
 
-
-def _load_pack() -> tuple[Paths, Catalogue]:
-    from bepro.catalogue.parse import load_catalogue
-    from bepro.config import load_settings, resolve_paths
-
-    paths = resolve_paths(load_settings())
-    return paths, load_catalogue(paths.skill)
+    return Pack.open(reporter=CliReporter())
 
 
 def _print_markdown(text: str) -> None:
@@ -147,35 +140,21 @@ def rules_command(
 ) -> None:
     """List the rules in priority order, or show one rule with its reference, or explain a review
     code: what it flags, why, where it applies and how to suppress it."""
-    paths, catalogue = _load_pack()
+    pack = open_pack()
     if rule_id is None:
-        _list_rules(catalogue, output)
+        _list_rules(pack.catalogue, output)
         return
-    rule = catalogue.rule(rule_id)
-    if rule is None and output is TextOrJson.text:
-        from bepro.review.explain import explain
-
-        explained = explain(rule_id, catalogue)
-        if explained is not None:
-            _print_markdown(explained)
-            return
-    if rule is None:
-        close = difflib.get_close_matches(rule_id, catalogue.rule_ids, n=3, cutoff=0.5)
-        hint = f"did you mean: {', '.join(close)}?" if close else "run `bepro rules` to list them"
-        _fail(UsageError(f"unknown rule id {rule_id!r}", hint))
-    reference = paths.root / rule.reference_path
-    text = reference.read_text(encoding="utf-8") if reference.is_file() else ""
-    if output is TextOrJson.json:
-        payload = {**_rule_json(catalogue, rule.id), "reference_text": text}
-        typer.echo(json.dumps(payload, indent=2))
-        return
-    header = f"# {rule.id}: {rule.summary}\n\n{rule.category} · priority {rule.priority} · {rule.severity}\n\n"
-    _print_markdown(header + (text or f"(no reference yet: {rule.reference_path})\n"))
+    doc = pack.rule(rule_id, codes=output is TextOrJson.text)  # JSON is for rule ids only
+    if doc.explanation is not None:
+        _print_markdown(doc.explanation)
+    elif output is TextOrJson.json:
+        typer.echo(json.dumps(doc.model_dump(exclude={"code", "explanation"}), indent=2))
+    else:
+        header = f"# {doc.id}: {doc.summary}\n\n{doc.category} · priority {doc.priority} · {doc.severity}\n\n"
+        _print_markdown(header + (doc.reference_text or f"(no reference yet: {doc.reference})\n"))
 
 
-def _rule_json(catalogue: Catalogue, rule_id: str) -> dict[str, object]:
-    rule = catalogue.rule(rule_id)
-    assert rule is not None  # noqa: S101 - callers pass catalogue ids
+def _rule_json(rule: Rule) -> dict[str, object]:
     return {
         "id": rule.id,
         "category": rule.category,
@@ -188,9 +167,7 @@ def _rule_json(catalogue: Catalogue, rule_id: str) -> dict[str, object]:
 
 def _list_rules(catalogue: Catalogue, output: TextOrJson) -> None:
     if output is TextOrJson.json:
-        typer.echo(
-            json.dumps([_rule_json(catalogue, rule.id) for rule in catalogue.rules], indent=2)
-        )
+        typer.echo(json.dumps([_rule_json(rule) for rule in catalogue.rules], indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -211,36 +188,8 @@ def search_command(
     output: FormatOption = TextOrJson.text,
 ) -> None:
     """Search the knowledge base; prints the best passages with their rule and source."""
-    from bepro.retrieval.search import Retriever
-
-    paths, catalogue = _load_pack()
-    if not query.strip():
-        _fail(UsageError("the query is empty", 'e.g. bepro search "retry storm"'))
-    if action is not None and catalogue.action(action.lower()) is None:
-        _fail(
-            UsageError(
-                f"unknown action {action!r}", f"choose one of: {', '.join(catalogue.action_names)}"
-            )
-        )
-    retriever = Retriever(paths, catalogue, CliReporter())
-    ranking = retriever.rank_rules(query, action=action)
-    hits = (
-        []
-        if ranking.abstained
-        else retriever.search(query, action=action.lower() if action else None, top_k=top_k)
-    )
-    payload = [
-        {
-            "rule_id": hit.chunk.rule_id,
-            "category": hit.chunk.category,
-            "priority": hit.chunk.priority,
-            "source": hit.chunk.source,
-            "heading": hit.chunk.heading,
-            "score": round(hit.score, 4),
-            "text": hit.chunk.text,
-        }
-        for hit in hits
-    ]
+    hits = open_pack().search(query, action=action, top_k=top_k).hits
+    payload = [hit.model_dump() for hit in hits]
     if output is TextOrJson.json:
         typer.echo(json.dumps(payload, indent=2))
         if not hits:
@@ -286,21 +235,15 @@ def ask_command(
     ] = False,
 ) -> None:
     """Answer a question with the rules that apply, in priority order, with citations."""
-    from bepro.agent.answer import NOT_CONFIGURED, Mode, answer
-    from bepro.agent.ask import AskRequest
-    from bepro.config import load_settings
+    from bepro.agent.answer import NOT_CONFIGURED
 
-    paths, catalogue = _load_pack()
-    mode: Mode = "auto" if llm is None else ("llm" if llm else "offline")
     emit = _stdout_writer if output is AskFormat.text else None
-    outcome = answer(
-        AskRequest(question, action, file),
-        catalogue,
-        paths,
-        load_settings().llm,
-        mode,
-        reporter=CliReporter(),
-        emit=emit,
+    outcome = open_pack().answer(
+        question,
+        action=action,
+        file=file,
+        llm="auto" if llm is None else (True if llm else None),  # --llm requires one
+        stream=emit,
     )
     result = outcome.result
     if outcome.notice and (outcome.notice != NOT_CONFIGURED or _first_time("offline-notice")):
@@ -353,9 +296,9 @@ def index_build(
     """Build the index now (it is also built on first use and when the pack changes)."""
     from bepro.retrieval.search import build_index
 
-    paths, catalogue = _load_pack()
-    count = build_index(paths, catalogue, CliReporter(), force=force)
-    typer.echo(f"index ready: {count} chunks in {paths.index}")
+    pack = open_pack()
+    count = build_index(pack.paths, pack.catalogue, pack.reporter, force=force)
+    typer.echo(f"index ready: {count} chunks in {pack.paths.index}")
 
 
 @index_app.command("status")
@@ -363,8 +306,7 @@ def index_status(output: FormatOption = TextOrJson.text) -> None:
     """Report whether the index is missing, stale, corrupt or ready (exit 1 unless ready)."""
     from bepro.retrieval.search import index_state
 
-    paths, _ = _load_pack()
-    state = index_state(paths)
+    state = index_state(open_pack().paths)
     if output is TextOrJson.json:
         typer.echo(
             json.dumps(

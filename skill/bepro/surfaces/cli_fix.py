@@ -13,14 +13,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bepro.errors import UsageError
+from bepro.errors import UnknownRuleError, UsageError
 
 if TYPE_CHECKING:
     from bepro.fix.engine import FixReport
-    from bepro.fix.model import RewriteProposer
 
 EXIT_UNFIXED = 1
-NO_LLM_NOTICE = "bepro: no LLM configured; offline codemods only"
 
 
 class FixFormat(StrEnum):
@@ -86,30 +84,22 @@ def _run(
     test_cmd: str | None,
     test_timeout: float,
 ) -> FixReport:
-    from bepro.catalogue.parse import load_catalogue
-    from bepro.config import load_settings, resolve_paths
-    from bepro.fix.engine import FixRequest, run_fix
-    from bepro.fix.validate import Checks, parse_test_command
-    from bepro.surfaces.cli_review import _rule_ids
+    from bepro.surfaces.cli import open_pack
 
-    pack = resolve_paths(load_settings())
-    catalogue = load_catalogue(pack.skill)
-    rules = _rule_ids(rule, [], catalogue, "--rule")
-    command = parse_test_command(test_cmd) if test_cmd is not None else []
-    checks = Checks(catalogue, command, test_timeout, Path.cwd())
-    proposer = _llm_proposer() if llm else None
-    if llm and proposer is None:
-        typer.echo(NO_LLM_NOTICE, err=True)
-    request = FixRequest(paths, checks, rules, apply, proposer, pack.root)
-    return run_fix(request)
-
-
-def _llm_proposer() -> RewriteProposer | None:
-    """The configured LLM's proposer, or None when no LLM is configured."""
-    from bepro.agent.fix_proposer import configured_proposer
-    from bepro.config import load_settings
-
-    return configured_proposer(load_settings().llm)
+    pack = open_pack()  # "no LLM configured" goes to stderr as a notice
+    rules = [part.strip() for part in rule.split(",")] if rule else []
+    try:
+        return pack.fix(
+            paths,
+            rules=rules,
+            apply=apply,
+            llm=llm,
+            test_command=test_cmd,
+            test_timeout=test_timeout,
+            cwd=Path.cwd(),
+        )
+    except UnknownRuleError as error:
+        raise UsageError(f"--rule: {error.message}", error.hint) from error
 
 
 def _undo(paths: list[Path] | None, other_flags: bool) -> None:

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from bepro.catalogue.model import Catalogue
-    from bepro.config import Paths
-
 DEFAULT_PACE_S = 0.03
-
-
-def _load_pack() -> tuple[Paths, Catalogue]:
-    from bepro.catalogue.parse import load_catalogue
-    from bepro.config import load_settings, resolve_paths
-
-    paths = resolve_paths(load_settings())
-    return paths, load_catalogue(paths.skill)
 
 
 def serve_command(
@@ -31,11 +19,12 @@ def serve_command(
     """Serve an OpenAI-compatible API (/v1/chat/completions, /v1/models) plus /v1/ask and
     /v1/review; logs JSON lines on stderr. Beyond loopback it needs BEPRO_API_TOKEN. Ctrl-C
     stops it after in-flight requests finish."""
+    from bepro.pack import Pack
     from bepro.surfaces.access import api_token, check_exposure
     from bepro.surfaces.server import listen, serve
 
     check_exposure(host, api_token())
-    _load_pack()  # a broken SKILL.md or [tool.bepro] is a one-line error before binding
+    Pack.open()  # a broken SKILL.md or [tool.bepro] is a one-line error before binding
     sock = listen(host, port)
     typer.echo(
         f"bepro: serving on http://{host}:{port}/v1 (OpenAI-compatible; Ctrl-C stops it)", err=True
@@ -56,10 +45,9 @@ def chat_command(
 ) -> None:
     """Chat in the terminal: ask questions, attach code with /file, /help lists the commands."""
     from bepro.surfaces.chat import run_chat
-    from bepro.surfaces.cli import CliReporter
+    from bepro.surfaces.cli import open_pack
 
-    paths, catalogue = _load_pack()
-    raise typer.Exit(run_chat(paths, catalogue, CliReporter(), action=action, pace=pace))
+    raise typer.Exit(run_chat(open_pack(), action=action, pace=pace))
 
 
 def register(app: typer.Typer) -> None:

@@ -11,18 +11,18 @@ Tools, all read-only (they read the pack and the index, never the caller's files
 Resources: `bepro://rules` (every rule, JSON) and `bepro://rules/{rule_id}` (a rule's reference).
 
 Bad input (too long, unknown rule ids or actions) comes back as an error result, never a crash.
-The retriever (the index and the embedding model) is opened on the first call that needs it and
-reused. stdout carries the protocol, so every log line goes to stderr.
+Each tool is a thin adapter over bepro.Pack (bepro/pack.py): the retriever (the index and the
+embedding model) opens on the first call that needs it and is shared by the tool threads without
+a lock, so no call waits on another's LLM answer. stdout carries the protocol, so every log line
+goes to stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import logging
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Annotated
@@ -33,18 +33,10 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from bepro import __version__
-from bepro.agent.answer import answer
-from bepro.agent.ask import (
-    MAX_FILE_BYTES,
-    MAX_QUESTION_CHARS,
-    AskRequest,
-    AskResult,
-    review_code,
-)
-from bepro.catalogue.model import Catalogue, Rule, Severity
-from bepro.config import Paths, load_settings
-from bepro.errors import BeproError, UsageError
-from bepro.retrieval.search import Retriever
+from bepro.agent.ask import MAX_FILE_BYTES, MAX_QUESTION_CHARS, AskResult
+from bepro.catalogue.model import Rule, Severity
+from bepro.errors import BeproError, UnknownRuleError, UsageError
+from bepro.pack import Pack, RuleDoc, SearchResult
 from bepro.review.finding import FileIssue, Finding
 
 log = logging.getLogger(__name__)
@@ -102,25 +94,6 @@ Filename = Annotated[
 TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many passages to return.")]
 
 
-class SearchHit(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    rule_id: str | None
-    category: str | None
-    priority: int | None
-    source: str
-    heading: str
-    score: float
-    text: str
-
-
-class SearchResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    hits: list[SearchHit]
-    abstained: bool = Field(description="True when nothing in the pack matches the query.")
-
-
 class RuleEntry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -148,6 +121,11 @@ class RuleEntry(BaseModel):
 class RuleWithReference(RuleEntry):
     reference_text: str
 
+    @classmethod
+    def of_doc(cls, doc: RuleDoc) -> RuleWithReference:
+        fields = doc.model_dump(exclude={"reference_text", "code", "explanation"})
+        return cls(**fields, uri=f"{RULES_URI}/{doc.id}", reference_text=doc.reference_text)
+
 
 class ReviewReport(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -167,133 +145,21 @@ class StderrReporter:
         return None
 
 
-class PackTools:
-    """What the tools do, over one pack. The retriever opens once, on first use."""
-
-    def __init__(self, paths: Paths, catalogue: Catalogue) -> None:
-        self.paths = paths
-        self.catalogue = catalogue
-        self._opened: Retriever | None = None
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def retriever(self) -> Iterator[Retriever]:
-        """The retriever, opened on first use, for one caller at a time: tools run on worker
-        threads, and chroma, onnxruntime and bm25s are not documented as thread-safe."""
-        with self._lock:
-            if self._opened is None:
-                self._opened = Retriever(self.paths, self.catalogue, StderrReporter())
-            yield self._opened
-
-    def ask(self, question: str, action: str | None, code: str | None) -> AskResult:
-        if code is not None:
-            _check_code_size(code)
-        request = AskRequest(question, action, context=code)
-        # The configured LLM answers when there is one (one circuit breaker per upstream for the
-        # whole server process); any LLM failure falls back to the offline answer.
-        with self.retriever() as retriever:
-            outcome = answer(
-                request,
-                self.catalogue,
-                self.paths,
-                load_settings().llm,
-                "auto",
-                retriever=retriever,
-            )
-        if outcome.llm_failed:
-            log.warning("llm fallback", extra={"tool": "ask"})
-        return outcome.result
-
-    def search(self, query: str, action: str | None, top_k: int) -> SearchResult:
-        if not query.strip():
-            raise UsageError("the query is empty", 'e.g. "retry storm"')
-        if action is not None:
-            action = self._known_action(action)
-        with self.retriever() as retriever:
-            if retriever.rank_rules(query, action=action).abstained:
-                return SearchResult(hits=[], abstained=True)
-            found = retriever.search(query, action=action, top_k=top_k)
-        hits = [
-            SearchHit(
-                rule_id=hit.chunk.rule_id,
-                category=hit.chunk.category,
-                priority=hit.chunk.priority,
-                source=hit.chunk.source,
-                heading=hit.chunk.heading,
-                score=round(hit.score, 4),
-                text=hit.chunk.text,
-            )
-            for hit in found
-        ]
-        return SearchResult(hits=hits, abstained=False)
-
-    def rule(self, rule_id: str) -> RuleWithReference:
-        rule = self._known_rule(rule_id)
-        return RuleWithReference(
-            **RuleEntry.of(rule).model_dump(), reference_text=self.reference_text(rule)
-        )
-
-    def rules(self) -> list[RuleEntry]:
-        return [RuleEntry.of(rule) for rule in self.catalogue.rules]
-
-    def reference_text(self, rule: Rule) -> str:
-        path = self.paths.root / rule.reference_path
-        return path.read_text(encoding="utf-8") if path.is_file() else ""
-
-    def review(self, code: str, filename: str) -> ReviewReport:
-        _check_code_size(code)
-        result = review_code(code, filename, self.catalogue)
-        return ReviewReport(
-            findings=result.findings, issues=result.issues, summary=result.summary()
-        )
-
-    def fix(self, code: str, rule_ids: list[str]) -> str:
-        """A validated unified diff for the code (offline codemods); the caller's files are never
-        touched: the code is fixed in a private temporary folder that is removed afterwards."""
-        import tempfile
-        from pathlib import Path
-
-        from bepro.fix.engine import FixRequest, run_fix
-        from bepro.fix.validate import Checks
-
-        _check_code_size(code)
-        rules = frozenset(self._known_rule(rule_id).id for rule_id in rule_ids)
-        with tempfile.TemporaryDirectory(prefix="bepro-mcp-fix-") as folder:
-            snippet = Path(folder) / "snippet.py"
-            snippet.write_text(code, encoding="utf-8")
-            checks = Checks(self.catalogue, cwd=Path(folder))
-            report = run_fix(
-                FixRequest([snippet], checks, rules, apply=False, pack_root=self.paths.root)
-            )
-        payload = report.to_json()
-        payload.pop("undo", None)
-        payload["diff"] = "".join(report.diffs.values()).replace(f"{folder}/", "")
-        return json.dumps(payload, indent=2)
-
-    def _known_rule(self, rule_id: str) -> Rule:
-        rule = self.catalogue.rule(rule_id.strip().lower())
-        if rule is None:
-            close = difflib.get_close_matches(rule_id, self.catalogue.rule_ids, n=3, cutoff=0.5)
-            hint = f"did you mean: {', '.join(close)}?" if close else f"read {RULES_URI} for them"
-            raise UsageError(f"unknown rule id {rule_id!r}", hint)
-        return rule
-
-    def _known_action(self, action: str) -> str:
-        name = action.strip().lower()
-        if self.catalogue.action(name) is None:
-            raise UsageError(
-                f"unknown action {action!r}",
-                f"choose one of: {', '.join(self.catalogue.action_names)}",
-            )
-        return name
+def fix_payload(pack: Pack, code: str, rule_ids: list[str]) -> str:
+    """A validated unified diff for the code (offline codemods) and what happened to each finding,
+    as JSON; the pack fixes the code in a private temporary folder, never the caller's files."""
+    report = pack.fix(code=code, rules=rule_ids)
+    payload = report.to_json()
+    payload.pop("undo", None)
+    payload["diff"] = "".join(report.diffs.values())
+    return json.dumps(payload, indent=2)
 
 
-def _check_code_size(code: str) -> None:
-    size = len(code.encode("utf-8", errors="replace"))
-    if size > MAX_CODE_BYTES:
-        raise UsageError(
-            f"the code is {size} bytes; the limit is {MAX_CODE_BYTES}", "send one file at a time"
-        )
+def _for_mcp(error: BeproError) -> BeproError:
+    """An unknown rule id with no close match points at the rules resource, not the CLI."""
+    if isinstance(error, UnknownRuleError) and not error.suggestions:
+        return UsageError(error.message, f"read {RULES_URI} for them")
+    return error
 
 
 @contextlib.contextmanager
@@ -305,13 +171,13 @@ def _tool_call(name: str) -> Iterator[None]:
         yield
     except BeproError as error:
         outcome = error.code
-        raise ToolError(error.one_line()) from error
+        raise ToolError(_for_mcp(error).one_line()) from error
     finally:
         elapsed_ms = round((time.monotonic() - started) * 1000, 1)
         log.info("tool call", extra={"tool": name, "outcome": outcome, "ms": elapsed_ms})
 
 
-def build_server(tools: PackTools) -> MCPServer:
+def build_server(pack: Pack) -> MCPServer:
     server = MCPServer("bepro", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
 
     @server.tool(annotations=READ_ONLY)
@@ -320,26 +186,34 @@ def build_server(tools: PackTools) -> MCPServer:
         example, a checklist and citations. Pass code to ask about it; the action is inferred
         from the question when omitted."""
         with _tool_call("ask"):
-            return tools.ask(question, action, code)
+            # The configured LLM answers when there is one (one circuit breaker per upstream for
+            # the whole server process); any LLM failure falls back to the offline answer.
+            outcome = pack.answer(question, action=action, code=code, llm="auto")
+        if outcome.llm_failed:
+            log.warning("llm fallback", extra={"tool": "ask"})
+        return outcome.result
 
     @server.tool(annotations=READ_ONLY)
     def search_rules(query: Question, action: Action = None, k: TopK = 5) -> SearchResult:
         """The best passages of the knowledge base for a query, with their rule and source."""
         with _tool_call("search_rules"):
-            return tools.search(query, action, k)
+            return pack.search(query, action=action, top_k=k)
 
     @server.tool(annotations=READ_ONLY)
     def get_rule(rule_id: RuleId) -> RuleWithReference:
         """One rule: its category, priority, severity, summary and full reference markdown."""
         with _tool_call("get_rule"):
-            return tools.rule(rule_id)
+            return RuleWithReference.of_doc(pack.rule(rule_id, codes=False))
 
     @server.tool(annotations=READ_ONLY)
     def review_code(code: Code, filename: Filename = "snippet.py") -> ReviewReport:
         """Review Python code given as text: findings ordered by priority, each citing a rule.
         Nothing is read from or written to disk."""
         with _tool_call("review_code"):
-            return tools.review(code, filename)
+            result = pack.review(code=code, filename=filename)
+        return ReviewReport(
+            findings=result.findings, issues=result.issues, summary=result.summary()
+        )
 
     @server.tool(annotations=READ_ONLY)
     def fix_code(
@@ -350,30 +224,26 @@ def build_server(tools: PackTools) -> MCPServer:
         validated rewrites (compiles, no new ruff error, no new priority 1-4 finding) and, per
         finding, whether it was fixed or why not. Never writes files."""
         with _tool_call("fix_code"):
-            return tools.fix(code, rule_ids)
+            return fix_payload(pack, code, rule_ids)
 
     @server.resource(RULES_URI, name="rules", mime_type="application/json")
     def all_rules() -> str:
         """Every rule in priority order, with the URI of its reference."""
-        return json.dumps([entry.model_dump() for entry in tools.rules()], indent=2)
+        entries = [RuleEntry.of(rule).model_dump() for rule in pack.catalogue.rules]
+        return json.dumps(entries, indent=2)
 
     @server.resource(f"{RULES_URI}/{{rule_id}}", name="rule", mime_type="text/markdown")
     def rule_reference(rule_id: str) -> str:
         """A rule's reference: why it matters, defaults, Don't/Do code, checklist, trade-offs."""
-        rule = tools.catalogue.rule(rule_id)
-        if rule is None:
+        if pack.catalogue.rule(rule_id) is None:
             raise ResourceNotFoundError(f"unknown rule id {rule_id!r}; read {RULES_URI} for them")
-        return tools.reference_text(rule)
+        return pack.rule(rule_id, codes=False).reference_text
 
     return server
 
 
 def serve() -> None:
     """Run the server on stdio until the client closes the stream."""
-    from bepro.catalogue.parse import load_catalogue
-    from bepro.config import load_settings, resolve_paths
-
-    paths = resolve_paths(load_settings())
-    server = build_server(PackTools(paths, load_catalogue(paths.skill)))
+    server = build_server(Pack.open(reporter=StderrReporter()))
     with contextlib.suppress(KeyboardInterrupt):
         server.run("stdio")

@@ -8,10 +8,12 @@
     GET  /healthz  /readyz     the process is alive / the index is open and answers can be served
     GET  /metrics              Prometheus metrics (see surfaces/observability.py)
 
-Answers come from bepro.agent.answer: the offline engine, upgraded to the LLM when one is
+Answers come from bepro.Pack (bepro/pack.py): the offline engine, upgraded to the LLM when one is
 configured (OPENAI_BASE_URL or OPENAI_API_KEY, plus BEPRO_LLM_MODEL or [tool.bepro.llm]); every
 LLM failure falls back to the offline answer. One circuit breaker per upstream is shared by the
-whole process. A streamed completion is computed whole, then sent paragraph by paragraph.
+whole process. A streamed completion is computed whole, then sent paragraph by paragraph. No lock
+is held while the LLM writes: retrieval runs at most one query per core (the pack's bound,
+released before the LLM call), and the admission slots below bound answer threads, not a lock.
 
 The index opens (and is built or rebuilt when missing, stale or corrupt) in a background thread:
 /healthz answers at once, /readyz and the answering routes return 503 with Retry-After until it
@@ -69,20 +71,12 @@ from bepro.agent.ask import MAX_QUESTION_CHARS, AskResult
 from bepro.catalogue.model import Catalogue
 from bepro.config import BeproSettings, LLMSettings, Paths
 from bepro.errors import BeproError, UsageError
+from bepro.pack import Pack, check_code_size
 from bepro.review.finding import FileIssue, Finding
 from bepro.surfaces import observability
 from bepro.surfaces.access import BearerAuth, api_token
 from bepro.surfaces.admission import Admission, DeadlineError, OverloadedError, ShedWhenFull
-from bepro.surfaces.answering import (
-    Answer,
-    CoreBoundRetriever,
-    OfflineEngine,
-    Question,
-    answer,
-    check_code_size,
-    parse_message,
-    split_blocks,
-)
+from bepro.surfaces.answering import Answer, Question, answer, parse_message, split_blocks
 
 if TYPE_CHECKING:
     from bepro.llm.client import LLMConfig
@@ -316,17 +310,17 @@ def estimate_tokens(text: str) -> int:
 
 
 class _Runtime:
-    """The engine once the index is open, the limits around it, and the configured LLM."""
+    """The pack (ready once its index is open), the limits around it, and the configured LLM."""
 
     def __init__(self, paths: Paths, catalogue: Catalogue, settings: BeproSettings) -> None:
         from bepro.llm.client import resolve_llm_config
 
-        self.paths = paths
+        self.pack = Pack(paths, catalogue, settings, reporter=_LogReporter())
         self.catalogue = catalogue
         self.settings = settings
         self.llm: LLMConfig | None = resolve_llm_config(settings.llm)
         self.created = int(time.time())
-        self.engine: OfflineEngine | None = None
+        self.ready = False
         self.failure: str | None = None
         self.admission: Admission | None = None
         self._stopping = threading.Event()
@@ -347,7 +341,7 @@ class _Runtime:
         while not self._stopping.is_set():
             started = time.monotonic()
             try:
-                retriever = CoreBoundRetriever(self.paths, self.catalogue, _LogReporter())
+                self.pack.open_index()  # at most one query per core once open
             except BeproError as error:
                 self.failure = error.one_line()
                 log.error("index unavailable", extra={"error_code": error.code})
@@ -355,7 +349,7 @@ class _Runtime:
                 self.failure = f"internal error opening the index ({type(error).__name__})"
                 log.exception("index failed to open")
             else:
-                self.engine = OfflineEngine(self.paths, self.catalogue, retriever)
+                self.ready = True
                 self.failure = None
                 # The index, the model and the imports are a few hundred MB of objects that
                 # live as long as the process; the cyclic GC rescanned them in every full
@@ -366,9 +360,9 @@ class _Runtime:
             self._stopping.wait(random.uniform(delay / 2, delay))  # noqa: S311 - jitter only
             delay = min(delay * 2, INDEX_RETRY_MAX_S)
 
-    def ready_engine(self) -> OfflineEngine:
-        if self.engine is not None:
-            return self.engine
+    def ready_pack(self) -> Pack:
+        if self.ready:
+            return self.pack
         if self.failure is not None:
             raise ApiError(503, f"{self.failure}; retrying", "index_unavailable")
         raise ApiError(503, "the index is still opening; retry shortly", "starting")
@@ -461,7 +455,7 @@ async def healthz() -> Status:
 )
 async def readyz(runtime: RuntimeDep) -> Status | JSONResponse:
     """200 once the catalogue is loaded and the index is open; 503 before, or if it failed."""
-    if runtime.engine is not None:
+    if runtime.ready:
         return Status(status="ready", detail=f"{len(runtime.catalogue.rules)} rules, index open")
     status = Status(status="failed", detail=runtime.failure) if runtime.failure else None
     status = status or Status(status="starting", detail="the index is opening")
@@ -488,10 +482,10 @@ async def chat_completions(
     """Answer the last user message; its ```python blocks are reviewed first."""
     action = runtime.action_for(body.model)
     question = parse_message(_last_user_text(body.messages), action)
-    engine = runtime.ready_engine()
+    pack = runtime.ready_pack()
 
     def work(deadline: float) -> Answer:
-        return answer(question, engine, runtime.llm_budget(deadline))
+        return answer(question, pack, runtime.llm_budget(deadline))
 
     reply = await runtime.run(CHAT_ROUTE, work)
     runtime.record_llm(reply.result, reply.llm_failed)
@@ -516,10 +510,11 @@ async def chat_completions(
 @router.post(ASK_ROUTE, tags=["bepro"], responses=_ERRORS, response_model_exclude_none=True)
 async def ask_route(body: AskBody, runtime: RuntimeDep) -> AskResult:
     """The rules that apply to a question, in priority order, with citations (as `bepro ask`)."""
-    engine = runtime.ready_engine()
+    pack = runtime.ready_pack()
 
     def work(deadline: float) -> Outcome:
-        return engine.ask(body.question, body.action, body.code, runtime.llm_budget(deadline))
+        llm = runtime.llm_budget(deadline)
+        return pack.answer(body.question, action=body.action, code=body.code, llm=llm)
 
     outcome = await runtime.run(ASK_ROUTE, work)
     runtime.record_llm(outcome.result, outcome.llm_failed)
@@ -532,8 +527,10 @@ async def ask_route(body: AskBody, runtime: RuntimeDep) -> AskResult:
 @router.post(REVIEW_ROUTE, tags=["bepro"], responses=_ERRORS)
 async def review_route(body: ReviewBody, runtime: RuntimeDep) -> ReviewResponse:
     """Findings in the code, each citing a rule, ordered by priority (as `bepro review`)."""
-    engine = runtime.ready_engine()
-    result = await runtime.run(REVIEW_ROUTE, lambda _: engine.review(body.code, body.filename))
+    pack = runtime.ready_pack()
+    result = await runtime.run(
+        REVIEW_ROUTE, lambda _: pack.review(code=body.code, filename=body.filename)
+    )
     log.info(
         "review",
         extra={"code_bytes": len(body.code.encode()), "findings": len(result.findings),

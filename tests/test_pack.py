@@ -1,0 +1,185 @@
+"""`bepro.Pack`, the one Python API, as a library user meets it: typed results, clear errors with
+did-you-mean hints, nothing written without `apply`, and no lock held while an LLM answers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import bepro
+from bepro import Pack
+from bepro.catalogue.model import Catalogue
+from bepro.config import LLMSettings, Paths
+from bepro.errors import BeproError, UnknownActionError, UnknownRuleError, UsageError
+from bepro.retrieval.search import Retriever
+
+from .conftest import ROOT
+from .llm_stub import STALL_S, running_stub
+
+UNTIMED_CALL = "import requests\n\n\ndef fetch(url):\n    return requests.get(url)\n"
+HEAVY_MODULES = ("chromadb", "onnxruntime", "openai", "langchain_core", "bm25s")
+
+
+@pytest.fixture(scope="module")
+def pack(paths: Paths, catalogue: Catalogue, retriever: Retriever) -> Pack:
+    """A pack over the session's index (Pack.open() would find the same pack and settings)."""
+    return Pack(paths, catalogue, retriever=retriever)
+
+
+def test_the_public_names_are_pinned() -> None:
+    assert set(bepro.__all__) == {
+        "AskResult", "BeproError", "CitationOut", "FileIssue", "Finding", "FixReport",
+        "LLMChoice", "Outcome", "Pack", "ReviewResult", "RuleDoc", "SearchHit", "SearchResult",
+        "UnknownActionError", "UnknownRuleError", "UsageError", "__version__",
+    }  # fmt: skip
+    for name in bepro.__all__:
+        assert getattr(bepro, name) is not None
+    assert (ROOT / "skill" / "bepro" / "py.typed").is_file()
+
+
+def test_import_bepro_and_reading_rules_stay_light() -> None:
+    probe = (
+        "import sys\n"
+        "import bepro\n"
+        "from bepro import Pack\n"
+        "pack = Pack.open()\n"
+        "assert pack.rule('timeouts').reference_text\n"
+        f"print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_ask_cites_the_rules_in_priority_order(pack: Pack, catalogue: Catalogue) -> None:
+    result = pack.ask("how do I make a payment call safe to retry?")
+    assert result.mode == "offline"
+    assert {"idempotency", "retries"} <= set(result.rules)
+    assert result.rules == catalogue.in_priority_order(result.rules)
+    assert {"idempotency", "retries"} <= {citation.rule_id for citation in result.citations}
+    assert result.findings is None  # no code was asked about
+
+
+def test_ask_about_code_opens_with_its_findings(pack: Pack) -> None:
+    result = pack.ask("is this call safe?", code=UNTIMED_CALL, filename="client.py")
+    assert result.answer.startswith("## Findings in your code")
+    assert "| client.py:5 | `ruff:S113` | [timeouts] |" in result.answer
+    assert result.findings is not None
+    assert [f.rule_id for f in result.findings] == ["timeouts"]
+    assert result.rules[0] == "timeouts"
+
+
+def test_bad_questions_fail_before_the_index_opens(paths: Paths, catalogue: Catalogue) -> None:
+    pack = Pack(paths, catalogue)  # no retriever yet
+    with pytest.raises(UnknownActionError, match="unknown action 'reveiw'") as unknown:
+        pack.ask("how do I retry safely?", action="reveiw")
+    assert unknown.value.suggestions == ("review",)
+    assert unknown.value.hint.startswith("did you mean 'review'? choose one of: plan, design")
+    with pytest.raises(UsageError, match="the question is 4001 characters; the limit is 4000"):
+        pack.ask("q" * 4001)
+    with pytest.raises(UsageError, match="the question is empty"):
+        pack.ask("   ")
+    with pytest.raises(UsageError, match="the code is 300000 bytes; the limit is 200000"):
+        pack.ask("is this fine?", code="é" * 150_000)
+    assert not pack.index_open
+
+
+def test_search_hits_carry_their_rule(pack: Pack) -> None:
+    found = pack.search("retry storm", top_k=3)
+    assert not found.abstained
+    assert len(found.hits) == 3
+    assert found.hits[0].rule_id == "retries"
+    assert all(hit.source and hit.text for hit in found.hits)
+    assert [hit.score for hit in found.hits] == sorted((h.score for h in found.hits), reverse=True)
+    off_topic = pack.search("a good sourdough recipe")
+    assert off_topic.abstained
+    assert off_topic.hits == []
+    with pytest.raises(UnknownActionError, match="unknown action 'dance'"):
+        pack.search("retry", action="dance")
+
+
+def test_rule_by_id_or_by_review_code(pack: Pack) -> None:
+    rule = pack.rule("timeouts")
+    assert (rule.id, rule.priority, rule.severity) == ("timeouts", 2, "CRITICAL")
+    reference = (ROOT / "references" / "rules" / "timeouts.md").read_text(encoding="utf-8")
+    assert rule.reference_text == reference
+    assert rule.code is None
+    code = pack.rule("S113")
+    assert (code.id, code.code) == ("timeouts", "ruff:S113")
+    assert code.explanation is not None
+    assert "Rule `timeouts`" in code.explanation
+    assert pack.rule("bepro:random-id").code == "bepro:random-id"
+
+
+def test_an_unknown_rule_suggests_the_closest(pack: Pack) -> None:
+    with pytest.raises(UnknownRuleError, match="unknown rule id 'timeoutz'") as unknown:
+        pack.rule("timeoutz")
+    assert isinstance(unknown.value, BeproError)
+    assert "timeouts" in unknown.value.suggestions
+    assert "did you mean: timeouts" in unknown.value.hint
+    with pytest.raises(UnknownRuleError):
+        pack.rule("S113", codes=False)  # rule ids only
+
+
+def test_review_a_path_and_code_given_as_text(pack: Pack, tmp_path: Path) -> None:
+    service = tmp_path / "svc"
+    service.mkdir()
+    (service / "client.py").write_text(UNTIMED_CALL, encoding="utf-8")
+    assert pack.review([service]).findings == []  # S113 is a preview code (bench/audit/)
+    on_disk = pack.review([service], preview=True)
+    assert [(f.rule_id, f.source, f.line) for f in on_disk.findings] == [
+        ("timeouts", "ruff:S113", 5)
+    ]
+    assert on_disk.files == 1
+    as_text = pack.review(code=UNTIMED_CALL, filename="client.py")
+    assert [(f.rule_id, f.path, f.line) for f in as_text.findings] == [("timeouts", "client.py", 5)]
+    assert pack.review(code=UNTIMED_CALL, ignore=["timeouts"]).findings == []
+    with pytest.raises(UsageError, match="no such file or directory"):
+        pack.review([tmp_path / "nowhere"])
+    with pytest.raises(UsageError, match="pass paths or code"):
+        pack.review()
+
+
+def test_fix_returns_a_validated_diff_and_writes_nothing(pack: Pack, tmp_path: Path) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(UNTIMED_CALL, encoding="utf-8")
+    report = pack.fix([app], rules=["timeouts"], cwd=tmp_path)
+    assert [(o.finding.rule_id, o.status) for o in report.outcomes] == [("timeouts", "proposed")]
+    assert "+    return requests.get(url, timeout=HTTP_TIMEOUT_S)" in report.diffs[str(app)]
+    assert app.read_text(encoding="utf-8") == UNTIMED_CALL
+    assert report.undo_folder is None
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["app.py"]
+
+    as_text = pack.fix(code=UNTIMED_CALL, rules=["timeouts"])
+    assert list(as_text.diffs) == ["snippet.py"]
+    assert "a/snippet.py" in as_text.diffs["snippet.py"]
+    assert [o.path for o in as_text.outcomes] == ["snippet.py"]
+    assert json.dumps(as_text.to_json())  # JSON-able, as the MCP tool sends it
+    with pytest.raises(UnknownRuleError, match="unknown rule id 'timeout'") as unknown:
+        pack.fix([app], rules=["timeout"])
+    assert unknown.value.hint.startswith("did you mean: timeouts")
+
+
+def test_no_lock_is_held_while_the_llm_answers(pack: Pack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three questions to a slow LLM on one shared pack take about one LLM call, not three."""
+    for name in ("BEPRO_LLM_MODEL", "OPENAI_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with running_stub() as (url, calls):
+        llm = LLMSettings(model="slow", base_url=url, read_timeout=STALL_S * 4, max_attempts=1)
+        started = time.monotonic()
+        with ThreadPoolExecutor(3) as pool:
+            results = list(
+                pool.map(lambda _: pack.ask("how should I retry payments?", llm=llm), range(3))
+            )
+        elapsed = time.monotonic() - started
+    assert calls["slow"] == 3
+    assert [result.mode for result in results] == ["llm"] * 3
+    assert elapsed < STALL_S * 2, f"the answers ran one after another ({elapsed:.1f} s)"
