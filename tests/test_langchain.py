@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
@@ -19,20 +21,15 @@ from langchain_core.runnables import RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from bepro import Pack
 from bepro.catalogue.model import Catalogue
-from bepro.config import Paths
+from bepro.config import BeproSettings, LLMSettings, Paths
 from bepro.errors import UsageError
-from bepro.langchain import (
-    MAX_FINDINGS,
-    BeproPack,
-    BeproRetriever,
-    answer_prompt,
-    bepro_tools,
-    format_docs,
-)
+from bepro.langchain import MAX_FINDINGS, BeproRetriever, answer_prompt, bepro_tools, format_docs
 from bepro.llm.prompts import JSON_INSTRUCTIONS, Passage, build_messages
 from bepro.retrieval.search import Retriever
 
+from .llm_stub import STALL_S, running_stub
 from .test_llm_real import llama_url  # noqa: F401  (the llama.cpp server fixture, for the last test)
 
 pytestmark = pytest.mark.slow
@@ -42,12 +39,13 @@ NO_TIMEOUT = "import requests\n\n\ndef fetch(url):\n    return requests.get(url)
 
 
 @pytest.fixture(scope="module")
-def pack(paths: Paths, catalogue: Catalogue, retriever: Retriever) -> BeproPack:
-    return BeproPack(paths, catalogue, retriever)
+def pack(paths: Paths, catalogue: Catalogue, retriever: Retriever) -> Pack:
+    """A pack over the session's index (Pack.open() would find the same pack and settings)."""
+    return Pack(paths, catalogue, retriever=retriever)
 
 
 @pytest.fixture(scope="module")
-def tools(pack: BeproPack) -> dict[str, BaseTool]:
+def tools(pack: Pack) -> dict[str, BaseTool]:
     return {tool.name: tool for tool in bepro_tools(pack)}
 
 
@@ -71,7 +69,7 @@ class PromptRecorder(BaseCallbackHandler):
 # --- the retriever ---------------------------------------------------------------------------
 
 
-def test_retriever_returns_documents_best_first(pack: BeproPack, catalogue: Catalogue) -> None:
+def test_retriever_returns_documents_best_first(pack: Pack, catalogue: Catalogue) -> None:
     docs = BeproRetriever(pack=pack).invoke(HANGING_CALL)
 
     assert docs
@@ -95,26 +93,26 @@ def test_retriever_returns_documents_best_first(pack: BeproPack, catalogue: Cata
     assert "timeouts" in [doc.metadata["rule_id"] for doc in docs[:5]]
 
 
-def test_retriever_weighs_the_action_and_keeps_top_k(pack: BeproPack) -> None:
+def test_retriever_weighs_the_action_and_keeps_top_k(pack: Pack) -> None:
     docs = BeproRetriever(pack=pack, action="debug", top_k=3).invoke(HANGING_CALL)
 
     assert len(docs) == 3
     assert "timeouts" in [doc.metadata["rule_id"] for doc in docs]
 
 
-def test_retriever_abstains_off_topic_unless_asked_not_to(pack: BeproPack) -> None:
+def test_retriever_abstains_off_topic_unless_asked_not_to(pack: Pack) -> None:
     query = "what is a good recipe for sourdough bread?"
 
     assert BeproRetriever(pack=pack).invoke(query) == []
     assert len(BeproRetriever(pack=pack, abstain=False, top_k=2).invoke(query)) == 2
 
 
-def test_retriever_rejects_an_unknown_action(pack: BeproPack) -> None:
+def test_retriever_rejects_an_unknown_action(pack: Pack) -> None:
     with pytest.raises(UsageError, match="unknown action"):
         BeproRetriever(pack=pack, action="dance").invoke(HANGING_CALL)
 
 
-def test_retriever_async_matches_sync(pack: BeproPack) -> None:
+def test_retriever_async_matches_sync(pack: Pack) -> None:
     retriever = BeproRetriever(pack=pack, top_k=4)
 
     docs = asyncio.run(retriever.ainvoke(HANGING_CALL))
@@ -122,21 +120,26 @@ def test_retriever_async_matches_sync(pack: BeproPack) -> None:
     assert docs == retriever.invoke(HANGING_CALL)
 
 
-def test_from_pack_loads_the_pack_the_cli_uses_on_first_query(
+def test_without_a_pack_the_pack_the_cli_uses_opens_on_first_use(
     paths: Paths, catalogue: Catalogue
 ) -> None:
     retriever = BeproRetriever.from_pack(top_k=2)  # BEPRO_INDEX_DIR is the session's index
 
-    assert retriever.pack._paths is None  # nothing is loaded before the first query
-    assert retriever.pack.paths == paths
-    assert retriever.pack.catalogue == catalogue
-    assert BeproRetriever.from_pack(paths.root).pack.paths == paths
+    assert retriever.pack is None  # nothing is loaded before the first query
+    opened = retriever.open_pack()
+    assert (opened.paths, opened.catalogue) == (paths, catalogue)
+    assert retriever.open_pack() is opened
+    assert not opened.index_open  # the index opens on the first search, not with the pack
+    assert BeproRetriever.from_pack(paths.root).open_pack().paths == paths
+    assert BeproRetriever().open_pack().paths == paths
+    default_tools = {tool.name: tool for tool in bepro_tools()}
+    assert default_tools["get_rule"].invoke({"rule_id": "timeouts"})["id"] == "timeouts"
 
 
 # --- a real LCEL chain and the prompt --------------------------------------------------------
 
 
-def test_lcel_chain_sends_the_retrieved_rules_to_the_model(pack: BeproPack) -> None:
+def test_lcel_chain_sends_the_retrieved_rules_to_the_model(pack: Pack) -> None:
     retriever = BeproRetriever(pack=pack, action="debug")
     model = GenericFakeChatModel(messages=iter(["Set a timeout [timeouts]."]))
     chain = (
@@ -161,7 +164,7 @@ def test_lcel_chain_sends_the_retrieved_rules_to_the_model(pack: BeproPack) -> N
     assert "**Symptom and impact**" in system.content  # the debug guide's output contract
 
 
-def test_answer_prompt_is_the_llm_paths_prompt(pack: BeproPack, catalogue: Catalogue) -> None:
+def test_answer_prompt_is_the_llm_paths_prompt(pack: Pack, catalogue: Catalogue) -> None:
     docs = BeproRetriever(pack=pack).invoke(HANGING_CALL)
     passages = [
         Passage(d.metadata["rule_id"], d.metadata["priority"], d.metadata["heading"],
@@ -184,7 +187,7 @@ def test_answer_prompt_is_the_llm_paths_prompt(pack: BeproPack, catalogue: Catal
         assert (JSON_INSTRUCTIONS in str(rendered[0].content)) is structured
 
 
-def test_answer_prompt_inputs_and_defaults(pack: BeproPack) -> None:
+def test_answer_prompt_inputs_and_defaults(pack: Pack) -> None:
     prompt = answer_prompt(pack)
 
     assert set(prompt.input_variables) == {"question", "context"}
@@ -289,7 +292,7 @@ def test_fix_code_returns_a_validated_diff(tools: dict[str, BaseTool]) -> None:
     assert "+    return requests.get(url, timeout=" in result["diff"]
     assert result["diff"].startswith("--- a/snippet.py\n+++ b/snippet.py\n")
     assert [(f["rule_id"], f["status"]) for f in result["fixes"]] == [("timeouts", "proposed")]
-    assert "bepro-langchain-fix" not in json.dumps(result)  # no temporary path leaks
+    assert "bepro-fix-" not in json.dumps(result)  # no temporary path leaks
 
 
 def test_a_tool_calling_model_runs_a_bepro_tool(tools: dict[str, BaseTool]) -> None:
@@ -332,6 +335,29 @@ def test_tools_run_async(tools: dict[str, BaseTool]) -> None:
     assert rule["id"] == "timeouts"
 
 
+def test_tool_calls_do_not_wait_on_each_others_llm_answer(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three `ask` calls to a slow LLM on one shared pack take about one LLM call, not three."""
+    for name in ("BEPRO_LLM_MODEL", "OPENAI_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with running_stub() as (url, calls):
+        llm = LLMSettings(model="slow", base_url=url, read_timeout=STALL_S * 4, max_attempts=1)
+        pack = Pack(paths, catalogue, BeproSettings(llm=llm), retriever=retriever)
+        ask = {tool.name: tool for tool in bepro_tools(pack, llm=True)}["ask"]
+        started = time.monotonic()
+        with ThreadPoolExecutor(3) as pool:
+            results = list(
+                pool.map(
+                    lambda _: ask.invoke({"question": "how should I retry payments?"}), range(3)
+                )
+            )
+        elapsed = time.monotonic() - started
+    assert calls["slow"] == 3
+    assert [result["mode"] for result in results] == ["llm"] * 3
+    assert elapsed < STALL_S * 2, f"the answers ran one after another ({elapsed:.1f} s)"
+
+
 # --- the real-LLM tier (see test_llm_real.py) ------------------------------------------------
 
 
@@ -340,7 +366,7 @@ def test_tools_run_async(tools: dict[str, BaseTool]) -> None:
     reason="langchain-openai is not installed (bepro does not depend on it): the chain against "
     "the local llama.cpp server needs it",
 )
-def test_chain_over_the_real_local_server(pack: BeproPack, request: pytest.FixtureRequest) -> None:
+def test_chain_over_the_real_local_server(pack: Pack, request: pytest.FixtureRequest) -> None:
     from langchain_openai import ChatOpenAI
 
     url = request.getfixturevalue("llama_url")

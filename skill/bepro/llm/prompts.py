@@ -52,6 +52,18 @@ def select_passages(passages: list[Passage], budget_tokens: int) -> list[Passage
     return chosen
 
 
+def priority_model(catalogue: Catalogue) -> str:
+    """The priority model the prompt states: one line per category, highest priority first."""
+    return "\n".join(
+        f"{c.priority}. {c.name} ({c.severity}): {c.goal}" for c in catalogue.categories
+    )
+
+
+def passage_label(rule_id: str, priority: int, heading: str) -> str:
+    """A CONTEXT passage's first line: the id the model cites, the rule's priority, the heading."""
+    return f"[{rule_id}] priority {priority} | {heading}"
+
+
 def build_messages(
     catalogue: Catalogue,
     action: str,
@@ -63,18 +75,15 @@ def build_messages(
 ) -> list[Message]:
     from langchain_core.prompts import ChatPromptTemplate
 
-    priority_model = "\n".join(
-        f"{c.priority}. {c.name} ({c.severity}): {c.goal}" for c in catalogue.categories
-    )
     context = "\n\n".join(
-        f"[{p.rule_id}] priority {p.priority} | {p.heading}\n{p.text}" for p in passages
+        f"{passage_label(p.rule_id, p.priority, p.heading)}\n{p.text}" for p in passages
     )
     allowed = ", ".join(sorted({p.rule_id for p in passages})) or "none"
     code_block = f"\n\nUSER CODE:\n```python\n{code}\n```" if code else ""
     system = SYSTEM + ("\n\n" + JSON_INSTRUCTIONS if structured else "")
     template = ChatPromptTemplate.from_messages([("system", system), ("human", USER)])
     rendered = template.format_messages(
-        priority_model=priority_model,
+        priority_model=priority_model(catalogue),
         action=action,
         contract=contract or "Answer concisely, highest-priority rules first.",
         allowed_ids=allowed,
