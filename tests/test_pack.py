@@ -34,7 +34,7 @@ def pack(paths: Paths, catalogue: Catalogue, retriever: Retriever) -> Pack:
 
 def test_the_public_names_are_pinned() -> None:
     assert set(bepro.__all__) == {
-        "AskResult", "BeproError", "CitationOut", "FileIssue", "Finding", "FixReport",
+        "AskResult", "BeproError", "CitationOut", "FileIssue", "Finding", "FixOut", "FixReport",
         "LLMChoice", "Outcome", "Pack", "ReviewResult", "RuleDoc", "SearchHit", "SearchResult",
         "UnknownActionError", "UnknownRuleError", "UsageError", "__version__",
     }  # fmt: skip
@@ -183,3 +183,78 @@ def test_no_lock_is_held_while_the_llm_answers(pack: Pack, monkeypatch: pytest.M
     assert calls["slow"] == 3
     assert [result.mode for result in results] == ["llm"] * 3
     assert elapsed < STALL_S * 2, f"the answers ran one after another ({elapsed:.1f} s)"
+
+
+PAYMENT = (
+    "import datetime\n\nimport requests\n\n"
+    'API_KEY = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"\n\n\n'
+    "def charge(amount: int) -> dict:\n"
+    "    sent_at = datetime.datetime.utcnow().isoformat()\n"
+    '    headers = {"Authorization": f"Bearer {API_KEY}"}\n'
+    '    body = {"amount": amount, "sent_at": sent_at}\n'
+    '    return requests.post("https://pay.example/charges", json=body, headers=headers).json()\n'
+)
+
+
+def test_a_fix_answer_ends_with_the_validated_rewrites(pack: Pack) -> None:
+    """Asked to fix code, the answer opens with the findings and ends with bepro fix's diff;
+    a debug answer about the same code proposes no rewrite."""
+    result = pack.ask("fix this", action="fix", code=PAYMENT)
+    assert result.fixes is not None
+    outcomes = {fix.code: fix.status for fix in result.fixes}
+    assert outcomes["ruff:S113"] == "proposed"
+    assert outcomes["ruff:DTZ003"] == "proposed"
+    assert outcomes["bepro:credential-literal"] == "skipped"
+    answer = result.answer
+    assert answer.index("## Findings in your code") < answer.index("## 1.")
+    assert answer.index("## 1.") < answer.index("## Validated rewrites")
+    assert "timeout=HTTP_TIMEOUT_S" in answer
+    assert "| `bepro:credential-literal` | [secrets] | no offline rewrite |" in answer
+    debug = pack.ask("why does this hang?", action="debug", code=PAYMENT)
+    assert debug.fixes is None
+    assert "## Validated rewrites" not in debug.answer
+
+
+@pytest.mark.parametrize("model", ["ok", "ok-text"])
+def test_an_llm_answer_that_ignores_the_findings_is_flagged(
+    pack: Pack, model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stub's answer only talks about retries: the untimed call and the live key the review
+    found are named under it, and the citation check counts them."""
+    for name in ("BEPRO_LLM_MODEL", "OPENAI_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    streamed: list[str] = []
+    with running_stub() as (url, _calls):
+        llm = LLMSettings(model=model, base_url=url, max_attempts=1)
+        stream = streamed.append if model == "ok-text" else None
+        result = pack.ask(
+            "what is wrong here?", action="review", code=PAYMENT, llm=llm, stream=stream
+        )
+    assert result.mode == "llm"
+    assert "bepro's review disagrees with this answer" in result.answer
+    assert "`ruff:S113` [timeouts]" in result.answer
+    assert result.citation_check is not None
+    unaddressed = result.citation_check["unaddressed_findings"]
+    assert isinstance(unaddressed, list)
+    assert {entry.split(":", 1)[1] for entry in unaddressed} >= {
+        "ruff:S113",
+        "bepro:credential-literal",
+        "ruff:DTZ003",
+    }
+    if streamed:  # the flag reaches a streaming reader too
+        assert "bepro's review disagrees" in "".join(streamed)
+
+
+def test_an_all_clear_about_flawed_code_is_flagged(pack: Pack) -> None:
+    from bepro.llm.grounding import check_against_findings
+
+    findings = pack.review(code=PAYMENT).findings
+    said = check_against_findings(
+        "This code looks good to me.", ["timeouts", "secrets", "time-utc"], findings
+    )
+    assert said.all_clear == "looks good"
+    assert not said.unaddressed
+    assert 'It says "looks good"' in said.note()
+    clean = check_against_findings("Looks good.", [], [])
+    assert clean.agrees
+    assert clean.note() == ""

@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from bepro.agent.answer import Outcome
-    from bepro.agent.ask import AskResult, CitationOut
+    from bepro.agent.ask import AskResult, CitationOut, FixOut
     from bepro.errors import BeproError, UnknownActionError, UnknownRuleError, UsageError
     from bepro.fix.engine import FixReport
     from bepro.pack import LLMChoice, Pack, RuleDoc, SearchHit, SearchResult
@@ -27,6 +27,7 @@ _EXPORTS = {
     "SearchResult": "bepro.pack",
     "AskResult": "bepro.agent.ask",
     "CitationOut": "bepro.agent.ask",
+    "FixOut": "bepro.agent.ask",
     "Outcome": "bepro.agent.answer",
     "ReviewResult": "bepro.review.finding",
     "Finding": "bepro.review.finding",
@@ -44,6 +45,7 @@ __all__ = [
     "CitationOut",
     "FileIssue",
     "Finding",
+    "FixOut",
     "FixReport",
     "LLMChoice",
     "Outcome",

@@ -23,11 +23,9 @@ Heavy modules (the index, the embedding model, the LLM client) are imported on f
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -411,20 +409,14 @@ class Pack:
     def _code_options(
         self, select: Iterable[str], ignore: Iterable[str], min_priority: int | None, ruff: bool
     ) -> ReviewOptions:
-        """Code asked about is judged with every code, as production code whatever its name:
-        the preview codes are accurate, only often not worth a change across a code base."""
-        from bepro.review.engine import ReviewOptions
+        """Code asked about is judged with every code (preview included), as production code."""
+        from bepro.review.engine import snippet_options
         from bepro.review.selection import enabled_codes
 
         enabled, warnings = enabled_codes(select, ignore, self.catalogue, preview=True)
         for warning in warnings:
             self.reporter.notice(f"warning: {warning}")
-        return ReviewOptions(
-            enabled=enabled,
-            min_priority=8 if min_priority is None else min_priority,
-            role_overrides={"*": "production"},
-            use_ruff=ruff,
-        )
+        return snippet_options(enabled, 8 if min_priority is None else min_priority, ruff)
 
     def fix(
         self,
@@ -446,6 +438,7 @@ class Pack:
         configured (or given) LLM for rewrites the codemods cannot do. `code` given as text is
         fixed in a private temporary folder: the report names it `filename`."""
         from bepro.fix.engine import FixRequest, run_fix
+        from bepro.fix.snippet import fix_snippet
         from bepro.fix.validate import Checks, parse_test_command
 
         if (paths is None) == (code is None):
@@ -470,38 +463,23 @@ class Pack:
         if apply:
             raise UsageError("code given as text cannot be applied", "fix files to write them")
         check_code_size(code)
-        name = Path(filename).name or CODE_FILENAME
-        with tempfile.TemporaryDirectory(prefix="bepro-fix-") as folder:
-            snippet = Path(folder) / name
-            snippet.write_text(code, encoding="utf-8")
-            checks = Checks(self.catalogue, command, test_timeout, cwd or Path(folder))
-            undo = Path(folder) / "undo"
-            request = FixRequest([snippet], checks, chosen, False, proposer, self.paths.root, undo)
-            return _without_folder(run_fix(request), f"{folder}/")
+        return fix_snippet(
+            code,
+            filename,
+            self.catalogue,
+            rules=chosen,
+            proposer=proposer,
+            pack_root=self.paths.root,
+            test_command=command,
+            test_timeout=test_timeout,
+            cwd=cwd,
+        )
 
 
 def _targets(paths: Iterable[Path | str] | None) -> list[Path]:
     if isinstance(paths, str | Path):  # one path, not the characters of one
         return [Path(paths)]
     return [Path(path) for path in paths or ()]
-
-
-def _without_folder(report: FixReport, prefix: str) -> FixReport:
-    """The report of a fix made in a temporary folder, as if the file had no folder."""
-
-    def clean(text: str) -> str:
-        return text.replace(prefix, "")
-
-    return dataclasses.replace(
-        report,
-        outcomes=[
-            dataclasses.replace(o, path=clean(o.path), diff=clean(o.diff)) for o in report.outcomes
-        ],
-        diffs={clean(path): clean(diff) for path, diff in report.diffs.items()},
-        refused=[clean(line) for line in report.refused],
-        issues=[clean(line) for line in report.issues],
-        undo_folder=None,
-    )
 
 
 def review_options(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,6 +16,10 @@ from bepro.config import Paths
 from bepro.errors import UsageError
 from bepro.retrieval.search import Reporter, Retriever, RuleHit, RuleRanking
 from bepro.review.finding import Finding, ReviewResult
+
+if TYPE_CHECKING:
+    from bepro.fix.engine import FixReport
+    from bepro.fix.model import FixOutcome
 
 MAX_QUESTION_CHARS = 4000
 MAX_FILE_BYTES = 200_000
@@ -39,6 +43,8 @@ ANCHOR_RULE = {"optimize": MEASURE_FIRST}
 # An answer about code covers every rule its review found broken, up to this many rules in all.
 MAX_RULES_WITH_FINDINGS = MAX_RULES
 CODE_FILENAME = "snippet.py"
+# Answers that change code end with bepro fix's validated rewrites of the code asked about.
+REWRITE_ACTIONS = frozenset({"fix", "refactor", "secure", "optimize"})
 
 
 class CitationOut(BaseModel):
@@ -46,6 +52,20 @@ class CitationOut(BaseModel):
     rule_id: str
     source: str
     heading: str
+
+
+class FixOut(BaseModel):
+    """One finding of the code asked about and what `bepro fix` did with it: `proposed` (a
+    validated rewrite, `diff` shows it), `rejected` (the reason names the failed check) or
+    `skipped` (no offline rewrite)."""
+
+    model_config = ConfigDict(frozen=True)
+    line: int
+    code: str
+    rule_id: str
+    status: str
+    reason: str
+    diff: str
 
 
 class AskResult(BaseModel):
@@ -63,6 +83,8 @@ class AskResult(BaseModel):
     citation_check: dict[str, object] | None = None
     # What `bepro review` finds in the code asked about, highest priority first (None: no code).
     findings: list[Finding] | None = None
+    # For fix, refactor, secure and optimize with code: bepro fix's outcome per finding.
+    fixes: list[FixOut] | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +203,31 @@ class Retrieval:
     chosen: list[str]
     findings: tuple[Finding, ...] = ()
     action_note: str | None = None  # set when the inferred action is a guess
+    rewrites: FixReport | None = None  # for REWRITE_ACTIONS with findings
+
+    def code_sections(self, answer: str) -> str:
+        """The answer between the review of the user's code and its validated rewrites."""
+        if self.context is None:
+            return answer
+        rewrites = rewrites_section(self.rewrites)
+        if rewrites:
+            answer = answer.rstrip("\n") + "\n\n" + rewrites
+        return findings_section(self.findings) + answer
+
+    def fix_outs(self) -> list[FixOut] | None:
+        if self.rewrites is None:
+            return None
+        return [
+            FixOut(
+                line=o.finding.line,
+                code=o.finding.source,
+                rule_id=o.finding.rule_id,
+                status=o.status,
+                reason=o.reason,
+                diff=o.diff,
+            )
+            for o in self.rewrites.outcomes
+        ]
 
 
 def retrieve(
@@ -203,9 +250,12 @@ def retrieve(
     note = _unsure_note(question, catalogue, similarities) if inferred else None
     context = read_context_file(request.file) if request.file is not None else request.context
     findings = request.findings
+    filename = str(request.file) if request.file is not None else CODE_FILENAME
     if findings is None:
-        filename = str(request.file) if request.file is not None else CODE_FILENAME
         findings = tuple(review_code(context, filename, catalogue).findings) if context else ()
+    rewrites = None
+    if context and action in REWRITE_ACTIONS:
+        rewrites = rewrites_for(context, filename, findings, catalogue)
     broken = list(dict.fromkeys(finding.rule_id for finding in findings))
     notes = "\n".join(f"{f.message} [{f.rule_id}]" for f in findings[:10])
     code = f"{notes}\n{context[:FILE_CONTEXT_CHARS]}" if context else ""
@@ -214,7 +264,9 @@ def retrieve(
         query, action=action, top_k=CANDIDATES, include=frozenset(broken)
     )
     chosen = [] if ranking.abstained else select_rules(ranking, action, catalogue, broken)
-    return Retrieval(question, action, inferred, context, ranking, chosen, tuple(findings), note)
+    return Retrieval(
+        question, action, inferred, context, ranking, chosen, tuple(findings), note, rewrites
+    )
 
 
 UNSURE_BELOW = 0.4  # below it, 0.68 of our labelled questions and 0.31 of real ones were right
@@ -234,14 +286,24 @@ def _unsure_note(
 
 
 def review_code(code: str, filename: str, catalogue: Catalogue) -> ReviewResult:
-    """The findings `bepro review --preview` reports for the code, as production code whatever
-    the file is called. A question about a piece of code asks for everything accurate about it:
-    the preview codes are accurate, only often not worth a change across a whole code base."""
-    from bepro.review.engine import ReviewOptions, review_source
-    from bepro.review.registry import code_table
+    """The findings of every code in the code asked about, as production code whatever the file
+    is called (`bepro review --preview --all-roles` on it reports the same)."""
+    from bepro.review.engine import review_source, snippet_options
 
-    options = ReviewOptions(enabled=frozenset(code_table()), role_overrides={"*": "production"})
-    return review_source(code, filename, catalogue, options)
+    return review_source(code, filename, catalogue, snippet_options())
+
+
+def rewrites_for(
+    context: str, filename: str, findings: tuple[Finding, ...], catalogue: Catalogue
+) -> FixReport | None:
+    """`bepro fix`'s validated offline rewrites for the code's findings, as a diff of the code
+    (nothing is written). The fix engine reviews the code as `review_code` does."""
+    from bepro.fix.snippet import fix_snippet
+    from bepro.review.engine import snippet_options
+
+    if not findings:
+        return None
+    return fix_snippet(context, filename, catalogue, review_options=snippet_options())
 
 
 def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> AskResult:
@@ -266,19 +328,18 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
     if retrieval.action_note:
         header, _, rest = answer.partition("\n\n")
         answer = f"{header}\n\n{retrieval.action_note}\n\n{rest}"
-    if retrieval.context is not None:
-        answer = findings_section(retrieval.findings) + answer
     return AskResult(
         action=retrieval.action,
         action_inferred=retrieval.inferred,
         mode="offline",
-        answer=answer,
+        answer=retrieval.code_sections(answer),
         rules=[item.rule.id for item in advice],
         citations=[
             CitationOut(rule_id=c.rule_id, source=c.source, heading=c.heading) for c in citations
         ],
         abstained=False,
         findings=None if retrieval.context is None else list(retrieval.findings),
+        fixes=retrieval.fix_outs(),
     )
 
 
@@ -295,6 +356,44 @@ def findings_section(findings: tuple[Finding, ...]) -> str:
         for f in sorted(findings, key=Finding.sort_key)
     ]
     return "\n".join(lines) + "\n\n"
+
+
+def rewrites_section(report: FixReport | None) -> str:
+    """bepro fix's validated rewrites of the user's code as one diff, and what it left alone."""
+    if report is None:
+        return ""
+    done = [o for o in report.outcomes if o.status in REWRITTEN]
+    lines = [
+        "## Validated rewrites",
+        "",
+        f"`bepro fix` rewrote {len(done)} of {len(report.outcomes)} findings offline. Each "
+        "rewrite compiles, adds no ruff error and no finding at priority 1-4; nothing was written.",
+        "",
+        "| line | code | rule | outcome |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {o.finding.line} | `{o.finding.source}` | [{o.finding.rule_id}] | {_outcome(o)} |"
+        for o in report.outcomes
+    ]
+    for diff in report.diffs.values():
+        lines += ["", "```diff", diff.rstrip("\n"), "```"]
+    if done:
+        lines += ["", "`bepro fix --apply FILE` writes them, atomically and with an undo copy."]
+    if len(done) < len(report.outcomes):
+        lines += ["With an LLM configured, `bepro fix --llm FILE` proposes the others."]
+    return "\n".join(lines) + "\n"
+
+
+REWRITTEN = ("proposed", "applied")
+
+
+def _outcome(outcome: FixOutcome) -> str:
+    if outcome.status in REWRITTEN:
+        return "rewritten"
+    if outcome.status == "skipped":
+        return "no offline rewrite"
+    return f"rejected: {outcome.reason.replace('|', '/')}"
 
 
 def ask(

@@ -16,13 +16,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from bepro import mdparse
-from bepro.agent.ask import AskResult, CitationOut, Retrieval, findings_section
+from bepro.agent.ask import AskResult, CitationOut, Retrieval
 from bepro.catalogue.model import Catalogue
 from bepro.llm.client import Completion, LLMClient, LLMError, Message, Usage, estimate_tokens
 from bepro.llm.grounding import (
     CitationCheck,
+    FindingsCheck,
     LLMAnswer,
     answer_schema,
+    check_against_findings,
     check_citations,
     render_answer,
 )
@@ -86,7 +88,9 @@ class GroundedAnswerer:
         messages, allowed = self._messages(retrieval, structured=True)
         completion, answer = self._structured_completion(messages, deadline)
         markdown, rules, check = render_answer(answer, self.catalogue, allowed)
-        return self._result(retrieval, offline, markdown, rules, check, completion)
+        disagreement = check_against_findings(markdown, rules, retrieval.findings)
+        markdown = _flagged(markdown, disagreement)
+        return self._result(retrieval, offline, markdown, rules, check, completion, disagreement)
 
     def _structured_completion(
         self, messages: list[Message], deadline: Deadline
@@ -152,12 +156,16 @@ class GroundedAnswerer:
             shown.append(cleaned)
             emit(cleaned + "\n")
         text = "\n".join(shown)
+        disagreement = check_against_findings(text, check.kept, retrieval.findings)
+        if not disagreement.agrees:
+            emit("\n" + disagreement.note())
+        text = _flagged(text, disagreement)
         prompt_tokens = estimate_tokens("".join(m["content"] for m in messages))
         completion = Completion(
             text=text, usage=_estimated(prompt_tokens, text), model=self.client.config.model
         )
         rules = self.catalogue.in_priority_order(check.kept)
-        return self._result(retrieval, offline, text + "\n", rules, check, completion)
+        return self._result(retrieval, offline, text + "\n", rules, check, completion, disagreement)
 
     def _result(
         self,
@@ -167,6 +175,7 @@ class GroundedAnswerer:
         rules: list[str],
         check: CitationCheck,
         completion: Completion,
+        disagreement: FindingsCheck,
     ) -> AskResult:
         cited = set(rules)
         citations = [c for c in offline.citations if c.rule_id in cited]
@@ -181,13 +190,11 @@ class GroundedAnswerer:
             if hit.rule_id in cited and hit.rule_id not in known
         ]
         usage = completion.usage
-        if retrieval.context is not None:
-            markdown = findings_section(retrieval.findings) + markdown
         return AskResult(
             action=retrieval.action,
             action_inferred=retrieval.inferred,
             mode="llm",
-            answer=markdown,
+            answer=retrieval.code_sections(markdown),
             rules=rules,
             citations=citations,
             abstained=False,
@@ -197,9 +204,17 @@ class GroundedAnswerer:
                 "completion_tokens": usage.completion_tokens,
                 "total_tokens": usage.total_tokens,
             },
-            citation_check=check.as_dict(),
+            citation_check={**check.as_dict(), **disagreement.as_dict()},
             findings=None if retrieval.context is None else list(retrieval.findings),
+            fixes=retrieval.fix_outs(),
         )
+
+
+def _flagged(answer: str, disagreement: FindingsCheck) -> str:
+    """The answer with the review's disagreement flagged under it (unchanged when it agrees)."""
+    if disagreement.agrees:
+        return answer
+    return answer.rstrip("\n") + "\n\n" + disagreement.note()
 
 
 def _parse_answer(text: str) -> LLMAnswer:

@@ -7,11 +7,13 @@ A finding with no valid citation is never shown with a priority: it becomes an u
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bepro.catalogue.model import Catalogue
+from bepro.review.finding import Finding
 
 # Two or more characters (so "[x]" checkboxes are left alone), not followed by "(" (links).
 _CITATION = re.compile(r"\[([a-z0-9]+(?:-[a-z0-9]+)+|[a-z0-9]{2,})\](?!\()")
@@ -111,3 +113,63 @@ def render_answer(
             cited.extend(step_check.kept)
             lines.append(f"1. {text}")
     return "\n".join(lines).rstrip() + "\n", catalogue.in_priority_order(cited), check
+
+
+# How an answer says the code has no problem; said of code whose review found some, it is false.
+_ALL_CLEAR = re.compile(
+    r"\b(?:no (?:obvious |major |real )?(?:issues|problems|bugs|defects|vulnerabilities)"
+    r"|nothing (?:is )?wrong|looks (?:good|fine|correct|safe)"
+    r"|(?:the |this )?code is (?:fine|correct|safe|production[- ]ready))\b",
+    re.IGNORECASE,
+)
+ADDRESS_AT_OR_ABOVE = 4  # findings at priority 1-4 must be addressed, as `--fail-on 4` demands
+
+
+@dataclass(frozen=True)
+class FindingsCheck:
+    """Where an LLM answer disagrees with the review of the code it was asked about."""
+
+    unaddressed: tuple[Finding, ...]  # priority 1-4 findings whose rule the answer never cites
+    all_clear: str | None  # the answer's words that the code is fine, despite findings
+
+    @property
+    def agrees(self) -> bool:
+        return not self.unaddressed and self.all_clear is None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "unaddressed_findings": [f"{f.line}:{f.source}" for f in self.unaddressed],
+            "all_clear_contradicted": self.all_clear is not None,
+        }
+
+    def note(self) -> str:
+        """A flag under the answer, in the words a reader needs; empty when the answer agrees."""
+        if self.agrees:
+            return ""
+        lines = ["> **bepro's review disagrees with this answer.**"]
+        if self.all_clear is not None:
+            lines.append(
+                f'> It says "{self.all_clear}", but the review found problems (table above).'
+            )
+        if self.unaddressed:
+            lines.append("> It cites no rule for these findings:")
+            lines += [
+                f"> - line {f.line} `{f.source}` [{f.rule_id}] (priority {f.priority}): {f.message}"
+                for f in self.unaddressed
+            ]
+        return "\n".join(lines) + "\n"
+
+
+def check_against_findings(
+    text: str, cited: Sequence[str], findings: Sequence[Finding]
+) -> FindingsCheck:
+    """Compare an answer about code with the code's review: serious findings it leaves out, and
+    any claim that the code is fine."""
+    if not findings:
+        return FindingsCheck((), None)
+    addressed = set(cited)
+    unaddressed = tuple(
+        f for f in findings if f.priority <= ADDRESS_AT_OR_ABOVE and f.rule_id not in addressed
+    )
+    claim = _ALL_CLEAR.search(text)
+    return FindingsCheck(unaddressed, claim[0] if claim else None)

@@ -64,6 +64,21 @@ class ReviewOptions:
         )
 
 
+def snippet_options(
+    enabled: frozenset[str] | None = None, min_priority: int = 8, use_ruff: bool = True
+) -> ReviewOptions:
+    """How code asked about (text, not a project's files) is judged: with every code unless
+    `enabled` says otherwise, as production code whatever its name. A question about a piece of
+    code asks for everything accurate about it: the preview codes are accurate, only often not
+    worth a change across a whole code base."""
+    return ReviewOptions(
+        enabled=frozenset(code_table()) if enabled is None else enabled,
+        min_priority=min_priority,
+        role_overrides={"*": "production"},
+        use_ruff=use_ruff,
+    )
+
+
 @dataclass
 class _FileResult:
     path: str
