@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bepro.agent.ask import AskRequest, ask
+from bepro.agent.ask import AskRequest, ask, review_code
 from bepro.agent.intent import infer_action
 from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
 from bepro.retrieval.search import Retriever
 
-from .conftest import run_bepro
+from .conftest import ROOT, run_bepro
 
 
 def test_payment_retry_question_cites_idempotency_and_retries(
@@ -146,3 +146,22 @@ def test_cli_off_topic_exits_0_with_a_message(index_dir: Path) -> None:
     )
     assert result.returncode == 0
     assert "No rule in this pack covers that question" in result.stdout
+
+
+def test_asking_about_a_file_reports_what_bepro_review_reports(catalogue: Catalogue) -> None:
+    """On every snippet of the review evals, the findings an answer about the file opens with
+    include every finding of `bepro review --preview` on it (so of the default selection too)."""
+    from bepro import Pack
+
+    pack = Pack.open()
+    missed: list[str] = []
+    reviewed = 0
+    for suite in ("review", "review-blind", "review-heldout"):
+        for path in sorted((ROOT / "evals" / suite).rglob("*.py")):
+            expected = {(f.line, f.source) for f in pack.review([path], preview=True).findings}
+            text = path.read_text(encoding="utf-8")
+            asked = {(f.line, f.source) for f in review_code(text, str(path), catalogue).findings}
+            missed += [f"{path.name}:{line}:{source}" for line, source in expected - asked]
+            reviewed += len(expected)
+    assert reviewed > 300
+    assert missed == []
