@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from bepro.evals.review import ReviewEvalReport, Tally
     from bepro.retrieval.search import Retriever
 
+# Answers-suite figures also reported with the action inferred, as `bepro ask` runs by default.
+INFERRED_FIGURES = ("rubric", "cite_recall", "weighted_cite_recall", "points_made")
 SUITES = ("retrieval", "review", "heldout", "answers", "fixes", "actions", "actions-real")
 
 Figures = dict[str, float | None]
@@ -378,6 +380,11 @@ def _prepare_answers(context: EvalContext, llm: bool) -> PreparedSuite:
 
         report = run_answers_eval(cases, answer_case, context.catalogue)
         metrics: Figures = {**report.metrics(context.catalogue)}
+        if judge is None:  # as a user meets it: the action inferred from the question
+            inferred = run_answers_eval(
+                cases, lambda case: _offline_answer(case, context, infer=True), context.catalogue
+            ).metrics(context.catalogue)
+            metrics |= {f"{name}_inferred": inferred[name] for name in INFERRED_FIGURES}
         per_category: dict[str, Figures] = {
             name: {**row} for name, row in report.per_category(context.catalogue).items()
         }
@@ -456,12 +463,13 @@ def _add_judgements(
     return [f"judged {len(scores)} of {len(cases)} answers", *notes]
 
 
-def _offline_answer(case: AnswerCase, context: EvalContext) -> Answer:
+def _offline_answer(case: AnswerCase, context: EvalContext, infer: bool = False) -> Answer:
+    """The offline answer to the case, for its labelled action or (`infer`) the inferred one."""
     from bepro.agent.ask import AskRequest, ask
     from bepro.evals.answers import Answer
 
     result = ask(
-        AskRequest(case.question, case.action),
+        AskRequest(case.question, None if infer else case.action),
         context.catalogue,
         context.paths,
         retriever=context.retriever,

@@ -1,0 +1,58 @@
+"""How `bepro ask` handles labelled questions with the action inferred, as a user meets it.
+
+For evals/questions-real.jsonl (real people's questions; dev and held-out halves apart) and
+evals/retrieval.jsonl (ours): the inferred action's accuracy, the share of questions whose first
+expected rule is in the top 3 of the ranking, and the share of expected rules the answer covers.
+
+python bench/questions_bench.py [--misses]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from bepro.agent.ask import AskRequest, retrieve
+from bepro.catalogue.parse import load_catalogue
+from bepro.config import resolve_paths
+from bepro.evals.actions import half_of
+from bepro.retrieval.search import Retriever, SilentReporter
+
+
+def _cases(path: Path, real: bool) -> list[tuple[str, str, str, list[str]]]:
+    """(set, question, action, expected rules) per labelled question."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    if real:
+        return [(f"real-{half_of(r['question'])}", r["question"], r["action"], r["rules"]) for r in rows]
+    return [("ours", r["question"], r["action"], r["expected"]) for r in rows if r["expected"]]
+
+
+def main() -> None:
+    show_misses = "--misses" in sys.argv
+    paths = resolve_paths()
+    catalogue = load_catalogue(paths.skill)
+    retriever = Retriever(paths, catalogue, SilentReporter())
+    cases = _cases(paths.root / "evals" / "questions-real.jsonl", real=True)
+    cases += _cases(paths.root / "evals" / "retrieval.jsonl", real=False)
+    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0])
+    for name, question, action, expected in cases:
+        found = retrieve(AskRequest(question), catalogue, paths, retriever=retriever)
+        ranked = [hit.rule_id for hit in found.ranking.rules]
+        top3 = expected[0] in ranked[:3]
+        covered = len(set(expected) & set(found.chosen)) / len(expected)
+        row = totals[name]
+        row[0] += 1
+        row[1] += found.action == action
+        row[2] += top3
+        row[3] += covered
+        if show_misses and not top3:
+            print(f"miss {name}: {expected} got {ranked[:3]} | {question[:100]!r}")
+    print(f"{'set':<14}{'cases':>6}{'action':>8}{'top3':>8}{'covered':>9}")
+    for name, (count, right, top, covered) in sorted(totals.items()):
+        print(f"{name:<14}{count:>6}{right / count:>8.3f}{top / count:>8.3f}{covered / count:>9.3f}")
+
+
+if __name__ == "__main__":
+    main()
