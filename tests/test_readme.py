@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from bepro.catalogue.model import Catalogue
+from bepro.config import Paths
+from bepro.retrieval.search import Retriever
+
 from .conftest import ROOT
 
 
@@ -21,3 +25,20 @@ def test_ci_runs_exactly_the_readme_commands() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     for command in _readme_commands():
         assert command in ci, f"README command not run by CI: {command}"
+
+
+def test_the_gallery_shows_one_current_answer_per_action(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """Each action's answer in the README has the shape bepro gives it today."""
+    from bepro import Pack
+
+    from .readme_gallery import ENTRIES, answer, readme_answers, shape
+
+    shown = readme_answers((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert list(shown) == list(catalogue.action_names), "one answer per action, in SKILL.md order"
+    pack = Pack(paths, catalogue, retriever=retriever)
+    for entry in ENTRIES:
+        assert shape(shown[entry.action]) == shape(answer(pack, entry)), (
+            f"the README's {entry.action} answer is stale: python -m tests.readme_gallery --write"
+        )
