@@ -258,3 +258,19 @@ def test_an_all_clear_about_flawed_code_is_flagged(pack: Pack) -> None:
     clean = check_against_findings("Looks good.", [], [])
     assert clean.agrees
     assert clean.note() == ""
+
+
+def test_the_llm_prompt_carries_the_findings_and_lets_their_rules_be_cited(
+    pack: Pack, catalogue: Catalogue
+) -> None:
+    from bepro.llm.prompts import Passage, build_messages
+
+    findings = pack.review(code=PAYMENT).findings
+    passage = Passage("retries", 2, "retries > Do", "Retry with jitter.", 1.0)
+    system, user = build_messages(
+        catalogue, "review", "", "what is wrong?", PAYMENT, [passage], False, findings
+    )
+    assert "REVIEW FINDINGS" in user["content"]
+    assert "ruff:S113 [timeouts] priority 2" in user["content"]
+    allowed = system["content"].split("Use only these ids: ", 1)[1].split(".\n", 1)[0]
+    assert set(allowed.split(", ")) >= {"retries", "timeouts", "secrets", "time-utc"}

@@ -159,7 +159,9 @@ def answer_prompt(
     Inputs: `question` and `context` (see `format_docs`). Filled in, and overridable per call:
     the pack's priority model; `action` and its output contract (from the action's guide);
     `allowed_ids` (by default: the ids in the context); `code_block` (empty; or
-    "\\n\\nUSER CODE:\\n```python\\n...\\n```"). `structured` adds the JSON answer instructions.
+    "\\n\\nUSER CODE:\\n```python\\n...\\n```"); `findings_block` (empty; or the review's
+    findings, as bepro.llm.prompts.findings_block writes them). `structured` adds the JSON answer
+    instructions.
     `pack` None: `Pack.open()`.
     """
     from bepro.llm.prompts import JSON_INSTRUCTIONS, SYSTEM, USER, priority_model
@@ -179,6 +181,7 @@ def answer_prompt(
         contract=contract or DEFAULT_CONTRACT,
         allowed_ids=DEFAULT_ALLOWED_IDS,
         code_block="",
+        findings_block="",
     )
 
 

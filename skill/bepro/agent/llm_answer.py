@@ -28,7 +28,7 @@ from bepro.llm.grounding import (
     check_citations,
     render_answer,
 )
-from bepro.llm.prompts import Passage, build_messages, select_passages
+from bepro.llm.prompts import Passage, allowed_ids, build_messages, select_passages
 from bepro.resilience import Deadline
 
 PASSAGES_PER_RULE = 2
@@ -80,8 +80,9 @@ class GroundedAnswerer:
             retrieval.context,
             passages,
             structured,
+            retrieval.findings,
         )
-        return messages, {p.rule_id for p in passages}
+        return messages, allowed_ids(passages, retrieval.findings)
 
     def structured(self, retrieval: Retrieval, offline: AskResult) -> AskResult:
         deadline = Deadline(self.client.config.settings.deadline)
