@@ -25,7 +25,9 @@ def _cases(path: Path, real: bool) -> list[tuple[str, str, str, list[str]]]:
     """(set, question, action, expected rules) per labelled question."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     if real:
-        return [(f"real-{half_of(r['question'])}", r["question"], r["action"], r["rules"]) for r in rows]
+        return [
+            (f"real-{half_of(r['question'])}", r["question"], r["action"], r["rules"]) for r in rows
+        ]
     return [("ours", r["question"], r["action"], r["expected"]) for r in rows if r["expected"]]
 
 
@@ -51,7 +53,9 @@ def main() -> None:
             print(f"miss {name}: {expected} got {ranked[:3]} | {question[:100]!r}")
     print(f"{'set':<14}{'cases':>6}{'action':>8}{'top3':>8}{'covered':>9}")
     for name, (count, right, top, covered) in sorted(totals.items()):
-        print(f"{name:<14}{count:>6}{right / count:>8.3f}{top / count:>8.3f}{covered / count:>9.3f}")
+        print(
+            f"{name:<14}{count:>6}{right / count:>8.3f}{top / count:>8.3f}{covered / count:>9.3f}"
+        )
 
 
 if __name__ == "__main__":
