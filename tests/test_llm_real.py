@@ -116,7 +116,15 @@ def test_structured_answer_over_the_real_server(
     assert payload["mode"] == "llm"
     assert payload["usage"]["prompt_tokens"] > 0
     assert payload["usage"]["completion_tokens"] > 0
-    assert set(payload["citation_check"]) == {"kept", "removed", "removed_ids"}
+    assert set(payload["citation_check"]) == {
+        "kept",
+        "removed",
+        "removed_ids",
+        "unaddressed_findings",  # no code was asked about: none, and nothing to contradict
+        "all_clear_contradicted",
+    }
+    assert payload["citation_check"]["unaddressed_findings"] == []
+    assert payload["citation_check"]["all_clear_contradicted"] is False
     assert set(payload["rules"]) <= {c["rule_id"] for c in payload["citations"]}
 
 

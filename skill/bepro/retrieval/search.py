@@ -54,8 +54,10 @@ class RankingParams:
     Every chunk gets a cosine score (the pack is small enough to score it all) and a BM25 score.
     Chunks (for `search`): (cosine + chunk_keyword_weight * bm25 / best bm25) * focus boost.
     Rules (for `ask`): (best chunk cosine + second_chunk_weight * second best
-    + rule_keyword_weight * rule-level bm25 / best) * focus boost, where the rule-level BM25
-    scores each rule's whole reference as one document. The focus boost is 1 + the boost of
+    + rule_keyword_weight * keyword) * focus boost, where keyword mixes the rule-level BM25 (each
+    rule's whole reference as one document, over the best) with the rule's best chunk BM25 (over
+    the best chunk's), chunk_keyword_share of it: a word that is rare in one reference but common
+    across many (retry) still counts where a passage is about it. The focus boost is 1 + the boost of
     the category's place among the action's focus categories.
     A query abstains when the best cosine plus confidence_per_bm25 * the best raw chunk BM25
     is below abstain_below.
@@ -64,6 +66,7 @@ class RankingParams:
     chunk_keyword_weight: float = 0.5
     rule_keyword_weight: float = 0.6
     second_chunk_weight: float = 0.2
+    chunk_keyword_share: float = 0.3
     focus_boosts: tuple[float, ...] = (0.15, 0.10, 0.05)
     confidence_per_bm25: float = 0.02
     abstain_below: float = 0.35
@@ -167,6 +170,8 @@ class Retriever:
         if confidence < params.abstain_below and not include:
             return RuleRanking(rules=(), abstained=True, confidence=confidence)
         best_bm25 = max(evidence.rule_bm25.values(), default=0.0) or 1.0
+        best_chunk_bm25 = float(evidence.chunk_bm25.max(initial=0.0)) or 1.0
+        share = params.chunk_keyword_share
         boosts = self._focus_boosts(action)
         scored: list[tuple[float, str, npt.NDArray[np.intp]]] = []
         for rule_id, positions in self._rule_chunks.items():
@@ -174,7 +179,8 @@ class Retriever:
             # best first; among equal cosines, the chunk that comes first in the pack
             best = positions[np.argsort(-cosines, kind="stable")[:3]]
             second = float(evidence.dense[best[1]]) if len(best) > 1 else 0.0
-            lexical = evidence.rule_bm25.get(rule_id, 0.0) / best_bm25
+            lexical = (1.0 - share) * evidence.rule_bm25.get(rule_id, 0.0) / best_bm25
+            lexical += share * float(evidence.chunk_bm25[positions].max()) / best_chunk_bm25
             base = (
                 float(evidence.dense[best[0]])
                 + params.second_chunk_weight * second
