@@ -178,3 +178,20 @@ def test_inferring_an_action_loads_no_model() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_lenient_accuracy_counts_every_action_a_question_accepts(catalogue: Catalogue) -> None:
+    """A bug report with its cause stated fits `fix` and `debug`: inferring either is no miss
+    under lenient accuracy, while strict accuracy holds to the first label."""
+    from bepro.evals.actions import ActionCase
+
+    cases = [
+        ActionCase(question="SECRET_KEY is in the repo", action="fix", acceptable=["secure"]),
+        ActionCase(question="why is the worker stuck?", action="debug"),
+    ]
+    guesses = {"SECRET_KEY is in the repo": "secure", "why is the worker stuck?": "fix"}
+    report = score_actions(cases, guesses.__getitem__, catalogue.action_names)
+    assert report.accuracy == 0.0
+    assert report.lenient_accuracy == 0.5
+    real = load_action_cases(EVALS / REAL_FILE, catalogue)
+    assert all(case.acceptable and case.acceptable[0] == case.action for case in real)
