@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bepro.agent.ask import AskRequest, ask, review_code
+from bepro.agent.ask import MAX_FINDINGS_SHOWN, AskRequest, ask, review_code
 from bepro.agent.intent import infer_action
 from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
@@ -138,6 +138,20 @@ def test_asking_about_code_opens_with_what_the_reviewer_finds(
     )
     assert clean.findings == []
     assert "flags nothing" in clean.answer
+
+
+def test_a_huge_review_opens_the_answer_with_its_first_findings_and_counts_the_rest(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    calls = "    requests.get(url)\n" * (MAX_FINDINGS_SHOWN + 30)
+    code = f"import requests\n\n\ndef fetch(url):\n{calls}"
+    result = ask(AskRequest("review this", context=code), catalogue, paths, retriever=retriever)
+    assert result.findings is not None
+    table = result.answer.split("## Findings in your code", 1)[1].split("\n## ", 1)[0]
+    assert table.count("| snippet.py:") == MAX_FINDINGS_SHOWN
+    omitted = len(result.findings) - MAX_FINDINGS_SHOWN
+    assert f"{omitted} more at lower priority" in table
+    assert "`bepro review` on the file lists them all" in table
 
 
 def test_cli_off_topic_exits_0_with_a_message(index_dir: Path) -> None:

@@ -25,8 +25,9 @@ from bepro import Pack
 from bepro.catalogue.model import Catalogue
 from bepro.config import BeproSettings, LLMSettings, Paths
 from bepro.errors import UsageError
-from bepro.langchain import MAX_FINDINGS, BeproRetriever, answer_prompt, bepro_tools, format_docs
+from bepro.langchain import BeproRetriever, answer_prompt, bepro_tools, format_docs
 from bepro.llm.prompts import JSON_INSTRUCTIONS, Passage, build_messages
+from bepro.pack import MAX_TOOL_FINDINGS
 from bepro.retrieval.search import Retriever
 
 from .llm_stub import STALL_S, running_stub
@@ -226,14 +227,14 @@ def test_review_code_cites_timeouts(tools: dict[str, BaseTool]) -> None:
 
 
 def test_review_code_caps_findings_and_counts_the_rest(tools: dict[str, BaseTool]) -> None:
-    calls = "".join(f"    requests.get(url{i})\n" for i in range(MAX_FINDINGS + 7))
+    calls = "".join(f"    requests.get(url{i})\n" for i in range(MAX_TOOL_FINDINGS + 7))
     code = f"import requests\n\n\ndef fetch({', '.join(f'url{i}' for i in range(27))}):\n{calls}"
 
     report = tools["review_code"].invoke({"code": code})
 
-    assert len(report["findings"]) == MAX_FINDINGS
-    assert report["findings_total"] >= MAX_FINDINGS + 7
-    assert report["findings_omitted"] == report["findings_total"] - MAX_FINDINGS
+    assert len(report["findings"]) == MAX_TOOL_FINDINGS
+    assert report["findings_total"] >= MAX_TOOL_FINDINGS + 7
+    assert report["findings_omitted"] == report["findings_total"] - MAX_TOOL_FINDINGS
     priorities = [f["priority"] for f in report["findings"]]
     assert priorities == sorted(priorities)
 

@@ -17,6 +17,7 @@ from mcp import Client, StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent
 
+from bepro.pack import MAX_TOOL_FINDINGS
 from bepro.retrieval.search import Retriever
 
 from .conftest import ROOT, run_bepro
@@ -155,11 +156,52 @@ def test_fix_code_returns_a_validated_diff_and_writes_nothing(mcp: McpSession) -
     code = "import requests\n\n\ndef fetch(url):\n    return requests.get(url)\n"
     result = mcp.tool("fix_code", {"code": code, "rule_ids": ["timeouts"]})
     assert not result.is_error, text_of(result)
-    payload = json.loads(text_of(result))
+    payload = result.structured_content
+    assert payload is not None
     assert [(f["rule_id"], f["status"]) for f in payload["fixes"]] == [("timeouts", "proposed")]
+    assert payload["fixes"][0]["code"] == "ruff:S113"
     assert "+    return requests.get(url, timeout=HTTP_TIMEOUT_S)" in payload["diff"]
     assert "a/snippet.py" in payload["diff"]
+    assert payload["summary"]["proposed"] == 1
     assert list(mcp.workdir.iterdir()) == []
+
+
+def test_every_tool_declares_its_output_schema(mcp: McpSession) -> None:
+    tools = {tool.name: tool for tool in mcp.run(mcp.client.list_tools).tools}
+    for name in TOOLS:
+        assert tools[name].output_schema is not None, name
+    assert {"diff", "fixes", "summary"} <= set(tools["fix_code"].output_schema["properties"])
+
+
+def test_a_huge_review_is_capped_with_the_rest_counted_per_rule(mcp: McpSession) -> None:
+    code = "import requests\n\n\ndef fetch(url):\n" + "    requests.get(url)\n" * 150
+    result = mcp.tool("review_code", {"code": code})
+    report = result.structured_content
+    assert report is not None
+    assert len(report["findings"]) == MAX_TOOL_FINDINGS
+    assert report["omitted"] == report["summary"]["findings"] - MAX_TOOL_FINDINGS > 0
+    assert sum(report["omitted_by_rule"].values()) == report["omitted"]
+
+
+def test_an_unknown_argument_is_an_error_that_names_it(mcp: McpSession) -> None:
+    result = mcp.tool("review_code", {"code": "x = 1\n", "language": "python"})
+    assert result.is_error
+    assert "review_code takes no argument 'language'" in text_of(result)
+    assert "code, filename" in text_of(result)
+
+
+def test_each_action_is_a_prompt_that_asks_for_the_tool(mcp: McpSession) -> None:
+    prompts = {p.name: p for p in mcp.run(mcp.client.list_prompts).prompts}
+    assert set(prompts) == {
+        "plan", "design", "build", "implement", "review", "fix",
+        "optimize", "refactor", "debug", "secure", "scale",
+    }  # fmt: skip
+    assert [a.name for a in prompts["review"].arguments or []] == ["task", "code"]
+    got = mcp.run(mcp.client.get_prompt, "review", {"task": "our payments client", "code": "x = 1"})
+    text = getattr(got.messages[0].content, "text", "")
+    assert text.startswith("Review: our payments client")
+    assert "action='review'" in text
+    assert "```python\nx = 1\n```" in text
 
 
 def test_rules_are_resources(mcp: McpSession) -> None:

@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from bepro.agent.ask import MAX_FILE_BYTES, MAX_QUESTION_CHARS
 from bepro.errors import BeproError, UnknownRuleError, UsageError
-from bepro.pack import CODE_FILENAME, MAX_TOP_K, Pack, SearchHit
+from bepro.pack import CODE_FILENAME, MAX_TOOL_FINDINGS, MAX_TOP_K, Pack, SearchHit
 
 if TYPE_CHECKING:
     from bepro.review.finding import Finding
@@ -53,7 +53,6 @@ __all__ = ["BeproRetriever", "answer_prompt", "bepro_tools", "format_docs"]
 
 DEFAULT_TOP_K = 5
 MAX_TOOL_TOP_K = 20  # a model asking for more passages than this gets a context full of them
-MAX_FINDINGS = 20  # findings a tool returns; the rest are counted
 MAX_ANSWER_CHARS = 16_000
 MAX_REFERENCE_CHARS = 16_000  # the longest reference is about 11,000 characters
 MAX_DIFF_CHARS = 20_000
@@ -284,7 +283,7 @@ class BeproToolkit:
                 pack.action(action)  # an unknown action fails before the review
             found = pack.review(code=code).findings
             total = len(found)
-            findings = found[:MAX_FINDINGS]  # the answer opens with the findings returned
+            findings = found[:MAX_TOOL_FINDINGS]  # the answer opens with the findings returned
         outcome = pack.answer(
             question, action=action, code=code, findings=findings, llm="auto" if self.llm else None
         )
@@ -317,11 +316,12 @@ class BeproToolkit:
 
     def review_code(self, code: str, filename: str = CODE_FILENAME) -> dict[str, Any]:
         result = self.pack.review(code=code, filename=filename)
-        findings = result.findings  # highest priority first
+        shown = result.capped(MAX_TOOL_FINDINGS)
         return {
-            "findings": [_finding(f) for f in findings[:MAX_FINDINGS]],
-            "findings_total": len(findings),
-            "findings_omitted": max(0, len(findings) - MAX_FINDINGS),
+            "findings": [_finding(f) for f in shown.findings],
+            "findings_total": len(result.findings),
+            "findings_omitted": shown.omitted,
+            "findings_omitted_by_rule": shown.omitted_by_rule,
             "issues": [issue.model_dump(mode="json") for issue in result.issues],
             "summary": result.summary(),
         }
@@ -338,8 +338,8 @@ class BeproToolkit:
         diff, cut = _capped("".join(report.diffs.values()), MAX_DIFF_CHARS)
         result: dict[str, Any] = {
             "diff": diff,
-            "fixes": fixes[:MAX_FINDINGS],
-            "fixes_omitted": max(0, len(fixes) - MAX_FINDINGS),
+            "fixes": fixes[:MAX_TOOL_FINDINGS],
+            "fixes_omitted": max(0, len(fixes) - MAX_TOOL_FINDINGS),
             "summary": report.summary(),
             "issues": report.issues,
         }
@@ -412,7 +412,7 @@ _DESCRIPTIONS: dict[ToolName, str] = {
     "get_rule": "One bepro rule by id: category, priority, severity, summary and its full "
     "reference (why it matters, defaults, Don't/Do code, checklist, trade-offs).",
     "review_code": "Review Python code given as text: findings ordered by priority, each citing a "
-    f"rule id, with line numbers (at most {MAX_FINDINGS}; the rest are counted). Nothing is read "
+    f"rule id, with line numbers (at most {MAX_TOOL_FINDINGS}; the rest are counted). Nothing is read "
     "from or written to disk.",
     "fix_code": "Fix findings in Python code given as text with bepro's offline codemods: a unified "
     "diff of validated rewrites (compiles, no new ruff error, no new priority 1-4 finding) and, "

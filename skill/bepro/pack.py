@@ -50,6 +50,9 @@ __all__ = ["LLMChoice", "Pack", "RuleDoc", "SearchHit", "SearchResult", "check_c
 log = logging.getLogger("bepro")
 
 MAX_TOP_K = 50
+# Findings a tool result for a model carries (MCP, LangChain), highest priority first; the rest
+# are counted per rule. Twenty findings are about 2,000 tokens of a calling model's context.
+MAX_TOOL_FINDINGS = 20
 CODE_FILENAME = "snippet.py"
 NO_LLM_FOR_FIX = "no LLM configured; offline codemods only"
 # What answers a question: None or False, the offline engine (deterministic, no network);

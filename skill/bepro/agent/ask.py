@@ -15,7 +15,7 @@ from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
 from bepro.errors import UsageError
 from bepro.retrieval.search import Reporter, Retriever, RuleHit, RuleRanking
-from bepro.review.finding import Finding, ReviewResult
+from bepro.review.finding import Finding, ReviewResult, cap_findings
 
 if TYPE_CHECKING:
     from bepro.fix.engine import FixReport
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 MAX_QUESTION_CHARS = 4000
 MAX_FILE_BYTES = 200_000
 FILE_CONTEXT_CHARS = 1500
+# Findings an answer (and an MCP result) lists, highest priority first: thousands (a generated
+# file, a vendored module) would drown the answer and a model's context; the rest are counted.
+MAX_FINDINGS_SHOWN = 100
 # Breadth follows the action: answers that shape a system (plan, design, build, scale, secure)
 # draw on 4-6 rules across categories, answers about one change or one failure on 2-3.
 WIDE_ACTIONS = frozenset({"plan", "design", "build", "scale", "secure"})
@@ -215,19 +218,22 @@ class Retrieval:
         return findings_section(self.findings) + answer
 
     def fix_outs(self) -> list[FixOut] | None:
-        if self.rewrites is None:
-            return None
-        return [
-            FixOut(
-                line=o.finding.line,
-                code=o.finding.source,
-                rule_id=o.finding.rule_id,
-                status=o.status,
-                reason=o.reason,
-                diff=o.diff,
-            )
-            for o in self.rewrites.outcomes
-        ]
+        return None if self.rewrites is None else fix_outs(self.rewrites)
+
+
+def fix_outs(report: FixReport) -> list[FixOut]:
+    """What `bepro fix` did with each finding of a snippet, as surfaces show it."""
+    return [
+        FixOut(
+            line=o.finding.line,
+            code=o.finding.source,
+            rule_id=o.finding.rule_id,
+            status=o.status,
+            reason=o.reason,
+            diff=o.diff,
+        )
+        for o in report.outcomes
+    ]
 
 
 def retrieve(
@@ -344,17 +350,26 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
 
 
 def findings_section(findings: tuple[Finding, ...]) -> str:
-    """The review of the user's code, as the answer's opening table, highest priority first."""
+    """The review of the user's code, as the answer's opening table, highest priority first; past
+    MAX_FINDINGS_SHOWN rows, the rest are counted per rule."""
     lines = ["## Findings in your code", ""]
     if not findings:
         lines += ["`bepro review` flags nothing in it; the guidance below still applies.", ""]
         return "\n".join(lines) + "\n"
+    shown = cap_findings(findings, MAX_FINDINGS_SHOWN)
     lines += ["| where | code | rule | priority | finding |", "| --- | --- | --- | --- | --- |"]
     lines += [
         f"| {f.path}:{f.line} | `{f.source}` | [{f.rule_id}] | {f.priority} | "
         f"{f.message.replace('|', '/')} |"
-        for f in sorted(findings, key=Finding.sort_key)
+        for f in shown.findings
     ]
+    if shown.omitted:
+        counts = ", ".join(f"[{rule}] {n}" for rule, n in shown.omitted_by_rule.items())
+        lines += [
+            "",
+            f"{shown.omitted} more at lower priority ({counts}); "
+            "`bepro review` on the file lists them all.",
+        ]
     return "\n".join(lines) + "\n\n"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -87,6 +87,31 @@ class ReviewResult(BaseModel):
             "issues": len(self.issues),
             "unreviewed": len(self.unreviewed),
         }
+
+    def capped(self, limit: int) -> CappedFindings:
+        return cap_findings(self.findings, limit)
+
+
+class CappedFindings(BaseModel):
+    """Findings up to a limit, with the count of the rest per rule (empty when none was left)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    findings: list[Finding]
+    omitted: int
+    omitted_by_rule: dict[str, int]
+
+
+def cap_findings(findings: Sequence[Finding], limit: int) -> CappedFindings:
+    """The first `limit` findings in priority order and, for the rest, how many each rule has:
+    what a reader with a bounded context (a model, a chat, an answer) is shown."""
+    ordered = sorted(findings, key=Finding.sort_key)
+    rest = ordered[limit:]
+    return CappedFindings(
+        findings=ordered[:limit],
+        omitted=len(rest),
+        omitted_by_rule=_counts(finding.rule_id for finding in rest),
+    )
 
 
 def _counts(keys: Iterable[str]) -> dict[str, int]:

@@ -8,9 +8,14 @@ Tools, all read-only (they read the pack and the index, never the caller's files
     review_code   findings, each citing a rule, for Python code given as text
     fix_code      a validated unified diff from bepro's offline codemods; never writes the caller's files
 
-Resources: `bepro://rules` (every rule, JSON) and `bepro://rules/{rule_id}` (a rule's reference).
+Every tool returns a structured object with an output schema; findings are capped at
+MAX_TOOL_FINDINGS (highest priority first), the rest counted per rule, so a result fits a model's
+context. Resources: `bepro://rules` (every rule, JSON) and `bepro://rules/{rule_id}` (a rule's
+reference). Prompts: one per action (plan, design, ..., scale), for clients that offer them as
+slash commands.
 
-Bad input (too long, unknown rule ids or actions) comes back as an error result, never a crash.
+Bad input (too long, unknown rule ids, actions or arguments) comes back as an error result that
+names the problem, never a crash.
 Each tool is a thin adapter over bepro.Pack (bepro/pack.py): the retriever (the index and the
 embedding model) opens on the first call that needs it and is shared by the tool threads without
 a lock, so no call waits on another's LLM answer. stdout carries the protocol, so every log line
@@ -25,19 +30,27 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
-from mcp.types import ToolAnnotations
+from mcp.server.mcpserver.prompts import Prompt
+from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from bepro import __version__
-from bepro.agent.ask import MAX_FILE_BYTES, MAX_QUESTION_CHARS, AskResult
+from bepro.agent.ask import (
+    MAX_FILE_BYTES,
+    MAX_QUESTION_CHARS,
+    AskResult,
+    FixOut,
+    fix_outs,
+)
+from bepro.catalogue.model import Action as CatalogueAction
 from bepro.catalogue.model import Rule, Severity
 from bepro.errors import BeproError, UnknownRuleError, UsageError
-from bepro.pack import Pack, RuleDoc, SearchResult
-from bepro.review.finding import FileIssue, Finding
+from bepro.pack import MAX_TOOL_FINDINGS, Pack, RuleDoc, SearchResult
+from bepro.review.finding import FileIssue, Finding, ReviewResult
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +144,31 @@ class ReviewReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     findings: list[Finding]
+    omitted: int = Field(description="Findings left out past the cap (lowest priority first).")
+    omitted_by_rule: dict[str, int]
     issues: list[FileIssue]
+    summary: dict[str, object]
+
+    @classmethod
+    def of(cls, result: ReviewResult) -> ReviewReport:
+        shown = result.capped(MAX_TOOL_FINDINGS)
+        return cls(
+            findings=shown.findings,
+            omitted=shown.omitted,
+            omitted_by_rule=shown.omitted_by_rule,
+            issues=result.issues,
+            summary=result.summary(),
+        )
+
+
+class FixCodeResult(BaseModel):
+    """fix_code's answer: the validated rewrites as one diff of `snippet.py`, and per finding
+    whether it was fixed (`proposed`), `rejected` (by which check) or `skipped`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    diff: str
+    fixes: list[FixOut]
     summary: dict[str, object]
 
 
@@ -145,14 +182,19 @@ class StderrReporter:
         return None
 
 
-def fix_payload(pack: Pack, code: str, rule_ids: list[str]) -> str:
-    """A validated unified diff for the code (offline codemods) and what happened to each finding,
-    as JSON; the pack fixes the code in a private temporary folder, never the caller's files."""
+def fix_result(pack: Pack, code: str, rule_ids: list[str]) -> FixCodeResult:
+    """Validated rewrites of the code (offline codemods), fixed in a private temporary folder,
+    never in the caller's files."""
     report = pack.fix(code=code, rules=rule_ids)
-    payload = report.to_json()
-    payload.pop("undo", None)
-    payload["diff"] = "".join(report.diffs.values())
-    return json.dumps(payload, indent=2)
+    return FixCodeResult(
+        diff="".join(report.diffs.values()), fixes=fix_outs(report), summary=report.summary()
+    )
+
+
+def _capped_ask(result: AskResult) -> AskResult:
+    if result.findings is None or len(result.findings) <= MAX_TOOL_FINDINGS:
+        return result
+    return result.model_copy(update={"findings": result.findings[:MAX_TOOL_FINDINGS]})
 
 
 def _for_mcp(error: BeproError) -> BeproError:
@@ -177,8 +219,49 @@ def _tool_call(name: str) -> Iterator[None]:
         log.info("tool call", extra={"tool": name, "outcome": outcome, "ms": elapsed_ms})
 
 
-def build_server(pack: Pack) -> MCPServer:
-    server = MCPServer("bepro", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
+class StrictServer(MCPServer):
+    """An argument a tool does not take is an error that names it: the SDK would drop it
+    silently, and the calling model would never learn that its `language` or `path` was ignored."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            known = tool.parameters.get("properties", {})
+            unknown = sorted(set(arguments) - set(known))
+            if unknown:
+                raise ToolError(
+                    f"{name} takes no argument {', '.join(map(repr, unknown))}; "
+                    f"its arguments are: {', '.join(known)}"
+                )
+        return await super().call_tool(name, arguments, context)
+
+
+def action_prompt(action: CatalogueAction) -> Prompt:
+    """A prompt that asks the model to do `action` with bepro's rules: the client shows it as a
+    slash command (/bepro:review) and fills in the task."""
+
+    def render(task: str, code: str = "") -> str:
+        with_code = f"\n\nThe code:\n```python\n{code}\n```" if code.strip() else ""
+        return (
+            f"{action.name.capitalize()}: {task}{with_code}\n\n"
+            f"Call bepro's `ask` tool with action={action.name!r} (and the code, if any), then "
+            f"deliver {action.produces}. Apply the rules highest priority first and cite each "
+            "as [rule-id]."
+        )
+
+    return Prompt.from_function(
+        render, name=action.name, description=f"{action.name}: {action.produces}"
+    )
+
+
+def build_server(pack: Pack) -> StrictServer:
+    server = StrictServer(
+        "bepro", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
+    )
+    for action in pack.catalogue.actions:
+        server.add_prompt(action_prompt(action))
 
     @server.tool(annotations=READ_ONLY)
     def ask(question: Question, action: Action = None, code: Code | None = None) -> AskResult:
@@ -191,7 +274,7 @@ def build_server(pack: Pack) -> MCPServer:
             outcome = pack.answer(question, action=action, code=code, llm="auto")
         if outcome.llm_failed:
             log.warning("llm fallback", extra={"tool": "ask"})
-        return outcome.result
+        return _capped_ask(outcome.result)
 
     @server.tool(annotations=READ_ONLY)
     def search_rules(query: Question, action: Action = None, k: TopK = 5) -> SearchResult:
@@ -211,20 +294,18 @@ def build_server(pack: Pack) -> MCPServer:
         Nothing is read from or written to disk."""
         with _tool_call("review_code"):
             result = pack.review(code=code, filename=filename)
-        return ReviewReport(
-            findings=result.findings, issues=result.issues, summary=result.summary()
-        )
+        return ReviewReport.of(result)
 
     @server.tool(annotations=READ_ONLY)
     def fix_code(
         code: Code,
         rule_ids: Annotated[list[RuleId], Field(min_length=1, max_length=64)],
-    ) -> str:
-        """Fix the given rules' findings in Python code given as text: JSON with a unified diff of
+    ) -> FixCodeResult:
+        """Fix the given rules' findings in Python code given as text: a unified diff of
         validated rewrites (compiles, no new ruff error, no new priority 1-4 finding) and, per
         finding, whether it was fixed or why not. Never writes files."""
         with _tool_call("fix_code"):
-            return fix_payload(pack, code, rule_ids)
+            return fix_result(pack, code, rule_ids)
 
     @server.resource(RULES_URI, name="rules", mime_type="application/json")
     def all_rules() -> str:
