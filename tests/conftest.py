@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -57,3 +58,13 @@ def run_bepro(
         cwd=cwd or ROOT,
         check=False,
     )
+
+
+def small_pack(root: Path) -> Path:
+    """A pack of SKILL.md and two references (timeouts, retries) at `root`: its index builds in
+    about a second."""
+    (root / "references" / "rules").mkdir(parents=True)
+    shutil.copy(ROOT / "SKILL.md", root / "SKILL.md")
+    for rule_id in ("timeouts", "retries"):
+        shutil.copy(ROOT / "references" / "rules" / f"{rule_id}.md", root / "references" / "rules")
+    return root

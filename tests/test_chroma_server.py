@@ -22,7 +22,7 @@ import pytest
 from bepro.errors import ConfigError
 from bepro.retrieval import store
 
-from .conftest import ROOT, run_bepro
+from .conftest import ROOT, run_bepro, small_pack
 
 STARTUP_DEADLINE_S = 60.0
 
@@ -83,14 +83,6 @@ def server_env(chroma_url: str, tmp_path_factory: pytest.TempPathFactory) -> dic
     return env
 
 
-def _small_pack(root: Path) -> Path:
-    (root / "references" / "rules").mkdir(parents=True)
-    shutil.copy(ROOT / "SKILL.md", root / "SKILL.md")
-    for rule_id in ("timeouts", "retries"):
-        shutil.copy(ROOT / "references" / "rules" / f"{rule_id}.md", root / "references" / "rules")
-    return root
-
-
 def _collections(url: str) -> list[str]:
     listing = httpx.get(
         f"{url}/api/v2/tenants/default_tenant/databases/default_database/collections",
@@ -137,7 +129,7 @@ def test_search_and_ask_answer_from_the_server(server_env: dict[str, str]) -> No
 def test_rebuilds_swap_collections_without_touching_other_indexes(
     chroma_url: str, tmp_path: Path
 ) -> None:
-    pack = _small_pack(tmp_path / "pack")
+    pack = small_pack(tmp_path / "pack")
     first = {"BEPRO_ROOT": str(pack), "BEPRO_INDEX_DIR": str(tmp_path / "a")}
     second = {"BEPRO_ROOT": str(pack), "BEPRO_INDEX_DIR": str(tmp_path / "b")}
     options = ("--chroma-url", chroma_url)
@@ -160,7 +152,7 @@ def test_rebuilds_swap_collections_without_touching_other_indexes(
 def test_an_embedded_index_is_rebuilt_when_pointed_at_a_server(
     chroma_url: str, tmp_path: Path
 ) -> None:
-    env = {"BEPRO_ROOT": str(_small_pack(tmp_path / "pack")), "BEPRO_INDEX_DIR": str(tmp_path)}
+    env = {"BEPRO_ROOT": str(small_pack(tmp_path / "pack")), "BEPRO_INDEX_DIR": str(tmp_path)}
     assert run_bepro("index", "build", env=env).returncode == 0
     moved = run_bepro("--chroma-url", chroma_url, "search", "retry with jitter", env=env)
     assert moved.returncode == 0, moved.stderr

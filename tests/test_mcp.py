@@ -20,7 +20,7 @@ from mcp.types import CallToolResult, TextContent
 from bepro.pack import MAX_TOOL_FINDINGS
 from bepro.retrieval.search import Retriever
 
-from .conftest import ROOT, run_bepro
+from .conftest import ROOT, run_bepro, small_pack
 
 CALL_TIMEOUT_S = 120.0  # the first call opens the index; every wait is bounded by this
 TOOLS = {"ask", "search_rules", "get_rule", "review_code", "fix_code"}
@@ -52,14 +52,17 @@ def text_of(result: CallToolResult) -> str:
 
 
 @contextmanager
-def serve_over_stdio(index_dir: Path, workdir: Path, mode: str = "auto") -> Iterator[McpSession]:
-    """Spawn `python -m bepro mcp` in workdir and connect the SDK's client to it."""
+def serve_over_stdio(
+    index_dir: Path, workdir: Path, mode: str = "auto", root: Path | None = None
+) -> Iterator[McpSession]:
+    """Spawn `python -m bepro mcp` in workdir (on the pack at `root`, default the checkout's)
+    and connect the SDK's client to it."""
     errlog = workdir.parent / f"{workdir.name}-stderr.log"
+    env = {"BEPRO_INDEX_DIR": str(index_dir), "ANONYMIZED_TELEMETRY": "False"}
+    if root is not None:
+        env["BEPRO_ROOT"] = str(root)
     params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "bepro", "mcp"],
-        env={"BEPRO_INDEX_DIR": str(index_dir), "ANONYMIZED_TELEMETRY": "False"},
-        cwd=workdir,
+        command=sys.executable, args=["-m", "bepro", "mcp"], env=env, cwd=workdir
     )
     with errlog.open("w") as stderr, start_blocking_portal() as portal:
         transport = stdio_client(params, errlog=stderr)
@@ -262,3 +265,25 @@ def test_a_handshake_era_client_initializes_and_calls(
         result = legacy.tool("review_code", {"code": "import requests\nrequests.get(url)\n"})
         assert result.structured_content is not None
         assert result.structured_content["summary"]["by_rule"] == {"timeouts": 1}
+
+
+def test_a_first_run_index_build_reports_progress_to_the_client(tmp_path: Path) -> None:
+    """The server starts building a missing index at startup; a call that needs it meanwhile
+    gets progress notifications (clients reset their timeouts on them), then its answer."""
+    updates: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        updates.append((progress, total, message))
+
+    root = small_pack(tmp_path / "pack")
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    with serve_over_stdio(tmp_path / "index", workdir, root=root) as session:
+        result = session.run(
+            session.client.call_tool, "search_rules", {"query": "timeouts"}, None, on_progress
+        )
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    assert result.structured_content["hits"]
+    assert updates, "no progress while the index was built"
+    assert "index" in (updates[0][2] or "")

@@ -16,9 +16,10 @@ slash commands.
 
 Bad input (too long, unknown rule ids, actions or arguments) comes back as an error result that
 names the problem, never a crash.
-Each tool is a thin adapter over bepro.Pack (bepro/pack.py): the retriever (the index and the
-embedding model) opens on the first call that needs it and is shared by the tool threads without
-a lock, so no call waits on another's LLM answer. stdout carries the protocol, so every log line
+Each tool is a thin adapter over bepro.Pack (bepro/pack.py). The server starts opening the
+index (building it on a first run) as it starts; a call that needs it before it is ready gets
+progress notifications while it waits. The retriever is shared by the tool threads without a
+lock, so no call waits on another's LLM answer. stdout carries the protocol, so every log line
 goes to stderr.
 """
 
@@ -27,11 +28,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import sys
 import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 
+import anyio.from_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.prompts import Prompt
@@ -51,6 +52,7 @@ from bepro.catalogue.model import Rule, Severity
 from bepro.errors import BeproError, UnknownRuleError, UsageError
 from bepro.pack import MAX_TOOL_FINDINGS, Pack, RuleDoc, SearchResult
 from bepro.review.finding import FileIssue, Finding, ReviewResult
+from bepro.surfaces.index_warmer import BuildProgress, IndexWarmer
 
 log = logging.getLogger(__name__)
 
@@ -172,14 +174,16 @@ class FixCodeResult(BaseModel):
     summary: dict[str, object]
 
 
-class StderrReporter:
-    """Index notices for the person watching the client's server log; no progress bar."""
+def await_index(warmer: IndexWarmer | None, ctx: Context[Any, Any]) -> None:
+    """Wait for the index the server started opening, telling the client how the build goes
+    (sent only to a client that asked for progress)."""
+    if warmer is None:
+        return
 
-    def notice(self, message: str) -> None:
-        sys.stderr.write(f"bepro: {message}\n")
+    def report(done: int, total: int, message: str) -> None:
+        anyio.from_thread.run(ctx.report_progress, done, total or None, message)
 
-    def progress(self, done: int, total: int) -> None:
-        return None
+    warmer.wait(report)
 
 
 def fix_result(pack: Pack, code: str, rule_ids: list[str]) -> FixCodeResult:
@@ -256,7 +260,7 @@ def action_prompt(action: CatalogueAction) -> Prompt:
     )
 
 
-def build_server(pack: Pack) -> StrictServer:
+def build_server(pack: Pack, warmer: IndexWarmer | None = None) -> StrictServer:
     server = StrictServer(
         "bepro", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
@@ -264,11 +268,17 @@ def build_server(pack: Pack) -> StrictServer:
         server.add_prompt(action_prompt(action))
 
     @server.tool(annotations=READ_ONLY)
-    def ask(question: Question, action: Action = None, code: Code | None = None) -> AskResult:
+    def ask(
+        ctx: Context[Any, Any],
+        question: Question,
+        action: Action = None,
+        code: Code | None = None,
+    ) -> AskResult:
         """The rules that apply to a question or task, highest priority first: what to do, an
         example, a checklist and citations. Pass code to ask about it; the action is inferred
         from the question when omitted."""
         with _tool_call("ask"):
+            await_index(warmer, ctx)
             # The configured LLM answers when there is one (one circuit breaker per upstream for
             # the whole server process); any LLM failure falls back to the offline answer.
             outcome = pack.answer(question, action=action, code=code, llm="auto")
@@ -277,9 +287,12 @@ def build_server(pack: Pack) -> StrictServer:
         return _capped_ask(outcome.result)
 
     @server.tool(annotations=READ_ONLY)
-    def search_rules(query: Question, action: Action = None, k: TopK = 5) -> SearchResult:
+    def search_rules(
+        ctx: Context[Any, Any], query: Question, action: Action = None, k: TopK = 5
+    ) -> SearchResult:
         """The best passages of the knowledge base for a query, with their rule and source."""
         with _tool_call("search_rules"):
+            await_index(warmer, ctx)
             return pack.search(query, action=action, top_k=k)
 
     @server.tool(annotations=READ_ONLY)
@@ -325,6 +338,10 @@ def build_server(pack: Pack) -> StrictServer:
 
 def serve() -> None:
     """Run the server on stdio until the client closes the stream."""
-    server = build_server(Pack.open(reporter=StderrReporter()))
+    progress = BuildProgress()
+    pack = Pack.open(reporter=progress)
+    warmer = IndexWarmer(pack, progress)
+    warmer.start()  # a first-run build starts now, not on the first question
+    server = build_server(pack, warmer)
     with contextlib.suppress(KeyboardInterrupt):
         server.run("stdio")
