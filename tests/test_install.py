@@ -3,6 +3,7 @@ Skills rules, updates in place, never clobbers another skill, and --dry-run writ
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -18,7 +19,16 @@ from .conftest import ROOT, run_bepro
 
 NAME = "backend-principle-eng-python-pro-max"
 ALLOWED_KEYS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
-SKILL_DIRS = {"claude": ".claude/skills", "codex": ".agents/skills", "cursor": ".cursor/skills"}
+# Where each agent's documentation says project skills live, and user skills under the home folder.
+SKILL_DIRS = {
+    "claude": ".claude/skills",
+    "codex": ".agents/skills",
+    "copilot": ".github/skills",
+    "cursor": ".cursor/skills",
+    "gemini": ".gemini/skills",
+    "opencode": ".opencode/skills",
+}
+USER_SKILL_DIRS = {"copilot": ".copilot/skills", "opencode": ".config/opencode/skills"}
 # A file SKILL.md points at: `references/...` in backticks or a markdown link; <placeholders> skipped.
 _REFERENCED = re.compile(r"`(references/[^`<>\s]+)`|\]\((references/[^)<>\s]+)\)")
 
@@ -57,7 +67,12 @@ def assert_valid_agent_skill(folder: Path) -> None:
     assert ">" not in description
     assert len(match[2].splitlines()) < 500
     referenced = {a or b for a, b in _REFERENCED.findall(text)}
-    assert "references/rules/timeouts.md" in referenced
+    linked = set(re.findall(r"\]\((references/[^)]+)\)", text))  # links one level deep
+    rules = set(re.findall(r"^- `([a-z0-9-]+)` - ", text, re.MULTILINE))
+    assert len(rules) == 39
+    assert {f"references/rules/{rule}.md" for rule in rules} <= linked
+    assert "references/actions/review.md" in linked
+    assert "references/python-core.md" in linked
     missing = sorted(path for path in referenced if not (folder / path).is_file())
     assert missing == []
 
@@ -82,29 +97,87 @@ def test_installs_where_each_agent_looks(agent: str, project: Path, home: Path) 
     assert list(home.iterdir()) == []
 
 
-def test_user_scope_installs_in_the_home_folder(project: Path, home: Path) -> None:
-    result = _install(project, home, "--agent", "claude", "--scope", "user")
+@pytest.mark.parametrize("agent", ["claude", "copilot", "opencode"])
+def test_user_scope_installs_in_the_home_folder(agent: str, project: Path, home: Path) -> None:
+    result = _install(project, home, "--agent", agent, "--scope", "user")
     assert result.returncode == 0, result.stderr
-    assert_valid_agent_skill(home / ".claude" / "skills" / NAME)
+    assert_valid_agent_skill(home / USER_SKILL_DIRS.get(agent, SKILL_DIRS[agent]) / NAME)
     assert list(project.iterdir()) == []
 
 
-def test_rerun_updates_in_place(project: Path, home: Path) -> None:
+def test_rerun_updates_in_place_and_keeps_the_users_files(project: Path, home: Path) -> None:
     assert _install(project, home, "--agent", "claude").returncode == 0
     folder = project / ".claude" / "skills" / NAME
-    (folder / "references" / "rules" / "timeouts.md").write_text("edited by hand\n")
-    (folder / "references" / "rules" / "retired-rule.md").write_text("from an older version\n")
+    marker = folder / ".bepro-install.json"
+    record = json.loads(marker.read_text(encoding="utf-8"))
+    retired = folder / "references" / "rules" / "retired-rule.md"  # as an older bepro wrote it
+    retired.write_text("from an older version\n")
+    record["files"]["references/rules/retired-rule.md"] = hashlib.sha256(
+        retired.read_bytes()
+    ).hexdigest()
+    record["files"]["SKILL.md"] = hashlib.sha256(b"an older SKILL.md\n").hexdigest()
+    (folder / "SKILL.md").write_bytes(b"an older SKILL.md\n")
+    marker.write_text(json.dumps(record), encoding="utf-8")
+    notes = folder / "team-notes.md"
+    notes.write_text("our own additions\n")
 
     result = _install(project, home, "--agent", "claude")
     assert result.returncode == 0, result.stderr
     assert f"updated {NAME}" in result.stdout
+    assert "kept 1 files you added" in result.stdout
+    assert notes.read_text() == "our own additions\n"
+    assert not retired.exists()
     assert_same_as_pack(folder)
-    assert not (folder / "references" / "rules" / "retired-rule.md").exists()
     assert sorted(p.name for p in folder.parent.iterdir()) == [NAME]  # no staging left behind
 
     again = _install(project, home, "--agent", "claude")
     assert again.returncode == 0
     assert "already up to date" in again.stdout
+
+
+def test_a_file_the_user_edited_is_not_overwritten_without_force(project: Path, home: Path) -> None:
+    assert _install(project, home, "--agent", "gemini").returncode == 0
+    folder = project / ".gemini" / "skills" / NAME
+    timeouts = folder / "references" / "rules" / "timeouts.md"
+    timeouts.write_text("our house rules for timeouts\n")
+    marker = folder / ".bepro-install.json"
+    record = json.loads(marker.read_text(encoding="utf-8"))
+    record["files"]["references/rules/retries.md"] = "0" * 64  # as if the pack changed it since
+    marker.write_text(json.dumps(record), encoding="utf-8")
+    (folder / "references" / "rules" / "retries.md").write_text("an older retries\n")
+
+    refused = _install(project, home, "--agent", "gemini")
+    assert refused.returncode == 2
+    assert "you edited" in refused.stderr
+    assert "references/rules/timeouts.md" in refused.stderr
+    assert "--force" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert timeouts.read_text() == "our house rules for timeouts\n"
+
+    forced = _install(project, home, "--agent", "gemini", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert_same_as_pack(folder)
+
+
+def test_uninstall_removes_only_what_bepro_wrote_unless_forced(project: Path, home: Path) -> None:
+    assert _install(project, home, "--agent", "opencode").returncode == 0
+    folder = project / ".opencode" / "skills" / NAME
+    (folder / "team-notes.md").write_text("ours\n")
+
+    refused = run_bepro("uninstall", "--agent", "opencode", cwd=project, env={"HOME": str(home)})
+    assert refused.returncode == 2
+    assert "added: team-notes.md" in refused.stderr
+    assert folder.is_dir()
+
+    (folder / "team-notes.md").unlink()
+    done = run_bepro("uninstall", "--agent", "opencode", cwd=project, env={"HOME": str(home)})
+    assert done.returncode == 0, done.stderr
+    assert f"removed {NAME}" in done.stdout
+    assert list((project / ".opencode" / "skills").iterdir()) == []
+
+    again = run_bepro("uninstall", "--agent", "opencode", cwd=project, env={"HOME": str(home)})
+    assert again.returncode == 2
+    assert "nothing is installed" in again.stderr
 
 
 def test_a_foreign_skill_of_the_same_name_is_refused_unless_forced(
@@ -138,12 +211,17 @@ def test_dry_run_writes_nothing(project: Path, home: Path) -> None:
     assert list(project.iterdir()) == []
 
     assert _install(project, home, "--agent", "codex").returncode == 0
-    skill = project / ".agents" / "skills" / NAME / "SKILL.md"
-    skill.write_text("edited\n")
+    folder = project / ".agents" / "skills" / NAME
+    older = b"an older SKILL.md\n"  # as an older bepro wrote it: the marker says so
+    (folder / "SKILL.md").write_bytes(older)
+    marker = folder / ".bepro-install.json"
+    record = json.loads(marker.read_text(encoding="utf-8"))
+    record["files"]["SKILL.md"] = hashlib.sha256(older).hexdigest()
+    marker.write_text(json.dumps(record), encoding="utf-8")
     update = _install(project, home, "--agent", "codex", "--dry-run")
     assert "update  SKILL.md" in update.stdout
     assert "references/rules/timeouts.md" not in update.stdout  # unchanged files are not listed
-    assert skill.read_text() == "edited\n"
+    assert (folder / "SKILL.md").read_bytes() == older
 
 
 def test_unknown_agent_is_a_usage_error(project: Path, home: Path) -> None:

@@ -138,7 +138,9 @@ def _skill_chunks(text: str, catalogue: Catalogue) -> Iterator[Chunk]:
     lines = mdparse.source_lines(front.body)
     tokens = mdparse.parse(front.body)
     for section in mdparse.sections(tokens, level=2):
-        if section.title.startswith(("Quick Reference", "Actions")):
+        # rules and actions are chunked one by one above; "References" is only links to files
+        # that are chunked themselves
+        if section.title.startswith(("Quick Reference", "Actions", "References")):
             continue
         for index, block in enumerate(_blocks(section, [section.title], lines)):
             key = f"{section.title}-{index}"

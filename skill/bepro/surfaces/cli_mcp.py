@@ -1,4 +1,5 @@
-"""`bepro install` and `bepro mcp`: registered on the main typer app by surfaces/cli.py."""
+"""`bepro install`, `bepro uninstall` and `bepro mcp`: registered on the main typer app by
+surfaces/cli.py."""
 
 from __future__ import annotations
 
@@ -13,35 +14,55 @@ from bepro.surfaces.install import Agent, Scope
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app (heavy imports stay inside the commands)."""
     app.command("install")(install_command)
+    app.command("uninstall")(uninstall_command)
     app.command("mcp")(mcp_command)
 
 
+AgentOption = Annotated[
+    Agent,
+    typer.Option(
+        "--agent",
+        help="The coding agent: claude, codex, copilot (and VS Code), cursor, gemini or opencode.",
+    ),
+]
+ScopeOption = Annotated[
+    Scope,
+    typer.Option("--scope", help="project: the current directory; user: your home folder."),
+]
+
+
+def _skill_target(agent: Agent, scope: Scope) -> tuple[Path, str, Path]:
+    """The pack, the skill's name and the folder this agent reads it from."""
+    from bepro.catalogue.parse import load_catalogue
+    from bepro.config import pack_root
+    from bepro.surfaces.install import skill_dir
+
+    pack = pack_root()
+    name = load_catalogue(pack / "SKILL.md").meta.name
+    return pack, name, skill_dir(agent, scope, Path.cwd(), Path.home(), name)
+
+
 def install_command(
-    agent: Annotated[
-        Agent, typer.Option("--agent", help="The coding agent: claude, codex or cursor.")
-    ],
-    scope: Annotated[
-        Scope,
-        typer.Option("--scope", help="project: the current directory; user: your home folder."),
-    ] = Scope.project,
+    agent: AgentOption,
+    scope: ScopeOption = Scope.project,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be written; write nothing.")
     ] = False,
     force: Annotated[
         bool,
         typer.Option(
-            "--force", help="Replace a skill of the same name that bepro did not install."
+            "--force",
+            help="Replace a skill of the same name that bepro did not install, and overwrite "
+            "files you edited in bepro's.",
         ),
     ] = False,
 ) -> None:
-    """Install the skill (SKILL.md and references/) where a coding agent looks for skills."""
-    from bepro.catalogue.parse import load_catalogue
-    from bepro.config import pack_root
-    from bepro.surfaces.install import apply_install, describe, plan_install, skill_dir
+    """Install the skill (SKILL.md and references/) where a coding agent looks for skills.
+    Files you added to the installed folder are kept; files you edited are listed and left
+    alone unless you pass --force."""
+    from bepro.surfaces.install import apply_install, describe, plan_install
 
-    pack = pack_root()
-    name = load_catalogue(pack / "SKILL.md").meta.name
-    target = skill_dir(agent, scope, Path.cwd(), Path.home(), name)
+    pack, name, target = _skill_target(agent, scope)
     plan = plan_install(pack, name, target, force=force)
     where = f"{name} for {agent.value} ({scope.value} scope) in {target}"
     if not plan.changed:
@@ -56,7 +77,26 @@ def install_command(
         )
         return
     apply_install(plan)
-    typer.echo(f"{done} {where} ({plan.changed} of {len(plan.files)} files changed)")
+    kept = sum(status == "keep" for status in plan.changes.values())
+    note = f"; kept {kept} files you added" if kept else ""
+    typer.echo(f"{done} {where} ({plan.changed} of {len(plan.files)} files changed{note})")
+
+
+def uninstall_command(
+    agent: AgentOption,
+    scope: ScopeOption = Scope.project,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Remove it even with files you added or edited in it."),
+    ] = False,
+) -> None:
+    """Remove the skill bepro installed for a coding agent. A folder with files you added or
+    edited is left alone (they are listed) unless you pass --force."""
+    from bepro.surfaces.install import uninstall
+
+    _, name, target = _skill_target(agent, scope)
+    uninstall(target, force=force)
+    typer.echo(f"removed {name} for {agent.value} ({scope.value} scope) from {target}")
 
 
 def mcp_command() -> None:

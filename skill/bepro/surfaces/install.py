@@ -1,11 +1,13 @@
-"""`bepro install`: put the skill where a coding agent looks for skills.
+"""`bepro install` and `bepro uninstall`: put the skill where a coding agent looks for skills,
+or take it away.
 
-Claude Code reads `.claude/skills/<name>/`, Codex `.agents/skills/<name>/` and Cursor
-`.cursor/skills/<name>/`, in the project (the current directory) or in the home folder. The install
-copies SKILL.md and references/ from the pack and writes a marker file (`.bepro-install.json`: the
-bepro version and a sha256 per file) that tells a later run the folder is bepro's to update. A
-folder of the same name without that marker is someone else's skill: it is replaced only with
---force.
+Each agent's skills folder, in the project (the current directory) or in the home folder, is in
+SKILLS_DIRS, as the agents' own docs give it. The install copies SKILL.md and references/ from the
+pack and writes a marker file (`.bepro-install.json`: the bepro version and a sha256 per file)
+that tells a later run the folder is bepro's to update. A folder of the same name without that
+marker is someone else's skill: it is replaced only with --force. Inside bepro's folder, a file
+the user added is kept on update, and a file the user edited (its hash differs from the marker's)
+is overwritten, or removed by uninstall, only with --force: both are listed.
 
 Every file is written into a staging folder beside the target, which is then renamed into place, so
 a failed install leaves either the previous skill or nothing, never half of one.
@@ -36,7 +38,10 @@ _SKILL_NAME_MAX = 64
 class Agent(StrEnum):
     claude = "claude"
     codex = "codex"
+    copilot = "copilot"
     cursor = "cursor"
+    gemini = "gemini"
+    opencode = "opencode"
 
 
 class Scope(StrEnum):
@@ -44,13 +49,17 @@ class Scope(StrEnum):
     project = "project"
 
 
-SKILLS_DIRS: dict[Agent, Path] = {
-    Agent.claude: Path(".claude", "skills"),
-    Agent.codex: Path(".agents", "skills"),
-    Agent.cursor: Path(".cursor", "skills"),
+# (in the project, in the home folder) per agent, from each agent's documentation of skills.
+SKILLS_DIRS: dict[Agent, tuple[Path, Path]] = {
+    Agent.claude: (Path(".claude", "skills"), Path(".claude", "skills")),
+    Agent.codex: (Path(".agents", "skills"), Path(".agents", "skills")),
+    Agent.copilot: (Path(".github", "skills"), Path(".copilot", "skills")),  # and VS Code
+    Agent.cursor: (Path(".cursor", "skills"), Path(".cursor", "skills")),
+    Agent.gemini: (Path(".gemini", "skills"), Path(".gemini", "skills")),
+    Agent.opencode: (Path(".opencode", "skills"), Path(".config", "opencode", "skills")),
 }
 
-FileStatus = Literal["new", "update", "same", "remove"]
+FileStatus = Literal["new", "update", "same", "remove", "keep"]
 
 
 @dataclass(frozen=True)
@@ -59,21 +68,36 @@ class InstallPlan:
 
     name: str
     target: Path
-    files: dict[str, bytes]
+    files: dict[str, bytes]  # everything the folder holds after the install, kept files included
     changes: dict[str, FileStatus]
 
     @property
     def changed(self) -> int:
-        return sum(status != "same" for status in self.changes.values())
+        return sum(status not in ("same", "keep") for status in self.changes.values())
+
+
+@dataclass(frozen=True)
+class UserFiles:
+    """Files in bepro's skill folder that bepro did not write as they are."""
+
+    added: list[str]  # not in the marker: the user's own notes, say
+    edited: list[str]  # in the marker, with another hash
+
+    def describe(self) -> str:
+        parts = [f"edited: {', '.join(self.edited)}"] if self.edited else []
+        parts += [f"added: {', '.join(self.added)}"] if self.added else []
+        return "; ".join(parts)
 
 
 def skill_dir(agent: Agent, scope: Scope, project: Path, home: Path, name: str) -> Path:
     """Where this agent looks for a skill of this name, in the project or in the user's home."""
-    return (home if scope is Scope.user else project) / SKILLS_DIRS[agent] / name
+    in_project, in_home = SKILLS_DIRS[agent]
+    return project / in_project / name if scope is Scope.project else home / in_home / name
 
 
 def plan_install(pack: Path, name: str, target: Path, *, force: bool) -> InstallPlan:
-    """Compare the pack with what is installed; refuse a foreign skill unless forced."""
+    """Compare the pack with what is installed; refuse a foreign skill, or overwriting a file
+    the user edited, unless forced. Files the user added are kept."""
     _check_name(name)
     if target.exists() and not force and not _installed_by_bepro(target):
         raise UsageError(
@@ -83,12 +107,58 @@ def plan_install(pack: Path, name: str, target: Path, *, force: bool) -> Install
     files = dict(_pack_files(pack))
     files[MARKER] = _marker(files)
     installed = dict(_installed_files(target)) if target.is_dir() else {}
+    mine = user_files(target, installed) if _installed_by_bepro(target) else UserFiles([], [])
+    edited = [path for path in mine.edited if files.get(path) != installed[path]]
+    if edited and not force:
+        raise UsageError(
+            f"{target} has files you edited that the install would overwrite or remove: "
+            f"{', '.join(edited)}",
+            "copy your changes elsewhere, then pass --force",
+        )
+    kept = {path: installed[path] for path in mine.added if path not in files}
     changes: dict[str, FileStatus] = {
         path: "new" if path not in installed else "same" if installed[path] == data else "update"
         for path, data in files.items()
     }
-    changes.update({path: "remove" for path in installed if path not in files})
-    return InstallPlan(name=name, target=target, files=files, changes=dict(sorted(changes.items())))
+    changes.update({path: "keep" for path in kept})
+    changes.update({path: "remove" for path in installed if path not in files and path not in kept})
+    return InstallPlan(
+        name=name, target=target, files=files | kept, changes=dict(sorted(changes.items()))
+    )
+
+
+def user_files(target: Path, installed: dict[str, bytes] | None = None) -> UserFiles:
+    """What the user added to or edited in bepro's skill folder since bepro wrote it."""
+    found = installed if installed is not None else dict(_installed_files(target))
+    written = _marker_hashes(target)
+    added = sorted(path for path in found if path not in written and path != MARKER)
+    edited = sorted(
+        path
+        for path, data in found.items()
+        if path in written and hashlib.sha256(data).hexdigest() != written[path]
+    )
+    return UserFiles(added, edited)
+
+
+def uninstall(target: Path, *, force: bool) -> None:
+    """Remove bepro's skill folder; refuse someone else's, or one with the user's own files in
+    it, unless forced. The folder is renamed away first, so it never stays half removed."""
+    if not target.exists():
+        raise UsageError(f"nothing is installed in {target}", "check --agent and --scope")
+    if not _installed_by_bepro(target) and not force:
+        raise UsageError(f"{target} holds a skill that bepro did not install", "remove it yourself")
+    mine = user_files(target)
+    if (mine.added or mine.edited) and not force:
+        raise UsageError(
+            f"{target} has files you added or edited ({mine.describe()})",
+            "move them elsewhere, or pass --force to remove them too",
+        )
+    retired = target.with_name(f".{target.name}.removing")
+    try:
+        target.rename(retired)
+    except OSError as exc:
+        raise _write_error(target, exc) from exc
+    _remove(retired)
 
 
 def apply_install(plan: InstallPlan) -> None:
@@ -168,16 +238,28 @@ def _marker(files: dict[str, bytes]) -> bytes:
     return (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
 
 
-def _installed_by_bepro(target: Path) -> bool:
+def _marker_record(target: Path) -> dict[str, object]:
     try:
         record = json.loads((target / MARKER).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(record, dict) and record.get("installed_by") == "bepro"
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _installed_by_bepro(target: Path) -> bool:
+    return _marker_record(target).get("installed_by") == "bepro"
+
+
+def _marker_hashes(target: Path) -> dict[str, str]:
+    """Each file's sha256 as bepro wrote it, from the marker."""
+    files = _marker_record(target).get("files")
+    if not isinstance(files, dict):
+        return {}
+    return {str(path): str(digest) for path, digest in files.items()}
 
 
 def describe(plan: InstallPlan) -> Iterator[str]:
     """One line per file that changes, for --dry-run and for the install report."""
     for path, status in plan.changes.items():
-        if status != "same":
+        if status not in ("same", "keep"):
             yield f"  {status:<7} {path}"
