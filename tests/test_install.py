@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import skills_ref
 import yaml
 
 from bepro.errors import UsageError
@@ -52,7 +53,9 @@ def home(tmp_path: Path) -> Path:
 
 
 def assert_valid_agent_skill(folder: Path) -> None:
-    """The Agent Skills rules a loader enforces, checked on the installed copy."""
+    """The Agent Skills rules a loader enforces, checked on the installed copy: by the reference
+    validator (skills-ref), then the rules it leaves out."""
+    assert skills_ref.validate(folder) == []
     text = (folder / "SKILL.md").read_text(encoding="utf-8")
     match = re.match(r"---\n(.*?)\n---\n(.*)", text, re.DOTALL)
     assert match, "SKILL.md starts with YAML frontmatter"
