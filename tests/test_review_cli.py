@@ -318,3 +318,24 @@ def test_preview_codes_are_off_until_asked_for(project: Path) -> None:
     named = {f["source"] for f in _findings(_json(project, "--select", "G004"))}
     assert named == {"ruff:G004"}
     assert not registry.code_table()["ruff:G004"].default
+
+
+def test_a_second_review_reuses_unchanged_files_and_sees_edits(project: Path) -> None:
+    first = _json(project)
+    cache = project / ".bepro_cache"
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"  # never committed
+    assert [p.name for p in cache.glob("review-*.json")]
+    assert _json(project) == first  # the cached results, the same report
+
+    app = project / "svc" / "app.py"
+    app.write_text(
+        SERVICE + "\n\ndef sleep_in_loop():\n    import random\n    return random.random()\n"
+    )
+    edited = _json(project)
+    assert edited != first  # the edit is reviewed, not served from the cache
+    assert _json(project, "--no-cache") == edited
+
+
+def test_no_cache_writes_no_cache_folder(project: Path) -> None:
+    _json(project, "--no-cache")
+    assert not (project / ".bepro_cache").exists()

@@ -374,12 +374,15 @@ class Pack:
         min_priority: int | None = None,
         use_ruff: bool = True,
         all_roles: bool = False,
+        cache: bool = False,
     ) -> ReviewResult:
         """Findings that cite rule ids, highest priority first: in files and folders (`paths`,
         as `bepro review`, with [tool.bepro.review] filling what is not given), or in `code`
         given as text (reviewed with every code, as production code; nothing is read or
         written). `select`/`ignore` name rule ids or codes; a term naming neither is a warning
-        (to the reporter), not an error."""
+        (to the reporter), not an error. With `cache`, files unchanged since a review from the
+        same directory are not parsed again (`.bepro_cache/`, as `bepro review` does)."""
+        from bepro.review.cache import CACHE_DIR, ResultCache
         from bepro.review.engine import review_files, review_source
 
         if (paths is None) == (code is None):
@@ -407,7 +410,8 @@ class Pack:
         )
         for warning in warnings:
             self.reporter.notice(f"warning: {warning}")
-        return review_files(targets, self.catalogue, options)
+        results = ResultCache(Path.cwd() / CACHE_DIR) if cache else None
+        return review_files(targets, self.catalogue, options, results)
 
     def _code_options(
         self, select: Iterable[str], ignore: Iterable[str], min_priority: int | None, ruff: bool

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bepro.catalogue.model import Catalogue
 from bepro.review import ruff_adapter
+from bepro.review.cache import FileReview, ResultCache
 from bepro.review.context import ModuleContext
 from bepro.review.finding import FileIssue, Finding, RawFinding, ReviewResult
 from bepro.review.globs import matches
@@ -79,16 +80,6 @@ def snippet_options(
     )
 
 
-@dataclass
-class _FileResult:
-    path: str
-    lines: int = 0
-    raw: list[RawFinding] = field(default_factory=list)
-    issue: FileIssue | None = None
-    suppressed: dict[int, frozenset[str]] = field(default_factory=dict)
-    entry_point: bool = False  # run as a program: `if __name__ == "__main__":`
-
-
 def collect_files(targets: Iterable[Path], exclude: Iterable[str] = ()) -> list[Path]:
     """Python files under the targets, as the project's ruff would list them (gitignore at every
     level, its excludes), less bepro's own `exclude` globs."""
@@ -100,22 +91,39 @@ def collect_files(targets: Iterable[Path], exclude: Iterable[str] = ()) -> list[
     ]
 
 
-def review_files(targets: list[Path], catalogue: Catalogue, options: ReviewOptions) -> ReviewResult:
+def review_files(
+    targets: list[Path],
+    catalogue: Catalogue,
+    options: ReviewOptions,
+    cache: ResultCache | None = None,
+) -> ReviewResult:
+    """Review files and folders; with a cache, files unchanged since it was written are not
+    parsed again (ruff keeps its own cache)."""
     files = collect_files(targets, options.exclude)
     names = [str(path) for path in files]
     # ruff (native, fast) runs in a thread while bepro's detectors run; its hits for files that
     # turn out unreadable or unparsable are dropped when the results are joined.
     with ThreadPoolExecutor(max_workers=1) as background:
+        ruff_cache = cache.folder / "ruff" if cache is not None else None
         ruff_future = (
-            background.submit(ruff_adapter.run, names) if options.use_ruff and names else None
+            background.submit(ruff_adapter.run, names, ruff_cache)
+            if options.use_ruff and names
+            else None
         )
-        if len(files) >= PARALLEL_MIN_FILES:
-            with ProcessPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-                results = list(pool.map(_review_file, names, chunksize=16))
-        else:
-            results = [_review_file(name) for name in names]
+        cached, missing = cache.lookup(names) if cache is not None else ({}, names)
+        fresh = _review_all(missing)
+        if cache is not None:
+            cache.save(fresh)
+        by_path = {**cached, **{review.path: review for review in fresh}}
         ruff_hits = ruff_future.result() if ruff_future is not None else {}
-    return _assemble(results, ruff_hits, catalogue, options)
+    return _assemble([by_path[name] for name in names], ruff_hits, catalogue, options)
+
+
+def _review_all(names: list[str]) -> list[FileReview]:
+    if len(names) >= PARALLEL_MIN_FILES:
+        with ProcessPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            return list(pool.map(_review_file, names, chunksize=16))
+    return [_review_file(name) for name in names]
 
 
 def review_source(
@@ -145,33 +153,33 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _review_file(path: str) -> _FileResult:
+def _review_file(path: str) -> FileReview:
     with _gc_paused():
         return _read_and_review(path)
 
 
-def _read_and_review(path: str) -> _FileResult:
+def _read_and_review(path: str) -> FileReview:
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
             message = f"{size} bytes is over the {MAX_FILE_BYTES} byte limit"
-            return _FileResult(
+            return FileReview(
                 path, issue=FileIssue(path=path, kind="skipped-too-large", message=message)
             )
         data = Path(path).read_bytes()
     except OSError as exc:
-        return _FileResult(
+        return FileReview(
             path, issue=FileIssue(path=path, kind="read-error", message=str(exc.strerror))
         )
     if b"\0" in data[:8192]:
-        return _FileResult(
+        return FileReview(
             path, issue=FileIssue(path=path, kind="skipped-binary", message="binary file")
         )
     return _review_text(path, data.decode("utf-8", errors="replace"))
 
 
-def _review_text(path: str, source: str) -> _FileResult:
-    result = _FileResult(path, lines=source.count("\n") + 1)
+def _review_text(path: str, source: str) -> FileReview:
+    result = FileReview(path, lines=source.count("\n") + 1)
     try:
         # Syntax newer than the running Python (PEP 695, 701, 750, 758) is lowered first.
         tree = parse_module(source, path)
@@ -330,7 +338,7 @@ def _suppressed(raw: RawFinding, info: CodeInfo, names: frozenset[str] | None) -
 
 
 def _assemble(
-    results: list[_FileResult],
+    results: list[FileReview],
     ruff_hits: dict[str, list[RawFinding]],
     catalogue: Catalogue,
     options: ReviewOptions,

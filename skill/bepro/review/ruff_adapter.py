@@ -40,11 +40,15 @@ def ruff_binary() -> str:
     return str(find_ruff_bin())
 
 
-def _command(extra: list[str], ignore: Iterable[str] = ()) -> list[str]:
+def _command(
+    extra: list[str], ignore: Iterable[str] = (), cache_dir: Path | None = None
+) -> list[str]:
     select = ",".join(sorted(RUFF_CODES))
     ignored = [f"--ignore={','.join(sorted(ignore))}"] if ignore else []
+    # ruff's own cache lives inside bepro's, never as a .ruff_cache the user did not ask for
+    caching = ["--cache-dir", str(cache_dir)] if cache_dir is not None else ["--no-cache"]
     return [
-        ruff_binary(), "check", "--no-cache", "--exit-zero", "--force-exclude",
+        ruff_binary(), "check", *caching, "--exit-zero", "--force-exclude",
         "--output-format", "json", "--select", select, *ignored, *extra,
     ]  # fmt: skip
 
@@ -84,13 +88,15 @@ def _as_given(path: Path, given: list[tuple[Path, Path]]) -> Path:
     return path
 
 
-def run(paths: list[str]) -> dict[str, list[RawFinding]]:
-    """Ruff's findings per path (as given), for the codes bepro maps to rules."""
+def run(paths: list[str], cache_dir: Path | None = None) -> dict[str, list[RawFinding]]:
+    """Ruff's findings per path (as given), for the codes bepro maps to rules; with a cache
+    folder, ruff reuses its results for unchanged files."""
     hits: dict[str, list[RawFinding]] = {}
     by_resolved = {str(Path(path).resolve()): path for path in paths}
     for ignore, group in _by_project_ignores(paths).items():
         for start in range(0, len(group), _ARGS_PER_CALL):
-            output = _execute(_command(group[start : start + _ARGS_PER_CALL], ignore), None)
+            command = _command(group[start : start + _ARGS_PER_CALL], ignore, cache_dir)
+            output = _execute(command, None)
             for item in output:
                 filename = str(Path(item["filename"]).resolve())
                 original = by_resolved.get(filename, item["filename"])

@@ -94,6 +94,14 @@ def review_command(
     statistics: Annotated[
         bool, typer.Option("--statistics", help="Print the count of findings per code instead.")
     ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Parse every file again instead of reusing .bepro_cache/ (results of files "
+            "unchanged since the last review).",
+        ),
+    ] = False,
 ) -> None:
     """Review Python code against the rules; findings cite rule ids, highest priority first."""
     from bepro.review import adoption
@@ -111,6 +119,7 @@ def review_command(
         min_priority=min_priority,
         use_ruff=not no_ruff,
         all_roles=all_roles,
+        cache=not no_cache,
     )
     if baseline is not None:
         result = adoption.without_baseline(result, baseline)

@@ -1,0 +1,167 @@
+"""A per-file cache of bepro's own review results, as ruff keeps one: a file whose bytes have not
+changed is not parsed again.
+
+Entries are keyed by the file's path and the hash of its bytes; the whole cache is keyed by the
+code that produced it (the hash of the review package's source, bepro's version and the Python
+minor version, whose `ast` the detectors read), so an upgrade or an edited detector starts a new
+cache. Selection (--select, roles, per-file ignores) is applied after the cache, so a different
+selection reuses it. It lives in `.bepro_cache/` in the directory bepro runs from, with a
+`.gitignore` that keeps it out of git. It is JSON, never pickle: loading it cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from bepro import __version__
+from bepro.review.finding import FileIssue, RawFinding
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR = ".bepro_cache"
+# Kinds of file issue that say something about the file, not about this run: safe to remember.
+_STABLE_ISSUES = frozenset({"parse-error", "skipped-binary", "skipped-too-large"})
+
+
+@dataclass
+class FileReview:
+    """bepro's own findings in one file, before selection (what the cache holds)."""
+
+    path: str
+    lines: int = 0
+    raw: list[RawFinding] = field(default_factory=list)
+    issue: FileIssue | None = None
+    suppressed: dict[int, frozenset[str]] = field(default_factory=dict)
+    entry_point: bool = False  # run as a program: `if __name__ == "__main__":`
+
+    def cacheable(self) -> bool:
+        return self.issue is None or self.issue.kind in _STABLE_ISSUES
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lines": self.lines,
+            "raw": [list(_raw_fields(raw)) for raw in self.raw],
+            "issue": self.issue.model_dump() if self.issue else None,
+            "suppressed": {str(line): sorted(codes) for line, codes in self.suppressed.items()},
+            "entry_point": self.entry_point,
+        }
+
+    @classmethod
+    def from_json(cls, path: str, data: dict[str, Any]) -> FileReview:
+        issue = data["issue"]
+        return cls(
+            path=path,
+            lines=int(data["lines"]),
+            raw=[
+                RawFinding(str(r), str(s), int(a), int(b), int(c), str(m))
+                for r, s, a, b, c, m in data["raw"]
+            ],
+            issue=FileIssue.model_validate({**issue, "path": path}) if issue else None,
+            suppressed={int(line): frozenset(codes) for line, codes in data["suppressed"].items()},
+            entry_point=bool(data["entry_point"]),
+        )
+
+
+def _raw_fields(raw: RawFinding) -> tuple[str, str, int, int, int, str]:
+    return (raw.rule_id, raw.source, raw.line, raw.column, raw.end_line, raw.message)
+
+
+@cache
+def code_key() -> str:
+    """What the cached results depend on besides the files: bepro's review code and Python."""
+    digest = hashlib.sha256(f"{__version__} {sys.version_info[:2]}".encode())
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class ResultCache:
+    """The cache file of one code key: read once, written once (atomically) after a review."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.file = folder / f"review-{code_key()}.json"
+        self._entries = self._load()
+        self._digests: dict[str, str] = {}
+        self.hits = 0
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        try:
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def lookup(self, paths: list[str]) -> tuple[dict[str, FileReview], list[str]]:
+        """The cached reviews of files that have not changed, and the paths to review."""
+        found: dict[str, FileReview] = {}
+        missing: list[str] = []
+        for path in paths:
+            review = self._cached(path)
+            if review is None:
+                missing.append(path)
+            else:
+                found[path] = review
+        self.hits = len(found)
+        return found, missing
+
+    def _cached(self, path: str) -> FileReview | None:
+        try:
+            digest = content_digest(Path(path).read_bytes())
+        except OSError:
+            return None  # the review reports it
+        self._digests[path] = digest
+        entry = self._entries.get(path)
+        if not isinstance(entry, dict) or entry.get("digest") != digest:
+            return None
+        try:
+            return FileReview.from_json(path, entry["result"])
+        except (KeyError, TypeError, ValueError):
+            return None  # a damaged entry is reviewed again
+
+    def save(self, fresh: list[FileReview]) -> None:
+        """Remember the fresh results (files already gone from disk are forgotten); a cache
+        that cannot be written costs the next run time, nothing else."""
+        for review in fresh:
+            digest = self._digests.get(review.path)
+            if digest is not None and review.cacheable():
+                self._entries[review.path] = {"digest": digest, "result": review.to_json()}
+        self._entries = {
+            path: entry
+            for path, entry in self._entries.items()
+            if path in self._digests or os.path.exists(path)
+        }
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            ignore = self.folder / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# written by bepro: a cache, never committed\n*\n")
+            _write_atomically(self.file, json.dumps(self._entries, separators=(",", ":")))
+        except OSError as exc:
+            log.warning("cannot write the review cache %s: %s", self.file, exc.strerror)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
