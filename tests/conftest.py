@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from bepro.catalogue.model import Catalogue
 from bepro.catalogue.parse import load_catalogue
 from bepro.config import Paths, resolve_paths
+from bepro.knowledge.chunk import content_hash
 from bepro.retrieval.search import Retriever, SilentReporter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,9 +26,34 @@ def catalogue() -> Catalogue:
     return load_catalogue(ROOT / "SKILL.md")
 
 
+# What the session index is built from besides the pack: the code that parses, chunks, embeds
+# and stores it. A change to any of it (or to the pack) gets a freshly built index.
+INDEX_CODE = ("catalogue", "knowledge", "retrieval")
+
+
+def _index_key() -> str:
+    digest = hashlib.sha256(content_hash(ROOT).encode())
+    package = ROOT / "skill" / "bepro"
+    for path in sorted(p for folder in INDEX_CODE for p in (package / folder).rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("index")
+def index_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The full pack's index, kept between runs in pytest's cache under a key of what it is built
+    from, so a run after an unrelated change opens it instead of spending a minute building it.
+    Without the cache (`-p no:cacheprovider`), a fresh one per session."""
+    cache: pytest.Cache | None = getattr(request.config, "cache", None)
+    if cache is None:
+        return tmp_path_factory.mktemp("index")
+    folder = cache.mkdir("bepro-index")
+    key = _index_key()
+    for old in folder.iterdir():
+        if old.name != key:
+            shutil.rmtree(old, ignore_errors=True)
+    return folder / key
 
 
 @pytest.fixture(scope="session")

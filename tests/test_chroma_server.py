@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from bepro.errors import ConfigError
-from bepro.retrieval import store
+from bepro.retrieval import layout, store
 
 from .conftest import ROOT, run_bepro, small_pack
 
@@ -94,7 +94,7 @@ def _collections(url: str) -> list[str]:
 
 def test_build_puts_the_vectors_on_the_server(chroma_url: str, server_env: dict[str, str]) -> None:
     index = Path(server_env["BEPRO_INDEX_DIR"])
-    manifest = store.read_manifest(index)
+    manifest = layout.read_manifest(index)
     assert manifest is not None
     assert manifest.vectors == chroma_url
     assert manifest.collection in _collections(chroma_url)
@@ -135,10 +135,10 @@ def test_rebuilds_swap_collections_without_touching_other_indexes(
     options = ("--chroma-url", chroma_url)
     assert run_bepro(*options, "index", "build", env=first).returncode == 0
     assert run_bepro(*options, "index", "build", env=second).returncode == 0
-    replaced = store.read_manifest(tmp_path / "b")
+    replaced = layout.read_manifest(tmp_path / "b")
     rebuilt = run_bepro(*options, "index", "build", "--force", env=second)
     assert rebuilt.returncode == 0, rebuilt.stderr
-    live = store.read_manifest(tmp_path / "b")
+    live = layout.read_manifest(tmp_path / "b")
     assert replaced is not None
     assert live is not None
     names = _collections(chroma_url)
@@ -157,7 +157,7 @@ def test_an_embedded_index_is_rebuilt_when_pointed_at_a_server(
     moved = run_bepro("--chroma-url", chroma_url, "search", "retry with jitter", env=env)
     assert moved.returncode == 0, moved.stderr
     assert "vector store changed" in moved.stderr
-    manifest = store.read_manifest(tmp_path)
+    manifest = layout.read_manifest(tmp_path)
     assert manifest is not None
     assert manifest.vectors == chroma_url
 
@@ -179,10 +179,10 @@ def test_a_server_gone_after_the_build_is_reported_not_rebuilt(
 ) -> None:
     index = tmp_path / "index"
     shutil.copytree(server_env["BEPRO_INDEX_DIR"], index)
-    manifest = json.loads((index / store.MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((index / layout.MANIFEST).read_text(encoding="utf-8"))
     gone = f"http://127.0.0.1:{_free_port()}"
     manifest["vectors"] = gone  # as if this server had held the vectors and then stopped
-    (index / store.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    (index / layout.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     env = {"BEPRO_CHROMA_URL": gone, "BEPRO_INDEX_DIR": str(index)}
     status = run_bepro("index", "status", env=env)
     assert status.returncode == 1
@@ -248,11 +248,11 @@ def test_a_query_retries_dropped_connections_then_fails_clearly(
     chroma_url: str, server_env: dict[str, str], refused: int, answers: bool
 ) -> None:
     index = Path(server_env["BEPRO_INDEX_DIR"])
-    manifest = store.read_manifest(index)
+    manifest = layout.read_manifest(index)
     assert manifest is not None
     proxy = _DroppingProxy(int(chroma_url.rsplit(":", 1)[1]))
     try:
-        server = store.chroma_server(proxy.url)
+        server = layout.chroma_server(proxy.url)
         collection = store.open_collection(index, manifest, server)
         # the pooled connection dies (attempt 1 fails), then `refused` new ones are refused
         proxy.cut(refuse_next=refused)
@@ -260,7 +260,7 @@ def test_a_query_retries_dropped_connections_then_fails_clearly(
             ids, _ = store.query_distances(collection, "retry with jitter", 5, server)
             assert len(ids) == 5
         else:
-            with pytest.raises(store.ServerUnreachableError, match="cannot reach the Chroma"):
+            with pytest.raises(layout.ServerUnreachableError, match="cannot reach the Chroma"):
                 store.query_distances(collection, "retry with jitter", 5, server)
         assert proxy.dropped == refused
     finally:
@@ -295,7 +295,7 @@ def test_a_server_that_never_answers_fails_within_the_timeout(tmp_path: Path) ->
 )
 def test_a_malformed_url_is_a_config_error(url: str) -> None:
     with pytest.raises(ConfigError, match="invalid Chroma server URL"):
-        store.chroma_server(url)
+        layout.chroma_server(url)
 
 
 def test_a_malformed_url_on_the_command_line_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -310,10 +310,10 @@ def test_a_malformed_url_on_the_command_line_is_one_line_and_exit_2(tmp_path: Pa
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("http://127.0.0.1:8000", store.ChromaServer("127.0.0.1", 8000, ssl=False)),
-        ("https://chroma.internal", store.ChromaServer("chroma.internal", 443, ssl=True)),
-        ("http://chroma/", store.ChromaServer("chroma", 8000, ssl=False)),
+        ("http://127.0.0.1:8000", layout.ChromaServer("127.0.0.1", 8000, ssl=False)),
+        ("https://chroma.internal", layout.ChromaServer("chroma.internal", 443, ssl=True)),
+        ("http://chroma/", layout.ChromaServer("chroma", 8000, ssl=False)),
     ],
 )
-def test_a_url_names_host_port_and_tls(url: str, expected: store.ChromaServer) -> None:
-    assert store.chroma_server(url) == expected
+def test_a_url_names_host_port_and_tls(url: str, expected: layout.ChromaServer) -> None:
+    assert layout.chroma_server(url) == expected

@@ -11,11 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bepro.catalogue.parse import load_catalogue
 from bepro.config import Paths
-from bepro.retrieval import store
+from bepro.retrieval import layout
 from bepro.retrieval.search import Retriever, index_state
 
 from .conftest import ROOT, run_bepro
@@ -75,11 +76,11 @@ def test_changed_knowledge_makes_the_index_stale_and_it_is_rebuilt(small_pack: P
     assert any("new paragraph" in hit.chunk.text for hit in hits)
 
 
-def test_corrupt_store_is_detected_and_rebuilt(small_pack: Paths) -> None:
+def test_a_corrupt_chroma_store_is_reported_and_rebuilt_by_index_build(small_pack: Paths) -> None:
     # chromadb caches open stores per process, so corruption is checked from fresh processes.
     catalogue = load_catalogue(small_pack.skill)
     Retriever(small_pack, catalogue)
-    manifest = store.read_manifest(small_pack.index)
+    manifest = layout.read_manifest(small_pack.index)
     assert manifest is not None
     sqlite = small_pack.index / manifest.store / "chroma" / "chroma.sqlite3"
     sqlite.write_bytes(b"this is not a database" * 100)
@@ -87,11 +88,48 @@ def test_corrupt_store_is_detected_and_rebuilt(small_pack: Paths) -> None:
     status = run_bepro("index", "status", env=env)
     assert status.returncode == 1
     assert status.stdout.startswith("corrupt")
+    # A query reads the vector matrix, not chroma: its answer is still right.
     search = run_bepro("search", "timeout for an HTTP call", "--format", "json", env=env)
     assert search.returncode == 0, search.stderr
-    assert "corrupt; rebuilding" in search.stderr
     assert json.loads(search.stdout)[0]["rule_id"] == "timeouts"
+    built = run_bepro("index", "build", env=env)
+    assert built.returncode == 0, built.stderr
     assert run_bepro("index", "status", env=env).returncode == 0
+
+
+def _damage_matrix(folder: Path, damage: str) -> None:
+    matrix_file, ids_file = folder / layout.MATRIX, folder / layout.MATRIX_IDS
+    if damage == "missing":
+        matrix_file.unlink()
+    elif damage == "garbled":
+        matrix_file.write_bytes(b"not a matrix" * 100)
+    elif damage == "rows missing":
+        np.save(matrix_file, np.load(matrix_file)[:-1])
+    elif damage == "rows of another order":
+        rows = json.loads(ids_file.read_text(encoding="utf-8"))
+        rows["ids"].reverse()
+        ids_file.write_text(json.dumps(rows), encoding="utf-8")
+    else:  # of another build of the knowledge
+        rows = json.loads(ids_file.read_text(encoding="utf-8"))
+        rows["content_hash"] = "0" * 64
+        ids_file.write_text(json.dumps(rows), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "damage", ["missing", "garbled", "rows missing", "rows of another order", "another build"]
+)
+def test_a_missing_or_stale_matrix_is_rebuilt_never_used(small_pack: Paths, damage: str) -> None:
+    catalogue = load_catalogue(small_pack.skill)
+    Retriever(small_pack, catalogue)
+    manifest = layout.read_manifest(small_pack.index)
+    assert manifest is not None
+    _damage_matrix(small_pack.index / manifest.store, damage)
+    assert index_state(small_pack).state == "corrupt"
+    reporter = RecordingReporter()
+    retriever = Retriever(small_pack, catalogue, reporter)
+    assert any("corrupt; rebuilding" in notice for notice in reporter.notices)
+    assert retriever.search("timeout for an HTTP call", top_k=1)[0].chunk.rule_id == "timeouts"
+    assert index_state(small_pack).state == "ready"
 
 
 def test_two_processes_building_at_once_leave_one_good_index(small_pack: Paths) -> None:

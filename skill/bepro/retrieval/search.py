@@ -1,4 +1,7 @@
-"""Action-aware hybrid retrieval: dense (chroma) plus BM25, fused, weighted by the action's focus.
+"""Action-aware hybrid retrieval: dense (cosine) plus BM25, fused, weighted by the action's focus.
+
+Dense scores come from the store's vector matrix (layout.py), one numpy product a query, so a
+local query never imports chromadb; with a Chroma server (`chroma-url`) they come from the server.
 
 Ranking parameters live in RankingParams; their defaults were chosen on evals/retrieval.jsonl
 (bench/retrieval_eval.py prints the figures for any setting), not by taste.
@@ -6,8 +9,9 @@ Ranking parameters live in RankingParams; their defaults were chosen on evals/re
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,10 +24,8 @@ from bepro.errors import IndexUnavailableError
 from bepro.knowledge.chunk import Chunk, chunk_pack, content_hash
 
 if TYPE_CHECKING:
-    from chromadb.api.models.Collection import Collection
-
     from bepro.retrieval.keyword import KeywordIndex
-    from bepro.retrieval.store import ChromaServer, Manifest
+    from bepro.retrieval.layout import ChromaServer, Manifest, Matrix
 
 
 # Questions whose evidence (embedding, cosine and BM25 scores, ~6 KB) a process remembers:
@@ -100,10 +102,28 @@ class IndexState:
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
+class DenseVectors(Protocol):
+    """Where a query's cosine to every chunk comes from (in chunk order)."""
+
+    def cosines(self, query: str) -> npt.NDArray[np.float32]: ...
+
+
+@dataclass(frozen=True)
+class LocalVectors:
+    """The store's matrix of unit vectors: a query's cosines are one matrix-vector product."""
+
+    matrix: Matrix
+
+    def cosines(self, query: str) -> npt.NDArray[np.float32]:
+        from bepro.retrieval.embed import default_embedder
+
+        query_vector = default_embedder().embed([query])[0]
+        return np.asarray(self.matrix @ query_vector, dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class _OpenIndex:
-    collection: Collection
-    server: ChromaServer | None
+    vectors: DenseVectors
     chunk_keyword: KeywordIndex
     rule_keyword: KeywordIndex
     rule_order: list[str]
@@ -130,11 +150,18 @@ class Retriever:
         self.catalogue = catalogue
         self.params = params or RankingParams()
         self._index = _open_or_build(paths, catalogue, reporter or SilentReporter())
-        self._position = {chunk.id: index for index, chunk in enumerate(self._index.chunks)}
         self._rule_chunks = _chunks_by_rule(self._index.chunks)
         self._evidence: Callable[[str], _Evidence] = lru_cache(maxsize=EVIDENCE_CACHE_SIZE)(
             self._gather_evidence
         )
+
+    def with_vectors(self, vectors: DenseVectors) -> Retriever:
+        """The same index and parameters, its cosines from `vectors` (with an empty evidence
+        cache): how tests and bench/perf.py compare chroma's ranking with the matrix's."""
+        other = copy.copy(self)
+        other._index = replace(self._index, vectors=vectors)
+        other._evidence = lru_cache(maxsize=EVIDENCE_CACHE_SIZE)(other._gather_evidence)
+        return other
 
     def search(self, query: str, action: str | None = None, top_k: int = 5) -> list[Hit]:
         """The best chunks for a query, best first."""
@@ -203,15 +230,8 @@ class Retriever:
     def _gather_evidence(self, query: str) -> _Evidence:
         """Cosine and BM25 scores of every chunk, and BM25 of every rule, for one query.
         Cached per query (EVIDENCE_CACHE_SIZE), so the arrays are made read-only."""
-        from bepro.retrieval import store
-
         index = self._index
-        ids, distances = store.query_distances(
-            index.collection, query, len(index.chunks), index.server
-        )
-        dense = np.zeros(len(index.chunks), dtype=np.float32)
-        for chunk_id, distance in zip(ids, distances, strict=True):
-            dense[self._position[chunk_id]] = 1.0 - distance
+        dense = index.vectors.cosines(query)
         rule_scores = index.rule_keyword.scores(query)
         chunk_bm25 = index.chunk_keyword.scores(query)
         dense.flags.writeable = False
@@ -246,11 +266,11 @@ def _normalised(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 
 def _open_or_build(paths: Paths, catalogue: Catalogue, reporter: Reporter) -> _OpenIndex:
-    from bepro.retrieval import store
+    from bepro.retrieval import layout
 
     current_hash = content_hash(paths.root)
-    server = store.chroma_server(paths.chroma_url)
-    manifest = store.read_manifest(paths.index)
+    server = layout.chroma_server(paths.chroma_url)
+    manifest = layout.read_manifest(paths.index)
     if manifest is None:
         reporter.notice(f"building the index in {paths.index} (first run)")
     elif not manifest.is_current(current_hash, server):
@@ -261,11 +281,12 @@ def _open_or_build(paths: Paths, catalogue: Catalogue, reporter: Reporter) -> _O
     else:
         try:
             return _open(paths, manifest)
-        except store.ServerUnreachableError:
+        except layout.ServerUnreachableError:
             raise  # a rebuild cannot cure a server that does not answer
         except Exception:  # noqa: BLE001 - whatever broke, a rebuild is the cure
             reporter.notice(f"the index in {paths.index} is corrupt; rebuilding it")
-            manifest = None
+    from bepro.retrieval import store
+
     chunks = chunk_pack(paths.root, catalogue)
     try:
         manifest = store.build_store(paths.index, chunks, current_hash, reporter.progress, server)
@@ -278,42 +299,56 @@ def _open_or_build(paths: Paths, catalogue: Catalogue, reporter: Reporter) -> _O
 
 
 def _open(paths: Paths, manifest: Manifest) -> _OpenIndex:
-    from bepro.retrieval import store
+    from bepro.retrieval import layout
     from bepro.retrieval.keyword import KeywordIndex
 
-    server = store.chroma_server(paths.chroma_url)
-    collection = store.open_collection(paths.index, manifest, server)
-    if collection.count() != manifest.chunks:
-        raise IndexUnavailableError("the store's chunk count does not match its manifest")
+    server = layout.chroma_server(paths.chroma_url)
+    chunks = layout.load_chunks(paths.index, manifest)
     folder = paths.index / manifest.store
     return _OpenIndex(
-        collection=collection,
-        server=server,
+        vectors=_dense_vectors(paths, manifest, chunks, server),
         chunk_keyword=KeywordIndex(folder / "bm25"),
         rule_keyword=KeywordIndex(folder / "bm25-rules"),
-        rule_order=store.load_rule_order(paths.index, manifest),
-        chunks=store.load_chunks(paths.index, manifest),
+        rule_order=layout.load_rule_order(paths.index, manifest),
+        chunks=chunks,
     )
 
 
-def index_state(paths: Paths) -> IndexState:
-    """What `bepro index status` reports: missing, stale, corrupt or ready."""
-    from dataclasses import asdict
+def _dense_vectors(
+    paths: Paths, manifest: Manifest, chunks: list[Chunk], server: ChromaServer | None
+) -> DenseVectors:
+    """The local matrix; with a Chroma server, the server's collection (chromadb imported)."""
+    from bepro.retrieval import layout
 
+    if server is None:
+        return LocalVectors(layout.load_matrix(paths.index, manifest, chunks))
     from bepro.retrieval import store
 
-    manifest = store.read_manifest(paths.index)
+    collection = store.open_collection(paths.index, manifest, server)
+    if collection.count() != manifest.chunks:
+        raise IndexUnavailableError("the store's chunk count does not match its manifest")
+    return store.ChromaVectors(collection, chunks, server)
+
+
+def index_state(paths: Paths) -> IndexState:
+    """What `bepro index status` reports: missing, stale, corrupt or ready. It checks the store of
+    record (chroma) as well as the files a query reads."""
+    from dataclasses import asdict
+
+    from bepro.retrieval import layout, store
+
+    manifest = layout.read_manifest(paths.index)
     if manifest is None:
         return IndexState("missing", f"no index in {paths.index}")
     details = asdict(manifest)
-    server = store.chroma_server(paths.chroma_url)
+    server = layout.chroma_server(paths.chroma_url)
     if not manifest.is_current(content_hash(paths.root), server):
         return IndexState(
             "stale", "the knowledge base or the vector store changed since the build", details
         )
     try:
-        _open(paths, manifest)
-    except store.ServerUnreachableError as exc:
+        store.verify(paths.index, manifest, server)
+    except layout.ServerUnreachableError as exc:
         return IndexState("unreachable", exc.message, details)
     except Exception as exc:  # noqa: BLE001 - reported, not raised: status must always answer
         return IndexState("corrupt", f"{type(exc).__name__}: {exc}", details)
@@ -324,12 +359,12 @@ def index_state(paths: Paths) -> IndexState:
 
 def build_index(paths: Paths, catalogue: Catalogue, reporter: Reporter, force: bool = False) -> int:
     """Build the index if it is not current (with force, always); returns the chunk count."""
-    from bepro.retrieval import store
+    from bepro.retrieval import layout, store
 
     if force:
-        (paths.index / store.MANIFEST).unlink(missing_ok=True)
+        (paths.index / layout.MANIFEST).unlink(missing_ok=True)
     chunks = chunk_pack(paths.root, catalogue)
-    server = store.chroma_server(paths.chroma_url)
+    server = layout.chroma_server(paths.chroma_url)
     manifest = store.build_store(
         paths.index, chunks, content_hash(paths.root), reporter.progress, server
     )

@@ -1,17 +1,12 @@
-"""The persisted vector index: a chromadb store plus a BM25 index, built aside and swapped in.
-
-Layout of the index directory:
-    manifest.json          what is live: content hash, model id, store folder, chunk count,
-                           where the vectors are and their collection
-    store-<hash>-<tag>/    chroma/ (PersistentClient), bm25/ (bm25s), chunks.json
-    .build.lock            held while a build runs, so two processes never build at once
-    index-id               (Chroma server only) names this index's collections on the server
+"""The store of record: a chromadb store (embedded, or on a Chroma server) plus the BM25 indexes
+and the vector matrix, built aside and swapped in (layout.py draws the index directory).
 
 With a Chroma server (`chroma-url`), the vectors live on the server in a collection named
 `bepro-<index id>-<store folder>` and store-<hash>-<tag>/ holds no chroma/ folder; the swap is the
 same: build a new collection, flip the manifest, then delete this index's older collections.
 
-chromadb is imported in this module only, and this module is imported lazily by retrieval.search.
+chromadb is imported in this module only. Builds, `bepro index` and queries against a Chroma
+server use it; a local query reads layout.py's matrix and never imports this module.
 """
 
 from __future__ import annotations
@@ -21,19 +16,19 @@ import logging
 import os
 import random
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
-from urllib.parse import urlsplit
+from typing import Any
 
 import chromadb
 import httpx
+import numpy as np
+import numpy.typing as npt
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
@@ -41,28 +36,42 @@ from chromadb.config import Settings
 from chromadb.utils.embedding_functions import register_embedding_function
 from filelock import FileLock, Timeout
 
-from bepro.errors import ConfigError, IndexUnavailableError
+from bepro.errors import IndexUnavailableError
 from bepro.knowledge.chunk import CHUNKER_VERSION, Chunk
 from bepro.resilience import Backoff
-from bepro.retrieval.embed import MODEL_ID, MODEL_SHA256, MiniLMEmbedder, default_embedder
+from bepro.retrieval.embed import (
+    DIMENSIONS,
+    MODEL_ID,
+    MODEL_SHA256,
+    MiniLMEmbedder,
+    default_embedder,
+)
+from bepro.retrieval.layout import (
+    COLLECTION,
+    EMBEDDED,
+    MANIFEST,
+    MANIFEST_VERSION,
+    ChromaServer,
+    Manifest,
+    Matrix,
+    ServerUnreachableError,
+    load_chunks,
+    load_matrix,
+    load_rule_order,
+    read_manifest,
+    save_matrix,
+    write_atomically,
+)
 
 log = logging.getLogger(__name__)
 
-COLLECTION = "bepro"
-MANIFEST = "manifest.json"
-MANIFEST_VERSION = 2  # bump when the store layout or the keyword tokenizer changes
 BUILD_LOCK_TIMEOUT_S = 120.0
-EMBEDDED = "embedded"  # Manifest.vectors when the vectors live in the store folder
 SERVER_CONNECT_TIMEOUT_S = 3.0
 SERVER_READ_TIMEOUT_S = 30.0  # an add of 64 chunks or a query over the whole pack, with headroom
 SERVER_ATTEMPTS = 3  # for reads, which are safe to repeat
 SERVER_BACKOFF = Backoff(base=0.1, cap=1.0)
 _JITTER = random.Random()  # noqa: S311 - retry jitter, not a secret
 Progress = Callable[[int, int], None]
-
-
-class ServerUnreachableError(IndexUnavailableError):
-    """The Chroma server named by `chroma-url` does not answer: a rebuild cannot cure that."""
 
 
 @register_embedding_function
@@ -88,78 +97,6 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
 
     def default_space(self) -> str:  # type: ignore[override]
         return "cosine"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    version: int
-    content_hash: str
-    model_id: str
-    model_sha256: str
-    chunker_version: str
-    store: str
-    chunks: int
-    built_at: str
-    vectors: str = EMBEDDED  # or the Chroma server's URL
-    collection: str = COLLECTION
-
-    def is_current(self, content_hash: str, server: ChromaServer | None = None) -> bool:
-        return (
-            self.version == MANIFEST_VERSION
-            and self.content_hash == content_hash
-            and self.model_id == MODEL_ID
-            and self.chunker_version == CHUNKER_VERSION
-            and self.vectors == (server.url if server else EMBEDDED)
-        )
-
-
-@dataclass(frozen=True)
-class ChromaServer:
-    """A Chroma server's address, parsed from `chroma-url` (http[s]://host[:port])."""
-
-    host: str
-    port: int
-    ssl: bool
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{'https' if self.ssl else 'http'}://{host}:{self.port}"
-
-
-def chroma_server(url: str | None) -> ChromaServer | None:
-    """The server `chroma-url` names (None: the embedded store); a malformed URL is a ConfigError."""
-    if not url:
-        return None
-    hint = "set BEPRO_CHROMA_URL or --chroma-url to http://HOST:PORT, e.g. http://127.0.0.1:8000"
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"invalid Chroma server URL {url!r}: {exc}", hint) from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"invalid Chroma server URL {url!r}: expected http(s)://HOST:PORT", hint)
-    if parts.path.strip("/") or parts.query or parts.fragment or parts.username:
-        raise ConfigError(
-            f"invalid Chroma server URL {url!r}: no path, query or credentials allowed", hint
-        )
-    ssl = parts.scheme == "https"
-    return ChromaServer(host=parts.hostname, port=port or (443 if ssl else 8000), ssl=ssl)
-
-
-def read_manifest(index_dir: Path) -> Manifest | None:
-    try:
-        data = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
-        return Manifest(**data)
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.replace(temp, path)
 
 
 def _client(path: Path) -> ClientAPI:
@@ -255,7 +192,8 @@ def _build_locked(
         staging.mkdir(parents=True)
         with _talking_to(server):
             client = _server_client(server) if server else _client(staging / "chroma")
-            _populate(staging, client, collection_name, chunks, progress)
+            vectors = _populate(staging, client, collection_name, chunks, progress)
+        save_matrix(staging, [chunk.id for chunk in chunks], vectors, content_hash)
         os.replace(staging, index_dir / store_name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -272,7 +210,7 @@ def _build_locked(
         collection=collection_name,
     )
     previous = read_manifest(index_dir)
-    _write_atomically(index_dir / MANIFEST, json.dumps(asdict(manifest), indent=2) + "\n")
+    write_atomically(index_dir / MANIFEST, json.dumps(asdict(manifest), indent=2) + "\n")
     _remove_old_stores(index_dir, keep={store_name, previous.store if previous else ""})
     if server:
         keep = {collection_name, previous.collection if previous else ""}
@@ -287,7 +225,8 @@ def _populate(
     collection_name: str,
     chunks: Sequence[Chunk],
     progress: Progress | None,
-) -> None:
+) -> Matrix:
+    """Fill the collection, the BM25 indexes and the chunk files; returns the chunks' vectors."""
     from bepro.retrieval import keyword
 
     embedder = default_embedder()
@@ -298,12 +237,14 @@ def _populate(
     )
     # Vectors come from the chunks' embedding text (code trimmed); documents keep the full text.
     batch = 64
+    vectors = np.empty((len(chunks), DIMENSIONS), dtype=np.float32)
     for start in range(0, len(chunks), batch):
         part = chunks[start : start + batch]
+        vectors[start : start + len(part)] = embedder.embed([c.embedding_text() for c in part])
         collection.add(
             ids=[chunk.id for chunk in part],
             documents=[chunk.document() for chunk in part],
-            embeddings=embedder.embed([chunk.embedding_text() for chunk in part]),
+            embeddings=vectors[start : start + len(part)],
             metadatas=[_chunk_metadata(chunk) for chunk in part],
         )
         if progress is not None:
@@ -317,6 +258,7 @@ def _populate(
     (staging / "rules.json").write_text(json.dumps(list(rule_documents)), encoding="utf-8")
     records = [asdict(chunk) for chunk in chunks]
     (staging / "chunks.json").write_text(json.dumps(records), encoding="utf-8")
+    return vectors
 
 
 def _remove_old_stores(index_dir: Path, keep: set[str]) -> None:
@@ -335,7 +277,7 @@ def _index_id(index_dir: Path) -> str:
     if len(found) == 8 and all(char in "0123456789abcdef" for char in found):
         return found
     index_id = uuid.uuid4().hex[:8]
-    _write_atomically(path, index_id + "\n")
+    write_atomically(path, index_id + "\n")
     return index_id
 
 
@@ -361,22 +303,29 @@ def _talking_to(server: ChromaServer | None) -> Iterator[None]:
 
 
 def _store_ok(index_dir: Path, manifest: Manifest, server: ChromaServer | None) -> bool:
-    """Every part of the store opens and agrees with the manifest: vectors, chunks, BM25."""
-    from bepro.retrieval.keyword import KeywordIndex
-
     try:
-        if open_collection(index_dir, manifest, server).count() != manifest.chunks:
-            return False
-        if len(load_chunks(index_dir, manifest)) != manifest.chunks:
-            return False
-        load_rule_order(index_dir, manifest)
-        KeywordIndex(index_dir / manifest.store / "bm25")
-        KeywordIndex(index_dir / manifest.store / "bm25-rules")
+        verify(index_dir, manifest, server)
         return True
     except ServerUnreachableError:
         raise
     except Exception:  # noqa: BLE001 - any failure to open means the store must be rebuilt
         return False
+
+
+def verify(index_dir: Path, manifest: Manifest, server: ChromaServer | None) -> None:
+    """Raise unless every part of the store opens and agrees with the manifest: the vectors
+    (in chroma and in the matrix), the chunks and both BM25 indexes."""
+    from bepro.retrieval.keyword import KeywordIndex
+
+    if open_collection(index_dir, manifest, server).count() != manifest.chunks:
+        raise IndexUnavailableError("the store's chunk count does not match its manifest")
+    chunks = load_chunks(index_dir, manifest)
+    if len(chunks) != manifest.chunks:
+        raise IndexUnavailableError("the chunk file's count does not match the manifest")
+    load_matrix(index_dir, manifest, chunks)
+    load_rule_order(index_dir, manifest)
+    KeywordIndex(index_dir / manifest.store / "bm25")
+    KeywordIndex(index_dir / manifest.store / "bm25-rules")
 
 
 def open_collection(
@@ -417,12 +366,20 @@ def query_distances(
             attempt += 1
 
 
-def load_chunks(index_dir: Path, manifest: Manifest) -> list[Chunk]:
-    data = json.loads((index_dir / manifest.store / "chunks.json").read_text(encoding="utf-8"))
-    return [Chunk(**record) for record in cast(list[dict[str, Any]], data)]
+class ChromaVectors:
+    """Cosines of a query to every chunk from a chroma collection: a Chroma server's, or the
+    embedded store's (which tests and bench/perf.py compare with the matrix)."""
 
+    def __init__(
+        self, collection: Collection, chunks: list[Chunk], server: ChromaServer | None = None
+    ) -> None:
+        self._collection = collection
+        self._server = server
+        self._position = {chunk.id: index for index, chunk in enumerate(chunks)}
 
-def load_rule_order(index_dir: Path, manifest: Manifest) -> list[str]:
-    """The rule ids in the order of the rule-level BM25 index's documents."""
-    data = json.loads((index_dir / manifest.store / "rules.json").read_text(encoding="utf-8"))
-    return [str(rule_id) for rule_id in cast(list[object], data)]
+    def cosines(self, query: str) -> npt.NDArray[np.float32]:
+        ids, distances = query_distances(self._collection, query, len(self._position), self._server)
+        dense = np.zeros(len(self._position), dtype=np.float32)
+        for chunk_id, distance in zip(ids, distances, strict=True):
+            dense[self._position[chunk_id]] = 1.0 - distance
+        return dense

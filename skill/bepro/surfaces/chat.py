@@ -179,19 +179,27 @@ def _enable_line_editing() -> None:
 
 def _read_line(session: ChatSession) -> str | None:
     """The next line; None when the user leaves (Ctrl-D, or Ctrl-C twice)."""
-    confirming = False
-    while True:
-        try:
-            return input(PROMPT)
-        except EOFError:
-            session.console.print()
-            return None
-        except KeyboardInterrupt:
-            session.console.print()
-            if confirming:
-                return None
-            session.note("press Ctrl-C again to quit, or type a question")
-            confirming = True
+    try:
+        return input(PROMPT)
+    except EOFError:
+        session.console.print()
+        return None
+    except KeyboardInterrupt:
+        return _confirm_quit(session)
+
+
+def _confirm_quit(session: ChatSession) -> str | None:
+    """After a first Ctrl-C at the prompt: the next line, or None if a second Ctrl-C (or Ctrl-D)
+    comes. The note is printed inside the try, because a person presses Ctrl-C again as soon as
+    they read it, and that press may land before the prompt is back: it must quit, wherever it
+    lands, not escape as a traceback."""
+    try:
+        session.console.print()
+        session.note("press Ctrl-C again to quit, or type a question")
+        return input(PROMPT)
+    except (EOFError, KeyboardInterrupt):
+        session.console.print()
+        return None
 
 
 def run_chat(pack: Pack, action: str | None, pace: float) -> int:
