@@ -1,5 +1,5 @@
-"""A local query scores the store's vector matrix with numpy: it ranks as chroma does, and a cold
-`bepro ask` never imports chromadb."""
+"""A local query scores the store's vector matrix and keyword weights with numpy: it ranks as
+chroma and bm25s do, and a cold `bepro ask` imports neither."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bepro.config import Paths
-from bepro.retrieval import layout, store
+from bepro.retrieval import keyword, layout, store
 from bepro.retrieval.search import LocalVectors, Retriever, RuleRanking
 
 from .conftest import ROOT
@@ -60,14 +61,30 @@ def test_the_matrix_is_memory_mapped_and_read_only(retriever: Retriever) -> None
     assert not vectors.matrix.flags.writeable
 
 
+def test_keyword_scores_equal_bm25s(paths: Paths, retriever: Retriever, tmp_path: Path) -> None:
+    import bm25s
+
+    manifest = layout.read_manifest(paths.index)
+    assert manifest is not None
+    documents = [chunk.document() for chunk in layout.load_chunks(paths.index, manifest)]
+    keyword.build(tmp_path, documents)
+    ours = keyword.KeywordIndex(tmp_path)
+    theirs = bm25s.BM25()
+    theirs.index([keyword.tokenize(document) for document in documents], show_progress=False)
+    for question in [case["question"] for case in EVAL_CASES] + ["retry retry", "zzz"]:
+        known = [word for word in keyword.tokenize(question) if word in theirs.vocab_dict]
+        expected = theirs.get_scores(known) if known else np.zeros(len(documents), np.float32)
+        assert np.array_equal(ours.scores(question), expected), question
+
+
 @pytest.mark.slow
-def test_a_cold_ask_never_imports_chromadb(paths: Paths, retriever: Retriever) -> None:
+def test_a_cold_ask_imports_neither_chromadb_nor_bm25s(paths: Paths, retriever: Retriever) -> None:
     probe = (
         "import sys\n"
         "from bepro.surfaces.cli import app\n"
         "app(['ask', 'how do I make a payment call safe to retry?', '--format', 'json'],"
         " standalone_mode=False)\n"
-        "print(sorted(m for m in sys.modules if m.partition('.')[0] == 'chromadb'))\n"
+        "print(sorted(m for m in sys.modules if m.partition('.')[0] in ('chromadb', 'bm25s')))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],
