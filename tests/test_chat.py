@@ -15,6 +15,8 @@ from bepro.retrieval.search import Retriever
 
 from .conftest import ROOT, run_bepro
 
+pytestmark = pytest.mark.integration  # starts a pseudo-terminal
+
 PROMPT = "bepro> "
 EXPECT_TIMEOUT_S = 60  # generous for a loaded CI machine; a healthy reply takes well under 2 s
 StartChat = Callable[..., pexpect.spawn]

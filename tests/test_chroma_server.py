@@ -24,6 +24,8 @@ from bepro.retrieval import layout, store
 
 from .conftest import ROOT, run_bepro, small_pack
 
+pytestmark = pytest.mark.integration  # starts a real Chroma server
+
 STARTUP_DEADLINE_S = 60.0
 
 

@@ -247,6 +247,7 @@ def test_points_and_forbidden_advice_matching() -> None:
     assert advice_given("verify=False", "client = httpx.Client(verify=False)")
 
 
+@pytest.mark.integration  # starts an LLM server
 def test_llm_judge_grades_every_answer(tmp_path: Path) -> None:
     from .llm_stub import running_stub
 

@@ -336,6 +336,7 @@ def test_tools_run_async(tools: dict[str, BaseTool]) -> None:
     assert rule["id"] == "timeouts"
 
 
+@pytest.mark.integration  # starts an LLM server
 def test_tool_calls_do_not_wait_on_each_others_llm_answer(
     paths: Paths, catalogue: Catalogue, retriever: Retriever, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -362,6 +363,7 @@ def test_tool_calls_do_not_wait_on_each_others_llm_answer(
 # --- the real-LLM tier (see test_llm_real.py) ------------------------------------------------
 
 
+@pytest.mark.integration  # starts an LLM server
 @pytest.mark.skipif(
     importlib.util.find_spec("langchain_openai") is None,
     reason="langchain-openai is not installed (bepro does not depend on it): the chain against "

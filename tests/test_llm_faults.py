@@ -18,6 +18,8 @@ from bepro.resilience import CircuitBreaker, CircuitOpenError, retry_after_secon
 from .conftest import run_bepro
 from .llm_stub import running_stub
 
+pytestmark = pytest.mark.integration  # starts an LLM stub server
+
 DEADLINE_S = 6.0
 # A cold `bepro` process takes a second or two before the deadline starts: allow for it.
 STARTUP_SLACK_S = 10.0

@@ -27,6 +27,8 @@ from bepro.resilience import Deadline
 
 from .conftest import run_bepro
 
+pytestmark = pytest.mark.integration  # starts a real LLM server
+
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 START_TIMEOUT_S = 180.0
 

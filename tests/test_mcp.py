@@ -22,6 +22,8 @@ from bepro.retrieval.search import Retriever
 
 from .conftest import ROOT, run_bepro, small_pack
 
+pytestmark = pytest.mark.integration  # starts the MCP server
+
 CALL_TIMEOUT_S = 120.0  # the first call opens the index; every wait is bounded by this
 TOOLS = {"ask", "search_rules", "get_rule", "review_code", "fix_code"}
 T = TypeVar("T")

@@ -168,6 +168,7 @@ def test_fix_returns_a_validated_diff_and_writes_nothing(pack: Pack, tmp_path: P
     assert unknown.value.hint.startswith("did you mean: timeouts")
 
 
+@pytest.mark.integration  # starts an LLM server
 def test_no_lock_is_held_while_the_llm_answers(pack: Pack, monkeypatch: pytest.MonkeyPatch) -> None:
     """Three questions to a slow LLM on one shared pack take about one LLM call, not three."""
     for name in ("BEPRO_LLM_MODEL", "OPENAI_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
@@ -215,6 +216,7 @@ def test_a_fix_answer_ends_with_the_validated_rewrites(pack: Pack) -> None:
     assert "## Validated rewrites" not in debug.answer
 
 
+@pytest.mark.integration  # starts an LLM server
 @pytest.mark.parametrize("model", ["ok", "ok-text"])
 def test_an_llm_answer_that_ignores_the_findings_is_flagged(
     pack: Pack, model: str, monkeypatch: pytest.MonkeyPatch

@@ -21,6 +21,8 @@ from bepro.retrieval.search import Retriever
 from .conftest import run_bepro
 from .serve_helpers import Server, running_server
 
+pytestmark = pytest.mark.integration  # starts the HTTP server
+
 PAYMENT_QUESTION = "how do I make a payment call safe to retry?"
 UNTIMED_CALL = "import requests\n\n\ndef fetch(url):\n    return requests.get(url)\n"
 CANARY = "zebra-canary-7731"  # sent in prompts and code; must never reach the logs

@@ -25,6 +25,8 @@ from .conftest import run_bepro
 from .llm_stub import running_stub
 from .serve_helpers import Server, free_port, running_server, start_server
 
+pytestmark = pytest.mark.integration  # starts the HTTP server
+
 QUESTION = "how should I retry calls to the payment provider?"
 TOKEN = "test-token-0123456789abcdef"  # noqa: S105 - a test value
 SECRET_KEY = "sk-test-secret-value-123"  # noqa: S105 - a test value

@@ -20,6 +20,8 @@ from bepro.retrieval.search import Retriever
 
 from .serve_helpers import running_server
 
+pytestmark = pytest.mark.integration  # starts the HTTP server
+
 EXPORT_DEADLINE_S = 20.0
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
