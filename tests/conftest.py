@@ -87,11 +87,19 @@ def run_bepro(
     )
 
 
-def small_pack(root: Path) -> Path:
-    """A pack of SKILL.md and two references (timeouts, retries) at `root`: its index builds in
-    about a second."""
+def small_pack(root: Path, rules: tuple[str, ...] = ("timeouts", "retries")) -> Path:
+    """A pack of SKILL.md and a few rule references (timeouts, retries) at `root`: its index
+    builds in a second or two, for the tests of building, rebuilding and corruption."""
     (root / "references" / "rules").mkdir(parents=True)
     shutil.copy(ROOT / "SKILL.md", root / "SKILL.md")
-    for rule_id in ("timeouts", "retries"):
+    for rule_id in rules:
         shutil.copy(ROOT / "references" / "rules" / f"{rule_id}.md", root / "references" / "rules")
     return root
+
+
+def small_pack_paths(folder: Path, rules: tuple[str, ...] = ("timeouts", "retries")) -> Paths:
+    """A small_pack in folder/pack with its index in folder/index."""
+    root = small_pack(folder / "pack", rules)
+    return Paths(
+        root=root, skill=root / "SKILL.md", references=root / "references", index=folder / "index"
+    )

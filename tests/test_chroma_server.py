@@ -22,11 +22,12 @@ import pytest
 from bepro.errors import ConfigError
 from bepro.retrieval import layout, store
 
-from .conftest import ROOT, run_bepro, small_pack
+from .conftest import ROOT, run_bepro, small_pack, small_pack_paths
 
 pytestmark = pytest.mark.integration  # starts a real Chroma server
 
 STARTUP_DEADLINE_S = 60.0
+SERVER_PACK_RULES = ("idempotency", "retries", "timeouts", "circuit-breakers")
 
 
 def _free_port() -> int:
@@ -75,10 +76,12 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server_env(chroma_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The whole pack indexed with its vectors on the server."""
+    """A pack of the rules a payment retry needs, indexed with its vectors on the server."""
+    pack = small_pack_paths(tmp_path_factory.mktemp("server"), SERVER_PACK_RULES)
     env = {
         "BEPRO_CHROMA_URL": chroma_url,
-        "BEPRO_INDEX_DIR": str(tmp_path_factory.mktemp("server-index")),
+        "BEPRO_ROOT": str(pack.root),
+        "BEPRO_INDEX_DIR": str(pack.index),
     }
     built = run_bepro("index", "build", env=env)
     assert built.returncode == 0, built.stderr
@@ -126,6 +129,21 @@ def test_search_and_ask_answer_from_the_server(server_env: dict[str, str]) -> No
     payload = json.loads(ask.stdout)
     assert {"idempotency", "retries"} <= set(payload["rules"])
     assert {"idempotency", "retries"} <= {c["rule_id"] for c in payload["citations"]}
+
+
+def test_the_server_ranks_as_the_local_matrix_does(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    local = {**server_env, "BEPRO_CHROMA_URL": "", "BEPRO_INDEX_DIR": str(tmp_path)}
+    question = ("search", "make a payment call safe to retry", "--format", "json")
+    remote = run_bepro(*question, env=server_env)
+    here = run_bepro(*question, env=local)
+    assert remote.returncode == here.returncode == 0, remote.stderr + here.stderr
+    passages = [
+        [(hit["source"], hit["heading"]) for hit in json.loads(found.stdout)]
+        for found in (remote, here)
+    ]
+    assert passages[0] == passages[1]
 
 
 def test_rebuilds_swap_collections_without_touching_other_indexes(
@@ -185,7 +203,7 @@ def test_a_server_gone_after_the_build_is_reported_not_rebuilt(
     gone = f"http://127.0.0.1:{_free_port()}"
     manifest["vectors"] = gone  # as if this server had held the vectors and then stopped
     (index / layout.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-    env = {"BEPRO_CHROMA_URL": gone, "BEPRO_INDEX_DIR": str(index)}
+    env = {**server_env, "BEPRO_CHROMA_URL": gone, "BEPRO_INDEX_DIR": str(index)}
     status = run_bepro("index", "status", env=env)
     assert status.returncode == 1
     assert status.stdout.startswith(f"unreachable: cannot reach the Chroma server at {gone}")

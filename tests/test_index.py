@@ -1,12 +1,11 @@
 """The persisted index: built on first use, rebuilt when stale or corrupt, safe under concurrency.
 
-These tests run on a small pack (SKILL.md plus two references) so each build takes about a second.
+These tests run on a small pack (SKILL.md plus two references) so each build takes a second or two.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from bepro.config import Paths
 from bepro.retrieval import layout
 from bepro.retrieval.search import Retriever, index_state
 
-from .conftest import ROOT, run_bepro
+from .conftest import run_bepro, small_pack_paths
 
 
 class RecordingReporter:
@@ -36,14 +35,7 @@ class RecordingReporter:
 
 @pytest.fixture
 def small_pack(tmp_path: Path) -> Paths:
-    root = tmp_path / "pack"
-    (root / "references" / "rules").mkdir(parents=True)
-    shutil.copy(ROOT / "SKILL.md", root / "SKILL.md")
-    for rule_id in ("timeouts", "retries"):
-        shutil.copy(ROOT / "references" / "rules" / f"{rule_id}.md", root / "references" / "rules")
-    return Paths(
-        root=root, skill=root / "SKILL.md", references=root / "references", index=tmp_path / "index"
-    )
+    return small_pack_paths(tmp_path)
 
 
 def test_first_use_builds_with_progress_then_reuses(small_pack: Paths) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import socket
 import threading
 import time
@@ -19,9 +18,10 @@ import httpx
 import openai
 import pytest
 
+from bepro.catalogue.parse import load_catalogue
 from bepro.retrieval.search import Retriever
 
-from .conftest import run_bepro
+from .conftest import run_bepro, small_pack_paths
 from .llm_stub import running_stub
 from .serve_helpers import Server, free_port, running_server, start_server
 
@@ -324,20 +324,21 @@ def test_a_short_token_is_refused() -> None:
     assert "at least 16" in result.stderr
 
 
-def test_a_broken_index_at_start_is_reported_then_rebuilt(
-    index_dir: Path, retriever: Retriever, tmp_path: Path
-) -> None:
+def test_a_broken_index_at_start_is_reported_then_rebuilt(tmp_path: Path) -> None:
     """Unbuildable (its folder is blocked by a file) -> /readyz 503 `failed`, then recovers once
-    unblocked; corrupt -> rebuilt. Both servers start together: the builds overlap."""
+    unblocked; corrupt (its vector matrix garbled) -> rebuilt. Both servers start together: the
+    builds overlap. A small pack keeps each build to a second or two."""
+    pack = small_pack_paths(tmp_path)
+    Retriever(pack, load_catalogue(pack.skill))
     blocker = tmp_path / "blocked"
     blocker.write_text("not a folder", encoding="utf-8")
-    corrupt = tmp_path / "corrupt"
-    shutil.copytree(index_dir, corrupt)
+    corrupt = pack.index
     manifest = json.loads((corrupt / "manifest.json").read_text(encoding="utf-8"))
-    (corrupt / manifest["store"] / "chroma" / "chroma.sqlite3").write_bytes(b"not a database")
+    (corrupt / manifest["store"] / "vectors.npy").write_bytes(b"not a matrix")
     servers = [
         start_server(
-            tmp_path / f"{name}.log", {"BEPRO_INDEX_DIR": str(path), "BEPRO_API_TOKEN": ""}
+            tmp_path / f"{name}.log",
+            {"BEPRO_ROOT": str(pack.root), "BEPRO_INDEX_DIR": str(path), "BEPRO_API_TOKEN": ""},
         )
         for name, path in (("blocked", blocker / "index"), ("corrupt", corrupt))
     ]
