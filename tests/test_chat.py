@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from rich.console import Console
 
+from bepro.catalogue.model import Catalogue
+from bepro.config import Paths
+from bepro.pack import Pack
 from bepro.retrieval.search import Retriever
+from bepro.surfaces.chat import ChatSession, _read_line
 
 from .conftest import ROOT, run_bepro
-
-pytestmark = pytest.mark.integration  # starts a pseudo-terminal
 
 PROMPT = "bepro> "
 EXPECT_TIMEOUT_S = 60  # generous for a loaded CI machine; a healthy reply takes well under 2 s
@@ -61,6 +64,7 @@ def _exit_code(child: pexpect.spawn) -> int | None:
     return child.exitstatus
 
 
+@pytest.mark.integration  # a pseudo-terminal
 def test_questions_and_commands_in_one_session(start_chat: StartChat) -> None:
     chat = start_chat()
     chat.sendline("how do I make a payment call safe to retry?")
@@ -95,6 +99,7 @@ def test_questions_and_commands_in_one_session(start_chat: StartChat) -> None:
     assert _exit_code(chat) == 0
 
 
+@pytest.mark.integration  # a pseudo-terminal
 def test_attached_file_is_reviewed_with_the_next_question(
     start_chat: StartChat, tmp_path: Path
 ) -> None:
@@ -113,6 +118,7 @@ def test_attached_file_is_reviewed_with_the_next_question(
     assert _exit_code(chat) == 0
 
 
+@pytest.mark.integration  # a pseudo-terminal
 def test_ctrl_c_stops_the_answer_and_the_chat_goes_on(start_chat: StartChat) -> None:
     chat = start_chat(pace="1")  # slow enough that the answer is still printing
     chat.sendline("how do I make a payment call safe to retry?")
@@ -129,6 +135,35 @@ def test_ctrl_c_stops_the_answer_and_the_chat_goes_on(start_chat: StartChat) -> 
     chat.sendintr()
     chat.expect_exact("bye")
     assert _exit_code(chat) == 0
+
+
+class _NoteInterruptedTerminal(io.StringIO):
+    """A terminal where the second Ctrl-C lands while the "again to quit" note is written."""
+
+    pressed = False
+
+    def write(self, text: str) -> int:
+        if "again to quit" in text and not self.pressed:
+            self.pressed = True
+            raise KeyboardInterrupt
+        return super().write(text)
+
+
+def test_a_second_ctrl_c_while_the_note_prints_quits(
+    paths: Paths, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cause of a flaky exit: the second press came before the prompt was back."""
+    presses = iter([KeyboardInterrupt])
+
+    def first_press(prompt: str) -> str:
+        raise next(presses)  # a second read would mean the second press was lost
+
+    monkeypatch.setattr("builtins.input", first_press)
+    session = ChatSession(Pack(paths, catalogue), Console(file=_NoteInterruptedTerminal()), 0)
+    try:
+        assert _read_line(session) is None
+    except KeyboardInterrupt:
+        pytest.fail("the second Ctrl-C escaped the chat")
 
 
 def test_an_unknown_starting_action_is_a_one_line_error() -> None:
