@@ -1,11 +1,13 @@
 """The persisted index: built on first use, rebuilt when stale or corrupt, safe under concurrency.
 
-These tests run on a small pack (SKILL.md plus two references) so each build takes a second or two.
+These tests run on a small pack (SKILL.md plus two references) so each build takes a second or two;
+those that start from a built index start from a copy of one built once for the module.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +40,24 @@ def small_pack(tmp_path: Path) -> Paths:
     return small_pack_paths(tmp_path)
 
 
+@pytest.fixture(scope="module")
+def small_pack_built_once(tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    pack = make_small_pack(tmp_path_factory.mktemp("built"))
+    Retriever(pack, load_catalogue(pack.skill))
+    return pack
+
+
+@pytest.fixture
+def built_small_pack(small_pack_built_once: Paths, tmp_path: Path) -> Paths:
+    """A small pack and its built index, copied for this test to change as it likes."""
+    shutil.copytree(small_pack_built_once.root, tmp_path / "pack")
+    shutil.copytree(small_pack_built_once.index, tmp_path / "index")
+    root = tmp_path / "pack"
+    return Paths(
+        root=root, skill=root / "SKILL.md", references=root / "references", index=tmp_path / "index"
+    )
+
+
 def test_first_use_builds_with_progress_then_reuses(small_pack: Paths) -> None:
     catalogue = load_catalogue(small_pack.skill)
     reporter = RecordingReporter()
@@ -51,9 +71,12 @@ def test_first_use_builds_with_progress_then_reuses(small_pack: Paths) -> None:
     assert again.progress_calls == []
 
 
-def test_changed_knowledge_makes_the_index_stale_and_it_is_rebuilt(small_pack: Paths) -> None:
+def test_changed_knowledge_makes_the_index_stale_and_it_is_rebuilt(
+    built_small_pack: Paths,
+) -> None:
+    small_pack = built_small_pack
     catalogue = load_catalogue(small_pack.skill)
-    Retriever(small_pack, catalogue)
+    assert index_state(small_pack).state == "ready"
     reference = small_pack.references / "rules" / "timeouts.md"
     reference.write_text(
         reference.read_text(encoding="utf-8") + "\nA new paragraph on deadlines.\n",
@@ -68,10 +91,11 @@ def test_changed_knowledge_makes_the_index_stale_and_it_is_rebuilt(small_pack: P
     assert any("new paragraph" in hit.chunk.text for hit in hits)
 
 
-def test_a_corrupt_chroma_store_is_reported_and_rebuilt_by_index_build(small_pack: Paths) -> None:
+def test_a_corrupt_chroma_store_is_reported_and_rebuilt_by_index_build(
+    built_small_pack: Paths,
+) -> None:
     # chromadb caches open stores per process, so corruption is checked from fresh processes.
-    catalogue = load_catalogue(small_pack.skill)
-    Retriever(small_pack, catalogue)
+    small_pack = built_small_pack
     manifest = layout.read_manifest(small_pack.index)
     assert manifest is not None
     sqlite = small_pack.index / manifest.store / "chroma" / "chroma.sqlite3"
@@ -110,9 +134,11 @@ def _damage_matrix(folder: Path, damage: str) -> None:
 @pytest.mark.parametrize(
     "damage", ["missing", "garbled", "rows missing", "rows of another order", "another build"]
 )
-def test_a_missing_or_stale_matrix_is_rebuilt_never_used(small_pack: Paths, damage: str) -> None:
+def test_a_missing_or_stale_matrix_is_rebuilt_never_used(
+    built_small_pack: Paths, damage: str
+) -> None:
+    small_pack = built_small_pack
     catalogue = load_catalogue(small_pack.skill)
-    Retriever(small_pack, catalogue)
     manifest = layout.read_manifest(small_pack.index)
     assert manifest is not None
     _damage_matrix(small_pack.index / manifest.store, damage)
