@@ -42,7 +42,7 @@ def small_pack(tmp_path: Path) -> Paths:
 
 @pytest.fixture(scope="module")
 def small_pack_built_once(tmp_path_factory: pytest.TempPathFactory) -> Paths:
-    pack = make_small_pack(tmp_path_factory.mktemp("built"))
+    pack = small_pack_paths(tmp_path_factory.mktemp("built"))
     Retriever(pack, load_catalogue(pack.skill))
     return pack
 
