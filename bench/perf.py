@@ -42,8 +42,10 @@ def _timed_process(args: list[str], env: dict[str, str]) -> float:
     return _child_run(args, env)[0]
 
 
-def _child_run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process, from its own rusage."""
+def _child_run(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one child process, from its
+    own rusage. On a shared machine CPU time moves less with other processes' load than wall
+    time does."""
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
         child = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=errors)
@@ -53,7 +55,7 @@ def _child_run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
         if child.returncode != 0:
             errors.seek(0)
             raise SystemExit(f"{' '.join(args)} failed: {errors.read().decode(errors='replace')}")
-    return elapsed, usage.ru_maxrss / MEGABYTE
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / MEGABYTE
 
 
 def _median_process(args: list[str], env: dict[str, str], runs: int) -> float:
@@ -61,15 +63,16 @@ def _median_process(args: list[str], env: dict[str, str], runs: int) -> float:
 
 
 def _rounds(commands: dict[str, tuple[list[str], dict[str, str]]], runs: int) -> dict[str, float]:
-    """Each command once a round, `runs` rounds: median wall seconds and median peak RSS."""
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    """Each command once a round, `runs` rounds: median wall and CPU seconds and peak RSS."""
+    samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, (args, env) in commands.items():
             samples[name].append(_child_run(args, env))
     figures: dict[str, float] = {}
     for name, runs_of in samples.items():
-        figures[f"{name}_cold_s"] = statistics.median(seconds for seconds, _ in runs_of)
-        figures[f"{name}_peak_rss_mb"] = statistics.median(rss for _, rss in runs_of)
+        figures[f"{name}_cold_s"] = statistics.median(wall for wall, _, _ in runs_of)
+        figures[f"{name}_cold_cpu_s"] = statistics.median(cpu for _, cpu, _ in runs_of)
+        figures[f"{name}_peak_rss_mb"] = statistics.median(rss for _, _, rss in runs_of)
     return figures
 
 
@@ -178,6 +181,9 @@ def main() -> None:
     cold = _rounds(_cold_commands(options.previous), runs)
     figures |= cold
     figures["ratio_ask_to_import_chromadb"] = cold["ask_cold_s"] / cold["import_chromadb_cold_s"]
+    figures["ratio_ask_to_import_chromadb_cpu"] = (
+        cold["ask_cold_cpu_s"] / cold["import_chromadb_cold_cpu_s"]
+    )
     figures["ask_cold_heaviest_imports_s"] = _import_profile(env)
     questions = [
         json.loads(line)["question"]
