@@ -78,8 +78,8 @@ class KeywordIndex:
             self._data: npt.NDArray[np.float32] = matrix["data"]
             self._indices: npt.NDArray[np.int32] = matrix["indices"]
             self._indptr: npt.NDArray[np.int64] = matrix["indptr"]
-        columns = len(self._indptr) - 1
-        if max(self._words.values(), default=-1) >= columns or len(self._data) != len(self._indices):
+        word_without_column = max(self._words.values(), default=-1) >= len(self._indptr) - 1
+        if word_without_column or len(self._data) != len(self._indices):
             raise ValueError(f"the keyword index in {directory} is inconsistent")
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:
