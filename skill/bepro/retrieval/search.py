@@ -10,6 +10,7 @@ Ranking parameters live in RankingParams; their defaults were chosen on evals/re
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 # Questions whose evidence (embedding, cosine and BM25 scores, ~6 KB) a process remembers:
 # a repeated question (a retried request, the same question from several agents) skips the model.
 EVIDENCE_CACHE_SIZE = 1024
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 class Reporter(Protocol):
@@ -69,6 +71,8 @@ class RankingParams:
     rule_keyword_weight: float = 0.6
     second_chunk_weight: float = 0.2
     chunk_keyword_share: float = 0.3
+    segment_chars: int = 150
+    segment_weight: float = 0.5
     focus_boosts: tuple[float, ...] = (0.15, 0.10, 0.05)
     confidence_per_bm25: float = 0.02
     abstain_below: float = 0.35
@@ -231,7 +235,7 @@ class Retriever:
         """Cosine and BM25 scores of every chunk, and BM25 of every rule, for one query.
         Cached per query (EVIDENCE_CACHE_SIZE), so the arrays are made read-only."""
         index = self._index
-        dense = index.vectors.cosines(query)
+        dense = self._dense(query)
         rule_scores = index.rule_keyword.scores(query)
         chunk_bm25 = index.chunk_keyword.scores(query)
         dense.flags.writeable = False
@@ -243,6 +247,19 @@ class Retriever:
                 rule_id: float(rule_scores[i]) for i, rule_id in enumerate(index.rule_order)
             },
         )
+
+    def _dense(self, query: str) -> npt.NDArray[np.float32]:
+        """The query's cosine to every chunk. The model reads only its first 128 tokens, so a
+        long question (an issue report: symptom, stack, code) is also read in pieces, and each
+        chunk's best cosine to a piece weighs segment_weight of its score."""
+        vectors = self._index.vectors
+        whole = vectors.cosines(query)
+        pieces = segments(query, self.params.segment_chars)
+        if len(pieces) < 2 or self.params.segment_weight == 0:
+            return whole
+        best = np.max([vectors.cosines(piece) for piece in pieces], axis=0)
+        weight = self.params.segment_weight
+        return np.asarray((1 - weight) * whole + weight * best, dtype=np.float32)
 
     def _focus_boosts(self, action: str | None) -> dict[str, float]:
         found = self.catalogue.action(action) if action else None
@@ -258,6 +275,22 @@ def _chunks_by_rule(chunks: list[Chunk]) -> dict[str, npt.NDArray[np.intp]]:
         if chunk.rule_id is not None:
             positions.setdefault(chunk.rule_id, []).append(index)
     return {rule_id: np.array(found, dtype=np.intp) for rule_id, found in positions.items()}
+
+
+def segments(text: str, size: int) -> list[str]:
+    """The text in pieces of about `size` characters, cut between sentences and lines."""
+    pieces: list[str] = []
+    current = ""
+    for sentence in _SENTENCE_END.split(text):
+        sentence = sentence.strip()
+        if current and len(current) + len(sentence) > size:
+            pieces.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}".strip()
+    if current:
+        pieces.append(current)
+    return pieces
 
 
 def _normalised(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
