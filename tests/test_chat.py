@@ -25,8 +25,14 @@ EXPECT_TIMEOUT_S = 60  # generous for a loaded CI machine; a healthy reply takes
 StartChat = Callable[..., pexpect.spawn]
 
 
-def _spawn(index_dir: Path, pace: str) -> pexpect.spawn:
-    env = {**os.environ, "BEPRO_INDEX_DIR": str(index_dir), "TERM": "dumb", "COLUMNS": "120"}
+def _spawn(index_dir: Path, pace: str, extra_env: dict[str, str]) -> pexpect.spawn:
+    env = {
+        **os.environ,
+        "BEPRO_INDEX_DIR": str(index_dir),
+        "TERM": "dumb",
+        "COLUMNS": "120",
+        **extra_env,
+    }
     child = pexpect.spawn(
         sys.executable,
         ["-m", "bepro", "chat", "--pace", pace],
@@ -42,12 +48,14 @@ def _spawn(index_dir: Path, pace: str) -> pexpect.spawn:
 
 
 @pytest.fixture
-def start_chat(index_dir: Path, retriever: Retriever) -> Iterator[StartChat]:
-    """Starts chats over the session's built index, and ends any still running."""
+def start_chat(index_dir: Path, retriever: Retriever, tmp_path: Path) -> Iterator[StartChat]:
+    """Starts chats over the session's built index (each test with its own state folder for the
+    history, and `cat` as the pager), and ends any still running."""
     children: list[pexpect.spawn] = []
+    state = {"XDG_STATE_HOME": str(tmp_path / "state"), "PAGER": "cat"}
 
     def start(pace: str = "0") -> pexpect.spawn:
-        children.append(_spawn(index_dir, pace))
+        children.append(_spawn(index_dir, pace, state))
         return children[-1]
 
     yield start
@@ -171,3 +179,47 @@ def test_an_unknown_starting_action_is_a_one_line_error() -> None:
     assert result.returncode == 2
     assert "unknown action 'deploy'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.integration  # a pseudo-terminal
+def test_pasted_code_between_fences_is_one_message(start_chat: StartChat, tmp_path: Path) -> None:
+    chat = start_chat()
+    paste = ("is this ok?", "```python", "import requests", "", "requests.get(url)", "```")
+    chat.send("\r".join(paste) + "\r")  # a paste: every line at once
+    chat.expect_exact("Findings in your code")
+    chat.expect_exact("snippet.py:3")
+    chat.expect_exact("timeouts")
+    chat.expect_exact(PROMPT)
+    chat.sendline("/history")
+    chat.expect_exact("1. is this ok? + snippet.py  [")
+    chat.expect_exact(PROMPT)
+    assert "2. " not in chat.before  # the code lines were not questions of their own
+
+    chat.sendline("/last")
+    chat.expect_exact("Findings in your code")  # the answer again, through the pager
+    chat.expect_exact(PROMPT)
+    chat.sendline("/rules")
+    chat.expect_exact("timeouts           P2  Set per dependency; no unbounded waits")
+    chat.expect_exact(PROMPT)
+    chat.sendline("/quit")
+    assert _exit_code(chat) == 0
+
+    history = tmp_path / "state" / "bepro" / "chat_history"
+    assert "is this ok?" in history.read_text(encoding="utf-8")  # kept for the next session
+
+
+@pytest.mark.integration  # a pseudo-terminal
+def test_a_typed_fence_goes_on_until_it_closes(start_chat: StartChat) -> None:
+    chat = start_chat()
+    chat.sendline("```python")  # typed a line at a time: the fence keeps the message open
+    chat.expect_exact("...")
+    chat.sendline("import requests")
+    chat.sendline("requests.get(url)")
+    chat.sendline("```")
+    chat.expect_exact("Findings in your code")
+    chat.expect_exact(PROMPT)
+    chat.sendline("/history")
+    chat.expect_exact("1. Review this code. + snippet.py  [")
+    chat.expect_exact(PROMPT)
+    chat.sendeof()
+    assert _exit_code(chat) == 0
