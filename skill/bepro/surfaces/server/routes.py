@@ -1,0 +1,200 @@
+"""The routes of `bepro serve`: OpenAI's /v1/models and /v1/chat/completions, bepro's /v1/ask and
+/v1/review, the probes and /metrics. Each answer runs on an answer thread of the runtime."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.routing import APIRouter
+
+from bepro.agent.answer import Outcome
+from bepro.agent.ask import AskResult
+from bepro.surfaces import observability
+from bepro.surfaces.answering import Answer, Question, answer, parse_message
+from bepro.surfaces.server.errors import RETRY_AFTER_S, ApiError, ErrorResponse
+from bepro.surfaces.server.runtime import Runtime
+from bepro.surfaces.server.streaming import sse
+from bepro.surfaces.server.wire import (
+    MODEL_BASE,
+    AskBody,
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionRequest,
+    ChatMessage,
+    Choice,
+    ModelCard,
+    ModelList,
+    ReviewBody,
+    ReviewResponse,
+    Status,
+    Usage,
+)
+
+log = logging.getLogger("bepro.surfaces.server")  # one logger name for the whole server
+
+CHAT_ROUTE, ASK_ROUTE, REVIEW_ROUTE = "/v1/chat/completions", "/v1/ask", "/v1/review"
+ANSWER_ROUTES = frozenset({CHAT_ROUTE, ASK_ROUTE, REVIEW_ROUTE})  # admission-controlled
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+router = APIRouter()
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (401, 404, 413, 422, 503, 504)
+}
+
+
+@router.get("/healthz", tags=["operations"])
+async def healthz() -> Status:
+    """The process is alive (the index may still be opening)."""
+    return Status(status="ok")
+
+
+@router.get(
+    "/readyz", tags=["operations"], response_model=Status, responses={503: {"model": Status}}
+)
+async def readyz(runtime: RuntimeDep) -> Status | JSONResponse:
+    """200 once the catalogue is loaded and the index is open; 503 before, or if it failed."""
+    if runtime.ready:
+        return Status(status="ready", detail=f"{len(runtime.catalogue.rules)} rules, index open")
+    status = Status(status="failed", detail=runtime.failure) if runtime.failure else None
+    status = status or Status(status="starting", detail="the index is opening")
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    return JSONResponse(status.model_dump(), status_code=503, headers=headers)
+
+
+@router.get("/v1/models", tags=["openai"])
+async def list_models(runtime: RuntimeDep) -> ModelList:
+    """`bepro` infers the action from the question; `bepro-<action>` fixes it."""
+    names = [MODEL_BASE, *(f"{MODEL_BASE}-{a}" for a in runtime.catalogue.action_names)]
+    return ModelList(data=[ModelCard(id=name, created=runtime.created) for name in names])
+
+
+@router.post(
+    CHAT_ROUTE,
+    tags=["openai"],
+    response_model=ChatCompletion,
+    responses={**_ERRORS, 200: {"content": {"text/event-stream": {}}}},
+)
+async def chat_completions(
+    body: ChatCompletionRequest, runtime: RuntimeDep
+) -> ChatCompletion | StreamingResponse:
+    """Answer the last user message; its ```python blocks are reviewed first."""
+    action = runtime.action_for(body.model)
+    question = parse_message(_last_user_text(body.messages), action)
+    pack = runtime.ready_pack()
+
+    def work(deadline: float) -> Answer:
+        return answer(question, pack, runtime.llm_budget(deadline))
+
+    reply = await runtime.run(CHAT_ROUTE, work)
+    runtime.record_llm(reply.result, reply.llm_failed)
+    prompt = "\n".join(message.text() for message in body.messages)
+    usage = _usage(prompt, reply)
+    _log_answer("chat completion", question, reply.result, reply.finding_count, bool(body.stream))
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    if body.stream:
+        with_usage = body.stream_options is not None and body.stream_options.include_usage
+        events = sse(completion_id, body.model, reply.text, usage if with_usage else None)
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+    return ChatCompletion(
+        id=completion_id,
+        created=int(time.time()),
+        model=body.model,
+        choices=[Choice(message=AssistantMessage(content=reply.text))],
+        usage=usage,
+    )
+
+
+@router.post(ASK_ROUTE, tags=["bepro"], responses=_ERRORS, response_model_exclude_none=True)
+async def ask_route(body: AskBody, runtime: RuntimeDep) -> AskResult:
+    """The rules that apply to a question, in priority order, with citations (as `bepro ask`)."""
+    pack = runtime.ready_pack()
+
+    def work(deadline: float) -> Outcome:
+        llm = runtime.llm_budget(deadline)
+        return pack.answer(body.question, action=body.action, code=body.code, llm=llm)
+
+    outcome = await runtime.run(ASK_ROUTE, work)
+    runtime.record_llm(outcome.result, outcome.llm_failed)
+    question = Question(body.question, body.action)
+    code_bytes = len((body.code or "").encode())
+    _log_answer("ask", question, outcome.result, 0, False, code_bytes=code_bytes)
+    return outcome.result
+
+
+@router.post(REVIEW_ROUTE, tags=["bepro"], responses=_ERRORS)
+async def review_route(body: ReviewBody, runtime: RuntimeDep) -> ReviewResponse:
+    """Findings in the code, each citing a rule, ordered by priority (as `bepro review`)."""
+    pack = runtime.ready_pack()
+    result = await runtime.run(
+        REVIEW_ROUTE, lambda _: pack.review(code=body.code, filename=body.filename)
+    )
+    log.info(
+        "review",
+        extra={"code_bytes": len(body.code.encode()), "findings": len(result.findings),
+               "issues": len(result.issues)},
+    )  # fmt: skip
+    return ReviewResponse(findings=result.findings, issues=result.issues, summary=result.summary())
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(runtime: RuntimeDep) -> Response:
+    """Prometheus metrics, in the text exposition format."""
+    runtime.refresh_breaker()
+    body, content_type = observability.metrics_text()
+    return Response(body, media_type=content_type)
+
+
+def _usage(prompt: str, reply: Answer) -> Usage:
+    """The LLM's own count when it answered; otherwise an estimate."""
+    counted = reply.result.usage
+    if counted is None:
+        return Usage.estimate(prompt, reply.text)
+    return Usage.model_validate(counted)
+
+
+def _last_user_text(messages: list[ChatMessage]) -> str:
+    for message in reversed(messages):
+        if message.role == "user":
+            return message.text()
+    raise ApiError(
+        422, "the conversation has no user message to answer", "no_user_message", "messages"
+    )
+
+
+def _log_answer(
+    event: str,
+    question: Question,
+    result: AskResult,
+    findings: int,
+    stream: bool,
+    code_bytes: int | None = None,
+) -> None:
+    """Sizes and counts only: never the question, the code or the answer."""
+    if code_bytes is None:
+        code_bytes = sum(len(s.code.encode()) for s in question.snippets)
+    log.info(
+        event,
+        extra={
+            "action": result.action,
+            "mode": result.mode,
+            "action_inferred": result.action_inferred,
+            "question_chars": len(question.text),
+            "code_bytes": code_bytes,
+            "rules": result.rules,
+            "findings": findings,
+            "abstained": result.abstained,
+            "stream": stream,
+        },
+    )

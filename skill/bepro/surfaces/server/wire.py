@@ -1,0 +1,208 @@
+"""The request and response bodies of `bepro serve`, as pydantic models (OpenAI's shapes where
+OpenAI defines them).
+
+Token usage is an estimate, not a tokenizer's count: ceil(characters / 4), the usual rule of
+thumb for English text (bepro runs no language model, so there are no real tokens to count).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer
+
+from bepro.agent.ask import MAX_QUESTION_CHARS
+from bepro.errors import UsageError
+from bepro.pack import check_code_size
+from bepro.review.finding import FileIssue, Finding
+
+MODEL_BASE = "bepro"
+MAX_MESSAGES = 100
+CHARS_PER_TOKEN = 4
+
+
+def estimate_tokens(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def _code_within_limit(code: str) -> str:
+    try:
+        check_code_size(code)
+    except UsageError as error:
+        raise ValueError(error.message) from error
+    return code
+
+
+Code = Annotated[str, AfterValidator(_code_within_limit)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContentPart(BaseModel):
+    """One part of a message's content; only text parts are read, others are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    """Chat UIs attach their own fields to messages (ids, display options): they are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "\n".join(p.text for p in self.content if p.type == "text" and p.text)
+        return self.content or ""
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(_Strict):
+    """OpenAI's request body. Every documented field is accepted; those that do not apply to a
+    deterministic engine (sampling, penalties, tools, ...) are validated and ignored. Unknown
+    top-level fields are rejected, so a typo does not pass silently."""
+
+    model: str = Field(min_length=1, max_length=100, examples=[MODEL_BASE, f"{MODEL_BASE}-review"])
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+    n: int | None = Field(default=1, ge=1, le=1, description="bepro returns one choice")
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    user: str | None = Field(default=None, max_length=256)
+    logit_bias: dict[str, float] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    response_format: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    functions: list[dict[str, Any]] | None = None
+    function_call: str | dict[str, Any] | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    service_tier: str | None = None
+    reasoning_effort: str | None = None
+    verbosity: str | None = None
+    modalities: list[str] | None = None
+    audio: dict[str, Any] | None = None
+    prediction: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = None
+    prompt_cache_key: str | None = None
+    safety_identifier: str | None = None
+
+
+class AskBody(_Strict):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    action: str | None = Field(default=None, description="inferred from the question when omitted")
+    code: Code | None = Field(default=None, description="code the question is about (≤ 200 KB)")
+
+
+class ReviewBody(_Strict):
+    code: Code
+    filename: str = Field(
+        default="snippet.py", max_length=255, pattern=r"^[\w-][\w.-]*(/[\w-][\w.-]*)*\.pyi?$"
+    )
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "bepro"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+    @classmethod
+    def estimate(cls, prompt: str, completion: str) -> Usage:
+        prompt_tokens, completion_tokens = estimate_tokens(prompt), estimate_tokens(completion)
+        return cls(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens,
+        )
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: Literal["stop"] = "stop"
+    logprobs: None = None
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage
+
+
+class Delta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+    @model_serializer
+    def _present_fields(self) -> dict[str, str]:
+        """As OpenAI sends it: the role in the first chunk only, no content in the last."""
+        fields = {"role": self.role, "content": self.content}
+        return {name: value for name, value in fields.items() if value is not None}
+
+
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: Delta
+    finish_reason: Literal["stop"] | None = None
+    logprobs: None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: Usage | None = None
+
+
+class ReviewResponse(BaseModel):
+    findings: list[Finding]
+    issues: list[FileIssue]
+    summary: dict[str, Any]
+
+
+class Status(BaseModel):
+    status: Literal["ok", "ready", "starting", "failed"]
+    detail: str = ""
