@@ -2,7 +2,7 @@
 
 Limits ([tool.bepro.server]): answers run on `max-concurrency` threads with `max-queue` requests
 waiting; beyond that a request is shed at once with 503 and Retry-After (surfaces/admission.py).
-Bodies are capped at MAX_BODY_BYTES.
+Bodies are capped at MAX_BODY_BYTES (a 413 in OpenAI's error shape).
 
 Security (surfaces/access.py): a bearer token (BEPRO_API_TOKEN) guards every route but the
 probes, and is required to listen beyond loopback; CORS is off unless `cors-origins` is set.
@@ -16,7 +16,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bepro import __version__
 from bepro.catalogue.model import Catalogue
@@ -27,6 +29,8 @@ from bepro.surfaces.access import BearerAuth, api_token
 from bepro.surfaces.admission import ShedWhenFull
 from bepro.surfaces.server.errors import (
     AT_CAPACITY,
+    MAX_BODY_BYTES,
+    TOO_LARGE,
     ApiError,
     error_response,
     on_api_error,
@@ -37,8 +41,6 @@ from bepro.surfaces.server.errors import (
 from bepro.surfaces.server.process import log_to_json
 from bepro.surfaces.server.routes import ANSWER_ROUTES, router
 from bepro.surfaces.server.runtime import Runtime
-
-MAX_BODY_BYTES = 2_000_000  # a 200 KB code block inside a long conversation still fits
 
 
 def create_app(
@@ -59,7 +61,6 @@ def create_app(
         version=__version__,
         summary="Principal-level backend guidance for Python, OpenAI-compatible, offline.",
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
     app.state.runtime = runtime
     app.include_router(router)
@@ -71,6 +72,35 @@ def create_app(
     return app
 
 
+class BodyLimit:
+    """Bodies over `limit` bytes get 413 in OpenAI's error shape (Starlette's own limiter answers
+    in plain text): refused on their Content-Length before a byte is read, or as soon as a body
+    sent without one passes the limit (on_http_error turns the exception into the answer)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            await error_response(413, TOO_LARGE, "request_too_large")(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413, TOO_LARGE)
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def _shed(route: str) -> JSONResponse:
     observability.SHED.labels(route).inc()
     return error_response(503, AT_CAPACITY, "overloaded")
@@ -80,6 +110,7 @@ def _add_middleware(app: FastAPI, settings: BeproSettings) -> None:
     """Outermost last: telemetry sees every request, CORS answers preflights before auth, and
     auth runs before a full queue sheds."""
     runtime: Runtime = app.state.runtime
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(
         ShedWhenFull, admission=lambda: runtime.admission, routes=ANSWER_ROUTES, refusal=_shed
     )

@@ -1,5 +1,10 @@
 """Every error `bepro serve` sends, in OpenAI's shape ({"error": {message, type, param, code}}),
-so the openai SDK and chat UIs show the message; the exception handlers that produce it."""
+so the openai SDK and chat UIs show the message; the exception handlers that produce it.
+
+OpenAI's routes answer an invalid request with 400, as OpenAI does (the SDK raises
+BadRequestError); bepro's own routes with 422. Messages never carry a BeproError's hint: hints
+are advice for the command line (a flag, an environment variable), not for an API client.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,13 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from bepro.errors import BeproError
+from bepro.surfaces.server.wire import OPENAI_ROUTES
 
 RETRY_AFTER_S = 5  # while the index opens
 SHED_RETRY_AFTER_S = 1  # a full queue drains within about a second
 AT_CAPACITY = "the server is at capacity; retry shortly"
+MAX_BODY_BYTES = 2_000_000  # a 200 KB code block inside a long conversation still fits
+TOO_LARGE = f"the request body is over the server's limit of {MAX_BODY_BYTES:,} bytes"
 PATH_FIELDS = frozenset({"file", "files", "path", "paths", "filepath", "directory"})
 
 
@@ -49,32 +57,48 @@ async def on_api_error(_: Request, error: Exception) -> JSONResponse:
     return error_response(error.status, error.message, error.code, error.param)
 
 
-async def on_bepro_error(_: Request, error: Exception) -> JSONResponse:
+def invalid_status(request: Request) -> int:
+    """The status of an invalid request: OpenAI's 400 on its routes, 422 on bepro's own."""
+    return 400 if request.url.path in OPENAI_ROUTES else 422
+
+
+async def on_bepro_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, BeproError)  # noqa: S101 - registered for this type only
-    message = f"{error.message} ({error.hint})" if error.hint else error.message
-    return error_response(422, message, error.code)
+    return error_response(invalid_status(request), error.message, error.code)
 
 
-async def on_invalid_request(_: Request, error: Exception) -> JSONResponse:
-    """The first problem, named by its field: `messages: List should have at most 100 items`."""
+async def on_invalid_request(request: Request, error: Exception) -> JSONResponse:
+    """Unknown fields, all named (`Unrecognized request argument supplied: temprature`); else
+    the first problem, named by its field: `messages: List should have at most 100 items`."""
     assert isinstance(error, RequestValidationError)  # noqa: S101 - registered for this type only
+    status = invalid_status(request)
     problems = error.errors()
     first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
     if first.get("type") == "json_invalid":
-        return error_response(422, "the request body is not valid JSON", "invalid_json")
+        return error_response(status, "the request body is not valid JSON", "invalid_json")
     where = ".".join(str(part) for part in first["loc"] if part != "body")
     if first.get("type") == "extra_forbidden" and where in PATH_FIELDS:
         message = f"{where}: the server reviews code it is sent, never files on its own disk"
         return error_response(
-            422, f"{message}; send the code as text in `code`", "path_refused", where
+            status, f"{message}; send the code as text in `code`", "path_refused", where
         )
+    unknown = [
+        p["loc"][-1] for p in problems if p["type"] == "extra_forbidden" and len(p["loc"]) == 2
+    ]
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        message = f"Unrecognized request argument{plural} supplied: {', '.join(map(str, unknown))}"
+        return error_response(status, message, "unknown_parameter", str(unknown[0]))
     more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
     message = f"{where}: {first['msg']}{more}" if where else f"{first['msg']}{more}"
-    return error_response(422, message, "invalid_request", where or None)
+    return error_response(status, message, "invalid_request", where or None)
 
 
-async def on_http_error(_: Request, error: Exception) -> JSONResponse:
+async def on_http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)  # noqa: S101 - registered for this type only
-    if error.status_code == 400:  # a body that is not UTF-8 JSON: as invalid JSON, a 422
-        return error_response(422, "the request body is not valid UTF-8 JSON", "invalid_json")
+    if error.status_code == 400:  # a body that is not UTF-8 JSON: as invalid JSON
+        message = "the request body is not valid UTF-8 JSON"
+        return error_response(invalid_status(request), message, "invalid_json")
+    if error.status_code == 413:
+        return error_response(413, TOO_LARGE, "request_too_large")
     return error_response(error.status_code, str(error.detail), f"http_{error.status_code}")

@@ -1,5 +1,9 @@
 """The routes of `bepro serve`: OpenAI's /v1/models and /v1/chat/completions, bepro's /v1/ask and
-/v1/review, the probes and /metrics. Each answer runs on an answer thread of the runtime."""
+/v1/review, the probes and /metrics. Each answer runs on an answer thread of the runtime.
+
+A chat completion honours `stop` and `max_tokens` / `max_completion_tokens` (completion.py) and
+refuses what would change its shape beyond markdown text: a JSON `response_format`, a forced tool
+call (400, in OpenAI's error shape)."""
 
 from __future__ import annotations
 
@@ -16,11 +20,14 @@ from bepro.agent.answer import Outcome
 from bepro.agent.ask import AskResult
 from bepro.surfaces import observability
 from bepro.surfaces.answering import Answer, Question, answer, parse_message
+from bepro.surfaces.server.completion import cut
 from bepro.surfaces.server.errors import RETRY_AFTER_S, ApiError, ErrorResponse
 from bepro.surfaces.server.runtime import Runtime
 from bepro.surfaces.server.streaming import sse
 from bepro.surfaces.server.wire import (
-    MODEL_BASE,
+    ASK_ROUTE,
+    CHAT_ROUTE,
+    REVIEW_ROUTE,
     AskBody,
     AssistantMessage,
     ChatCompletion,
@@ -37,7 +44,6 @@ from bepro.surfaces.server.wire import (
 
 log = logging.getLogger("bepro.surfaces.server")  # one logger name for the whole server
 
-CHAT_ROUTE, ASK_ROUTE, REVIEW_ROUTE = "/v1/chat/completions", "/v1/ask", "/v1/review"
 ANSWER_ROUTES = frozenset({CHAT_ROUTE, ASK_ROUTE, REVIEW_ROUTE})  # admission-controlled
 
 
@@ -48,9 +54,14 @@ def _runtime(request: Request) -> Runtime:
 
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 router = APIRouter()
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 404, 413, 422, 503, 504)
-}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorResponse} for code in codes}
+
+
+_ERRORS = _errors(401, 404, 413, 422, 503, 504)
+_OPENAI_ERRORS = _errors(400, 401, 404, 413, 503, 504)  # invalid is 400 there, as OpenAI
 
 
 @router.get("/healthz", tags=["operations"])
@@ -75,21 +86,29 @@ async def readyz(runtime: RuntimeDep) -> Status | JSONResponse:
 @router.get("/v1/models", tags=["openai"])
 async def list_models(runtime: RuntimeDep) -> ModelList:
     """`bepro` infers the action from the question; `bepro-<action>` fixes it."""
-    names = [MODEL_BASE, *(f"{MODEL_BASE}-{a}" for a in runtime.catalogue.action_names)]
-    return ModelList(data=[ModelCard(id=name, created=runtime.created) for name in names])
+    cards = [ModelCard(id=name, created=runtime.created) for name in runtime.model_names()]
+    return ModelList(data=cards)
+
+
+@router.get("/v1/models/{model_id}", tags=["openai"], responses={404: {"model": ErrorResponse}})
+async def retrieve_model(model_id: str, runtime: RuntimeDep) -> ModelCard:
+    """One model, as `GET /v1/models` lists it; 404 for an id it does not list."""
+    runtime.action_for(model_id)
+    return ModelCard(id=model_id, created=runtime.created)
 
 
 @router.post(
     CHAT_ROUTE,
     tags=["openai"],
     response_model=ChatCompletion,
-    responses={**_ERRORS, 200: {"content": {"text/event-stream": {}}}},
+    responses={**_OPENAI_ERRORS, 200: {"content": {"text/event-stream": {}}}},
 )
 async def chat_completions(
     body: ChatCompletionRequest, runtime: RuntimeDep
 ) -> ChatCompletion | StreamingResponse:
     """Answer the last user message; its ```python blocks are reviewed first."""
     action = runtime.action_for(body.model)
+    _refuse_other_shapes(body)
     question = parse_message(_last_user_text(body.messages), action)
     pack = runtime.ready_pack()
 
@@ -98,20 +117,21 @@ async def chat_completions(
 
     reply = await runtime.run(CHAT_ROUTE, work)
     runtime.record_llm(reply.result, reply.llm_failed)
+    text, finish = cut(reply.text, body.stop_sequences(), body.token_limit())
     prompt = "\n".join(message.text() for message in body.messages)
-    usage = _usage(prompt, reply)
+    usage = _usage(prompt, reply, text)
     _log_answer("chat completion", question, reply.result, reply.finding_count, bool(body.stream))
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
         with_usage = body.stream_options is not None and body.stream_options.include_usage
-        events = sse(completion_id, body.model, reply.text, usage if with_usage else None)
+        events = sse(completion_id, body.model, text, finish, usage if with_usage else None)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(events, media_type="text/event-stream", headers=headers)
     return ChatCompletion(
         id=completion_id,
         created=int(time.time()),
         model=body.model,
-        choices=[Choice(message=AssistantMessage(content=reply.text))],
+        choices=[Choice(message=AssistantMessage(content=text), finish_reason=finish)],
         usage=usage,
     )
 
@@ -119,6 +139,7 @@ async def chat_completions(
 @router.post(ASK_ROUTE, tags=["bepro"], responses=_ERRORS, response_model_exclude_none=True)
 async def ask_route(body: AskBody, runtime: RuntimeDep) -> AskResult:
     """The rules that apply to a question, in priority order, with citations (as `bepro ask`)."""
+    runtime.check_action(body.action)
     pack = runtime.ready_pack()
 
     def work(deadline: float) -> Outcome:
@@ -156,11 +177,12 @@ async def metrics(runtime: RuntimeDep) -> Response:
     return Response(body, media_type=content_type)
 
 
-def _usage(prompt: str, reply: Answer) -> Usage:
-    """The LLM's own count when it answered; otherwise an estimate."""
+def _usage(prompt: str, reply: Answer, text: str) -> Usage:
+    """The LLM's own count when it answered and its answer was sent whole; otherwise an
+    estimate of what was sent."""
     counted = reply.result.usage
-    if counted is None:
-        return Usage.estimate(prompt, reply.text)
+    if counted is None or text != reply.text:
+        return Usage.estimate(prompt, text)
     return Usage.model_validate(counted)
 
 
@@ -169,8 +191,29 @@ def _last_user_text(messages: list[ChatMessage]) -> str:
         if message.role == "user":
             return message.text()
     raise ApiError(
-        422, "the conversation has no user message to answer", "no_user_message", "messages"
+        400, "the conversation has no user message to answer", "no_user_message", "messages"
     )
+
+
+def _refuse_other_shapes(body: ChatCompletionRequest) -> None:
+    """A client that asks for JSON or a tool call parses the answer as such: markdown would
+    fail in its parser, later and less clearly than this 400."""
+    if body.response_format is not None and body.response_format.type != "text":
+        raise ApiError(
+            400,
+            f"response_format {body.response_format.type!r} is not supported: bepro answers "
+            'in markdown text; omit response_format or send {"type": "text"}',
+            "unsupported_parameter",
+            "response_format",
+        )
+    if body.tool_choice == "required" or isinstance(body.tool_choice, dict):
+        raise ApiError(
+            400,
+            "tool_choice forces a tool call, and bepro does not call tools; "
+            'omit tool_choice or send "auto" or "none"',
+            "unsupported_parameter",
+            "tool_choice",
+        )
 
 
 def _log_answer(

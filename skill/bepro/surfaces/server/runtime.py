@@ -76,8 +76,8 @@ class Runtime:
             try:
                 self.pack.open_index()  # at most one query per core once open
             except BeproError as error:
-                self.failure = error.one_line()
-                log.error("index unavailable", extra={"error_code": error.code})
+                self.failure = error.message  # the hint is CLI advice: for the log only
+                log.error("index unavailable", extra={"error_code": error.code, "hint": error.hint})
             except Exception as error:
                 self.failure = f"internal error opening the index ({type(error).__name__})"
                 log.exception("index failed to open")
@@ -139,6 +139,18 @@ class Runtime:
 
         state = breaker_for(self.llm).state
         observability.BREAKER.set(observability.BREAKER_STATES[state])
+
+    def model_names(self) -> list[str]:
+        """`bepro` infers the action from the question; `bepro-<action>` fixes it."""
+        return [MODEL_BASE, *(f"{MODEL_BASE}-{a}" for a in self.catalogue.action_names)]
+
+    def check_action(self, action: str | None) -> None:
+        """An unknown action is a 422 that names the known ones (the engine's own error says
+        it as command-line advice)."""
+        names = self.catalogue.action_names
+        if action is not None and action.strip().lower() not in names:
+            message = f"unknown action {action!r}; use one of: {', '.join(names)}"
+            raise ApiError(422, message, "unknown_action", "action")
 
     def action_for(self, model: str) -> str | None:
         if model == MODEL_BASE:

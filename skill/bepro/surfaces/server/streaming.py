@@ -7,11 +7,13 @@ import time
 from collections.abc import Iterator
 
 from bepro.surfaces.answering import split_blocks
-from bepro.surfaces.server.wire import ChatCompletionChunk, ChunkChoice, Delta, Usage
+from bepro.surfaces.server.wire import ChatCompletionChunk, ChunkChoice, Delta, FinishReason, Usage
 
 
-def sse(completion_id: str, model: str, text: str, usage: Usage | None) -> Iterator[str]:
-    """A role chunk, content chunks, a stop chunk, usage (when asked for), [DONE]."""
+def sse(
+    completion_id: str, model: str, text: str, finish: FinishReason, usage: Usage | None
+) -> Iterator[str]:
+    """A role chunk, content chunks, a finish chunk, usage (when asked for), [DONE]."""
     created = int(time.time())
 
     def event(choices: list[ChunkChoice], usage: Usage | None = None) -> str:
@@ -23,7 +25,7 @@ def sse(completion_id: str, model: str, text: str, usage: Usage | None) -> Itera
     yield event([ChunkChoice(delta=Delta(role="assistant", content=""))])
     for block in split_blocks(text):
         yield event([ChunkChoice(delta=Delta(content=block))])
-    yield event([ChunkChoice(delta=Delta(), finish_reason="stop")])
+    yield event([ChunkChoice(delta=Delta(), finish_reason=finish)])
     if usage is not None:
         yield event([], usage)
     yield "data: [DONE]\n\n"

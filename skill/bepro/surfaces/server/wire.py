@@ -19,7 +19,13 @@ from bepro.review.finding import FileIssue, Finding
 
 MODEL_BASE = "bepro"
 MAX_MESSAGES = 100
+MAX_STOP_SEQUENCES = 4  # as OpenAI
 CHARS_PER_TOKEN = 4
+CHAT_ROUTE, ASK_ROUTE, REVIEW_ROUTE = "/v1/chat/completions", "/v1/ask", "/v1/review"
+RESPONSES_ROUTE = "/v1/responses"
+# OpenAI's routes answer every invalid request with 400, as OpenAI does; bepro's own use 422.
+OPENAI_ROUTES = frozenset({CHAT_ROUTE, RESPONSES_ROUTE})
+FinishReason = Literal["stop", "length"]
 
 
 def estimate_tokens(text: str) -> int:
@@ -68,10 +74,20 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
+class ResponseFormat(BaseModel):
+    """`text` is what bepro writes; `json_object` and `json_schema` are refused with a 400
+    (routes.py): a client that parses JSON must not get markdown."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["text", "json_object", "json_schema"]
+
+
 class ChatCompletionRequest(_Strict):
-    """OpenAI's request body. Every documented field is accepted; those that do not apply to a
-    deterministic engine (sampling, penalties, tools, ...) are validated and ignored. Unknown
-    top-level fields are rejected, so a typo does not pass silently."""
+    """OpenAI's request body (the openai SDK's `completion_create_params.py`). Every documented
+    field is accepted: `stop`, `max_tokens` and `max_completion_tokens` cut the answer; those that
+    do not apply to a deterministic engine (sampling, penalties, caching, moderation, ...) are
+    validated and ignored. Unknown top-level fields are a 400 naming them, so a typo does not
+    pass silently."""
 
     model: str = Field(min_length=1, max_length=100, examples=[MODEL_BASE, f"{MODEL_BASE}-review"])
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
@@ -84,13 +100,13 @@ class ChatCompletionRequest(_Strict):
     max_completion_tokens: int | None = Field(default=None, ge=1)
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    stop: str | list[str] | None = None
+    stop: str | Annotated[list[str], Field(max_length=MAX_STOP_SEQUENCES)] | None = None
     seed: int | None = None
     user: str | None = Field(default=None, max_length=256)
     logit_bias: dict[str, float] | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
-    response_format: dict[str, Any] | None = None
+    response_format: ResponseFormat | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
@@ -106,7 +122,17 @@ class ChatCompletionRequest(_Strict):
     prediction: dict[str, Any] | None = None
     web_search_options: dict[str, Any] | None = None
     prompt_cache_key: str | None = None
+    prompt_cache_options: dict[str, Any] | None = None
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = None
+    moderation: dict[str, Any] | None = None
     safety_identifier: str | None = None
+
+    def token_limit(self) -> int | None:
+        """`max_completion_tokens`, or the older `max_tokens` it replaces."""
+        return self.max_completion_tokens or self.max_tokens
+
+    def stop_sequences(self) -> list[str]:
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
 
 
 class AskBody(_Strict):
@@ -157,7 +183,7 @@ class AssistantMessage(BaseModel):
 class Choice(BaseModel):
     index: int = 0
     message: AssistantMessage
-    finish_reason: Literal["stop"] = "stop"
+    finish_reason: FinishReason = "stop"
     logprobs: None = None
 
 
@@ -184,7 +210,7 @@ class Delta(BaseModel):
 class ChunkChoice(BaseModel):
     index: int = 0
     delta: Delta
-    finish_reason: Literal["stop"] | None = None
+    finish_reason: FinishReason | None = None
     logprobs: None = None
 
 
