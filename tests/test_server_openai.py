@@ -143,3 +143,24 @@ def test_a_body_too_large_without_a_length_is_openais_413(http: httpx.Client) ->
     error = response.json()["error"]
     assert error.keys() == ERROR_FIELDS
     assert error["code"] == "request_too_large"
+
+
+def test_a_large_review_sends_findings_by_priority_up_to_the_limit_and_counts_the_rest(
+    http: httpx.Client,
+) -> None:
+    """4,000 untimed calls, then one unsafe pickle at the end: the pickle (priority 1) leads,
+    100 findings are sent, the other 3,901 are counted, and `select` gets one rule's."""
+    calls = "    requests.get(url)\n" * 4000
+    code = f"import pickle\n\nimport requests\n\n\ndef fetch(url, blob):\n{calls}    return pickle.loads(blob)\n"
+    response = http.post("/v1/review", json={"code": code})
+    payload = response.json()
+    assert len(response.content) < 50_000
+    assert [f["rule_id"] for f in payload["findings"][:2]] == ["input-validation", "timeouts"]
+    assert len(payload["findings"]) == 100
+    assert payload["summary"]["findings"] == 4001
+    omitted = payload["omitted"]
+    assert (omitted["findings"], omitted["by_rule"]) == (3901, {"timeouts": 3901})
+    assert "`select`" in omitted["how_to_get"]
+    chosen = http.post("/v1/review", json={"code": code, "select": ["input-validation"]}).json()
+    assert [f["source"] for f in chosen["findings"]] == ["ruff:S301"]
+    assert chosen["omitted"] is None

@@ -156,17 +156,19 @@ async def ask_route(body: AskBody, runtime: RuntimeDep) -> AskResult:
 
 @router.post(REVIEW_ROUTE, tags=["bepro"], responses=_ERRORS)
 async def review_route(body: ReviewBody, runtime: RuntimeDep) -> ReviewResponse:
-    """Findings in the code, each citing a rule, ordered by priority (as `bepro review`)."""
+    """Findings in the code, each citing a rule, in priority order up to `limit`; the rest
+    counted by rule in `omitted` (as `bepro review`)."""
     pack = runtime.ready_pack()
     result = await runtime.run(
-        REVIEW_ROUTE, lambda _: pack.review(code=body.code, filename=body.filename)
+        REVIEW_ROUTE,
+        lambda _: pack.review(code=body.code, filename=body.filename, select=body.select),
     )
     log.info(
         "review",
         extra={"code_bytes": len(body.code.encode()), "findings": len(result.findings),
                "issues": len(result.issues)},
     )  # fmt: skip
-    return ReviewResponse(findings=result.findings, issues=result.issues, summary=result.summary())
+    return ReviewResponse.capped(result, body.limit)
 
 
 @router.get("/metrics", include_in_schema=False)

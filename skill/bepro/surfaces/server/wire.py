@@ -8,6 +8,7 @@ thumb for English text (bepro runs no language model, so there are no real token
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer
@@ -15,11 +16,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_seriali
 from bepro.agent.ask import MAX_QUESTION_CHARS
 from bepro.errors import UsageError
 from bepro.pack import check_code_size
-from bepro.review.finding import FileIssue, Finding
+from bepro.review.finding import FileIssue, Finding, ReviewResult
 
 MODEL_BASE = "bepro"
 MAX_MESSAGES = 100
 MAX_STOP_SEQUENCES = 4  # as OpenAI
+# Findings a review sends by default, and at most: 100 are about 30 KB of JSON; all of them for
+# 4,000 untimed calls were 1 MB. The summary always counts every finding.
+REVIEW_LIMIT, MAX_REVIEW_LIMIT = 100, 1000
 CHARS_PER_TOKEN = 4
 CHAT_ROUTE, ASK_ROUTE, REVIEW_ROUTE = "/v1/chat/completions", "/v1/ask", "/v1/review"
 RESPONSES_ROUTE = "/v1/responses"
@@ -146,6 +150,12 @@ class ReviewBody(_Strict):
     filename: str = Field(
         default="snippet.py", max_length=255, pattern=r"^[\w-][\w.-]*(/[\w-][\w.-]*)*\.pyi?$"
     )
+    limit: int = Field(
+        default=REVIEW_LIMIT, ge=1, le=MAX_REVIEW_LIMIT, description="findings sent, by priority"
+    )
+    select: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default=[], max_length=50, description="only these rule ids or codes (e.g. timeouts)"
+    )
 
 
 class ModelCard(BaseModel):
@@ -223,10 +233,36 @@ class ChatCompletionChunk(BaseModel):
     usage: Usage | None = None
 
 
+class Omitted(BaseModel):
+    """The findings a review did not send, counted by rule, and how to get them."""
+
+    findings: int
+    by_rule: dict[str, int]
+    how_to_get: str
+
+
 class ReviewResponse(BaseModel):
     findings: list[Finding]
     issues: list[FileIssue]
-    summary: dict[str, Any]
+    summary: dict[str, Any]  # counts every finding, sent or not
+    omitted: Omitted | None = None
+
+    @classmethod
+    def capped(cls, result: ReviewResult, limit: int) -> ReviewResponse:
+        """The first `limit` findings in priority order; the rest as counts by rule."""
+        ranked = sorted(result.findings, key=Finding.sort_key)
+        sent, rest = ranked[:limit], ranked[limit:]
+        omitted = None
+        if rest:
+            by_rule = dict(Counter(finding.rule_id for finding in rest).most_common())
+            omitted = Omitted(
+                findings=len(rest),
+                by_rule=by_rule,
+                how_to_get=f"send `select` with a rule id (e.g. [{next(iter(by_rule))!r}]) for "
+                f"one rule's findings, or a `limit` up to {MAX_REVIEW_LIMIT}; review code in "
+                "parts for more",
+            )
+        return cls(findings=sent, issues=result.issues, summary=result.summary(), omitted=omitted)
 
 
 class Status(BaseModel):
