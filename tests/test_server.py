@@ -143,7 +143,7 @@ def test_health_and_readiness(http: httpx.Client) -> None:
 def test_openapi_documents_every_route(http: httpx.Client) -> None:
     document = http.get("/openapi.json").json()
     assert set(document["paths"]) == {
-        "/v1/models", "/v1/models/{model_id}", "/v1/chat/completions", "/v1/ask", "/v1/review", "/healthz", "/readyz",
+        "/v1/models", "/v1/models/{model_id}", "/v1/chat/completions", "/v1/responses", "/v1/ask", "/v1/review", "/healthz", "/readyz",
     }  # fmt: skip
     assert "ChatCompletionRequest" in document["components"]["schemas"]
 

@@ -4,14 +4,17 @@ silently ignored; every error is in OpenAI's shape."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import httpx
 import openai
 import pytest
 from openai.types.chat.completion_create_params import CompletionCreateParamsBase
+from openai.types.responses.response_create_params import ResponseCreateParamsBase
 from pydantic import BaseModel
 
+from bepro.surfaces.server.responses import ResponseRequest
 from bepro.surfaces.server.wire import ChatCompletionRequest
 
 QUESTION = [{"role": "user", "content": "how do I make a payment call safe to retry?"}]
@@ -164,3 +167,51 @@ def test_a_large_review_sends_findings_by_priority_up_to_the_limit_and_counts_th
     chosen = http.post("/v1/review", json={"code": code, "select": ["input-validation"]}).json()
     assert [f["source"] for f in chosen["findings"]] == ["ruff:S301"]
     assert chosen["omitted"] is None
+
+
+def test_the_responses_api_answers_as_chat_completions_do(
+    client: openai.OpenAI, whole: str
+) -> None:
+    response = client.responses.create(
+        model="bepro", input=QUESTION[0]["content"], instructions="be brief", store=False
+    )
+    assert (response.status, response.output_text) == ("completed", whole)
+    assert response.usage is not None
+    assert response.usage.output_tokens == math.ceil(len(whole) / 4)
+
+
+def test_a_streamed_response_reassembles_through_the_sdks_helper(
+    client: openai.OpenAI, whole: str
+) -> None:
+    """The SDK's stream helper checks the event sequence as it accumulates the response."""
+    with client.responses.stream(model="bepro", input=QUESTION) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert final.output_text == whole
+    assert kinds[:2] == ["response.created", "response.in_progress"]
+    assert kinds.count("response.output_text.delta") > 5  # paragraph by paragraph
+    assert kinds[-1] == "response.completed"
+
+
+def test_max_output_tokens_makes_the_response_incomplete(client: openai.OpenAI, whole: str) -> None:
+    response = client.responses.create(model="bepro", input=QUESTION, max_output_tokens=25)
+    assert response.status == "incomplete"
+    assert response.incomplete_details is not None
+    assert response.incomplete_details.reason == "max_output_tokens"
+    assert response.output_text == whole[:100]
+
+
+def test_what_needs_stored_responses_or_json_is_a_400(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError, match="bepro stores none") as caught:
+        client.responses.create(model="bepro", input=QUESTION, previous_response_id="resp_1")
+    assert caught.value.param == "previous_response_id"
+
+    class Verdict(BaseModel):
+        safe: bool
+
+    with pytest.raises(openai.BadRequestError, match=r"text\.format 'json_schema'"):
+        client.responses.parse(model="bepro", input=QUESTION, text_format=Verdict)
+
+
+def test_every_responses_parameter_of_the_installed_sdk_is_accepted() -> None:
+    assert set(ResponseCreateParamsBase.__annotations__) <= set(ResponseRequest.model_fields)

@@ -1,10 +1,12 @@
 """`bepro serve`: an OpenAI-compatible HTTP API over bepro's engine (FastAPI + uvicorn).
 
-    GET  /v1/models            `bepro` (action inferred) and `bepro-<action>` for each action
+    GET  /v1/models[/{id}]     `bepro` (action inferred) and `bepro-<action>` for each action
     POST /v1/chat/completions  answers the conversation's last user message; `stream: true` sends
                                server-sent `chat.completion.chunk` events ending with [DONE]
+    POST /v1/responses         OpenAI's Responses API over the same answers (plain and streamed)
     POST /v1/ask               question, action?, code? -> AskResult
-    POST /v1/review            code, filename -> findings, file issues and a summary
+    POST /v1/review            code, filename, limit?, select? -> findings by priority up to
+                               limit, the rest counted in `omitted`, file issues, a summary
     GET  /healthz  /readyz     the process is alive / the index is open and answers can be served
     GET  /metrics              Prometheus metrics (see surfaces/observability.py)
 
@@ -24,7 +26,9 @@ The modules, one seam each:
     errors.py     OpenAI's error shape and the exception handlers
     runtime.py    the pack, its background index opening, admission and the LLM's time budget
     routes.py     the routes
+    completion.py stop sequences and token limits
     streaming.py  server-sent events for a streamed completion
+    responses.py  OpenAI's Responses API
     app.py        the FastAPI app factory and its middleware
     process.py    binding, uvicorn workers, JSON logs, graceful shutdown
 """

@@ -27,6 +27,7 @@ from bepro.errors import BeproError
 from bepro.surfaces import observability
 from bepro.surfaces.access import BearerAuth, api_token
 from bepro.surfaces.admission import ShedWhenFull
+from bepro.surfaces.server import responses
 from bepro.surfaces.server.errors import (
     AT_CAPACITY,
     MAX_BODY_BYTES,
@@ -64,6 +65,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.include_router(router)
+    app.include_router(responses.router)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(BeproError, on_bepro_error)
     app.add_exception_handler(RequestValidationError, on_invalid_request)

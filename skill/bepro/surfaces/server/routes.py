@@ -27,6 +27,7 @@ from bepro.surfaces.server.streaming import sse
 from bepro.surfaces.server.wire import (
     ASK_ROUTE,
     CHAT_ROUTE,
+    RESPONSES_ROUTE,
     REVIEW_ROUTE,
     AskBody,
     AssistantMessage,
@@ -44,7 +45,9 @@ from bepro.surfaces.server.wire import (
 
 log = logging.getLogger("bepro.surfaces.server")  # one logger name for the whole server
 
-ANSWER_ROUTES = frozenset({CHAT_ROUTE, ASK_ROUTE, REVIEW_ROUTE})  # admission-controlled
+ANSWER_ROUTES = frozenset(
+    {CHAT_ROUTE, RESPONSES_ROUTE, ASK_ROUTE, REVIEW_ROUTE}
+)  # admission-controlled
 
 
 def _runtime(request: Request) -> Runtime:
@@ -108,19 +111,12 @@ async def chat_completions(
 ) -> ChatCompletion | StreamingResponse:
     """Answer the last user message; its ```python blocks are reviewed first."""
     action = runtime.action_for(body.model)
-    _refuse_other_shapes(body)
-    question = parse_message(_last_user_text(body.messages), action)
-    pack = runtime.ready_pack()
-
-    def work(deadline: float) -> Answer:
-        return answer(question, pack, runtime.llm_budget(deadline))
-
-    reply = await runtime.run(CHAT_ROUTE, work)
-    runtime.record_llm(reply.result, reply.llm_failed)
+    response_format = body.response_format.type if body.response_format else "text"
+    refuse_other_shapes(response_format, "response_format", body.tool_choice)
+    message = _last_user_text(body.messages)
+    reply = await answer_message(runtime, CHAT_ROUTE, message, action, bool(body.stream))
     text, finish = cut(reply.text, body.stop_sequences(), body.token_limit())
-    prompt = "\n".join(message.text() for message in body.messages)
-    usage = _usage(prompt, reply, text)
-    _log_answer("chat completion", question, reply.result, reply.finding_count, bool(body.stream))
+    usage = usage_of("\n".join(m.text() for m in body.messages), reply, text)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
         with_usage = body.stream_options is not None and body.stream_options.include_usage
@@ -179,13 +175,53 @@ async def metrics(runtime: RuntimeDep) -> Response:
     return Response(body, media_type=content_type)
 
 
-def _usage(prompt: str, reply: Answer, text: str) -> Usage:
+async def answer_message(
+    runtime: Runtime, route: str, message: str, action: str | None, stream: bool
+) -> Answer:
+    """A chat message answered on an answer thread: findings in its code, then the guidance."""
+    question = parse_message(message, action)
+    pack = runtime.ready_pack()
+
+    def work(deadline: float) -> Answer:
+        return answer(question, pack, runtime.llm_budget(deadline))
+
+    reply = await runtime.run(route, work)
+    runtime.record_llm(reply.result, reply.llm_failed)
+    event = "chat completion" if route == CHAT_ROUTE else "response"
+    _log_answer(event, question, reply.result, reply.finding_count, stream)
+    return reply
+
+
+def usage_of(prompt: str, reply: Answer, text: str) -> Usage:
     """The LLM's own count when it answered and its answer was sent whole; otherwise an
     estimate of what was sent."""
     counted = reply.result.usage
     if counted is None or text != reply.text:
         return Usage.estimate(prompt, text)
     return Usage.model_validate(counted)
+
+
+def refuse_other_shapes(
+    format_type: str, format_param: str, tool_choice: str | dict[str, Any] | None
+) -> None:
+    """A client that asks for JSON or a tool call parses the answer as such: markdown would
+    fail in its parser, later and less clearly than this 400."""
+    if format_type != "text":
+        raise ApiError(
+            400,
+            f"{format_param} {format_type!r} is not supported: bepro answers in markdown text; "
+            f'omit {format_param} or send {{"type": "text"}}',
+            "unsupported_parameter",
+            format_param,
+        )
+    if tool_choice == "required" or isinstance(tool_choice, dict):
+        raise ApiError(
+            400,
+            "tool_choice forces a tool call, and bepro does not call tools; "
+            'omit tool_choice or send "auto" or "none"',
+            "unsupported_parameter",
+            "tool_choice",
+        )
 
 
 def _last_user_text(messages: list[ChatMessage]) -> str:
@@ -195,27 +231,6 @@ def _last_user_text(messages: list[ChatMessage]) -> str:
     raise ApiError(
         400, "the conversation has no user message to answer", "no_user_message", "messages"
     )
-
-
-def _refuse_other_shapes(body: ChatCompletionRequest) -> None:
-    """A client that asks for JSON or a tool call parses the answer as such: markdown would
-    fail in its parser, later and less clearly than this 400."""
-    if body.response_format is not None and body.response_format.type != "text":
-        raise ApiError(
-            400,
-            f"response_format {body.response_format.type!r} is not supported: bepro answers "
-            'in markdown text; omit response_format or send {"type": "text"}',
-            "unsupported_parameter",
-            "response_format",
-        )
-    if body.tool_choice == "required" or isinstance(body.tool_choice, dict):
-        raise ApiError(
-            400,
-            "tool_choice forces a tool call, and bepro does not call tools; "
-            'omit tool_choice or send "auto" or "none"',
-            "unsupported_parameter",
-            "tool_choice",
-        )
 
 
 def _log_answer(
