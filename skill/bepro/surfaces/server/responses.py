@@ -22,13 +22,15 @@ from pydantic_core import to_json
 
 from bepro.surfaces.answering import split_blocks
 from bepro.surfaces.server.completion import cut
-from bepro.surfaces.server.errors import ApiError, ErrorResponse
+from bepro.surfaces.server.errors import ApiError
 from bepro.surfaces.server.routes import (
+    OPENAI_ERRORS,
     RuntimeDep,
     answer_message,
     refuse_other_shapes,
     usage_of,
 )
+from bepro.surfaces.server.streaming import event_stream
 from bepro.surfaces.server.wire import MAX_MESSAGES, RESPONSES_ROUTE
 
 Status = Literal["in_progress", "completed", "incomplete"]
@@ -159,7 +161,7 @@ class Response(BaseModel):
     tags=["openai"],
     response_model=Response,
     responses={
-        **{code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 503, 504)},
+        **OPENAI_ERRORS,
         200: {"content": {"text/event-stream": {}}},
     },
 )
@@ -195,8 +197,7 @@ async def create_response(
         ),
     )
     if body.stream:
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(_events(response), media_type="text/event-stream", headers=headers)
+        return event_stream(_events(response))
     return response
 
 

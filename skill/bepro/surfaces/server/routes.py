@@ -23,7 +23,7 @@ from bepro.surfaces.answering import Answer, Question, answer, parse_message
 from bepro.surfaces.server.completion import cut
 from bepro.surfaces.server.errors import RETRY_AFTER_S, ApiError, ErrorResponse
 from bepro.surfaces.server.runtime import Runtime
-from bepro.surfaces.server.streaming import sse
+from bepro.surfaces.server.streaming import event_stream, sse
 from bepro.surfaces.server.wire import (
     ASK_ROUTE,
     CHAT_ROUTE,
@@ -64,7 +64,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 _ERRORS = _errors(401, 404, 413, 422, 503, 504)
-_OPENAI_ERRORS = _errors(400, 401, 404, 413, 503, 504)  # invalid is 400 there, as OpenAI
+OPENAI_ERRORS = _errors(400, 401, 404, 413, 503, 504)  # invalid is 400 there, as OpenAI
 
 
 @router.get("/healthz", tags=["operations"])
@@ -104,7 +104,7 @@ async def retrieve_model(model_id: str, runtime: RuntimeDep) -> ModelCard:
     CHAT_ROUTE,
     tags=["openai"],
     response_model=ChatCompletion,
-    responses={**_OPENAI_ERRORS, 200: {"content": {"text/event-stream": {}}}},
+    responses={**OPENAI_ERRORS, 200: {"content": {"text/event-stream": {}}}},
 )
 async def chat_completions(
     body: ChatCompletionRequest, runtime: RuntimeDep
@@ -120,9 +120,9 @@ async def chat_completions(
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
         with_usage = body.stream_options is not None and body.stream_options.include_usage
-        events = sse(completion_id, body.model, text, finish, usage if with_usage else None)
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+        return event_stream(
+            sse(completion_id, body.model, text, finish, usage if with_usage else None)
+        )
     return ChatCompletion(
         id=completion_id,
         created=int(time.time()),

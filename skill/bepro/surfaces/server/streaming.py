@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from fastapi.responses import StreamingResponse
+
 from bepro.surfaces.answering import split_blocks
 from bepro.surfaces.server.wire import ChatCompletionChunk, ChunkChoice, Delta, FinishReason, Usage
 
@@ -29,3 +31,9 @@ def sse(
     if usage is not None:
         yield event([], usage)
     yield "data: [DONE]\n\n"
+
+
+def event_stream(events: Iterator[str]) -> StreamingResponse:
+    """Server-sent events, never cached or buffered by a proxy on the way."""
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
