@@ -148,13 +148,16 @@ def test_a_body_too_large_without_a_length_is_openais_413(http: httpx.Client) ->
     assert error["code"] == "request_too_large"
 
 
+CALLS = "    requests.get(url)\n" * 4000
+MANY_FINDINGS = f"import pickle\n\nimport requests\n\n\ndef fetch(url, blob):\n{CALLS}    return pickle.loads(blob)\n"
+
+
 def test_a_large_review_sends_findings_by_priority_up_to_the_limit_and_counts_the_rest(
     http: httpx.Client,
 ) -> None:
     """4,000 untimed calls, then one unsafe pickle at the end: the pickle (priority 1) leads,
     100 findings are sent, the other 3,901 are counted, and `select` gets one rule's."""
-    calls = "    requests.get(url)\n" * 4000
-    code = f"import pickle\n\nimport requests\n\n\ndef fetch(url, blob):\n{calls}    return pickle.loads(blob)\n"
+    code = MANY_FINDINGS
     response = http.post("/v1/review", json={"code": code})
     payload = response.json()
     assert len(response.content) < 50_000

@@ -8,7 +8,6 @@ thumb for English text (bepro runs no language model, so there are no real token
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer
@@ -250,19 +249,20 @@ class ReviewResponse(BaseModel):
     @classmethod
     def capped(cls, result: ReviewResult, limit: int) -> ReviewResponse:
         """The first `limit` findings in priority order; the rest as counts by rule."""
-        ranked = sorted(result.findings, key=Finding.sort_key)
-        sent, rest = ranked[:limit], ranked[limit:]
+        shown = result.capped(limit)
         omitted = None
-        if rest:
-            by_rule = dict(Counter(finding.rule_id for finding in rest).most_common())
+        if shown.omitted:
+            by_rule = shown.omitted_by_rule
+            most = max(by_rule, key=by_rule.__getitem__)
             omitted = Omitted(
-                findings=len(rest),
+                findings=shown.omitted,
                 by_rule=by_rule,
-                how_to_get=f"send `select` with a rule id (e.g. [{next(iter(by_rule))!r}]) for "
-                f"one rule's findings, or a `limit` up to {MAX_REVIEW_LIMIT}; review code in "
-                "parts for more",
+                how_to_get=f"send `select` with a rule id (e.g. [{most!r}]) for one rule's "
+                f"findings, or a `limit` up to {MAX_REVIEW_LIMIT}; review code in parts for more",
             )
-        return cls(findings=sent, issues=result.issues, summary=result.summary(), omitted=omitted)
+        return cls(
+            findings=shown.findings, issues=result.issues, summary=result.summary(), omitted=omitted
+        )
 
 
 class Status(BaseModel):
