@@ -9,7 +9,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import httpx
+import openai
 import pytest
 
 from bepro.catalogue.model import Catalogue
@@ -18,7 +21,11 @@ from bepro.config import Paths, resolve_paths
 from bepro.knowledge.chunk import content_hash
 from bepro.retrieval.search import Retriever, SilentReporter
 
+if TYPE_CHECKING:
+    from .serve_helpers import Server
+
 ROOT = Path(__file__).resolve().parent.parent
+CLIENT_TIMEOUT_S = 30.0
 
 
 @pytest.fixture(scope="session")
@@ -103,3 +110,40 @@ def small_pack_paths(folder: Path, rules: tuple[str, ...] = ("timeouts", "retrie
     return Paths(
         root=root, skill=root / "SKILL.md", references=root / "references", index=folder / "index"
     )
+
+
+# A real `bepro serve` (tests/serve_helpers.py) and its clients: each test module that uses
+# them gets its own server, on the session's index.
+@pytest.fixture(scope="module")
+def server(
+    index_dir: Path, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A real server; the session's `retriever` fixture has built the index it opens."""
+    from .serve_helpers import running_server  # it imports ROOT from here
+
+    log = tmp_path_factory.mktemp("serve") / "server.log"
+    with running_server(log, {"BEPRO_INDEX_DIR": str(index_dir), "BEPRO_API_TOKEN": ""}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def base_url(server: Server) -> str:
+    return server.base
+
+
+@pytest.fixture(scope="module")
+def server_log(server: Server) -> Path:
+    return server.log
+
+
+@pytest.fixture(scope="module")
+def client(base_url: str) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url=f"{base_url}/v1", api_key="unused", timeout=CLIENT_TIMEOUT_S, max_retries=0
+    )
+
+
+@pytest.fixture(scope="module")
+def http(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=CLIENT_TIMEOUT_S) as session:
+        yield session

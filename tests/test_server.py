@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,50 +15,15 @@ import openai
 import pytest
 
 from bepro.catalogue.model import Catalogue
-from bepro.retrieval.search import Retriever
 
 from .conftest import run_bepro
-from .serve_helpers import Server, running_server
+from .serve_helpers import Server
 
 pytestmark = pytest.mark.integration  # starts the HTTP server
 
 PAYMENT_QUESTION = "how do I make a payment call safe to retry?"
 UNTIMED_CALL = "import requests\n\n\ndef fetch(url):\n    return requests.get(url)\n"
 CANARY = "zebra-canary-7731"  # sent in prompts and code; must never reach the logs
-CLIENT_TIMEOUT_S = 30.0
-
-
-@pytest.fixture(scope="module")
-def server(
-    index_dir: Path, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """A real server; the session's `retriever` fixture has built the index it opens."""
-    log = tmp_path_factory.mktemp("serve") / "server.log"
-    with running_server(log, {"BEPRO_INDEX_DIR": str(index_dir), "BEPRO_API_TOKEN": ""}) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def base_url(server: Server) -> str:
-    return server.base
-
-
-@pytest.fixture(scope="module")
-def server_log(server: Server) -> Path:
-    return server.log
-
-
-@pytest.fixture(scope="module")
-def client(base_url: str) -> openai.OpenAI:
-    return openai.OpenAI(
-        base_url=f"{base_url}/v1", api_key="unused", timeout=CLIENT_TIMEOUT_S, max_retries=0
-    )
-
-
-@pytest.fixture(scope="module")
-def http(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=CLIENT_TIMEOUT_S) as session:
-        yield session
 
 
 def test_models_are_bepro_and_one_per_action(client: openai.OpenAI, catalogue: Catalogue) -> None:
@@ -76,7 +40,7 @@ def test_completion_about_safe_retries_cites_idempotency(client: openai.OpenAI) 
             {"role": "user", "content": PAYMENT_QUESTION},
         ],
         temperature=0.2,
-        max_tokens=800,
+        max_tokens=4000,  # above the answer: it is sent whole
         user="test-user",
     )
     choice = completion.choices[0]
@@ -181,37 +145,46 @@ def test_health_and_readiness(http: httpx.Client) -> None:
 def test_openapi_documents_every_route(http: httpx.Client) -> None:
     document = http.get("/openapi.json").json()
     assert set(document["paths"]) == {
-        "/v1/models", "/v1/chat/completions", "/v1/ask", "/v1/review", "/healthz", "/readyz",
+        "/v1/models", "/v1/models/{model_id}", "/v1/chat/completions", "/v1/responses", "/v1/ask", "/v1/review", "/healthz", "/readyz",
     }  # fmt: skip
     assert "ChatCompletionRequest" in document["components"]["schemas"]
 
 
 @pytest.mark.parametrize(
-    ("path", "body", "message"),
+    ("body", "message"),
     [
-        ("/v1/chat/completions", {"model": "bepro", "messages": []}, "messages: List should have at least 1 item"),
+        ({"model": "bepro", "messages": []}, "messages: List should have at least 1 item"),
         (
-            "/v1/chat/completions",
             {"model": "bepro", "messages": [{"role": "user", "content": "hi"}] * 101},
             "messages: List should have at most 100 items",
         ),
         (
-            "/v1/chat/completions",
             {"model": "bepro", "messages": [{"role": "user", "content": "hi"}], "temprature": 1},
-            "temprature: Extra inputs are not permitted",
+            "Unrecognized request argument supplied: temprature",
         ),
-        (
-            "/v1/chat/completions",
-            {"model": "bepro", "messages": [{"role": "system", "content": "be brief"}]},
-            "no user message",
-        ),
+        ({"model": "bepro", "messages": [{"role": "system", "content": "be brief"}]}, "no user message"),
+    ],
+)  # fmt: skip
+def test_bad_chat_input_gets_openais_400_with_a_clear_message(
+    http: httpx.Client, body: dict[str, object], message: str
+) -> None:
+    response = http.post("/v1/chat/completions", json=body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert message in error["message"]
+    assert error["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
         ("/v1/ask", {"question": "x" * 4001}, "question: String should have at most 4000 characters"),
-        ("/v1/ask", {"question": "how to retry?", "action": "deploy"}, "unknown action 'deploy'"),
+        ("/v1/ask", {"question": "how to retry?", "action": "deploy"}, "unknown action 'deploy'; use one of: plan"),
         ("/v1/review", {"code": "x = 1\n" * 40_000}, "the code is 240000 bytes; the limit is 200000"),
         ("/v1/review", {"code": "x = 1", "filename": "../etc/passwd"}, "filename: String should match"),
     ],
 )  # fmt: skip
-def test_bad_input_gets_422_with_a_clear_message(
+def test_bad_input_to_bepros_routes_gets_422_with_a_clear_message(
     http: httpx.Client, path: str, body: dict[str, object], message: str
 ) -> None:
     response = http.post(path, json=body)
@@ -222,7 +195,7 @@ def test_bad_input_gets_422_with_a_clear_message(
 
 
 def test_openai_sdk_raises_its_own_errors(client: openai.OpenAI) -> None:
-    with pytest.raises(openai.UnprocessableEntityError, match="at least 1 item"):
+    with pytest.raises(openai.BadRequestError, match="at least 1 item"):
         client.chat.completions.create(model="bepro", messages=[])
     with pytest.raises(openai.NotFoundError, match="model 'gpt-4' does not exist"):
         client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "hi"}])
@@ -279,6 +252,12 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(http: httpx.Client) 
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 413
+    assert response.json()["error"] == {
+        "message": "the request body is over the server's limit of 2,000,000 bytes",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "request_too_large",
+    }
 
 
 def test_trace_context_is_continued_and_every_log_line_carries_the_ids(

@@ -352,6 +352,9 @@ def test_a_broken_index_at_start_is_reported_then_rebuilt(tmp_path: Path) -> Non
         ask = httpx.post(f"{blocked.base}/v1/ask", json={"question": QUESTION})
         assert ask.status_code == 503
         assert "retry-after" in ask.headers
+        assert "cannot build the index" in ask.json()["error"]["message"]
+        assert "BEPRO_INDEX_DIR" not in ask.text  # the CLI hint is for the operator's log
+        assert "set BEPRO_INDEX_DIR to a writable directory" in blocked.log_text()
         blocker.unlink()
         blocked.wait_for("/readyz", 200)
         rebuilt.wait_for("/readyz", 200)
