@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bepro.agent.ask import MAX_FINDINGS_SHOWN, AskRequest, ask, review_code
+from bepro.agent.ask import (
+    MAX_FINDINGS_SHOWN,
+    MAX_REWRITE_FINDINGS,
+    AskRequest,
+    ask,
+    review_code,
+)
 from bepro.agent.intent import infer_action
 from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
@@ -179,3 +185,17 @@ def test_asking_about_a_file_reports_what_bepro_review_reports(catalogue: Catalo
             reviewed += len(expected)
     assert reviewed > 300
     assert missed == []
+
+
+def test_code_with_many_findings_points_to_bepro_fix_instead_of_rewriting_it(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """Rewrites are validated one by one: an answer rewrites a few findings, not forty."""
+    code = "import requests\n\n\ndef fetch(url):\n" + "    requests.get(url)\n" * 40
+    result = ask(
+        AskRequest("fix this", action="fix", context=code), catalogue, paths, retriever=retriever
+    )
+    assert result.findings is not None
+    assert len(result.findings) > MAX_REWRITE_FINDINGS
+    assert result.fixes is None
+    assert "`bepro fix` on the file rewrites them all" in result.answer

@@ -27,6 +27,10 @@ FILE_CONTEXT_CHARS = 1500
 # Findings an answer (and an MCP result) lists, highest priority first: thousands (a generated
 # file, a vendored module) would drown the answer and a model's context; the rest are counted.
 MAX_FINDINGS_SHOWN = 100
+# Findings an answer rewrites: bepro fix validates every rewrite (compiles, ruff, a new review),
+# so twenty findings cost seconds, forty tens of them; past this many, the answer points to
+# `bepro fix`.
+MAX_REWRITE_FINDINGS = 10
 # Breadth follows the action: answers that shape a system (plan, design, build, scale, secure)
 # draw on 4-6 rules across categories, answers about one change or one failure on 2-3.
 WIDE_ACTIONS = frozenset({"plan", "design", "build", "scale", "secure"})
@@ -213,6 +217,8 @@ class Retrieval:
         if self.context is None:
             return answer
         rewrites = rewrites_section(self.rewrites)
+        if self.action in REWRITE_ACTIONS and len(self.findings) > MAX_REWRITE_FINDINGS:
+            rewrites = too_many_to_rewrite(len(self.findings))
         if rewrites:
             answer = answer.rstrip("\n") + "\n\n" + rewrites
         return findings_section(self.findings) + answer
@@ -286,8 +292,9 @@ def _unsure_note(
         return None
     other = guess.runner_up or "design"
     return (
-        f"*Answered as `{guess.action}` (a guess); for another kind of answer, name the action: "
-        f"`--action {other}`, or any of {', '.join(catalogue.action_names)}.*"
+        f"*Answered as `{guess.action}` (a guess); for another kind of answer, name the action "
+        f"(`--action` on the command line, `action` or a `bepro-<action>` model elsewhere): "
+        f"`{other}`, or any of {', '.join(catalogue.action_names)}.*"
     )
 
 
@@ -307,9 +314,17 @@ def rewrites_for(
     from bepro.fix.snippet import fix_snippet
     from bepro.review.engine import snippet_options
 
-    if not findings:
+    if not findings or len(findings) > MAX_REWRITE_FINDINGS:
         return None
     return fix_snippet(context, filename, catalogue, review_options=snippet_options())
+
+
+def too_many_to_rewrite(count: int) -> str:
+    return (
+        f"## Validated rewrites\n\n{count} findings are more than an answer rewrites (at most "
+        f"{MAX_REWRITE_FINDINGS}, each checked by compiling, ruff and a new review): "
+        "`bepro fix` on the file rewrites them all with the same checks.\n"
+    )
 
 
 def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> AskResult:
