@@ -231,6 +231,7 @@ def _prepare_fixes(context: EvalContext, llm: bool) -> PreparedSuite:
             totals[0] += tally.findings
             totals[1] += tally.fixed
         mode = "offline codemods and the LLM" if proposer else "offline codemods"
+        mode += " (unsafe rewrites included: safe_fix_rate counts the safe ones)"
         return SuiteResult(
             name="fixes",
             metrics={**report.metrics()},
@@ -239,7 +240,8 @@ def _prepare_fixes(context: EvalContext, llm: bool) -> PreparedSuite:
                 name: {"findings": found, "fix_rate": round(fixed / found, 4) if found else None}
                 for name, (found, fixed) in by_category.items()
             },
-            per_rule={rule_id: {**row} for rule_id, row in report.per_rule_figures().items()},
+            # per detector code: the unit a rewrite is registered for (`bepro rules CODE`)
+            per_rule={code: {**row} for code, row in report.per_code_figures().items()},
             notes=[f"mode: {mode}", *(f"not fixed {reason}" for reason in report.total.reasons)],
         )
 

@@ -71,13 +71,14 @@ def parse_test_command(command: str) -> list[str]:
     return argv
 
 
-def fix_review_options(every_code: bool = False) -> ReviewOptions:
-    """What `bepro fix` looks at: the default selection, plus every code it has a validated
-    rewrite for (a preview code's finding is worth fixing when the fix is safe and checked);
-    with an LLM proposing rewrites, every code."""
+def fix_review_options(every_code: bool = False, unsafe: bool = False) -> ReviewOptions:
+    """What `bepro fix` looks at: the default selection, plus every code it has a safe validated
+    rewrite for (a preview code's finding is worth fixing when the fix is safe and checked), and
+    the unsafe ones when asked for; with an LLM proposing rewrites, every code."""
     table = code_table()
     enabled = {source for source, info in table.items() if info.default or every_code}
-    return ReviewOptions(enabled=frozenset(enabled | set(REWRITES)))
+    rewritable = {code for code, rewrite in REWRITES.items() if rewrite.safe or unsafe}
+    return ReviewOptions(enabled=frozenset(enabled | rewritable))
 
 
 def review(source: str, filename: str, checks: Checks) -> ReviewResult:

@@ -82,18 +82,31 @@ RUFF_CODES: dict[str, str] = {
     "S112": "lint",
     "BLE001": "lint",
 }
-# The offline rewrites `bepro fix` has, by code: this table drives both `fix_available` in review
-# output and which codemod (fix/codemods.py) `bepro fix` tries for a finding.
-REWRITES: dict[str, str] = {
-    "ruff:S113": "add-timeout",
-    "bepro:session-call-without-timeout": "add-timeout",
-    "ruff:DTZ002": "utc-datetime",
-    "ruff:DTZ003": "utc-datetime",
-    "ruff:DTZ004": "utc-datetime",
-    "ruff:DTZ005": "utc-datetime",
-    "ruff:DTZ006": "utc-datetime",
-    "bepro:wall-clock-duration": "monotonic",
-    "bepro:wall-clock-elapsed": "monotonic",
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """An offline rewrite `bepro fix` has for a code: the codemod (fix/codemods/) that makes it,
+    and whether it is safe. An unsafe rewrite changes behaviour a reviewer must see (a secret
+    read from the environment, a client made shared): it runs only with `--unsafe-fixes`."""
+
+    codemod: str
+    safe: bool = True
+
+
+# The offline rewrites `bepro fix` has, by code: this table drives `fix_available` in review
+# output, `bepro rules CODE`, and which codemod `bepro fix` tries for a finding. Importing
+# bepro.fix.codemods fails when a name here has no codemod, or a codemod no code.
+REWRITES: dict[str, Rewrite] = {
+    "ruff:S113": Rewrite("add-timeout"),
+    "bepro:session-call-without-timeout": Rewrite("add-timeout"),
+    "ruff:DTZ002": Rewrite("utc-datetime"),
+    "ruff:DTZ003": Rewrite("utc-datetime"),
+    "ruff:DTZ004": Rewrite("utc-datetime"),
+    "ruff:DTZ005": Rewrite("utc-datetime"),
+    "ruff:DTZ006": Rewrite("utc-datetime"),
+    "bepro:wall-clock-duration": Rewrite("monotonic"),
+    "bepro:wall-clock-elapsed": Rewrite("monotonic"),
 }
 
 # Codes outside the default selection, as ruff's preview rules are: `--preview`, or naming the
