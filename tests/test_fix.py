@@ -337,9 +337,8 @@ def test_fixes_eval_removes_most_findings_with_validated_rewrites(catalogue: Cat
     report = run_fixes_eval(ROOT / "evals" / "fixes", catalogue)
     figures = report.per_rule_figures()
     assert report.cases >= 8
-    assert figures["timeouts"] == {
-        "findings": 5, "fixed": 5, "rejected": 0, "skipped": 0, "fix_rate": 1.0
-    }  # fmt: skip
+    timeouts = figures["timeouts"]
+    assert timeouts["fixed"] == timeouts["findings"] >= 5
     assert figures["time-utc"]["fixed"] == 11
     assert figures["time-utc"]["findings"] == 13
     assert report.metrics()["fix_rate"] >= 0.85

@@ -48,6 +48,33 @@ def keyword_arg(call: cst.Call, name: str) -> cst.Arg | None:
     )
 
 
+def with_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Call:
+    """`call` with `name=value` appended, in the layout of its other arguments."""
+    arg = cst.Arg(
+        keyword=cst.Name(name),
+        value=value,
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
+    return call.with_changes(args=append_item(call.args, arg, call.whitespace_before_args))
+
+
+def replace_node(module: cst.Module, old: cst.CSTNode, new: cst.CSTNode) -> cst.Module:
+    updated = module.deep_replace(old, new)
+    assert isinstance(updated, cst.Module)  # noqa: S101 - replacing a part keeps the module
+    return updated
+
+
+def ensure_constant(
+    wrapper: MetadataWrapper, module: cst.Module, name: str, value: str, why: str
+) -> cst.Module:
+    """Define `NAME = value` (with a comment saying why) after the imports, unless the module
+    already binds the name: a constant the user tuned, or one an earlier fix added."""
+    if global_binding(wrapper, name) is not None:
+        return module
+    definition = f"# {why} (added by `bepro fix`): tune per dependency.\n{name} = {value}\n"
+    return insert_after_imports(module, cst.parse_statement(definition))
+
+
 def has_star_args(call: cst.Call) -> bool:
     """`f(*args)` or `f(**options)` may already carry any argument: codemods leave such calls alone."""
     return any(arg.star for arg in call.args)

@@ -100,6 +100,9 @@ class Rewrite:
 REWRITES: dict[str, Rewrite] = {
     "ruff:S113": Rewrite("add-timeout"),
     "bepro:session-call-without-timeout": Rewrite("add-timeout"),
+    "bepro:blocking-call-without-timeout": Rewrite("blocking-timeout"),
+    "bepro:timeout-disabled": Rewrite("enable-timeout"),
+    "bepro:process-wait-without-timeout": Rewrite("wait-timeout"),
     "ruff:DTZ002": Rewrite("utc-datetime"),
     "ruff:DTZ003": Rewrite("utc-datetime"),
     "ruff:DTZ004": Rewrite("utc-datetime"),

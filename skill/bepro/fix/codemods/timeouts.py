@@ -1,10 +1,18 @@
 """Timeout codemods: a call that can wait forever gets a bound, a named module constant.
 
-add-timeout    requests/httpx calls (and Session/Client methods) without a timeout, or with
-               timeout=None -> `timeout=HTTP_TIMEOUT_S`, a module constant of 10.0 s
+    add-timeout       requests/httpx calls (and Session/Client methods) without a timeout, or
+                      with timeout=None -> `timeout=HTTP_TIMEOUT_S`, a module constant of 10.0 s
+    blocking-timeout  subprocess, urlopen, sockets, SMTP, redis-py and psycopg connects ->
+                      the timeout keyword each takes, from a module constant per kind of wait
+    enable-timeout    httpx/aiohttp `timeout=None` -> HTTP_TIMEOUT_S (aiohttp: a ClientTimeout)
+    wait-timeout      `Popen.communicate()` -> `communicate(timeout=SUBPROCESS_TIMEOUT_S)`
+
+A constant the module already binds is used as it is: the user may have tuned it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import libcst as cst
 import libcst.matchers as m
@@ -13,15 +21,49 @@ from libcst.metadata import MetadataWrapper
 from bepro.fix import cst_tools
 from bepro.review.finding import Finding
 
-# The default when a call has none: a ceiling that stops a hung dependency from holding a worker
-# forever, generous enough not to cut off a slow but healthy third-party API (their p99.9 plus
-# margin is typically 5-10 s, see references/rules/timeouts.md). Tune it per dependency.
-HTTP_TIMEOUT_S = 10.0
-TIMEOUT_CONSTANT = "HTTP_TIMEOUT_S"
-_TIMEOUT_DEFINITION = (
-    "# Seconds before an HTTP call gives up (added by `bepro fix`): tune per dependency.\n"
-    f"{TIMEOUT_CONSTANT} = {HTTP_TIMEOUT_S}\n"
+
+@dataclass(frozen=True)
+class _Bound:
+    """A module constant that bounds one kind of wait."""
+
+    name: str
+    value: str
+    why: str
+
+
+# Generous ceilings that stop a hung dependency from holding a worker forever; the comment the
+# codemod writes above each constant asks for tuning per dependency (references/rules/timeouts.md).
+_HTTP = _Bound("HTTP_TIMEOUT_S", "10.0", "Seconds before an HTTP call gives up")
+_SOCKET = _Bound("SOCKET_TIMEOUT_S", "10.0", "Seconds a network connection may stall")
+_CHILD = _Bound("SUBPROCESS_TIMEOUT_S", "60.0", "Seconds a child process may run")
+_REDIS = _Bound("REDIS_TIMEOUT_S", "5.0", "Seconds a redis command or connect may take")
+_DB_CONNECT = _Bound(
+    "DB_CONNECT_TIMEOUT_S", "10", "Seconds a database connect may take (libpq: whole)"
 )
+_SUBPROCESS_CALLS = ("run", "call", "check_call", "check_output")
+_REDIS_KEYWORDS = ("socket_timeout", "socket_connect_timeout")
+# qualified name -> the keywords that bound its wait, and the constant they take
+_BLOCKING: dict[str, tuple[tuple[str, ...], _Bound]] = {
+    **{f"subprocess.{name}": (("timeout",), _CHILD) for name in _SUBPROCESS_CALLS},
+    "urllib.request.urlopen": (("timeout",), _HTTP),
+    "http.client.HTTPConnection": (("timeout",), _HTTP),
+    "http.client.HTTPSConnection": (("timeout",), _HTTP),
+    "socket.create_connection": (("timeout",), _SOCKET),
+    "smtplib.SMTP": (("timeout",), _SOCKET),
+    "smtplib.SMTP_SSL": (("timeout",), _SOCKET),
+    **dict.fromkeys(
+        ("redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.asyncio.Redis",
+         "redis.asyncio.StrictRedis", "redis.from_url", "redis.Redis.from_url",
+         "redis.asyncio.from_url"),
+        (_REDIS_KEYWORDS, _REDIS),
+    ),
+    **dict.fromkeys(
+        ("psycopg2.connect", "psycopg.connect", "psycopg.Connection.connect",
+         "psycopg.AsyncConnection.connect"),
+        (("connect_timeout",), _DB_CONNECT),
+    ),
+}  # fmt: skip
+
 _HTTP_VERBS = (
     "get",
     "post",
@@ -44,27 +86,17 @@ def add_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None
     call = _http_call(wrapper, finding)
     if call is None or cst_tools.has_star_args(call):
         return None
-    value = cst.Name(TIMEOUT_CONSTANT)
+    value = cst.Name(_HTTP.name)
     existing = cst_tools.keyword_arg(call, "timeout")
     if existing is None:
-        timeout = cst.Arg(
-            keyword=cst.Name("timeout"),
-            value=value,
-            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-        )
-        args = cst_tools.append_item(call.args, timeout, call.whitespace_before_args)
-        new_call = call.with_changes(args=args)
+        new_call = cst_tools.with_keyword(call, "timeout", value)
     elif isinstance(existing.value, cst.Name) and existing.value.value == "None":
         args = [arg.with_changes(value=value) if arg is existing else arg for arg in call.args]
         new_call = call.with_changes(args=args)
     else:
         return None
-    module = wrapper.module.deep_replace(call, new_call)
-    assert isinstance(module, cst.Module)  # noqa: S101 - replacing a call keeps the module
-    binding = cst_tools.global_binding(wrapper, TIMEOUT_CONSTANT)
-    if binding is None:
-        module = cst_tools.insert_after_imports(module, cst.parse_statement(_TIMEOUT_DEFINITION))
-    return module
+    module = cst_tools.replace_node(wrapper.module, call, new_call)
+    return cst_tools.ensure_constant(wrapper, module, _HTTP.name, _HTTP.value, _HTTP.why)
 
 
 def _http_call(wrapper: MetadataWrapper, finding: Finding) -> cst.Call | None:
@@ -83,7 +115,11 @@ def _http_call(wrapper: MetadataWrapper, finding: Finding) -> cst.Call | None:
 
 
 def _imports_http(module: cst.Module) -> bool:
-    """Whether an import statement (not a comment or a string) brings in requests or httpx."""
+    return _imports(module, "requests") or _imports(module, "httpx")
+
+
+def _imports(module: cst.Module, library: str) -> bool:
+    """Whether an import statement (not a comment or a string) brings in the library."""
     for node in m.findall(module, m.Import() | m.ImportFrom()):
         if isinstance(node, cst.Import):
             names = [module.code_for_node(alias.name) for alias in node.names]
@@ -93,9 +129,97 @@ def _imports_http(module: cst.Module) -> bool:
                 if isinstance(node, cst.ImportFrom) and node.module
                 else []
             )
-        if any(name.split(".")[0] in ("requests", "httpx") for name in names):
+        if any(name.split(".")[0] == library for name in names):
             return True
     return False
 
 
-TRANSFORMS = {"add-timeout": add_timeout}
+def blocking_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
+    for call in cst_tools.calls_at(wrapper, finding.line, finding.column):
+        names = cst_tools.qualified_names(wrapper, call.func) & _BLOCKING.keys()
+        if not names or cst_tools.has_star_args(call):
+            continue
+        keywords, bound = _BLOCKING[next(iter(names))]
+        missing = [kw for kw in keywords if cst_tools.keyword_arg(call, kw) is None]
+        if not missing:
+            return None
+        new_call = call
+        for keyword in missing:
+            new_call = cst_tools.with_keyword(new_call, keyword, cst.Name(bound.name))
+        module = cst_tools.replace_node(wrapper.module, call, new_call)
+        return cst_tools.ensure_constant(wrapper, module, bound.name, bound.value, bound.why)
+    return None
+
+
+def enable_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
+    """`timeout=None` -> the HTTP constant: a float for httpx, a ClientTimeout for aiohttp."""
+    call = next(
+        (
+            call
+            for call in cst_tools.calls_at(wrapper, finding.line, finding.column)
+            if m.matches(call, m.Call(args=[m.ZeroOrMore(), _TIMEOUT_NONE, m.ZeroOrMore()]))
+        ),
+        None,
+    )
+    if call is None:
+        return None
+    existing = cst_tools.keyword_arg(call, "timeout")
+    assert existing is not None  # noqa: S101 - the matcher found it
+    library = _http_library(wrapper, call)
+    if library is None:
+        return None
+    value: cst.BaseExpression = cst.Name(_HTTP.name)
+    if library == "aiohttp":
+        timeout_class = cst.parse_expression("aiohttp.ClientTimeout")
+        value = cst.Call(timeout_class, [cst.Arg(value, keyword=cst.Name("total"), equal=_EQUAL)])
+        if cst_tools.global_binding(wrapper, "aiohttp") != {"aiohttp"}:
+            return None  # `aiohttp` is not the module here: spelling ClientTimeout is not safe
+    new_call = call.with_changes(
+        args=[arg.with_changes(value=value) if arg is existing else arg for arg in call.args]
+    )
+    module = cst_tools.replace_node(wrapper.module, call, new_call)
+    return cst_tools.ensure_constant(wrapper, module, _HTTP.name, _HTTP.value, _HTTP.why)
+
+
+_TIMEOUT_NONE = m.Arg(keyword=m.Name("timeout"), value=m.Name("None"))
+_EQUAL = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
+
+
+def _http_library(wrapper: MetadataWrapper, call: cst.Call) -> str | None:
+    """httpx or aiohttp: by the call's own name, else by the one of them the module imports."""
+    for name in cst_tools.qualified_names(wrapper, call.func):
+        root = name.split(".")[0]
+        if root in ("httpx", "aiohttp"):
+            return root
+    imported = {root for root in ("httpx", "aiohttp") if _imports(wrapper.module, root)}
+    return imported.pop() if len(imported) == 1 else None
+
+
+def wait_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
+    """`proc.communicate()` or `communicate(data)` -> with `timeout=SUBPROCESS_TIMEOUT_S`."""
+    call = next(
+        (
+            call
+            for call in cst_tools.calls_at(wrapper, finding.line, finding.column)
+            if m.matches(call.func, m.Attribute(attr=m.Name("communicate")))
+        ),
+        None,
+    )
+    if (
+        call is None
+        or cst_tools.has_star_args(call)
+        or len(call.args) > 1
+        or cst_tools.keyword_arg(call, "timeout") is not None
+    ):
+        return None
+    new_call = cst_tools.with_keyword(call, "timeout", cst.Name(_CHILD.name))
+    module = cst_tools.replace_node(wrapper.module, call, new_call)
+    return cst_tools.ensure_constant(wrapper, module, _CHILD.name, _CHILD.value, _CHILD.why)
+
+
+TRANSFORMS = {
+    "add-timeout": add_timeout,
+    "blocking-timeout": blocking_timeout,
+    "enable-timeout": enable_timeout,
+    "wait-timeout": wait_timeout,
+}

@@ -1,0 +1,183 @@
+"""The offline rewrites of `bepro fix`, family by family: each Do case shows the exact rewrite
+(formatting, comments and the added import or constant kept as a person would write them), each
+Don't case a shape left alone. Every rewrite goes through the real pipeline (compile, ruff,
+re-review), and a second run over the fixed file changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+
+from bepro.catalogue.model import Catalogue
+from bepro.fix import codemods
+from bepro.fix.engine import FixReport, FixRequest, run_fix
+from bepro.fix.validate import Checks
+from bepro.review.registry import REWRITES, code_table
+
+
+def fixed(
+    tmp_path: Path, catalogue: Catalogue, code: str, unsafe: bool = False
+) -> tuple[str, FixReport]:
+    """The file after `bepro fix --apply` (with --unsafe-fixes when asked), and the report; a
+    second run over the result must change nothing."""
+    path = tmp_path / "app.py"
+    path.write_text(dedent(code), encoding="utf-8")
+    checks = Checks(catalogue, cwd=tmp_path)
+    request = FixRequest(
+        [path], checks, apply=True, undo_base=tmp_path / "undo", unsafe_fixes=unsafe
+    )
+    report = run_fix(request)
+    after = path.read_text(encoding="utf-8")
+    again = run_fix(FixRequest([path], checks, undo_base=tmp_path / "undo", unsafe_fixes=unsafe))
+    assert again.diffs == {}, "a second run changed the file"
+    return after, report
+
+
+def statuses(report: FixReport) -> dict[str, str]:
+    return {outcome.finding.source: outcome.status for outcome in report.outcomes}
+
+
+def test_every_rewrite_in_the_table_has_a_codemod_and_a_known_code() -> None:
+    assert {rewrite.codemod for rewrite in REWRITES.values()} == set(codemods.TRANSFORMS)
+    assert set(REWRITES) <= set(code_table())
+
+
+# ---------------------------------------------------------------- timeouts
+
+
+def test_subprocess_calls_get_a_timeout_from_one_module_constant(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, report = fixed(
+        tmp_path,
+        catalogue,
+        '''\
+        """Runs git."""
+
+        import subprocess
+
+
+        def head(repo: str) -> str:
+            # the short hash only
+            subprocess.run(["git", "fetch"], cwd=repo, check=True)
+            return subprocess.check_output(
+                ["git", "rev-parse", "--short", "HEAD"],
+                cwd=repo,
+            ).decode()
+        ''',
+    )
+    assert after == dedent(
+        '''\
+        """Runs git."""
+
+        import subprocess
+
+        # Seconds a child process may run (added by `bepro fix`): tune per dependency.
+        SUBPROCESS_TIMEOUT_S = 60.0
+
+
+        def head(repo: str) -> str:
+            # the short hash only
+            subprocess.run(["git", "fetch"], cwd=repo, check=True, timeout=SUBPROCESS_TIMEOUT_S)
+            return subprocess.check_output(
+                ["git", "rev-parse", "--short", "HEAD"],
+                cwd=repo,
+                timeout=SUBPROCESS_TIMEOUT_S,
+            ).decode()
+        '''
+    )
+    assert set(statuses(report).values()) == {"applied"}
+
+
+def test_urlopen_and_redis_clients_get_their_own_timeouts(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, _ = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        import urllib.request
+
+        import redis
+        from redis import from_url
+
+
+        def fetch(url):
+            with urllib.request.urlopen(url) as response:
+                return response.read()
+
+
+        CACHE = redis.Redis(host="cache", socket_connect_timeout=1)
+        QUEUE = from_url("redis://queue")
+        """,
+    )
+    assert "urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S)" in after
+    assert (
+        'redis.Redis(host="cache", socket_connect_timeout=1, socket_timeout=REDIS_TIMEOUT_S)'
+        in after
+    )
+    assert (
+        'from_url("redis://queue", socket_timeout=REDIS_TIMEOUT_S, '
+        "socket_connect_timeout=REDIS_TIMEOUT_S)"
+    ) in after
+    assert after.count("REDIS_TIMEOUT_S = 5.0") == 1
+    assert after.count("HTTP_TIMEOUT_S = 10.0") == 1
+
+
+def test_a_constant_the_module_already_has_is_used_as_it_is(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    code = """\
+    import subprocess
+
+    SUBPROCESS_TIMEOUT_S = 5  # the deploy step is quick
+
+
+    def deploy():
+        proc = subprocess.Popen(["deploy"], stdout=subprocess.PIPE)
+        out, _ = proc.communicate()
+        return subprocess.call(["notify"])
+    """
+    after, _ = fixed(tmp_path, catalogue, code)
+    assert after == dedent(code).replace(
+        "proc.communicate()", "proc.communicate(timeout=SUBPROCESS_TIMEOUT_S)"
+    ).replace('call(["notify"])', 'call(["notify"], timeout=SUBPROCESS_TIMEOUT_S)')
+
+
+def test_disabled_timeouts_are_turned_back_on_in_each_library_spelling(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, _ = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        import aiohttp
+
+
+        async def fetch(url):
+            async with aiohttp.ClientSession(timeout=None) as session:
+                async with session.get(url) as response:
+                    return await response.text()
+        """,
+    )
+    assert "aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S))" in after
+    httpx_after, _ = fixed(
+        tmp_path, catalogue, "import httpx\n\nCLIENT = httpx.Client(base_url='x', timeout=None)\n"
+    )
+    assert "httpx.Client(base_url='x', timeout=HTTP_TIMEOUT_S)" in httpx_after
+
+
+def test_waits_that_take_a_timeout_another_way_are_left_alone(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    code = """\
+    import subprocess
+
+
+    def run(cmd, options):
+        subprocess.run(cmd, **options)
+        return subprocess.check_output(cmd, timeout=30)
+    """
+    after, report = fixed(tmp_path, catalogue, code)
+    assert after == dedent(code)
+    assert report.outcomes == []
