@@ -181,3 +181,115 @@ def test_waits_that_take_a_timeout_another_way_are_left_alone(
     after, report = fixed(tmp_path, catalogue, code)
     assert after == dedent(code)
     assert report.outcomes == []
+
+
+# ---------------------------------------------------------------- async-io
+
+
+def test_blocking_sleep_and_whole_file_io_in_async_def_leave_the_event_loop(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, report = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        import json
+        from time import sleep
+
+
+        async def load(path):
+            sleep(0.5)  # the NFS mount is slow to settle
+            with open(path, encoding="utf-8") as source:
+                return json.loads(source.read())
+
+
+        async def save(path, blob):
+            with open(path, "wb") as out:
+                out.write(blob)
+        """,
+    )
+    assert after == dedent(
+        """\
+        import asyncio
+        import json
+        from pathlib import Path
+
+
+        async def load(path):
+            await asyncio.sleep(0.5)  # the NFS mount is slow to settle
+            return json.loads(await asyncio.to_thread(Path(path).read_text, encoding="utf-8"))
+
+
+        async def save(path, blob):
+            await asyncio.to_thread(Path(path).write_bytes, blob)
+        """
+    )
+    assert set(statuses(report).values()) == {"applied"}
+
+
+def test_file_io_that_is_not_one_whole_read_or_write_is_left_alone(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    code = """\
+    import time
+
+
+    async def tail(path):
+        with open(path) as source:
+            return [line for line in source]
+
+
+    async def append(path, line):
+        with open(path, "a") as out:
+            out.write(line)
+
+
+    def sync_pause():
+        time.sleep(1)
+    """
+    after, report = fixed(tmp_path, catalogue, code)
+    assert after == dedent(code)
+    assert set(statuses(report).values()) == {"skipped"}
+
+
+def test_dropped_tasks_are_kept_in_one_module_set_until_they_finish(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, _ = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        import asyncio
+
+
+        async def handle(event, task):
+            asyncio.create_task(audit(event))
+            asyncio.ensure_future(audit(task))
+
+
+        async def audit(event):
+            return event
+        """,
+    )
+    assert after == dedent(
+        """\
+        import asyncio
+
+        # Tasks started in the background, kept until they finish: the event loop holds tasks only
+        # weakly, and a task nothing refers to may vanish mid-flight (added by `bepro fix`).
+        _BACKGROUND_TASKS: set[object] = set()
+
+
+        async def handle(event, task):
+            task_2 = asyncio.create_task(audit(event))
+            _BACKGROUND_TASKS.add(task_2)
+            task_2.add_done_callback(_BACKGROUND_TASKS.discard)
+            task_3 = asyncio.ensure_future(audit(task))
+            _BACKGROUND_TASKS.add(task_3)
+            task_3.add_done_callback(_BACKGROUND_TASKS.discard)
+
+
+        async def audit(event):
+            return event
+        """
+    )

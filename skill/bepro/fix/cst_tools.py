@@ -118,6 +118,23 @@ def drop_import_name(module: cst.Module, source_module: str, name: str) -> cst.M
     return module
 
 
+def drop_import(module: cst.Module, name: str) -> cst.Module:
+    """Remove a top-level `import name` statement that imports that one module alone."""
+    for statement in module.body:
+        if _plain_import_name(statement) == name:
+            assert isinstance(statement, cst.SimpleStatementLine)  # noqa: S101 - checked above
+            small = statement.body[0]
+            if (
+                isinstance(small, cst.Import)
+                and len(small.names) == 1
+                and not small.names[0].asname
+            ):
+                removed = module.deep_remove(statement)
+                assert isinstance(removed, cst.Module)  # noqa: S101 - removing a statement
+                return removed
+    return module
+
+
 def _import_froms(module: cst.Module, source_module: str) -> list[cst.ImportFrom]:
     return [
         small
@@ -173,6 +190,37 @@ def import_from_name(module: cst.Module, source_module: str, name: str) -> cst.M
         return updated
     line = cst.parse_statement(f"from {source_module} import {name}\n")
     return insert_after_imports(module, line, blank_line=False)
+
+
+def import_module(wrapper: MetadataWrapper, module: cst.Module, name: str) -> cst.Module | None:
+    """`import name` added among the leading `import x` lines (in sorted place) unless the module
+    binds the name to that module already; None when it binds the name to something else."""
+    binding = global_binding(wrapper, name)
+    if binding == {name}:
+        return module
+    if binding is not None:
+        return None
+    statement = cst.parse_statement(f"import {name}\n")
+    for index, existing in enumerate(module.body):
+        if not _is_header(existing, index):
+            break
+        if _plain_import_name(existing) > name:
+            lines = list(existing.leading_lines)
+            blank = next((i for i, line in enumerate(lines) if line.comment), len(lines))
+            statement = statement.with_changes(leading_lines=lines[:blank])
+            moved = existing.with_changes(leading_lines=lines[blank:])
+            body = [*module.body[:index], statement, moved, *module.body[index + 1 :]]
+            return module.with_changes(body=body)
+    return insert_after_imports(module, statement, blank_line=False)
+
+
+def _plain_import_name(statement: cst.BaseStatement) -> str:
+    """`os` for `import os`; empty for anything else (a from-import, a docstring)."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        if isinstance(small, cst.Import):
+            return cst.Module([]).code_for_node(small.names[0].name)
+    return ""
 
 
 def _imports_from(small: cst.BaseSmallStatement, source_module: str) -> bool:

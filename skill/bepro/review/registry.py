@@ -110,6 +110,9 @@ REWRITES: dict[str, Rewrite] = {
     "ruff:DTZ006": Rewrite("utc-datetime"),
     "bepro:wall-clock-duration": Rewrite("monotonic"),
     "bepro:wall-clock-elapsed": Rewrite("monotonic"),
+    "ruff:ASYNC251": Rewrite("async-sleep"),
+    "ruff:RUF006": Rewrite("keep-task"),
+    "ruff:ASYNC230": Rewrite("thread-file-io"),
 }
 
 # Codes outside the default selection, as ruff's preview rules are: `--preview`, or naming the

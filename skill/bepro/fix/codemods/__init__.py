@@ -11,6 +11,7 @@ bepro/review/registry.py (REWRITES); each family module here names its codemods 
     timeouts.py    add-timeout, blocking-timeout, enable-timeout, wait-timeout
     datetimes.py   utc-datetime
     durations.py   monotonic
+    async_io.py    async-sleep, thread-file-io, keep-task
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable, Mapping
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from bepro.fix.codemods import datetimes, durations, timeouts
+from bepro.fix.codemods import async_io, datetimes, durations, timeouts
 from bepro.fix.lines import unchanged_line
 from bepro.fix.model import Candidate
 from bepro.review.finding import Finding
@@ -32,6 +33,7 @@ _FAMILIES: tuple[Mapping[str, Transform], ...] = (
     timeouts.TRANSFORMS,
     datetimes.TRANSFORMS,
     durations.TRANSFORMS,
+    async_io.TRANSFORMS,
 )
 TRANSFORMS: dict[str, Transform] = {name: t for family in _FAMILIES for name, t in family.items()}
 
