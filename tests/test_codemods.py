@@ -293,3 +293,92 @@ def test_dropped_tasks_are_kept_in_one_module_set_until_they_finish(
             return event
         """
     )
+
+
+# ---------------------------------------------------------------- id-generation
+
+
+def test_ids_from_random_draw_the_same_way_from_the_os_csprng(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, _ = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        import random
+        import string
+        import uuid
+        from random import choices
+
+
+        def invite_code():
+            return "".join(choices(string.digits, k=6))  # read out over the phone
+
+
+        def order_id():
+            return str(random.randint(0, 10**9))
+
+
+        def session_token():
+            return "%x" % random.getrandbits(48)
+
+
+        def record_id():
+            return str(uuid.uuid1())
+        """,
+    )
+    assert after == dedent(
+        """\
+        import secrets
+        import string
+        import uuid
+
+
+        def invite_code():
+            return "".join(secrets.SystemRandom().choices(string.digits, k=6))  # read out over the phone
+
+
+        def order_id():
+            return str(secrets.SystemRandom().randint(0, 10**9))
+
+
+        def session_token():
+            return "%x" % secrets.randbits(48)
+
+
+        def record_id():
+            return str(uuid.uuid4())
+        """
+    )
+
+
+def test_a_truncated_uuid_grows_back_only_with_unsafe_fixes(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    code = "import uuid\n\n\ndef short_id():\n    return str(uuid.uuid4())[:8]\n"
+    after, report = fixed(tmp_path, catalogue, code)
+    assert after == code
+    assert "--unsafe-fixes" in report.outcomes[0].reason
+    after, report = fixed(tmp_path, catalogue, code, unsafe=True)
+    assert after == code.replace("[:8]", "")
+    assert report.diffs[str(tmp_path / "app.py")].startswith("# bepro: UNSAFE fixes")
+
+
+def test_random_values_that_are_not_ids_and_seeded_generators_are_left_alone(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    code = """\
+    import random
+
+
+    def backoff(attempt):
+        return random.uniform(0, 2**attempt)
+
+
+    def replay_id(seed):
+        rng = random.Random(seed)
+        return "".join(rng.choices("abc", k=12))
+    """
+    after, report = fixed(tmp_path, catalogue, code)
+    assert after == dedent(code)
+    assert set(statuses(report).values()) <= {"skipped"}

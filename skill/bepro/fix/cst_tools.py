@@ -118,6 +118,24 @@ def drop_import_name(module: cst.Module, source_module: str, name: str) -> cst.M
     return module
 
 
+def drop_unused_import(
+    wrapper: MetadataWrapper, module: cst.Module, func: cst.BaseExpression, source_module: str
+) -> cst.Module:
+    """`module` without the import `func` came through (`from source_module import name` for a
+    name, `import source_module` for `source_module.name`) when `func` was its only use, as the
+    rewrite replaced it: a dangling import is a new ruff error (F401)."""
+    if isinstance(func, cst.Name) and only_used_at(wrapper, func.value, [func]):
+        return drop_import_name(module, source_module, func.value)
+    owner = func.value if isinstance(func, cst.Attribute) else None
+    if (
+        isinstance(owner, cst.Name)
+        and owner.value == source_module
+        and only_used_at(wrapper, owner.value, [owner])
+    ):
+        return drop_import(module, owner.value)
+    return module
+
+
 def drop_import(module: cst.Module, name: str) -> cst.Module:
     """Remove a top-level `import name` statement that imports that one module alone."""
     for statement in module.body:

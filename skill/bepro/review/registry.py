@@ -113,6 +113,9 @@ REWRITES: dict[str, Rewrite] = {
     "ruff:ASYNC251": Rewrite("async-sleep"),
     "ruff:RUF006": Rewrite("keep-task"),
     "ruff:ASYNC230": Rewrite("thread-file-io"),
+    "bepro:random-id": Rewrite("secure-random"),
+    "bepro:uuid1-id": Rewrite("uuid4"),
+    "bepro:truncated-uuid": Rewrite("whole-uuid", safe=False),
 }
 
 # Codes outside the default selection, as ruff's preview rules are: `--preview`, or naming the

@@ -12,6 +12,7 @@ bepro/review/registry.py (REWRITES); each family module here names its codemods 
     datetimes.py   utc-datetime
     durations.py   monotonic
     async_io.py    async-sleep, thread-file-io, keep-task
+    ids.py         secure-random, uuid4, whole-uuid (unsafe)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable, Mapping
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from bepro.fix.codemods import async_io, datetimes, durations, timeouts
+from bepro.fix.codemods import async_io, datetimes, durations, ids, timeouts
 from bepro.fix.lines import unchanged_line
 from bepro.fix.model import Candidate
 from bepro.review.finding import Finding
@@ -34,6 +35,7 @@ _FAMILIES: tuple[Mapping[str, Transform], ...] = (
     datetimes.TRANSFORMS,
     durations.TRANSFORMS,
     async_io.TRANSFORMS,
+    ids.TRANSFORMS,
 )
 TRANSFORMS: dict[str, Transform] = {name: t for family in _FAMILIES for name, t in family.items()}
 

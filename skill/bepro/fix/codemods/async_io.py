@@ -39,21 +39,9 @@ def async_sleep(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None
         sleep = cst.Attribute(cst.Name("asyncio"), cst.Name("sleep"))
         awaited = cst.Await(call.with_changes(func=sleep))
         module = cst_tools.replace_node(wrapper.module, call, awaited)
-        module = _drop_unused_time_import(wrapper, module, call.func)
+        module = cst_tools.drop_unused_import(wrapper, module, call.func, "time")
         return cst_tools.import_module(wrapper, module, "asyncio")
     return None
-
-
-def _drop_unused_time_import(
-    wrapper: MetadataWrapper, module: cst.Module, func: cst.BaseExpression
-) -> cst.Module:
-    """Without its only use, `from time import sleep` or `import time` would be unused (F401)."""
-    if isinstance(func, cst.Name) and cst_tools.only_used_at(wrapper, func.value, [func]):
-        return cst_tools.drop_import_name(module, "time", func.value)
-    owner = func.value if isinstance(func, cst.Attribute) else None
-    if isinstance(owner, cst.Name) and cst_tools.only_used_at(wrapper, owner.value, [owner]):
-        return cst_tools.drop_import(module, owner.value)
-    return module
 
 
 def _in_async_def(parents: Mapping[cst.CSTNode, cst.CSTNode], node: cst.CSTNode) -> bool:
