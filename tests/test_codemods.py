@@ -72,7 +72,7 @@ def test_subprocess_calls_get_a_timeout_from_one_module_constant(
 
         import subprocess
 
-        # Seconds a child process may run (added by `bepro fix`): tune per dependency.
+        # Seconds a child process may run (added by `bepro fix`): tune per command.
         SUBPROCESS_TIMEOUT_S = 60.0
 
 
@@ -382,3 +382,51 @@ def test_random_values_that_are_not_ids_and_seeded_generators_are_left_alone(
     after, report = fixed(tmp_path, catalogue, code)
     assert after == dedent(code)
     assert set(statuses(report).values()) <= {"skipped"}
+
+
+# ---------------------------------------------------------------- backpressure
+
+
+def test_unbounded_queues_get_a_maxsize_with_unsafe_fixes(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, report = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        import asyncio
+        import queue
+
+        EVENTS = asyncio.Queue()  # filled by the webhook handler
+        JOBS = queue.Queue(maxsize=0)
+        """,
+        unsafe=True,
+    )
+    assert after == dedent(
+        """\
+        import asyncio
+        import queue
+
+        # Items a queue holds before its producers wait (added by `bepro fix`): tune per queue.
+        QUEUE_MAXSIZE = 1000
+
+        EVENTS = asyncio.Queue(maxsize=QUEUE_MAXSIZE)  # filled by the webhook handler
+        JOBS = queue.Queue(maxsize=QUEUE_MAXSIZE)
+        """
+    )
+    assert {outcome.safe for outcome in report.outcomes} == {False}
+
+
+def test_a_queue_fed_with_put_nowait_is_left_alone(tmp_path: Path, catalogue: Catalogue) -> None:
+    code = """\
+    import asyncio
+
+    EVENTS = asyncio.Queue()
+
+
+    def on_event(event):
+        EVENTS.put_nowait(event)
+    """
+    after, report = fixed(tmp_path, catalogue, code, unsafe=True)
+    assert after == dedent(code)
+    assert statuses(report) == {"bepro:unbounded-queue": "skipped"}

@@ -321,10 +321,18 @@ def test_cli_reports_statuses_exit_codes_and_the_llm_notice(tmp_path: Path) -> N
     nothing = run_bepro("fix", "clean.py", cwd=tmp_path)
     assert (nothing.returncode, nothing.stdout) == (0, "")
     result = run_bepro("fix", "app.py", "--llm", cwd=tmp_path)
-    assert result.returncode == 1  # the unbounded queue has no offline rewrite
+    assert result.returncode == 1  # the unbounded queue has only an unsafe rewrite
     assert result.stderr.startswith("bepro: no LLM configured; offline codemods only\n")
     assert result.stdout.startswith("--- a/app.py\n+++ b/app.py\n")
-    assert "backpressure (bepro:unbounded-queue) skipped: no offline rewrite" in result.stderr
+    assert (
+        "backpressure (bepro:unbounded-queue) skipped: no safe offline rewrite; "
+        "an unsafe one (bound-queue) runs with --unsafe-fixes"
+    ) in result.stderr
+    unsafe = run_bepro("fix", "app.py", "--unsafe-fixes", cwd=tmp_path)
+    assert unsafe.returncode == 0
+    assert unsafe.stdout.startswith("# bepro: UNSAFE fixes (codemod:bound-queue)")
+    assert "jobs = asyncio.Queue(maxsize=QUEUE_MAXSIZE)" in unsafe.stdout
+    assert "bound-queue (UNSAFE: changes behaviour, review it): validated" in unsafe.stderr
     both = run_bepro("fix", "app.py", "--diff", "--apply", cwd=tmp_path)
     assert both.returncode == 2
     assert "exclude each other" in both.stderr

@@ -65,14 +65,18 @@ def replace_node(module: cst.Module, old: cst.CSTNode, new: cst.CSTNode) -> cst.
 
 
 def ensure_constant(
-    wrapper: MetadataWrapper, module: cst.Module, name: str, value: str, why: str
+    wrapper: MetadataWrapper, module: cst.Module, name: str, value: str, comment: str
 ) -> cst.Module:
-    """Define `NAME = value` (with a comment saying why) after the imports, unless the module
-    already binds the name: a constant the user tuned, or one an earlier fix added."""
+    """Define `NAME = value` under `# comment` after the imports, unless the module already
+    binds the name: a constant the user tuned, or one an earlier fix added."""
     if global_binding(wrapper, name) is not None:
         return module
-    definition = f"# {why} (added by `bepro fix`): tune per dependency.\n{name} = {value}\n"
-    return insert_after_imports(module, cst.parse_statement(definition))
+    return insert_after_imports(module, cst.parse_statement(f"# {comment}\n{name} = {value}\n"))
+
+
+def added(what: str, tune: str = "per dependency") -> str:
+    """The comment above a constant a codemod adds: what it is, who added it, what to tune."""
+    return f"{what} (added by `bepro fix`): tune {tune}."
 
 
 def has_star_args(call: cst.Call) -> bool:

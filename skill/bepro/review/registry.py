@@ -116,6 +116,7 @@ REWRITES: dict[str, Rewrite] = {
     "bepro:random-id": Rewrite("secure-random"),
     "bepro:uuid1-id": Rewrite("uuid4"),
     "bepro:truncated-uuid": Rewrite("whole-uuid", safe=False),
+    "bepro:unbounded-queue": Rewrite("bound-queue", safe=False),
 }
 
 # Codes outside the default selection, as ruff's preview rules are: `--preview`, or naming the

@@ -13,6 +13,7 @@ bepro/review/registry.py (REWRITES); each family module here names its codemods 
     durations.py   monotonic
     async_io.py    async-sleep, thread-file-io, keep-task
     ids.py         secure-random, uuid4, whole-uuid (unsafe)
+    queues.py      bound-queue (unsafe)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable, Mapping
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from bepro.fix.codemods import async_io, datetimes, durations, ids, timeouts
+from bepro.fix.codemods import async_io, datetimes, durations, ids, queues, timeouts
 from bepro.fix.lines import unchanged_line
 from bepro.fix.model import Candidate
 from bepro.review.finding import Finding
@@ -36,6 +37,7 @@ _FAMILIES: tuple[Mapping[str, Transform], ...] = (
     durations.TRANSFORMS,
     async_io.TRANSFORMS,
     ids.TRANSFORMS,
+    queues.TRANSFORMS,
 )
 TRANSFORMS: dict[str, Transform] = {name: t for family in _FAMILIES for name, t in family.items()}
 

@@ -19,6 +19,7 @@ import libcst.matchers as m
 from libcst.metadata import MetadataWrapper
 
 from bepro.fix import cst_tools
+from bepro.fix.cst_tools import added
 from bepro.review.finding import Finding
 
 
@@ -28,17 +29,19 @@ class _Bound:
 
     name: str
     value: str
-    why: str
+    comment: str
 
 
 # Generous ceilings that stop a hung dependency from holding a worker forever; the comment the
 # codemod writes above each constant asks for tuning per dependency (references/rules/timeouts.md).
-_HTTP = _Bound("HTTP_TIMEOUT_S", "10.0", "Seconds before an HTTP call gives up")
-_SOCKET = _Bound("SOCKET_TIMEOUT_S", "10.0", "Seconds a network connection may stall")
-_CHILD = _Bound("SUBPROCESS_TIMEOUT_S", "60.0", "Seconds a child process may run")
-_REDIS = _Bound("REDIS_TIMEOUT_S", "5.0", "Seconds a redis command or connect may take")
+_HTTP = _Bound("HTTP_TIMEOUT_S", "10.0", added("Seconds before an HTTP call gives up"))
+_SOCKET = _Bound("SOCKET_TIMEOUT_S", "10.0", added("Seconds a network connection may stall"))
+_CHILD = _Bound(
+    "SUBPROCESS_TIMEOUT_S", "60.0", added("Seconds a child process may run", "per command")
+)
+_REDIS = _Bound("REDIS_TIMEOUT_S", "5.0", added("Seconds a redis command or connect may take"))
 _DB_CONNECT = _Bound(
-    "DB_CONNECT_TIMEOUT_S", "10", "Seconds a database connect may take (libpq: whole)"
+    "DB_CONNECT_TIMEOUT_S", "10", added("Whole seconds a database connect may take")
 )
 _SUBPROCESS_CALLS = ("run", "call", "check_call", "check_output")
 _REDIS_KEYWORDS = ("socket_timeout", "socket_connect_timeout")
@@ -96,7 +99,7 @@ def add_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None
     else:
         return None
     module = cst_tools.replace_node(wrapper.module, call, new_call)
-    return cst_tools.ensure_constant(wrapper, module, _HTTP.name, _HTTP.value, _HTTP.why)
+    return cst_tools.ensure_constant(wrapper, module, _HTTP.name, _HTTP.value, _HTTP.comment)
 
 
 def _http_call(wrapper: MetadataWrapper, finding: Finding) -> cst.Call | None:
@@ -147,7 +150,7 @@ def blocking_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module |
         for keyword in missing:
             new_call = cst_tools.with_keyword(new_call, keyword, cst.Name(bound.name))
         module = cst_tools.replace_node(wrapper.module, call, new_call)
-        return cst_tools.ensure_constant(wrapper, module, bound.name, bound.value, bound.why)
+        return cst_tools.ensure_constant(wrapper, module, bound.name, bound.value, bound.comment)
     return None
 
 
@@ -178,7 +181,7 @@ def enable_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | N
         args=[arg.with_changes(value=value) if arg is existing else arg for arg in call.args]
     )
     module = cst_tools.replace_node(wrapper.module, call, new_call)
-    return cst_tools.ensure_constant(wrapper, module, _HTTP.name, _HTTP.value, _HTTP.why)
+    return cst_tools.ensure_constant(wrapper, module, _HTTP.name, _HTTP.value, _HTTP.comment)
 
 
 _TIMEOUT_NONE = m.Arg(keyword=m.Name("timeout"), value=m.Name("None"))
@@ -214,7 +217,7 @@ def wait_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | Non
         return None
     new_call = cst_tools.with_keyword(call, "timeout", cst.Name(_CHILD.name))
     module = cst_tools.replace_node(wrapper.module, call, new_call)
-    return cst_tools.ensure_constant(wrapper, module, _CHILD.name, _CHILD.value, _CHILD.why)
+    return cst_tools.ensure_constant(wrapper, module, _CHILD.name, _CHILD.value, _CHILD.comment)
 
 
 TRANSFORMS = {
