@@ -430,3 +430,96 @@ def test_a_queue_fed_with_put_nowait_is_left_alone(tmp_path: Path, catalogue: Ca
     after, report = fixed(tmp_path, catalogue, code, unsafe=True)
     assert after == dedent(code)
     assert statuses(report) == {"bepro:unbounded-queue": "skipped"}
+
+
+# ---------------------------------------------------------------- structured-logs
+
+
+def test_log_messages_become_templates_with_the_same_text(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, report = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        import logging
+
+        log = logging.getLogger(__name__)
+
+
+        def pay(user, amount, items):
+            log.info(f"{user} paid {amount:.2f} for {len(items)} items, 100% settled")
+            log.warning("retrying %s after %ds" % (user, 5))
+            log.error("user {} owes {!r}".format(user, amount))
+            log.debug(
+                "paid: " + user,  # audit trail
+            )
+        """,
+    )
+    assert after == dedent(
+        """\
+        import logging
+
+        log = logging.getLogger(__name__)
+
+
+        def pay(user, amount, items):
+            log.info("%s paid %.2f for %s items, 100%% settled", user, amount, len(items))
+            log.warning("retrying %s after %ds", user, 5)
+            log.error("user %s owes %r", user, amount)
+            log.debug(
+                "paid: %s",  # audit trail
+                user,
+            )
+        """
+    )
+    assert sorted(statuses(report)) == ["ruff:G001", "ruff:G002", "ruff:G003", "ruff:G004"]
+
+
+def test_messages_whose_text_would_change_are_left_alone(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    code = """\
+    import logging
+
+    log = logging.getLogger(__name__)
+
+
+    def report(user, pair, load):
+        log.info(f"{user=}")
+        log.info(f"{user:>10}|")
+        log.info("%s and %s" % pair)
+        log.info("{b} {a}".format(a=load(), b=load()))
+    """
+    after, report = fixed(tmp_path, catalogue, code)
+    assert after == dedent(code)
+    assert set(statuses(report).values()) == {"skipped"}
+
+
+def test_prints_and_root_logger_calls_move_to_the_module_logger_only_when_unsafe(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    code = """\
+    import logging
+
+
+    def run(rows):
+        print("saved", len(rows), "rows")
+        logging.info("done")
+    """
+    after, _ = fixed(tmp_path, catalogue, code)
+    assert after == dedent(code)
+    after, report = fixed(tmp_path, catalogue, code, unsafe=True)
+    assert after == dedent(
+        """\
+        import logging
+
+        logger = logging.getLogger(__name__)
+
+
+        def run(rows):
+            logger.info("saved %s rows", len(rows))
+            logger.info("done")
+        """
+    )
+    assert {outcome.safe for outcome in report.outcomes} == {False}

@@ -30,6 +30,20 @@ def calls_at(wrapper: MetadataWrapper, line: int, column: int) -> list[cst.Call]
     return [node for _, _, node in sorted(found, key=lambda item: (item[0], item[1]))]
 
 
+def calls_around(wrapper: MetadataWrapper, line: int, column: int) -> list[cst.Call]:
+    """Calls whose source spans the position (1-based column), innermost first: the call a
+    finding about one of its arguments is about."""
+    positions = wrapper.resolve(PositionProvider)
+    point = (line, column - 1)
+    found = [
+        (where.start.line, where.start.column, node)
+        for node, where in positions.items()
+        if isinstance(node, cst.Call)
+        and (where.start.line, where.start.column) <= point < (where.end.line, where.end.column)
+    ]
+    return [node for *_, node in sorted(found, key=lambda item: item[:2], reverse=True)]
+
+
 def qualified_names(wrapper: MetadataWrapper, node: cst.CSTNode) -> set[str]:
     """`{"requests.get"}` for `requests.get`, `rq.get` or an imported `get`; empty when unknown."""
     found: object = wrapper.resolve(QualifiedNameProvider).get(node, set())
@@ -185,8 +199,8 @@ def insert_item(
         return result
     last = result[-1] if result else None
     if last is not None and isinstance(last.comma, cst.Comma):
-        result[-1] = last.with_changes(comma=separator)
-        result.append(new.with_changes(comma=last.comma))
+        result[-1] = last.with_changes(comma=_with_comment_of(separator, last.comma))
+        result.append(new.with_changes(comma=_without_comment(last.comma)))
     elif last is not None:
         result[-1] = last.with_changes(comma=separator)
         result.append(new)
@@ -196,11 +210,34 @@ def insert_item(
 
 
 def _separator(items: Sequence[_Item], opening: cst.BaseParenthesizableWhitespace) -> cst.Comma:
+    """A comma spaced like the existing ones (one item per line stays so), without the comment
+    that may follow one of them: a comment belongs to its own line."""
     if len(items) >= 2 and isinstance(items[-2].comma, cst.Comma):
-        return items[-2].comma
+        return _without_comment(items[-2].comma)
     if isinstance(opening, cst.ParenthesizedWhitespace):
-        return cst.Comma(whitespace_after=opening)
+        return _without_comment(cst.Comma(whitespace_after=opening))
     return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+def _with_comment_of(comma: cst.Comma, source: cst.Comma) -> cst.Comma:
+    """`comma` followed by the comment that followed `source`: it stays on the same line."""
+    after, before = comma.whitespace_after, source.whitespace_after
+    if (
+        isinstance(after, cst.ParenthesizedWhitespace)
+        and isinstance(before, cst.ParenthesizedWhitespace)
+        and before.first_line.comment is not None
+    ):
+        return comma.with_changes(whitespace_after=after.with_changes(first_line=before.first_line))
+    return comma
+
+
+def _without_comment(comma: cst.Comma) -> cst.Comma:
+    after = comma.whitespace_after
+    if isinstance(after, cst.ParenthesizedWhitespace) and after.first_line.comment is not None:
+        return comma.with_changes(
+            whitespace_after=after.with_changes(first_line=cst.TrailingWhitespace())
+        )
+    return comma
 
 
 def import_from_name(module: cst.Module, source_module: str, name: str) -> cst.Module:

@@ -117,6 +117,12 @@ REWRITES: dict[str, Rewrite] = {
     "bepro:uuid1-id": Rewrite("uuid4"),
     "bepro:truncated-uuid": Rewrite("whole-uuid", safe=False),
     "bepro:unbounded-queue": Rewrite("bound-queue", safe=False),
+    "ruff:G001": Rewrite("lazy-log-args"),
+    "ruff:G002": Rewrite("lazy-log-args"),
+    "ruff:G003": Rewrite("lazy-log-args"),
+    "ruff:G004": Rewrite("lazy-log-args"),
+    "ruff:T201": Rewrite("print-to-log", safe=False),
+    "ruff:LOG015": Rewrite("module-logger", safe=False),
 }
 
 # Codes outside the default selection, as ruff's preview rules are: `--preview`, or naming the

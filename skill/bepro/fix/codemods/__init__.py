@@ -14,6 +14,7 @@ bepro/review/registry.py (REWRITES); each family module here names its codemods 
     async_io.py    async-sleep, thread-file-io, keep-task
     ids.py         secure-random, uuid4, whole-uuid (unsafe)
     queues.py      bound-queue (unsafe)
+    log_calls.py   lazy-log-args, print-to-log (unsafe), module-logger (unsafe)
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ from collections.abc import Callable, Mapping
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from bepro.fix.codemods import async_io, datetimes, durations, ids, queues, timeouts
+from bepro.fix.codemods import (
+    async_io,
+    datetimes,
+    durations,
+    ids,
+    log_calls,
+    queues,
+    timeouts,
+)
 from bepro.fix.lines import unchanged_line
 from bepro.fix.model import Candidate
 from bepro.review.finding import Finding
@@ -38,6 +47,7 @@ _FAMILIES: tuple[Mapping[str, Transform], ...] = (
     async_io.TRANSFORMS,
     ids.TRANSFORMS,
     queues.TRANSFORMS,
+    log_calls.TRANSFORMS,
 )
 TRANSFORMS: dict[str, Transform] = {name: t for family in _FAMILIES for name, t in family.items()}
 
