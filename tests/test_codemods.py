@@ -523,3 +523,88 @@ def test_prints_and_root_logger_calls_move_to_the_module_logger_only_when_unsafe
         """
     )
     assert {outcome.safe for outcome in report.outcomes} == {False}
+
+
+# ---------------------------------------------------------------- secrets and hardening
+
+
+def test_secrets_move_to_the_environment_only_with_unsafe_fixes(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    code = """\
+    import jwt
+
+    STRIPE_KEY = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"  # rotated quarterly
+
+
+    def issue(claims):
+        return jwt.encode(claims, "s3cret-signing-key", algorithm="HS256")
+    """
+    after, report = fixed(tmp_path, catalogue, code)
+    assert after == dedent(code)
+    assert {outcome.status for outcome in report.outcomes} == {"skipped"}
+    after, report = fixed(tmp_path, catalogue, code, unsafe=True)
+    assert after == dedent(
+        """\
+        import os
+
+        import jwt
+
+        STRIPE_KEY = os.environ["STRIPE_KEY"]  # rotated quarterly
+
+
+        def issue(claims):
+            return jwt.encode(claims, os.environ["JWT_SECRET"], algorithm="HS256")
+        """
+    )
+
+
+def test_a_secret_fallback_becomes_a_required_variable(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    code = 'import os\n\nSECRET_KEY = os.getenv("SECRET_KEY", "dev-secret-key")\n'
+    after, _ = fixed(tmp_path, catalogue, code, unsafe=True)
+    assert after == 'import os\n\nSECRET_KEY = os.environ["SECRET_KEY"]\n'
+
+
+def test_checks_turned_off_are_turned_back_on(tmp_path: Path, catalogue: Catalogue) -> None:
+    after, report = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        import requests
+        import yaml
+
+
+        def fetch(url):
+            response = requests.get(
+                url,
+                timeout=5,
+                verify=False,  # the partner's certificate expired
+            )
+            try:
+                return yaml.load(response.text, Loader=yaml.Loader)
+            except:
+                return None
+        """,
+        unsafe=True,
+    )
+    assert after == dedent(
+        """\
+        import requests
+        import yaml
+
+
+        def fetch(url):
+            response = requests.get(
+                url,
+                timeout=5,  # the partner's certificate expired
+            )
+            try:
+                return yaml.safe_load(response.text)
+            except Exception:
+                return None
+        """
+    )
+    safe = {outcome.finding.source: outcome.safe for outcome in report.outcomes}
+    assert safe == {"ruff:S501": False, "ruff:S506": True, "ruff:E722": True}

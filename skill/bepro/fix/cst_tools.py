@@ -3,6 +3,7 @@ module-level additions (imports, constants) placed where a reader expects them."
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -91,6 +92,16 @@ def ensure_constant(
 def added(what: str, tune: str = "per dependency") -> str:
     """The comment above a constant a codemod adds: what it is, who added it, what to tune."""
     return f"{what} (added by `bepro fix`): tune {tune}."
+
+
+def without_arg(call: cst.Call, arg: cst.Arg) -> cst.Call:
+    """`call` without `arg`; the argument before it takes its comma (a trailing comma stays)."""
+    args = list(call.args)
+    index = next(i for i, existing in enumerate(args) if existing is arg)
+    del args[index]
+    if index == len(args) and args:
+        args[-1] = args[-1].with_changes(comma=arg.comma)
+    return call.with_changes(args=args)
 
 
 def has_star_args(call: cst.Call) -> bool:
@@ -263,14 +274,37 @@ def import_module(wrapper: MetadataWrapper, module: cst.Module, name: str) -> cs
     for index, existing in enumerate(module.body):
         if not _is_header(existing, index):
             break
-        if _plain_import_name(existing) > name:
-            lines = list(existing.leading_lines)
-            blank = next((i for i, line in enumerate(lines) if line.comment), len(lines))
-            statement = statement.with_changes(leading_lines=lines[:blank])
-            moved = existing.with_changes(leading_lines=lines[blank:])
-            body = [*module.body[:index], statement, moved, *module.body[index + 1 :]]
-            return module.with_changes(body=body)
+        place = _place_before(existing, name)
+        if place is None:
+            continue
+        lines = list(existing.leading_lines)
+        blank = next((i for i, line in enumerate(lines) if line.comment), len(lines))
+        statement = statement.with_changes(leading_lines=lines[:blank])
+        kept = [cst.EmptyLine()] if place == "section" else []
+        moved = existing.with_changes(leading_lines=kept + lines[blank:])
+        body = [*module.body[:index], statement, moved, *module.body[index + 1 :]]
+        return module.with_changes(body=body)
     return insert_after_imports(module, statement, blank_line=False)
+
+
+def _place_before(existing: cst.BaseStatement, name: str) -> str | None:
+    """Where `import name` (a standard-library module) goes relative to an import line, as
+    isort orders them: "line" right before it, "section" before it with a blank line between
+    (it starts the third-party section), None after it."""
+    if not isinstance(existing, cst.SimpleStatementLine) or len(existing.body) != 1:
+        return None
+    small = existing.body[0]
+    if isinstance(small, cst.Import):
+        root = cst.Module([]).code_for_node(small.names[0].name)
+    elif isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
+        root = cst.Module([]).code_for_node(small.module)
+    else:
+        return None
+    if root.split(".")[0] not in sys.stdlib_module_names:
+        return "section"
+    if isinstance(small, cst.ImportFrom) or root > name:
+        return "line"
+    return None
 
 
 def _plain_import_name(statement: cst.BaseStatement) -> str:

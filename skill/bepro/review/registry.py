@@ -123,6 +123,14 @@ REWRITES: dict[str, Rewrite] = {
     "ruff:G004": Rewrite("lazy-log-args"),
     "ruff:T201": Rewrite("print-to-log", safe=False),
     "ruff:LOG015": Rewrite("module-logger", safe=False),
+    "bepro:credential-literal": Rewrite("secret-from-env", safe=False),
+    "ruff:S105": Rewrite("secret-from-env", safe=False),
+    "bepro:jwt-literal-key": Rewrite("secret-from-env", safe=False),
+    "bepro:secret-fallback": Rewrite("required-env", safe=False),
+    "ruff:S501": Rewrite("verify-tls", safe=False),
+    "ruff:S506": Rewrite("safe-yaml"),
+    "ruff:S307": Rewrite("literal-eval", safe=False),
+    "ruff:E722": Rewrite("except-exception"),
 }
 
 # Codes outside the default selection, as ruff's preview rules are: `--preview`, or naming the

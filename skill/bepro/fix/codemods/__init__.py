@@ -15,6 +15,8 @@ bepro/review/registry.py (REWRITES); each family module here names its codemods 
     ids.py         secure-random, uuid4, whole-uuid (unsafe)
     queues.py      bound-queue (unsafe)
     log_calls.py   lazy-log-args, print-to-log (unsafe), module-logger (unsafe)
+    credentials.py secret-from-env (unsafe), required-env (unsafe)
+    hardening.py   verify-tls (unsafe), safe-yaml, literal-eval (unsafe), except-exception
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from libcst.metadata import MetadataWrapper
 
 from bepro.fix.codemods import (
     async_io,
+    credentials,
     datetimes,
     durations,
+    hardening,
     ids,
     log_calls,
     queues,
@@ -48,6 +52,8 @@ _FAMILIES: tuple[Mapping[str, Transform], ...] = (
     ids.TRANSFORMS,
     queues.TRANSFORMS,
     log_calls.TRANSFORMS,
+    credentials.TRANSFORMS,
+    hardening.TRANSFORMS,
 )
 TRANSFORMS: dict[str, Transform] = {name: t for family in _FAMILIES for name, t in family.items()}
 
