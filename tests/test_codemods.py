@@ -608,3 +608,49 @@ def test_checks_turned_off_are_turned_back_on(tmp_path: Path, catalogue: Catalog
     )
     safe = {outcome.finding.source: outcome.safe for outcome in report.outcomes}
     assert safe == {"ruff:S501": False, "ruff:S506": True, "ruff:E722": True}
+
+
+# ---------------------------------------------------------------- time-utc
+
+
+def test_naive_constructors_parsers_and_dates_become_utc(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, report = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        from datetime import date, datetime
+
+
+        def stamps(text, ts):
+            start = datetime(2024, 5, 1)  # the launch
+            parsed = datetime.strptime(text, "%Y-%m-%d %H:%M")
+            return start, parsed, date.today(), date.fromtimestamp(ts)
+        """,
+    )
+    assert after == dedent(
+        """\
+        from datetime import UTC, datetime
+
+
+        def stamps(text, ts):
+            start = datetime(2024, 5, 1, tzinfo=UTC)  # the launch
+            parsed = datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+            return start, parsed, datetime.now(UTC).date(), datetime.fromtimestamp(ts, UTC).date()
+        """
+    )
+    assert sorted(statuses(report)) == ["ruff:DTZ001", "ruff:DTZ007", "ruff:DTZ011", "ruff:DTZ012"]
+
+
+def test_a_parse_format_with_an_offset_is_left_alone(tmp_path: Path, catalogue: Catalogue) -> None:
+    code = """\
+    import datetime
+
+
+    def parse(text, fmt):
+        return datetime.datetime.strptime(text, fmt)
+    """
+    after, report = fixed(tmp_path, catalogue, code)
+    assert after == dedent(code)
+    assert set(statuses(report).values()) <= {"skipped"}
