@@ -654,3 +654,75 @@ def test_a_parse_format_with_an_offset_is_left_alone(tmp_path: Path, catalogue: 
     after, report = fixed(tmp_path, catalogue, code)
     assert after == dedent(code)
     assert set(statuses(report).values()) <= {"skipped"}
+
+
+# ---------------------------------------------------------------- retries and cache
+
+
+def test_retry_policies_get_a_limit_and_jittered_backoff(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, _ = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        from tenacity import retry
+
+
+        @retry(reraise=True)
+        def fetch():
+            return 1
+
+
+        @retry
+        def ping():
+            return 2
+        """,
+    )
+    assert after == dedent(
+        """\
+        from tenacity import retry, stop_after_attempt, wait_random_exponential
+
+        # When retries give up (added by `bepro fix`): tune per call.
+        RETRY_STOP = stop_after_attempt(4)
+
+        # Seconds between retries, growing, with jitter (added by `bepro fix`): tune per call.
+        RETRY_WAIT = wait_random_exponential(multiplier=0.5, max=10.0)
+
+
+        @retry(reraise=True, stop=RETRY_STOP, wait=RETRY_WAIT)
+        def fetch():
+            return 1
+
+
+        @retry(stop=RETRY_STOP, wait=RETRY_WAIT)
+        def ping():
+            return 2
+        """
+    )
+
+
+def test_a_redis_cache_fill_gets_a_ttl_and_other_caches_are_left_alone(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    fill = """\
+    import json
+
+    import {library}
+
+    cache = {library}.Redis()
+
+
+    def profile(user_id, load):
+        cached = cache.get(user_id)
+        if cached is None:
+            cache.set(user_id, json.dumps(load(user_id)))
+        return cached
+    """
+    after, _ = fixed(tmp_path, catalogue, fill.format(library="redis"))
+    assert "cache.set(user_id, json.dumps(load(user_id)), ex=CACHE_TTL_S)" in after
+    assert after.count("CACHE_TTL_S = 300") == 1
+    other = fill.format(library="memcachelib")
+    after, report = fixed(tmp_path, catalogue, other)
+    assert after == dedent(other)
+    assert statuses(report) == {"bepro:cache-fill-without-ttl": "skipped"}

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 import libcst as cst
+import libcst.matchers as m
 from libcst._metadata_dependent import LazyValue
 from libcst.metadata import (
     MetadataWrapper,
@@ -55,6 +56,22 @@ def qualified_names(wrapper: MetadataWrapper, node: cst.CSTNode) -> set[str]:
         if isinstance(found, set)
         else set()
     )
+
+
+def imports(module: cst.Module, library: str) -> bool:
+    """Whether an import statement (not a comment or a string) brings in the library."""
+    for node in m.findall(module, m.Import() | m.ImportFrom()):
+        if isinstance(node, cst.Import):
+            names = [module.code_for_node(alias.name) for alias in node.names]
+        else:
+            names = (
+                [module.code_for_node(node.module)]
+                if isinstance(node, cst.ImportFrom) and node.module and not node.relative
+                else []
+            )
+        if any(name.split(".")[0] == library for name in names):
+            return True
+    return False
 
 
 def keyword_arg(call: cst.Call, name: str) -> cst.Arg | None:

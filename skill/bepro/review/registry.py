@@ -135,6 +135,8 @@ REWRITES: dict[str, Rewrite] = {
     "ruff:S506": Rewrite("safe-yaml"),
     "ruff:S307": Rewrite("literal-eval", safe=False),
     "ruff:E722": Rewrite("except-exception"),
+    "bepro:retry-decorator-defaults": Rewrite("bounded-retry"),
+    "bepro:cache-fill-without-ttl": Rewrite("cache-ttl"),
 }
 
 # Codes outside the default selection, as ruff's preview rules are: `--preview`, or naming the

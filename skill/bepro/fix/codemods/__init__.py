@@ -17,6 +17,8 @@ bepro/review/registry.py (REWRITES); each family module here names its codemods 
     log_calls.py   lazy-log-args, print-to-log (unsafe), module-logger (unsafe)
     credentials.py secret-from-env (unsafe), required-env (unsafe)
     hardening.py   verify-tls (unsafe), safe-yaml, literal-eval (unsafe), except-exception
+    retries.py     bounded-retry
+    cache.py       cache-ttl
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from libcst.metadata import MetadataWrapper
 
 from bepro.fix.codemods import (
     async_io,
+    cache,
     credentials,
     datetimes,
     durations,
@@ -35,6 +38,7 @@ from bepro.fix.codemods import (
     ids,
     log_calls,
     queues,
+    retries,
     timeouts,
 )
 from bepro.fix.lines import unchanged_line
@@ -54,6 +58,8 @@ _FAMILIES: tuple[Mapping[str, Transform], ...] = (
     log_calls.TRANSFORMS,
     credentials.TRANSFORMS,
     hardening.TRANSFORMS,
+    retries.TRANSFORMS,
+    cache.TRANSFORMS,
 )
 TRANSFORMS: dict[str, Transform] = {name: t for family in _FAMILIES for name, t in family.items()}
 

@@ -118,23 +118,7 @@ def _http_call(wrapper: MetadataWrapper, finding: Finding) -> cst.Call | None:
 
 
 def _imports_http(module: cst.Module) -> bool:
-    return _imports(module, "requests") or _imports(module, "httpx")
-
-
-def _imports(module: cst.Module, library: str) -> bool:
-    """Whether an import statement (not a comment or a string) brings in the library."""
-    for node in m.findall(module, m.Import() | m.ImportFrom()):
-        if isinstance(node, cst.Import):
-            names = [module.code_for_node(alias.name) for alias in node.names]
-        else:
-            names = (
-                [module.code_for_node(node.module)]
-                if isinstance(node, cst.ImportFrom) and node.module
-                else []
-            )
-        if any(name.split(".")[0] == library for name in names):
-            return True
-    return False
+    return cst_tools.imports(module, "requests") or cst_tools.imports(module, "httpx")
 
 
 def blocking_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
@@ -194,7 +178,7 @@ def _http_library(wrapper: MetadataWrapper, call: cst.Call) -> str | None:
         root = name.split(".")[0]
         if root in ("httpx", "aiohttp"):
             return root
-    imported = {root for root in ("httpx", "aiohttp") if _imports(wrapper.module, root)}
+    imported = {root for root in ("httpx", "aiohttp") if cst_tools.imports(wrapper.module, root)}
     return imported.pop() if len(imported) == 1 else None
 
 
