@@ -41,6 +41,7 @@ class RuleTally:
     rejected: int = 0
     skipped: int = 0
     reasons: list[str] = field(default_factory=list)
+    cases: set[str] = field(default_factory=set)  # the cases its findings came from
 
     @property
     def fix_rate(self) -> float:
@@ -56,6 +57,7 @@ class RuleTally:
 
     def add(self, case: str, outcome: FixOutcome) -> None:
         self.findings += 1
+        self.cases.add(case)
         if outcome.status in FIXED:
             self.fixed += 1
             self.fixed_safe += outcome.safe
@@ -105,7 +107,7 @@ class FixesEvalReport:
 
 def _figures(tallies: dict[str, RuleTally]) -> dict[str, dict[str, float]]:
     return {
-        key: {**tally.counts(), "fix_rate": round(tally.fix_rate, 4)}
+        key: {**tally.counts(), "cases": len(tally.cases), "fix_rate": round(tally.fix_rate, 4)}
         for key, tally in sorted(tallies.items())
     }
 

@@ -154,9 +154,7 @@ def drop_import_name(module: cst.Module, source_module: str, name: str) -> cst.M
         if len(kept) == len(names):
             continue
         if not kept:
-            removed = module.deep_remove(small)
-            assert isinstance(removed, cst.Module)  # noqa: S101 - removing a statement part
-            return removed
+            return _remove_small(module, small)
         kept[-1] = kept[-1].with_changes(comma=names[-1].comma)
         updated = module.deep_replace(small, small.with_changes(names=kept))
         assert isinstance(updated, cst.Module)  # noqa: S101 - replacing a statement part
@@ -193,9 +191,37 @@ def drop_import(module: cst.Module, name: str) -> cst.Module:
                 and len(small.names) == 1
                 and not small.names[0].asname
             ):
-                removed = module.deep_remove(statement)
-                assert isinstance(removed, cst.Module)  # noqa: S101 - removing a statement
-                return removed
+                return _remove_small(module, small)
+    return module
+
+
+def _merged_lines(
+    removed: Sequence[cst.EmptyLine], following: Sequence[cst.EmptyLine]
+) -> list[cst.EmptyLine]:
+    """The lines above a removed line, kept above the next one: its comments, and as many blank
+    lines as the larger of the two gaps."""
+    if any(line.comment for line in removed):
+        return [*removed, *following]
+    return list(following if len(following) >= len(removed) else removed)
+
+
+def _remove_small(module: cst.Module, small: cst.BaseSmallStatement) -> cst.Module:
+    """Remove a top-level small statement; a line left empty goes, and the blank lines and
+    comments above it stay above the line that follows."""
+    for index, statement in enumerate(module.body):
+        if not isinstance(statement, cst.SimpleStatementLine) or small not in statement.body:
+            continue
+        if len(statement.body) > 1:
+            removed = module.deep_remove(small)
+            assert isinstance(removed, cst.Module)  # noqa: S101 - removing a statement part
+            return removed
+        body = list(module.body)
+        del body[index]
+        if index < len(body):
+            following = body[index]
+            lines = _merged_lines(statement.leading_lines, following.leading_lines)
+            body[index] = following.with_changes(leading_lines=lines)
+        return module.with_changes(body=body)
     return module
 
 
