@@ -476,6 +476,41 @@ def test_log_messages_become_templates_with_the_same_text(
     assert sorted(statuses(report)) == ["ruff:G001", "ruff:G002", "ruff:G003", "ruff:G004"]
 
 
+def test_a_message_split_over_lines_keeps_its_lines(tmp_path: Path, catalogue: Catalogue) -> None:
+    after, _ = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        import logging
+
+        log = logging.getLogger(__name__)
+
+
+        def failed(email, case):
+            log.warning(
+                f"Failed to add {email} to case {case}, "
+                "100% of the others went through"
+            )
+        """,
+    )
+    assert after == dedent(
+        """\
+        import logging
+
+        log = logging.getLogger(__name__)
+
+
+        def failed(email, case):
+            log.warning(
+                "Failed to add %s to case %s, "
+                "100%% of the others went through",
+                email,
+                case
+            )
+        """
+    )
+
+
 def test_messages_whose_text_would_change_are_left_alone(
     tmp_path: Path, catalogue: Catalogue
 ) -> None:
@@ -698,6 +733,33 @@ def test_retry_policies_get_a_limit_and_jittered_backoff(
         @retry(stop=RETRY_STOP, wait=RETRY_WAIT)
         def ping():
             return 2
+        """
+    )
+
+
+def test_an_exponential_wait_gets_jitter_and_keeps_its_cap(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, _ = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        from tenacity import retry, stop_after_attempt, wait_exponential
+
+
+        @retry(stop=stop_after_attempt(3), wait=wait_exponential(multiplier=1, max=10))
+        def upload():
+            return 1
+        """,
+    )
+    assert after == dedent(
+        """\
+        from tenacity import retry, stop_after_attempt, wait_random_exponential
+
+
+        @retry(stop=stop_after_attempt(3), wait=wait_random_exponential(multiplier=1, max=10))
+        def upload():
+            return 1
         """
     )
 

@@ -295,7 +295,7 @@ def test_fix_available_comes_from_the_rewrite_table(project: Path) -> None:
     assert set(registry.REWRITES) <= set(registry.code_table())
     unsafe = run_bepro("rules", "unbounded-queue", cwd=project)
     assert "`bepro fix --unsafe-fixes` rewrites it offline (bound-queue)" in unsafe.stdout
-    without = run_bepro("rules", "S105", cwd=project)
+    without = run_bepro("rules", "S310", cwd=project)
     assert "No offline rewrite yet." in without.stdout
 
 

@@ -255,6 +255,12 @@ def insert_item(
     if last is not None and isinstance(last.comma, cst.Comma):
         result[-1] = last.with_changes(comma=_with_comment_of(separator, last.comma))
         result.append(new.with_changes(comma=_without_comment(last.comma)))
+    elif isinstance(last, cst.Arg):
+        # the line break before `)` follows the last argument: it moves to the new last one
+        result[-1] = last.with_changes(
+            comma=separator, whitespace_after_arg=cst.SimpleWhitespace("")
+        )
+        result.append(new.with_changes(whitespace_after_arg=last.whitespace_after_arg))
     elif last is not None:
         result[-1] = last.with_changes(comma=separator)
         result.append(new)

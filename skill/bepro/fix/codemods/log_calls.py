@@ -37,9 +37,10 @@ _PURE = m.Name() | m.Attribute(value=m.Name()) | m.Integer() | m.SimpleString()
 
 @dataclass(frozen=True)
 class _Message:
-    """A log message as a %-template (source text of a string literal) and its arguments."""
+    """A log message as a %-template (a string literal, or literals side by side) and its
+    arguments."""
 
-    template: str
+    template: cst.BaseExpression
     args: list[cst.BaseExpression]
 
 
@@ -69,7 +70,7 @@ def _message_index(call: cst.Call) -> int | None:
 
 
 def _with_message(call: cst.Call, index: int, message: _Message) -> cst.Call:
-    template = call.args[index].with_changes(value=cst.SimpleString(message.template))
+    template = call.args[index].with_changes(value=message.template)
     args = list(call.args)
     args[index] = template
     for offset, value in enumerate(message.args, start=1):
@@ -82,6 +83,8 @@ def _with_message(call: cst.Call, index: int, message: _Message) -> cst.Call:
 def _lazy(module: cst.Module, value: cst.BaseExpression) -> _Message | None:
     if isinstance(value, cst.FormattedString):
         return _from_fstring(module, value)
+    if isinstance(value, cst.ConcatenatedString):
+        return _from_side_by_side(module, value)
     if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Modulo):
         return _from_percent(value)
     if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
@@ -93,6 +96,19 @@ def _lazy(module: cst.Module, value: cst.BaseExpression) -> _Message | None:
 
 
 def _from_fstring(module: cst.Module, value: cst.FormattedString) -> _Message | None:
+    converted = _fstring_template(module, value)
+    if converted is None:
+        return None
+    text, args = converted
+    if not args:
+        text = text.replace("%%", "%")  # logging %-formats a message only when it has arguments
+    return _Message(cst.SimpleString(text), args)
+
+
+def _fstring_template(
+    module: cst.Module, value: cst.FormattedString
+) -> tuple[str, list[cst.BaseExpression]] | None:
+    """The f-string as the source of a %-template literal (its `%` escaped), and its values."""
     prefix = value.prefix.lower().replace("f", "")
     body: list[str] = []
     args: list[cst.BaseExpression] = []
@@ -107,8 +123,36 @@ def _from_fstring(module: cst.Module, value: cst.FormattedString) -> _Message | 
             return None
         body.append(placeholder)
         args.append(part.expression)
-    text = "".join(body) if args else "".join(body).replace("%%", "%")
-    return _Message(f"{prefix}{value.start[len(value.prefix) :]}{text}{value.end}", args)
+    return f"{prefix}{value.start[len(value.prefix) :]}{''.join(body)}{value.end}", args
+
+
+def _from_side_by_side(module: cst.Module, value: cst.ConcatenatedString) -> _Message | None:
+    """`f"a {x} " "b"` over several lines -> `"a %s " "b"`, x: each piece stays on its line."""
+    args: list[cst.BaseExpression] = []
+    template = _side_by_side_template(module, value, args)
+    return _Message(template, args) if template is not None and args else None
+
+
+def _side_by_side_template(
+    module: cst.Module, value: cst.BaseExpression, args: list[cst.BaseExpression]
+) -> cst.BaseExpression | None:
+    """The literals side by side as template pieces; their values are appended to `args`."""
+    if isinstance(value, cst.ConcatenatedString):
+        left = _side_by_side_template(module, value.left, args)
+        right = _side_by_side_template(module, value.right, args)
+        if left is None or right is None:
+            return None
+        return value.with_changes(left=left, right=right)
+    if isinstance(value, cst.FormattedString):
+        converted = _fstring_template(module, value)
+        if converted is None:
+            return None
+        args += converted[1]
+        return cst.SimpleString(converted[0])
+    if isinstance(value, cst.SimpleString) and "b" not in value.prefix.lower():
+        raw = value.raw_value.replace("%", "%%")
+        return cst.SimpleString(f"{value.prefix}{value.quote}{raw}{value.quote}")
+    return None
 
 
 def _placeholder(module: cst.Module, part: cst.FormattedStringExpression) -> str | None:
@@ -135,11 +179,11 @@ def _from_percent(value: cst.BinaryOperation) -> _Message | None:
     if isinstance(right, cst.Tuple):
         if any(isinstance(element, cst.StarredElement) for element in right.elements):
             return None
-        return _Message(value.left.value, [element.value for element in right.elements])
+        return _Message(value.left, [element.value for element in right.elements])
     named = bool(placeholders) and all(found.group(1) for found in placeholders)
     if len(placeholders) == 1 or (named and isinstance(right, cst.Dict | cst.Name)):
         # one value, or one mapping for %(name)s: logging formats both as `%` did
-        return _Message(value.left.value, [right.with_changes(lpar=[], rpar=[])])
+        return _Message(value.left, [right.with_changes(lpar=[], rpar=[])])
     return None
 
 
@@ -162,7 +206,7 @@ def _from_concatenation(value: cst.BinaryOperation) -> _Message | None:
         else:
             body.append("%s")
             args.append(part.with_changes(lpar=[], rpar=[]) if _simple(part) else part)
-    return _Message(f"{quote}{''.join(body)}{literals[0].quote}", args)
+    return _Message(cst.SimpleString(f"{quote}{''.join(body)}{literals[0].quote}"), args)
 
 
 def _added(value: cst.BaseExpression) -> list[cst.BaseExpression]:
@@ -217,7 +261,8 @@ def _from_format(call: cst.Call) -> _Message | None:
     order = [given.index(value) for value in used]
     if order != sorted(order) and not all(m.matches(arg, _PURE) for arg in args):
         return None  # the fields take the arguments in another order: calls would run reordered
-    return _Message(f"{literal.prefix}{literal.quote}{''.join(body)}{literal.quote}", args)
+    text = f"{literal.prefix}{literal.quote}{''.join(body)}{literal.quote}"
+    return _Message(cst.SimpleString(text), args)
 
 
 def _spec_placeholder(spec: str, conversion: str | None) -> str | None:

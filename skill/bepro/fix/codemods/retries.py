@@ -48,15 +48,58 @@ def bounded_retry(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | No
     spelled = _tenacity_helpers(wrapper, call.func)
     if spelled is None:
         return None
-    prefix, needs_import = spelled
-    new_call = _keyword_if_missing(call, "stop", _STOP[0])
-    new_call = _keyword_if_missing(new_call, "wait", _WAIT[0])
+    prefix, unbound = spelled
+    new_call, renamed = _with_jitter(wrapper, call)
+    added = [
+        constant
+        for constant in (_STOP, _WAIT)
+        if not cst_tools.keyword_arg(call, _KEYWORD[constant[0]])
+    ]
+    if renamed is None and not added:
+        return None
+    for name, _, _ in added:
+        new_call = cst_tools.with_keyword(new_call, _KEYWORD[name], cst.Name(name))
     module = cst_tools.replace_node(wrapper.module, target, new_call)
-    for name, value, comment in (_WAIT, _STOP):
+    if renamed is not None:
+        module = cst_tools.drop_unused_import(wrapper, module, renamed, "tenacity")
+    for name, value, comment in reversed(added):
         module = cst_tools.ensure_constant(wrapper, module, name, value.format(prefix), comment)
-    for helper in _TENACITY_HELPERS if needs_import else ():
+    needed = {_HELPER[name] for name, _, _ in added} | ({_JITTER} if renamed is not None else set())
+    for helper in sorted(needed & set(unbound)):
         module = cst_tools.import_from_name(module, "tenacity", helper)
     return module
+
+
+_EXPONENTIAL_OPTIONS = frozenset({"multiplier", "min", "max", "exp_base"})
+_JITTER = "wait_random_exponential"
+_KEYWORD = {"RETRY_STOP": "stop", "RETRY_WAIT": "wait"}
+_HELPER = {"RETRY_STOP": "stop_after_attempt", "RETRY_WAIT": _JITTER}
+
+
+def _with_jitter(
+    wrapper: MetadataWrapper, call: cst.Call
+) -> tuple[cst.Call, cst.BaseExpression | None]:
+    """`wait=wait_exponential(...)` -> `wait=wait_random_exponential(...)` (same arguments), and
+    the function replaced; the call as it is when its wait is anything else."""
+    wait = cst_tools.keyword_arg(call, "wait")
+    growth = wait.value if wait is not None else None
+    if not isinstance(growth, cst.Call) or "tenacity.wait_exponential" not in (
+        cst_tools.qualified_names(wrapper, growth.func)
+    ):
+        return call, None
+    if any(
+        arg.keyword is None or arg.keyword.value not in _EXPONENTIAL_OPTIONS for arg in growth.args
+    ):
+        return call, None
+    if isinstance(growth.func, cst.Attribute):
+        func: cst.BaseExpression = growth.func.with_changes(attr=cst.Name(_JITTER))
+    elif cst_tools.global_binding(wrapper, _JITTER) in (None, {f"tenacity.{_JITTER}"}):
+        func = cst.Name(_JITTER)
+    else:
+        return call, None
+    jittered = growth.with_changes(func=func)
+    args = [arg.with_changes(value=jittered) if arg is wait else arg for arg in call.args]
+    return call.with_changes(args=args), growth.func
 
 
 def _policy_at(wrapper: MetadataWrapper, finding: Finding) -> cst.BaseExpression | None:
@@ -79,18 +122,21 @@ def _keyword_if_missing(
 
 def _tenacity_helpers(
     wrapper: MetadataWrapper, func: cst.BaseExpression
-) -> tuple[str, bool] | None:
-    """`tenacity.` when the decorator is spelled through the module, else "" and whether the
-    helpers must be imported; None when a helper's name is bound to something else."""
+) -> tuple[str, list[str]] | None:
+    """`tenacity.` when the decorator is spelled through the module, else "" and the helpers to
+    import; None when a helper's name is bound to something else."""
     if isinstance(func, cst.Attribute) and cst_tools.qualified_names(wrapper, func.value) == {
         "tenacity"
     }:
-        return f"{cst.Module([]).code_for_node(func.value)}.", False
-    bindings = [cst_tools.global_binding(wrapper, helper) for helper in _TENACITY_HELPERS]
-    if all(binding is None for binding in bindings):
-        return "", True
-    expected = [{f"tenacity.{helper}"} for helper in _TENACITY_HELPERS]
-    return ("", False) if bindings == expected else None
+        return f"{cst.Module([]).code_for_node(func.value)}.", []
+    missing = []
+    for helper in _TENACITY_HELPERS:
+        binding = cst_tools.global_binding(wrapper, helper)
+        if binding is None:
+            missing.append(helper)
+        elif binding != {f"tenacity.{helper}"}:
+            return None
+    return "", missing
 
 
 TRANSFORMS = {"bounded-retry": bounded_retry}
