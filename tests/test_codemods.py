@@ -788,3 +788,55 @@ def test_a_redis_cache_fill_gets_a_ttl_and_other_caches_are_left_alone(
     after, report = fixed(tmp_path, catalogue, other)
     assert after == dedent(other)
     assert statuses(report) == {"bepro:cache-fill-without-ttl": "skipped"}
+
+
+# ---------------------------------------------------------------- imports and newer syntax
+
+
+def test_an_added_import_goes_after_future_imports_in_its_own_block(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, _ = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        from __future__ import annotations
+
+        import time
+
+
+        async def pause():
+            time.sleep(1)
+        """,
+    )
+    assert after == dedent(
+        """\
+        from __future__ import annotations
+
+        import asyncio
+
+
+        async def pause():
+            await asyncio.sleep(1)
+        """
+    )
+
+
+def test_a_file_in_newer_syntax_than_this_python_is_still_fixed(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    code = """\
+    import time
+
+
+    def first[T](items: list[T]) -> T:
+        return items[0]
+
+
+    async def pause():
+        time.sleep(1)
+    """
+    after, report = fixed(tmp_path, catalogue, code)
+    assert "await asyncio.sleep(1)" in after
+    assert "def first[T](items: list[T]) -> T:" in after
+    assert statuses(report) == {"ruff:ASYNC251": "applied"}

@@ -333,7 +333,25 @@ def import_module(wrapper: MetadataWrapper, module: cst.Module, name: str) -> cs
         moved = existing.with_changes(leading_lines=kept + lines[blank:])
         body = [*module.body[:index], statement, moved, *module.body[index + 1 :]]
         return module.with_changes(body=body)
-    return insert_after_imports(module, statement, blank_line=False)
+    return insert_after_imports(module, statement, blank_line=not _ends_with_import(module))
+
+
+def _ends_with_import(module: cst.Module) -> bool:
+    """Whether the module's header ends with an import other than `from __future__`: a new
+    import joins that block; after a docstring or future import it starts its own."""
+    count = next(
+        (i for i, statement in enumerate(module.body) if not _is_header(statement, i)),
+        len(module.body),
+    )
+    last = module.body[count - 1] if count else None
+    if not isinstance(last, cst.SimpleStatementLine):
+        return False
+    small = last.body[-1]
+    if isinstance(small, cst.ImportFrom):
+        return not (
+            small.module is not None and cst.Module([]).code_for_node(small.module) == "__future__"
+        )
+    return isinstance(small, cst.Import)
 
 
 def _place_before(existing: cst.BaseStatement, name: str) -> str | None:
@@ -349,6 +367,8 @@ def _place_before(existing: cst.BaseStatement, name: str) -> str | None:
         root = cst.Module([]).code_for_node(small.module)
     else:
         return None
+    if root == "__future__":
+        return None  # future imports stay first
     if root.split(".")[0] not in sys.stdlib_module_names:
         return "section"
     if isinstance(small, cst.ImportFrom) or root > name:
