@@ -8,7 +8,8 @@ test command of every candidate, so a rewrite only counts when the check passes 
     run_fixes_eval(cases_dir, catalogue, proposer=None) -> FixesEvalReport
 
 `proposer=None` measures the offline codemods alone; pass an LLM RewriteProposer to measure both.
-Unsafe rewrites (`--unsafe-fixes`) run too, since every rewrite must pass the case's check.
+Unsafe rewrites (`--unsafe-fixes`) run too unless `unsafe_fixes=False`: every rewrite must pass
+the case's check either way.
 On the report: `per_rule[rule_id]` and `per_code[source]` are RuleTallies (findings, fixed,
 fixed_safe, rejected, skipped, reasons); `metrics()` gives {"fix_rate": fixed / findings,
 "safe_fix_rate": fixed by safe rewrites / findings}; `counts()` the totals; `per_rule_figures()`
@@ -122,19 +123,22 @@ def case_dirs(cases_dir: Path) -> list[Path]:
 
 
 def run_fixes_eval(
-    cases_dir: Path, catalogue: Catalogue, proposer: RewriteProposer | None = None
+    cases_dir: Path,
+    catalogue: Catalogue,
+    proposer: RewriteProposer | None = None,
+    unsafe_fixes: bool = True,
 ) -> FixesEvalReport:
     report = FixesEvalReport()
     for case in case_dirs(cases_dir):
         report.cases += 1
-        for outcome in _fix_case(case, catalogue, proposer):
+        for outcome in _fix_case(case, catalogue, proposer, unsafe_fixes):
             report.per_rule.setdefault(outcome.finding.rule_id, RuleTally()).add(case.name, outcome)
             report.per_code.setdefault(outcome.finding.source, RuleTally()).add(case.name, outcome)
     return report
 
 
 def _fix_case(
-    case: Path, catalogue: Catalogue, proposer: RewriteProposer | None
+    case: Path, catalogue: Catalogue, proposer: RewriteProposer | None, unsafe_fixes: bool
 ) -> list[FixOutcome]:
     with tempfile.TemporaryDirectory(prefix="bepro-fix-eval-") as scratch:
         work = Path(scratch) / case.name
@@ -142,5 +146,7 @@ def _fix_case(
         modules = sorted(path for path in work.glob("*.py") if path.name != CHECK_FILE)
         checks = Checks(catalogue, [sys.executable, CHECK_FILE], CHECK_TIMEOUT_S, work)
         undo = work / ".bepro" / "undo"
-        request = FixRequest(modules, checks, proposer=proposer, undo_base=undo, unsafe_fixes=True)
+        request = FixRequest(
+            modules, checks, proposer=proposer, undo_base=undo, unsafe_fixes=unsafe_fixes
+        )
         return run_fix(request).outcomes
