@@ -88,7 +88,7 @@ RUFF_CODES: dict[str, str] = {
 class Rewrite:
     """An offline rewrite `bepro fix` has for a code: the codemod (fix/codemods/) that makes it,
     and whether it is safe. An unsafe rewrite changes behaviour a reviewer must see (a secret
-    read from the environment, a client made shared): it runs only with `--unsafe-fixes`."""
+    read from the environment, a queue bounded): it runs only with `--unsafe-fixes`."""
 
     codemod: str
     safe: bool = True

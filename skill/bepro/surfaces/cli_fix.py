@@ -61,7 +61,7 @@ def fix_command(
         typer.Option(
             "--unsafe-fixes",
             help="Also rewrites that change behaviour a reviewer must see (a secret read from "
-            "the environment, a shared client); their diffs say so.",
+            "the environment, TLS verification turned on, a bounded queue); their diffs say so.",
         ),
     ] = False,
     output: Annotated[
