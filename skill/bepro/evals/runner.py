@@ -231,7 +231,6 @@ def _prepare_fixes(context: EvalContext, llm: bool) -> PreparedSuite:
             totals[0] += tally.findings
             totals[1] += tally.fixed
         mode = "offline codemods and the LLM" if proposer else "offline codemods"
-        mode += " (unsafe rewrites included: safe_fix_rate counts the safe ones)"
         return SuiteResult(
             name="fixes",
             metrics={**report.metrics()},
@@ -242,7 +241,11 @@ def _prepare_fixes(context: EvalContext, llm: bool) -> PreparedSuite:
             },
             # per detector code: the unit a rewrite is registered for (`bepro rules CODE`)
             per_rule={code: {**row} for code, row in report.per_code_figures().items()},
-            notes=[f"mode: {mode}", *(f"not fixed {reason}" for reason in report.total.reasons)],
+            notes=[
+                f"mode: {mode}",
+                "unsafe rewrites included (--unsafe-fixes): safe_fix_rate counts the safe ones",
+                *(f"not fixed {reason}" for reason in report.total.reasons),
+            ],
         )
 
     return run
