@@ -840,3 +840,25 @@ def test_a_file_in_newer_syntax_than_this_python_is_still_fixed(
     assert "await asyncio.sleep(1)" in after
     assert "def first[T](items: list[T]) -> T:" in after
     assert statuses(report) == {"ruff:ASYNC251": "applied"}
+
+
+def test_a_root_logger_call_where_logger_names_something_else_is_left_alone(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    code = """\
+    import logging
+
+
+    def run(logger):
+        logging.info("starting %s", logger)
+    """
+    after, report = fixed(tmp_path, catalogue, code, unsafe=True)
+    assert after == dedent(code)
+    assert statuses(report) == {"ruff:LOG015": "skipped"}
+
+
+def test_a_password_looking_constant_has_no_rewrite(tmp_path: Path, catalogue: Catalogue) -> None:
+    code = 'TOKEN_PREFIX = "polar_pat_"\n'  # ruff's S105 flags it; it is no secret
+    after, report = fixed(tmp_path, catalogue, code, unsafe=True)
+    assert after == code
+    assert report.outcomes == []

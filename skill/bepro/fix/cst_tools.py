@@ -11,6 +11,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst._metadata_dependent import LazyValue
 from libcst.metadata import (
+    GlobalScope,
     MetadataWrapper,
     PositionProvider,
     QualifiedName,
@@ -133,6 +134,17 @@ def global_binding(wrapper: MetadataWrapper, name: str) -> set[str] | None:
     if scope is None or name not in scope:
         return None
     return {qualified.name for qualified in scope.get_qualified_names_for(name)}
+
+
+def bound_locally(wrapper: MetadataWrapper, node: cst.CSTNode, name: str) -> bool:
+    """Whether a function or class scope around `node` binds `name`: there a module-level name
+    would be shadowed."""
+    scope = wrapper.resolve(ScopeProvider).get(node)
+    while scope is not None and not isinstance(scope, GlobalScope):
+        if name in scope.assignments:
+            return True
+        scope = scope.parent
+    return False
 
 
 def only_used_at(wrapper: MetadataWrapper, name: str, nodes: Sequence[cst.CSTNode]) -> bool:

@@ -284,7 +284,7 @@ def print_to_log(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | Non
     for call in cst_tools.calls_at(wrapper, finding.line, finding.column):
         if cst_tools.qualified_names(wrapper, call.func) != {"builtins.print"}:
             continue
-        logger = _module_logger(wrapper)
+        logger = _module_logger(wrapper, call)
         record = _print_record(call)
         if logger is None or record is None:
             return None
@@ -334,9 +334,16 @@ def _folded(value: cst.BaseExpression, escape: bool = True) -> str | None:
     return None
 
 
-def _module_logger(wrapper: MetadataWrapper) -> str | None:
+def _module_logger(wrapper: MetadataWrapper, at: cst.CSTNode) -> str | None:
     """The name of the module's `logging.getLogger(...)` logger, or the one to add; None when
-    `logger` is taken by something else."""
+    the name is taken by something else, at module level or in a scope around `at`."""
+    name = _logger_name(wrapper)
+    if name is None or cst_tools.bound_locally(wrapper, at, name):
+        return None
+    return name
+
+
+def _logger_name(wrapper: MetadataWrapper) -> str | None:
     for statement in wrapper.module.body:
         for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
             if (
@@ -367,7 +374,7 @@ def module_logger(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | No
         method = next((n.removeprefix("logging.") for n in names if n.startswith("logging.")), "")
         if method not in _LOG_METHODS | {"log"} or not isinstance(call.func, cst.Attribute):
             continue
-        logger = _module_logger(wrapper)
+        logger = _module_logger(wrapper, call)
         if logger is None:
             return None
         new_func = call.func.with_changes(value=cst.Name(logger))
