@@ -291,8 +291,12 @@ def test_rules_explains_a_code_from_the_registry(project: Path) -> None:
 
 def test_fix_available_comes_from_the_rewrite_table(project: Path) -> None:
     findings = {f["source"]: f["fix_available"] for f in _findings(_json(project))}
-    assert findings == {"ruff:S113": True, "bepro:unbounded-queue": False}
+    assert findings == {"ruff:S113": True, "bepro:unbounded-queue": True}  # unsafe counts too
     assert set(registry.REWRITES) <= set(registry.code_table())
+    unsafe = run_bepro("rules", "unbounded-queue", cwd=project)
+    assert "`bepro fix --unsafe-fixes` rewrites it offline (bound-queue)" in unsafe.stdout
+    without = run_bepro("rules", "S310", cwd=project)
+    assert "No offline rewrite yet." in without.stdout
 
 
 PREVIEW_ONLY = """\

@@ -437,13 +437,15 @@ class Pack:
         test_command: str | Sequence[str] | None = None,
         test_timeout: float = 300.0,
         cwd: Path | None = None,
+        unsafe_fixes: bool = False,
     ) -> FixReport:
         """Rewrites for review findings (of `rules` only, when given), each validated before it
         is kept: it compiles, adds no ruff error and no priority 1-4 finding, and passes
         `test_command` (run in `cwd`). `diffs` holds one unified diff per changed file; nothing
         is written unless `apply` (then atomically, with an undo copy). `llm` asks the
         configured (or given) LLM for rewrites the codemods cannot do. `code` given as text is
-        fixed in a private temporary folder: the report names it `filename`."""
+        fixed in a private temporary folder: the report names it `filename`. `unsafe_fixes`
+        also tries rewrites that change behaviour a reviewer must see (their diffs say so)."""
         from bepro.fix.engine import FixRequest, run_fix
         from bepro.fix.snippet import fix_snippet
         from bepro.fix.validate import Checks, parse_test_command
@@ -465,7 +467,9 @@ class Pack:
         if code is None:
             checks = Checks(self.catalogue, command, test_timeout, cwd or Path.cwd())
             targets = _targets(paths)
-            request = FixRequest(targets, checks, chosen, apply, proposer, self.paths.root)
+            request = FixRequest(
+                targets, checks, chosen, apply, proposer, self.paths.root, unsafe_fixes=unsafe_fixes
+            )
             return run_fix(request)
         if apply:
             raise UsageError("code given as text cannot be applied", "fix files to write them")
@@ -480,6 +484,7 @@ class Pack:
             test_command=command,
             test_timeout=test_timeout,
             cwd=cwd,
+            unsafe_fixes=unsafe_fixes,
         )
 
 

@@ -8,9 +8,12 @@ test command of every candidate, so a rewrite only counts when the check passes 
     run_fixes_eval(cases_dir, catalogue, proposer=None) -> FixesEvalReport
 
 `proposer=None` measures the offline codemods alone; pass an LLM RewriteProposer to measure both.
-On the report: `per_rule[rule_id]` is a RuleTally (findings, fixed, rejected, skipped, reasons);
-`metrics()` gives {"fix_rate": fixed / findings}; `counts()` the totals; `per_rule_figures()`
-a {rule_id: {"findings", "fixed", "rejected", "skipped", "fix_rate"}} table.
+Unsafe rewrites (`--unsafe-fixes`) run too unless `unsafe_fixes=False`: every rewrite must pass
+the case's check either way.
+On the report: `per_rule[rule_id]` and `per_code[source]` are RuleTallies (findings, fixed,
+fixed_safe, rejected, skipped, reasons); `metrics()` gives {"fix_rate": fixed / findings,
+"safe_fix_rate": fixed by safe rewrites / findings}; `counts()` the totals; `per_rule_figures()`
+and `per_code_figures()` {key: {"findings", "fixed", "rejected", "skipped", "fix_rate"}} tables.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 from bepro.catalogue.model import Catalogue
 from bepro.errors import UsageError
 from bepro.fix.engine import FixRequest, run_fix
-from bepro.fix.model import FixOutcome, RewriteProposer
+from bepro.fix.model import FIXED, FixOutcome, RewriteProposer
 from bepro.fix.validate import Checks
 
 CHECK_FILE = "check.py"
@@ -35,9 +38,11 @@ CHECK_TIMEOUT_S = 60.0
 class RuleTally:
     findings: int = 0
     fixed: int = 0
+    fixed_safe: int = 0  # by a rewrite that runs without --unsafe-fixes
     rejected: int = 0
     skipped: int = 0
     reasons: list[str] = field(default_factory=list)
+    cases: set[str] = field(default_factory=set)  # the cases its findings came from
 
     @property
     def fix_rate(self) -> float:
@@ -53,8 +58,10 @@ class RuleTally:
 
     def add(self, case: str, outcome: FixOutcome) -> None:
         self.findings += 1
-        if outcome.status in ("applied", "proposed"):
+        self.cases.add(case)
+        if outcome.status in FIXED:
             self.fixed += 1
+            self.fixed_safe += outcome.safe
             return
         if outcome.status == "rejected":
             self.rejected += 1
@@ -68,6 +75,7 @@ class RuleTally:
 @dataclass
 class FixesEvalReport:
     per_rule: dict[str, RuleTally] = field(default_factory=dict)
+    per_code: dict[str, RuleTally] = field(default_factory=dict)
     cases: int = 0
 
     @property
@@ -76,23 +84,33 @@ class FixesEvalReport:
         for tally in self.per_rule.values():
             total.findings += tally.findings
             total.fixed += tally.fixed
+            total.fixed_safe += tally.fixed_safe
             total.rejected += tally.rejected
             total.skipped += tally.skipped
             total.reasons += tally.reasons
         return total
 
     def metrics(self) -> dict[str, float]:
-        return {"fix_rate": round(self.total.fix_rate, 4)}
+        total = self.total
+        safe_rate = total.fixed_safe / total.findings if total.findings else 1.0
+        return {"fix_rate": round(total.fix_rate, 4), "safe_fix_rate": round(safe_rate, 4)}
 
     def counts(self) -> dict[str, int]:
         total = self.total
         return {"cases": self.cases, **total.counts()}
 
     def per_rule_figures(self) -> dict[str, dict[str, float]]:
-        return {
-            rule_id: {**tally.counts(), "fix_rate": round(tally.fix_rate, 4)}
-            for rule_id, tally in sorted(self.per_rule.items())
-        }
+        return _figures(self.per_rule)
+
+    def per_code_figures(self) -> dict[str, dict[str, float]]:
+        return _figures(self.per_code)
+
+
+def _figures(tallies: dict[str, RuleTally]) -> dict[str, dict[str, float]]:
+    return {
+        key: {**tally.counts(), "cases": len(tally.cases), "fix_rate": round(tally.fix_rate, 4)}
+        for key, tally in sorted(tallies.items())
+    }
 
 
 def case_dirs(cases_dir: Path) -> list[Path]:
@@ -105,23 +123,30 @@ def case_dirs(cases_dir: Path) -> list[Path]:
 
 
 def run_fixes_eval(
-    cases_dir: Path, catalogue: Catalogue, proposer: RewriteProposer | None = None
+    cases_dir: Path,
+    catalogue: Catalogue,
+    proposer: RewriteProposer | None = None,
+    unsafe_fixes: bool = True,
 ) -> FixesEvalReport:
     report = FixesEvalReport()
     for case in case_dirs(cases_dir):
         report.cases += 1
-        for outcome in _fix_case(case, catalogue, proposer):
+        for outcome in _fix_case(case, catalogue, proposer, unsafe_fixes):
             report.per_rule.setdefault(outcome.finding.rule_id, RuleTally()).add(case.name, outcome)
+            report.per_code.setdefault(outcome.finding.source, RuleTally()).add(case.name, outcome)
     return report
 
 
 def _fix_case(
-    case: Path, catalogue: Catalogue, proposer: RewriteProposer | None
+    case: Path, catalogue: Catalogue, proposer: RewriteProposer | None, unsafe_fixes: bool
 ) -> list[FixOutcome]:
     with tempfile.TemporaryDirectory(prefix="bepro-fix-eval-") as scratch:
         work = Path(scratch) / case.name
         shutil.copytree(case, work, ignore=shutil.ignore_patterns("__pycache__"))
         modules = sorted(path for path in work.glob("*.py") if path.name != CHECK_FILE)
         checks = Checks(catalogue, [sys.executable, CHECK_FILE], CHECK_TIMEOUT_S, work)
-        request = FixRequest(modules, checks, proposer=proposer, undo_base=work / ".bepro" / "undo")
+        undo = work / ".bepro" / "undo"
+        request = FixRequest(
+            modules, checks, proposer=proposer, undo_base=undo, unsafe_fixes=unsafe_fixes
+        )
         return run_fix(request).outcomes

@@ -239,8 +239,13 @@ def _prepare_fixes(context: EvalContext, llm: bool) -> PreparedSuite:
                 name: {"findings": found, "fix_rate": round(fixed / found, 4) if found else None}
                 for name, (found, fixed) in by_category.items()
             },
-            per_rule={rule_id: {**row} for rule_id, row in report.per_rule_figures().items()},
-            notes=[f"mode: {mode}", *(f"not fixed {reason}" for reason in report.total.reasons)],
+            # per detector code: the unit a rewrite is registered for (`bepro rules CODE`)
+            per_rule={code: {**row} for code, row in report.per_code_figures().items()},
+            notes=[
+                f"mode: {mode}",
+                "unsafe rewrites included (--unsafe-fixes): safe_fix_rate counts the safe ones",
+                *(f"not fixed {reason}" for reason in report.total.reasons),
+            ],
         )
 
     return run

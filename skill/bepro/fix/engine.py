@@ -18,11 +18,19 @@ from bepro.fix.blocks import apply_blocks
 from bepro.fix.codemods import batch_candidate, codemod_candidate
 from bepro.fix.guidance import guidance_for
 from bepro.fix.lines import LineMap, first_line, line_map
-from bepro.fix.model import Candidate, FixOutcome, FixStatus, RewriteProposer, RewriteRejectedError
+from bepro.fix.model import (
+    FIXED,
+    Candidate,
+    FixOutcome,
+    FixStatus,
+    RewriteProposer,
+    RewriteRejectedError,
+)
 from bepro.fix.store import UNDO_DIR, OutsideTargetsError, UndoStore, ensure_inside, read_exact
 from bepro.fix.validate import Checks, Verdict, fix_review_options, review, validate
 from bepro.review.engine import collect_files
 from bepro.review.finding import Finding, ReviewResult
+from bepro.review.registry import REWRITES
 
 MAX_ROUNDS_PER_FILE = 200  # a bound on rewrite attempts per file, whatever the findings do
 
@@ -36,6 +44,7 @@ class FixRequest:
     proposer: RewriteProposer | None = None
     pack_root: Path | None = None  # where the rule references are, for the proposer's guidance
     undo_base: Path = UNDO_DIR
+    unsafe_fixes: bool = False  # also rewrites that change behaviour a reviewer must see
 
 
 @dataclass
@@ -48,7 +57,7 @@ class FixReport:
 
     @property
     def unfixed(self) -> int:
-        left = sum(outcome.status in ("rejected", "skipped") for outcome in self.outcomes)
+        left = sum(outcome.status not in FIXED for outcome in self.outcomes)
         return left + len(self.refused)
 
     def summary(self) -> dict[str, object]:
@@ -77,7 +86,7 @@ def run_fix(request: FixRequest) -> FixReport:
     if missing:
         raise UsageError(f"no such file or directory: {missing[0]}", "check the paths you passed")
     if request.checks.review_options is None:
-        options = fix_review_options(every_code=request.proposer is not None)
+        options = fix_review_options(request.proposer is not None, request.unsafe_fixes)
         request = replace(request, checks=replace(request.checks, review_options=options))
     report = FixReport()
     store = UndoStore(request.undo_base)
@@ -98,7 +107,8 @@ def run_fix(request: FixRequest) -> FixReport:
         report.outcomes += fixer.outcomes
         if fixed == original:
             continue
-        report.diffs[str(path)] = unified_diff(original, fixed, str(path))
+        header = unsafe_header(fixer.outcomes)
+        report.diffs[str(path)] = header + unified_diff(original, fixed, str(path))
         if request.apply:
             store.write(path, original, fixed)
     report.undo_folder = store.folder
@@ -111,6 +121,17 @@ def unified_diff(before: str, after: str, name: str) -> str:
     )
     return "".join(
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def unsafe_header(outcomes: list[FixOutcome]) -> str:
+    """The lines above a diff that holds unsafe rewrites (patch and git apply skip them)."""
+    unsafe = sorted({o.origin for o in outcomes if not o.safe and o.status in FIXED})
+    if not unsafe:
+        return ""
+    return (
+        f"# bepro: UNSAFE fixes ({', '.join(unsafe)}): they change behaviour; "
+        "review them before you apply them\n"
     )
 
 
@@ -209,17 +230,31 @@ def _fix_finding(
             status: FixStatus = "applied" if request.apply else "proposed"
             diff = unified_diff(source, candidate.source, str(path))
             reason = f"validated (first tried {'; '.join(reasons)})" if reasons else "validated"
-            return FixOutcome(str(path), target, status, reason, candidate.origin, diff), (
+            outcome = FixOutcome(
+                str(path), target, status, reason, candidate.origin, diff, candidate.safe
+            )
+            if not candidate.safe:
+                outcome = replace(outcome, diff=unsafe_header([outcome]) + diff)
+            return outcome, (
                 candidate.source,
                 verdict,
             )
         reasons.append(f"{candidate.origin}: {verdict.reason}")
     if not reasons:
-        hint = "" if request.proposer else "; --llm with an LLM configured can propose one"
-        return FixOutcome(
-            str(path), target, "skipped", f"no offline rewrite for {target.source}{hint}"
-        ), None
+        return FixOutcome(str(path), target, "skipped", _skip_reason(target, request)), None
     return FixOutcome(str(path), target, "rejected", "; ".join(reasons)), None
+
+
+def _skip_reason(target: Finding, request: FixRequest) -> str:
+    rewrite = REWRITES.get(target.source)
+    if rewrite is not None and not rewrite.safe and not request.unsafe_fixes:
+        return (
+            f"no safe offline rewrite; an unsafe one ({rewrite.codemod}) runs with --unsafe-fixes"
+        )
+    if rewrite is not None:
+        return f"no offline rewrite for this shape (codemod:{rewrite.codemod} declined it)"
+    hint = "" if request.proposer else "; --llm with an LLM configured can propose one"
+    return f"no offline rewrite for {target.source}{hint}"
 
 
 def _candidates(
@@ -227,11 +262,11 @@ def _candidates(
 ) -> Iterator[Candidate]:
     """The codemod's candidate, the same codemod over all its findings in the file, then the
     proposer's; each is built only when the one before was rejected."""
-    codemod = codemod_candidate(source, target)
+    codemod = codemod_candidate(source, target, request.unsafe_fixes)
     if codemod is not None:
         yield codemod
         others = [f for f in current.findings if f != target and f.rule_id == target.rule_id]
-        batch = batch_candidate(source, target, others)
+        batch = batch_candidate(source, target, others, request.unsafe_fixes)
         if batch is not None:
             yield batch
     if request.proposer is None:

@@ -14,6 +14,7 @@ from bepro.review.finding import Finding
 # applied: written to disk; proposed: validated and shown as a diff; rejected: a candidate failed
 # validation (the reason says which check); skipped: no rewrite was available for the finding.
 FixStatus = Literal["applied", "proposed", "rejected", "skipped"]
+FIXED: tuple[FixStatus, ...] = ("applied", "proposed")
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,12 @@ class RewriteRejectedError(Exception):
 
 @dataclass(frozen=True)
 class Candidate:
-    """A whole-file rewrite aimed at one finding; `origin` is `codemod:<name>` or `llm`."""
+    """A whole-file rewrite aimed at one finding; `origin` is `codemod:<name>` or `llm`.
+    `safe` False: the rewrite changes behaviour a reviewer must see (--unsafe-fixes)."""
 
     origin: str
     source: str
+    safe: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class FixOutcome:
     reason: str
     origin: str = ""
     diff: str = ""
+    safe: bool = True
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -61,4 +65,5 @@ class FixOutcome:
             "origin": self.origin,
             "reason": self.reason,
             "diff": self.diff,
+            "safe": self.safe,
         }

@@ -30,6 +30,7 @@ def fix_snippet(
     test_timeout: float = TEST_TIMEOUT_S,
     cwd: Path | None = None,
     review_options: ReviewOptions | None = None,
+    unsafe_fixes: bool = False,
 ) -> FixReport:
     """Validated rewrites for the code's findings (of `rules` only, when given), as diffs of a
     file named like `filename` (its last part). `review_options` None: what `bepro fix` checks."""
@@ -41,7 +42,9 @@ def fix_snippet(
             catalogue, list(test_command), test_timeout, cwd or Path(folder), review_options
         )
         undo = Path(folder) / "undo"
-        request = FixRequest([snippet], checks, rules, False, proposer, pack_root, undo)
+        request = FixRequest(
+            [snippet], checks, rules, False, proposer, pack_root, undo, unsafe_fixes
+        )
         return _without_folder(run_fix(request), f"{folder}/")
 
 

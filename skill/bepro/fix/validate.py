@@ -71,13 +71,14 @@ def parse_test_command(command: str) -> list[str]:
     return argv
 
 
-def fix_review_options(every_code: bool = False) -> ReviewOptions:
-    """What `bepro fix` looks at: the default selection, plus every code it has a validated
-    rewrite for (a preview code's finding is worth fixing when the fix is safe and checked);
-    with an LLM proposing rewrites, every code."""
+def fix_review_options(every_code: bool = False, unsafe: bool = False) -> ReviewOptions:
+    """What `bepro fix` looks at: the default selection, plus every code it has a safe validated
+    rewrite for (a preview code's finding is worth fixing when the fix is safe and checked), and
+    the unsafe ones when asked for; with an LLM proposing rewrites, every code."""
     table = code_table()
     enabled = {source for source, info in table.items() if info.default or every_code}
-    return ReviewOptions(enabled=frozenset(enabled | set(REWRITES)))
+    rewritable = {code for code, rewrite in REWRITES.items() if rewrite.safe or unsafe}
+    return ReviewOptions(enabled=frozenset(enabled | rewritable))
 
 
 def review(source: str, filename: str, checks: Checks) -> ReviewResult:
@@ -95,14 +96,11 @@ def validate(
 ) -> Verdict:
     """Run the checks on a candidate for `path` (whose current content is `before`)."""
     filename = target.path
-    try:
-        compile(candidate, filename, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as exc:
-        line = getattr(exc, "lineno", None)
-        return Verdict(
-            False,
-            f"does not compile: {getattr(exc, 'msg', exc)}" + (f" (line {line})" if line else ""),
-        )
+    failure = _compile_error(candidate, filename)
+    if failure and not _compile_error(before, filename):
+        return Verdict(False, f"does not compile: {failure}")
+    # A file written for a newer Python than this one compiled neither before nor after: its
+    # syntax is checked by ruff's parser below (a new syntax error is a new ruff error).
     new_error = _new_ruff_error(before, candidate, filename)
     if new_error:
         return Verdict(False, f"ruff reports a new error: {new_error}")
@@ -127,6 +125,15 @@ def validate(
         if failure:
             return Verdict(False, failure, after)
     return Verdict(True, "validated", after, tuple(resolved))
+
+
+def _compile_error(source: str, filename: str) -> str:
+    try:
+        compile(source, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        return f"{getattr(exc, 'msg', exc)}" + (f" (line {line})" if line else "")
+    return ""
 
 
 def _mapped(finding: Finding, mapping: LineMap) -> set[int]:

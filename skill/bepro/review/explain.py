@@ -8,7 +8,7 @@ import subprocess
 
 from bepro.catalogue.model import Catalogue
 from bepro.review import ruff_adapter
-from bepro.review.registry import REWRITES, code_table, load_detectors
+from bepro.review.registry import REWRITES, Rewrite, code_table, load_detectors
 from bepro.review.selection import codes_named
 
 
@@ -33,8 +33,7 @@ def explain(term: str, catalogue: Catalogue) -> str | None:
         "",
     ]
     body = _own_doc(info.code) if info.source.startswith("bepro:") else _ruff_doc(info.code)
-    rewrite = REWRITES.get(info.source)
-    fix = f"`bepro fix` rewrites it offline ({rewrite})." if rewrite else "No offline rewrite yet."
+    fix = _rewrite_line(REWRITES.get(info.source))
     footer = [
         "",
         fix,
@@ -42,6 +41,17 @@ def explain(term: str, catalogue: Catalogue) -> str | None:
         f"The rule's reference, with Do/Don't code: `bepro rules {info.rule_id}`.",
     ]
     return "\n".join([*header, body, *footer]) + "\n"
+
+
+def _rewrite_line(rewrite: Rewrite | None) -> str:
+    if rewrite is None:
+        return "No offline rewrite yet."
+    if rewrite.safe:
+        return f"`bepro fix` rewrites it offline ({rewrite.codemod})."
+    return (
+        f"`bepro fix --unsafe-fixes` rewrites it offline ({rewrite.codemod}): an unsafe rewrite, "
+        "it changes behaviour a reviewer must see."
+    )
 
 
 def _own_doc(code: str) -> str:

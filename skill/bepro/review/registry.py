@@ -82,18 +82,62 @@ RUFF_CODES: dict[str, str] = {
     "S112": "lint",
     "BLE001": "lint",
 }
-# The offline rewrites `bepro fix` has, by code: this table drives both `fix_available` in review
-# output and which codemod (fix/codemods.py) `bepro fix` tries for a finding.
-REWRITES: dict[str, str] = {
-    "ruff:S113": "add-timeout",
-    "bepro:session-call-without-timeout": "add-timeout",
-    "ruff:DTZ002": "utc-datetime",
-    "ruff:DTZ003": "utc-datetime",
-    "ruff:DTZ004": "utc-datetime",
-    "ruff:DTZ005": "utc-datetime",
-    "ruff:DTZ006": "utc-datetime",
-    "bepro:wall-clock-duration": "monotonic",
-    "bepro:wall-clock-elapsed": "monotonic",
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """An offline rewrite `bepro fix` has for a code: the codemod (fix/codemods/) that makes it,
+    and whether it is safe. An unsafe rewrite changes behaviour a reviewer must see (a secret
+    read from the environment, a queue bounded): it runs only with `--unsafe-fixes`."""
+
+    codemod: str
+    safe: bool = True
+
+
+# The offline rewrites `bepro fix` has, by code: this table drives `fix_available` in review
+# output, `bepro rules CODE`, and which codemod `bepro fix` tries for a finding. Importing
+# bepro.fix.codemods fails when a name here has no codemod, or a codemod no code. S105 has none:
+# on five real applications it flagged token prefixes and placeholders (`TOKEN_PREFIX =
+# "polar_pat_"`), which must not move to the environment; credential-literal is the precise one.
+REWRITES: dict[str, Rewrite] = {
+    "ruff:S113": Rewrite("add-timeout"),
+    "bepro:session-call-without-timeout": Rewrite("add-timeout"),
+    "bepro:blocking-call-without-timeout": Rewrite("blocking-timeout"),
+    "bepro:timeout-disabled": Rewrite("enable-timeout"),
+    "bepro:process-wait-without-timeout": Rewrite("wait-timeout"),
+    "ruff:DTZ001": Rewrite("utc-datetime"),
+    "ruff:DTZ002": Rewrite("utc-datetime"),
+    "ruff:DTZ003": Rewrite("utc-datetime"),
+    "ruff:DTZ004": Rewrite("utc-datetime"),
+    "ruff:DTZ005": Rewrite("utc-datetime"),
+    "ruff:DTZ006": Rewrite("utc-datetime"),
+    "ruff:DTZ007": Rewrite("utc-datetime"),
+    "ruff:DTZ011": Rewrite("utc-datetime"),
+    "ruff:DTZ012": Rewrite("utc-datetime"),
+    "bepro:wall-clock-duration": Rewrite("monotonic"),
+    "bepro:wall-clock-elapsed": Rewrite("monotonic"),
+    "ruff:ASYNC251": Rewrite("async-sleep"),
+    "ruff:RUF006": Rewrite("keep-task"),
+    "ruff:ASYNC230": Rewrite("thread-file-io"),
+    "bepro:random-id": Rewrite("secure-random"),
+    "bepro:uuid1-id": Rewrite("uuid4"),
+    "bepro:truncated-uuid": Rewrite("whole-uuid", safe=False),
+    "bepro:unbounded-queue": Rewrite("bound-queue", safe=False),
+    "ruff:G001": Rewrite("lazy-log-args"),
+    "ruff:G002": Rewrite("lazy-log-args"),
+    "ruff:G003": Rewrite("lazy-log-args"),
+    "ruff:G004": Rewrite("lazy-log-args"),
+    "ruff:T201": Rewrite("print-to-log", safe=False),
+    "ruff:LOG015": Rewrite("module-logger", safe=False),
+    "bepro:credential-literal": Rewrite("secret-from-env", safe=False),
+    "bepro:jwt-literal-key": Rewrite("secret-from-env", safe=False),
+    "bepro:secret-fallback": Rewrite("required-env", safe=False),
+    "ruff:S501": Rewrite("verify-tls", safe=False),
+    "ruff:S506": Rewrite("safe-yaml"),
+    "ruff:S307": Rewrite("literal-eval", safe=False),
+    "ruff:E722": Rewrite("except-exception"),
+    "bepro:retry-decorator-defaults": Rewrite("bounded-retry"),
+    "bepro:cache-fill-without-ttl": Rewrite("cache-ttl"),
 }
 
 # Codes outside the default selection, as ruff's preview rules are: `--preview`, or naming the

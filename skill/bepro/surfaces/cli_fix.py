@@ -7,6 +7,7 @@ the summary, go to stderr. Exit codes: 0 nothing left to fix, 1 findings remain 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -55,19 +56,27 @@ def fix_command(
     test_timeout: Annotated[
         float, typer.Option("--test-timeout", min=1, help="Seconds the test command may take.")
     ] = 300.0,
+    unsafe_fixes: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-fixes",
+            help="Also rewrites that change behaviour a reviewer must see (a secret read from "
+            "the environment, TLS verification turned on, a bounded queue); their diffs say so.",
+        ),
+    ] = False,
     output: Annotated[
         FixFormat, typer.Option("--format", "-f", help="Output format.")
     ] = FixFormat.text,
 ) -> None:
     """Propose (or apply) rewrites for review findings; each is validated before it is shown."""
     if undo:
-        _undo(paths, apply or diff or llm or test_cmd is not None)
+        _undo(paths, apply or diff or llm or unsafe_fixes or test_cmd is not None)
         return
     if not paths:
         raise UsageError("no paths given", "e.g. bepro fix src/ (or bepro fix --undo)")
     if diff and apply:
         raise UsageError("--diff and --apply exclude each other", "--diff shows, --apply writes")
-    report = _run(paths, rule, apply, llm, test_cmd, test_timeout)
+    report = _run(paths, rule, _Choices(apply, llm, unsafe_fixes), test_cmd, test_timeout)
     if output is FixFormat.json:
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:
@@ -76,11 +85,17 @@ def fix_command(
         raise typer.Exit(EXIT_UNFIXED)
 
 
+@dataclass(frozen=True)
+class _Choices:
+    apply: bool
+    llm: bool
+    unsafe_fixes: bool
+
+
 def _run(
     paths: list[Path],
     rule: str | None,
-    apply: bool,
-    llm: bool,
+    choices: _Choices,
     test_cmd: str | None,
     test_timeout: float,
 ) -> FixReport:
@@ -92,11 +107,12 @@ def _run(
         return pack.fix(
             paths,
             rules=rules,
-            apply=apply,
-            llm=llm,
+            apply=choices.apply,
+            llm=choices.llm,
             test_command=test_cmd,
             test_timeout=test_timeout,
             cwd=Path.cwd(),
+            unsafe_fixes=choices.unsafe_fixes,
         )
     except UnknownRuleError as error:
         raise UsageError(f"--rule: {error.message}", error.hint) from error
@@ -126,6 +142,7 @@ def _print_text(report: FixReport, applied: bool) -> None:
     for outcome in report.outcomes:
         finding = outcome.finding
         by = f" by {outcome.origin}" if outcome.origin else ""
+        by += "" if outcome.safe else " (UNSAFE: changes behaviour, review it)"
         typer.echo(
             f"{outcome.path}:{finding.line}:{finding.column}: {finding.rule_id} ({finding.source}) "
             f"{outcome.status}{by}: {outcome.reason}",

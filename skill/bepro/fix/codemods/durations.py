@@ -252,3 +252,6 @@ def _rewrite(wrapper: MetadataWrapper, calls: list[cst.Call]) -> cst.Module | No
         if cst_tools.only_used_at(wrapper, name, swap.replaced_names):
             module = cst_tools.drop_import_name(module, "time", name)  # else ruff: F401 unused
     return module
+
+
+TRANSFORMS = {"monotonic": monotonic}
