@@ -10,6 +10,7 @@
     +-- KnowledgeError          a reference file is malformed (names the file and line)
     +-- IndexUnavailableError   the vector index cannot be opened, built or read
     +-- ModelError              the embedding model is missing or fails its checksum
+    +-- MissingExtraError       an optional part (the LLM upgrade) is used but not installed
 
 Anything else escaping a command is a bug, and the CLI says so with a short report.
 """
@@ -71,3 +72,7 @@ class IndexUnavailableError(BeproError):
 
 class ModelError(BeproError):
     code = "BEPRO006"
+
+
+class MissingExtraError(BeproError):
+    code = "BEPRO009"

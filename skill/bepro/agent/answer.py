@@ -10,7 +10,7 @@ from typing import Literal
 from bepro.agent.ask import AskRequest, AskResult, offline_result, retrieve
 from bepro.catalogue.model import Catalogue
 from bepro.config import LLMSettings, Paths
-from bepro.errors import UsageError
+from bepro.errors import MissingExtraError, UsageError
 from bepro.retrieval.search import Reporter, Retriever
 
 Mode = Literal["auto", "llm", "offline"]
@@ -53,7 +53,13 @@ def answer(
         return Outcome(offline)
     from bepro.agent.llm_answer import GroundedAnswerer
 
-    answerer = GroundedAnswerer(LLMClient(config, breaker_for(config)), catalogue, paths.root)
+    try:
+        client = LLMClient(config, breaker_for(config))
+    except MissingExtraError as error:
+        if mode == "llm":
+            raise
+        return Outcome(offline, notice=f"{error.message}: answering offline ({error.hint})")
+    answerer = GroundedAnswerer(client, catalogue, paths.root)
     try:
         if emit is not None:
             return Outcome(answerer.streamed(retrieval, offline, emit))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bepro.config import LLMSettings
+from bepro.extras import require
 from bepro.resilience import (
     Backoff,
     CircuitBreaker,
@@ -93,6 +94,7 @@ class LLMClient:
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        require("llm")
         self.config = config
         self.breaker = breaker or CircuitBreaker()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
