@@ -49,16 +49,16 @@ from bepro.agent.ask import (
 )
 from bepro.catalogue.model import Action as CatalogueAction
 from bepro.catalogue.model import Rule, Severity
-from bepro.errors import BeproError, UnknownRuleError, UsageError
+from bepro.errors import BeproError
 from bepro.pack import MAX_TOOL_FINDINGS, Pack, RuleDoc, SearchResult
 from bepro.review.finding import FileIssue, Finding, ReviewResult
 from bepro.surfaces.index_warmer import BuildProgress, IndexWarmer
+from bepro.surfaces.wording import RULES_URI, error_text
 
 log = logging.getLogger(__name__)
 
 MAX_CODE_BYTES = MAX_FILE_BYTES
 MAX_TOP_K = 50
-RULES_URI = "bepro://rules"
 INSTRUCTIONS = (
     "Principal-level guidance for Python backend code, offline. Call `ask` with the task or "
     "question (and the code, if any) for the rules that apply in priority order with citations; "
@@ -201,13 +201,6 @@ def _capped_ask(result: AskResult) -> AskResult:
     return result.model_copy(update={"findings": result.findings[:MAX_TOOL_FINDINGS]})
 
 
-def _for_mcp(error: BeproError) -> BeproError:
-    """An unknown rule id with no close match points at the rules resource, not the CLI."""
-    if isinstance(error, UnknownRuleError) and not error.suggestions:
-        return UsageError(error.message, f"read {RULES_URI} for them")
-    return error
-
-
 @contextlib.contextmanager
 def _tool_call(name: str) -> Iterator[None]:
     """User mistakes become error results (the model reads the message); every call is logged."""
@@ -217,7 +210,7 @@ def _tool_call(name: str) -> Iterator[None]:
         yield
     except BeproError as error:
         outcome = error.code
-        raise ToolError(_for_mcp(error).one_line()) from error
+        raise ToolError(error_text(error, "mcp")) from error
     finally:
         elapsed_ms = round((time.monotonic() - started) * 1000, 1)
         log.info("tool call", extra={"tool": name, "outcome": outcome, "ms": elapsed_ms})

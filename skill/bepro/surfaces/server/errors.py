@@ -14,8 +14,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from bepro.errors import BeproError
+from bepro.errors import BeproError, IndexUnavailableError
 from bepro.surfaces.server.wire import OPENAI_ROUTES
+from bepro.surfaces.wording import error_text
 
 RETRY_AFTER_S = 5  # while the index opens
 SHED_RETRY_AFTER_S = 1  # a full queue drains within about a second
@@ -63,8 +64,12 @@ def invalid_status(request: Request) -> int:
 
 
 async def on_bepro_error(request: Request, error: Exception) -> JSONResponse:
+    """The client's mistake is a 400 or 422; an index that cannot answer (a vector store down
+    with no local vectors to stand in) is the server's, a 503 a client retries."""
     assert isinstance(error, BeproError)  # noqa: S101 - registered for this type only
-    return error_response(invalid_status(request), error.message, error.code)
+    if isinstance(error, IndexUnavailableError):
+        return error_response(503, error_text(error, "api"), "index_unavailable")
+    return error_response(invalid_status(request), error_text(error, "api"), error.code)
 
 
 async def on_invalid_request(request: Request, error: Exception) -> JSONResponse:
