@@ -26,7 +26,7 @@ log = logging.getLogger("bepro.surfaces.server")
 DRAIN_LIMIT_S = 10.0  # in-flight requests get this long to finish
 DRAIN_POLL_S = 0.05
 DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-SHUTTING_DOWN = "the server is shutting down; retry (another instance answers)"
+SHUTTING_DOWN = "the server is shutting down; retry shortly"
 
 
 class Drain:
