@@ -7,6 +7,7 @@ are the openai SDK and httpx, as a user's would be.
 
 from __future__ import annotations
 
+import itertools
 import socket
 import subprocess
 import sys
@@ -24,14 +25,14 @@ from bepro.retrieval.dependency import CHROMA_QUERY_TIMEOUT_S, DEGRADED
 from bepro.surfaces.server.routes import DEGRADED_HEADER
 
 from .conftest import run_bepro, small_pack_paths
-from .serve_helpers import Server, free_port, running_server
+from .serve_helpers import Server, free_port, running_server, start_server
 from .test_chroma_server import SERVER_PACK_RULES, _wait_for_heartbeat
 
 pytestmark = pytest.mark.integration  # a real Chroma server and real `bepro serve` processes
 
 NOTICED_WITHIN_S = 8.0  # /readyz follows the Chroma server within this (probes every second)
 POLL_S = 0.1
-QUESTIONS = iter(
+QUESTIONS = itertools.cycle(
     [
         "how do I make a payment call safe to retry?",
         "what timeout should an outbound HTTP call have?",
@@ -42,7 +43,7 @@ QUESTIONS = iter(
         "what should the idempotency key of a payment be?",
         "how many times should a failed call be retried?",
     ]
-)  # each asked once: a question asked before is answered from the evidence cache
+)  # a test asks fewer: a question a server was asked before comes from its evidence cache
 
 
 class Chroma:
@@ -113,9 +114,8 @@ class FreezingProxy:
         self.listener.close()
 
 
-@contextmanager
-def _serve_with_chroma(folder: Path, url: str) -> Iterator[Server]:
-    """A small pack indexed with its vectors at `url`, and `bepro serve` on it."""
+def _indexed(folder: Path, url: str) -> dict[str, str]:
+    """The environment of a small pack indexed with its vectors at `url`."""
     pack = small_pack_paths(folder, SERVER_PACK_RULES)
     env = {
         "BEPRO_CHROMA_URL": url,
@@ -125,7 +125,13 @@ def _serve_with_chroma(folder: Path, url: str) -> Iterator[Server]:
     }
     built = run_bepro("index", "build", env=env)
     assert built.returncode == 0, built.stderr
-    with running_server(folder / "server.log", env) as server:
+    return env
+
+
+@contextmanager
+def _serve_with_chroma(folder: Path, url: str) -> Iterator[Server]:
+    """`bepro serve` on a small pack indexed with its vectors at `url`."""
+    with running_server(folder / "server.log", _indexed(folder, url)) as server:
         yield server
 
 
@@ -161,16 +167,18 @@ def _completion(server: Server) -> tuple[httpx.Headers, str | None, str, float]:
     return raw.headers, degraded, completion.choices[0].message.content or "", elapsed
 
 
-def _readiness_becomes(server: Server, status: int) -> tuple[httpx.Response, float]:
-    """Poll /readyz until it answers `status`: the answer and how long it took."""
+def _readiness_becomes(
+    server: Server, status: int, state: str | None = None
+) -> tuple[httpx.Response, float]:
+    """Poll /readyz until it answers `status` (and `state`): the answer and how long it took."""
     started = time.monotonic()
     with httpx.Client(base_url=server.base, timeout=5) as client:
         while time.monotonic() - started < NOTICED_WITHIN_S:
             response = client.get("/readyz")
-            if response.status_code == status:
+            if response.status_code == status and state in (None, response.json()["status"]):
                 return response, time.monotonic() - started
             time.sleep(POLL_S)
-    pytest.fail(f"/readyz did not answer {status} within {NOTICED_WITHIN_S} s")
+    pytest.fail(f"/readyz did not answer {status} {state or ''} within {NOTICED_WITHIN_S} s")
 
 
 def _assert_degraded(server: Server, limit_s: float) -> None:
@@ -221,3 +229,20 @@ def test_a_frozen_chroma_server_costs_one_short_timeout_not_thirty_seconds(
         assert elapsed < CHROMA_QUERY_TIMEOUT_S
         proxy.frozen.clear()
         _readiness_becomes(server, 200)
+
+
+def test_a_server_started_while_chroma_is_down_answers_locally_until_it_is_back(
+    chroma: Chroma, tmp_path: Path
+) -> None:
+    env = _indexed(tmp_path, chroma.url)
+    chroma.stop()
+    server = start_server(tmp_path / "server.log", env)
+    try:
+        server.wait_for("/healthz", 200)
+        _readiness_becomes(server, 503, "degraded")  # not "failed": the local index answers
+        _assert_degraded(server, limit_s=CHROMA_QUERY_TIMEOUT_S + 3)
+        chroma.start()
+        _readiness_becomes(server, 200)
+        assert _completion(server)[1] is None
+    finally:
+        server.stop()

@@ -68,7 +68,7 @@ class ChromaDependency:
         try:
             result = work()
         except Exception as exc:  # whatever the server or chromadb raised, the answer is local
-            self._failed(exc)
+            self.failed(exc)
             raise DependencyDownError(self._last_failure or "") from exc
         self.breaker.record_success()
         return result
@@ -81,13 +81,14 @@ class ChromaDependency:
         try:
             httpx.get(url, timeout=CHROMA_PROBE_TIMEOUT_S).raise_for_status()
         except httpx.HTTPError as exc:
-            self._failed(exc)
+            self.failed(exc)
             return
         if self.breaker.state != "closed":
             log.info("chroma server answers again", extra={"chroma_url": self.server.url})
         self.breaker.record_success()
 
-    def _failed(self, exc: Exception) -> None:
+    def failed(self, exc: Exception) -> None:
+        """Count a failure of the server (`exc` names its kind in `problem`)."""
         # The reason is shown on /readyz, which needs no token: the kind of failure, no address.
         kind = type(exc.__cause__ or exc).__name__
         with self._lock:
@@ -110,3 +111,20 @@ class GuardedVectors:
 
     def cosines(self, query: str) -> npt.NDArray[np.float32]:
         return self.dependency.call(lambda: self.remote.cosines(query))
+
+
+class Reconnecting:
+    """A Chroma server's cosines, connected on the first call that succeeds: for an index opened
+    while its server was down."""
+
+    def __init__(self, connect: Callable[[], DenseVectors]) -> None:
+        self._connect = connect
+        self._vectors: DenseVectors | None = None
+        self._lock = threading.Lock()
+
+    def cosines(self, query: str) -> npt.NDArray[np.float32]:
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = self._connect()  # raises while the server is down
+            vectors = self._vectors
+        return vectors.cosines(query)

@@ -398,26 +398,44 @@ def _open(paths: Paths, manifest: Manifest) -> _OpenIndex:
 def _server_vectors(
     paths: Paths, manifest: Manifest, chunks: list[Chunk], server: ChromaServer
 ) -> tuple[DenseVectors, ChromaDependency, DenseVectors | None]:
-    """The server's collection (chromadb imported) behind its dependency's breaker, the
-    dependency, and the local matrix to answer from while the server is down."""
-    from bepro.retrieval import layout, store
-    from bepro.retrieval.dependency import (
-        CHROMA_QUERY_TIMEOUT_S,
-        ChromaDependency,
-        GuardedVectors,
-    )
+    """The server's collection behind its dependency's breaker, the dependency, and the local
+    matrix to answer from while the server is down. A server down as the index opens is no
+    error when the matrix can stand in: the collection is opened on the first query it answers."""
+    from bepro.retrieval import layout
+    from bepro.retrieval.dependency import ChromaDependency, GuardedVectors, Reconnecting
 
-    collection = store.open_collection(paths.index, manifest, server, CHROMA_QUERY_TIMEOUT_S)
-    if collection.count() != manifest.chunks:
-        raise IndexUnavailableError("the store's chunk count does not match its manifest")
     fallback: DenseVectors | None = None
     try:
         fallback = LocalVectors(layout.load_matrix(paths.index, manifest, chunks))
     except IndexUnavailableError as exc:  # the server answers; only an outage needs the matrix
         log.warning("no local vectors to fall back on: %s", exc.message)
     dependency = ChromaDependency(server)
-    remote = GuardedVectors(store.ChromaVectors(collection, chunks, server), dependency)
-    return remote, dependency, fallback
+
+    def connect() -> DenseVectors:
+        return _server_collection(paths, manifest, chunks, server)
+
+    try:
+        remote = connect()
+    except layout.ServerUnreachableError as exc:
+        if fallback is None:
+            raise
+        dependency.failed(exc)
+        remote = Reconnecting(connect)
+    return GuardedVectors(remote, dependency), dependency, fallback
+
+
+def _server_collection(
+    paths: Paths, manifest: Manifest, chunks: list[Chunk], server: ChromaServer
+) -> DenseVectors:
+    """The manifest's collection on the server (chromadb imported), its calls bounded by
+    CHROMA_QUERY_TIMEOUT_S."""
+    from bepro.retrieval import store
+    from bepro.retrieval.dependency import CHROMA_QUERY_TIMEOUT_S
+
+    collection = store.open_collection(paths.index, manifest, server, CHROMA_QUERY_TIMEOUT_S)
+    if collection.count() != manifest.chunks:
+        raise IndexUnavailableError("the store's chunk count does not match its manifest")
+    return store.ChromaVectors(collection, chunks, server)
 
 
 def index_state(paths: Paths) -> IndexState:

@@ -84,6 +84,7 @@ class Runtime:
                 self.failure = f"internal error opening the index ({type(error).__name__})"
                 log.exception("index failed to open")
             else:
+                self.vector_store_problem = self.pack.vector_store_problem()  # before ready
                 self.ready = True
                 self.failure = None
                 # The index, the model and the imports are a few hundred MB of objects that
