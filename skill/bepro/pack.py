@@ -94,7 +94,9 @@ class SearchResult(BaseModel):
     hits: list[SearchHit]
     abstained: bool = Field(description="True when nothing in the pack matches the query.")
     degraded: str | None = Field(
-        default=None, description="Set when the local index stood in for the vector store."
+        default=None,
+        description="Set when the local index stood in for the vector store.",
+        exclude_if=lambda reason: reason is None,  # absent, not null, in every serialization
     )
 
 
