@@ -194,7 +194,7 @@ def test_unreachable_server_is_one_line_and_exit_2(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
 
 
-def test_a_server_gone_after_the_build_is_reported_not_rebuilt(
+def test_a_server_gone_after_the_build_is_reported_and_answered_locally_not_rebuilt(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
     index = tmp_path / "index"
@@ -207,9 +207,14 @@ def test_a_server_gone_after_the_build_is_reported_not_rebuilt(
     status = run_bepro("index", "status", env=env)
     assert status.returncode == 1
     assert status.stdout.startswith(f"unreachable: cannot reach the Chroma server at {gone}")
+    search = run_bepro("search", "retry with jitter", "--format", "json", env=env)
+    assert search.returncode == 0, search.stderr
+    assert "rebuilding" not in search.stderr
+    assert "bepro: the vector store does not answer; answered from the local index" in search.stderr
+    assert json.loads(search.stdout)[0]["rule_id"] == "retries"
+    (index / manifest["store"] / layout.MATRIX).unlink()  # nothing local to stand in
     search = run_bepro("search", "retry", env=env)
     assert search.returncode == 2
-    assert "rebuilding" not in search.stderr
     assert "cannot reach the Chroma server" in search.stderr
 
 

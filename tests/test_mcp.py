@@ -14,8 +14,9 @@ import anyio
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from mcp import Client, StdioServerParameters, stdio_client
+from mcp.client.session import LoggingFnT
 from mcp.shared.exceptions import MCPError
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, LoggingMessageNotificationParams, TextContent
 
 from bepro.pack import MAX_TOOL_FINDINGS
 from bepro.retrieval.search import Retriever
@@ -55,10 +56,14 @@ def text_of(result: CallToolResult) -> str:
 
 @contextmanager
 def serve_over_stdio(
-    index_dir: Path, workdir: Path, mode: str = "auto", root: Path | None = None
+    index_dir: Path,
+    workdir: Path,
+    mode: str = "auto",
+    root: Path | None = None,
+    on_log: LoggingFnT | None = None,
 ) -> Iterator[McpSession]:
     """Spawn `python -m bepro mcp` in workdir (on the pack at `root`, default the checkout's)
-    and connect the SDK's client to it."""
+    and connect the SDK's client to it; with `on_log`, opted in to log notifications at info."""
     errlog = workdir.parent / f"{workdir.name}-stderr.log"
     env = {"BEPRO_INDEX_DIR": str(index_dir), "ANONYMIZED_TELEMETRY": "False"}
     if root is not None:
@@ -68,7 +73,13 @@ def serve_over_stdio(
     )
     with errlog.open("w") as stderr, start_blocking_portal() as portal:
         transport = stdio_client(params, errlog=stderr)
-        client = Client(transport, mode=mode, read_timeout_seconds=CALL_TIMEOUT_S)
+        client = Client(
+            transport,
+            mode=mode,
+            read_timeout_seconds=CALL_TIMEOUT_S,
+            logging_callback=on_log,
+            log_level="info" if on_log else None,
+        )
         with portal.wrap_async_context_manager(client):
             yield McpSession(portal, client, workdir, errlog)
 
@@ -289,3 +300,29 @@ def test_a_first_run_index_build_reports_progress_to_the_client(tmp_path: Path) 
     assert result.structured_content["hits"]
     assert updates, "no progress while the index was built"
     assert "index" in (updates[0][2] or "")
+    stderr = session.errlog.read_text(encoding="utf-8")
+    assert "Building index from tokens" not in stderr  # bm25s's DEBUG line, printed before
+    assert "DEBUG" not in stderr
+
+
+def test_a_tool_calls_logs_reach_the_client_and_stderr_stays_quiet(
+    index_dir: Path, retriever: Retriever, tmp_path: Path
+) -> None:
+    messages: list[LoggingMessageNotificationParams] = []
+
+    async def on_log(params: LoggingMessageNotificationParams) -> None:
+        messages.append(params)
+
+    with serve_over_stdio(index_dir, tmp_path, on_log=on_log) as session:
+        assert not session.tool("ask", {"question": "how do I retry a payment call?"}).is_error
+        assert session.tool("get_rule", {"rule_id": "nope"}).is_error
+        assert not session.tool("search_rules", {"query": "retry storm"}).is_error
+        stderr = session.errlog.read_text(encoding="utf-8")
+    calls = [m for m in messages if isinstance(m.data, dict) and m.data["msg"] == "tool call"]
+    assert [(m.data["tool"], m.data["outcome"]) for m in calls] == [
+        ("ask", "ok"),
+        ("get_rule", "BEPRO001"),
+        ("search_rules", "ok"),
+    ]
+    assert {(m.level, m.logger) for m in calls} == {("info", "bepro.surfaces.mcp")}
+    assert stderr == ""

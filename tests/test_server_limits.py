@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import socket
 import threading
 import time
@@ -249,21 +250,68 @@ def test_a_full_queue_refuses_before_reading_or_validating_the_request(
     assert after.status_code == 422
 
 
-def test_a_stop_signal_lets_in_flight_requests_finish(slow_server: Server) -> None:
-    answered: list[httpx.Response] = []
-    asking = threading.Thread(
-        target=lambda: answered.append(
-            httpx.post(f"{slow_server.base}/v1/ask", json={"question": QUESTION}, timeout=30)
-        )
+@pytest.fixture
+def draining_server(
+    stub: tuple[str, Counter[str]], index_dir: Path, retriever: Retriever, tmp_path: Path
+) -> Iterator[Server]:
+    """Every answer waits DRAIN_LLM_WAIT_S for an LLM that never answers, then answers offline."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        f"{LIMITS}[tool.bepro.llm]\nread-timeout = {DRAIN_LLM_WAIT_S}\nmax-attempts = 1\n",
+        encoding="utf-8",
     )
+    env = _llm_env(index_dir, stub[0], "slow")
+    with running_server(tmp_path / "server.log", env, project) as server:
+        yield server
+
+
+DRAIN_LLM_WAIT_S = 3.0
+
+
+def test_a_stop_signal_drains_in_flight_requests_and_refuses_new_ones_with_503(
+    draining_server: Server,
+) -> None:
+    """After SIGTERM the answer in flight finishes (200); a request on a new connection meanwhile
+    gets 503 with Connection: close and Retry-After, not a refused or reset connection."""
+    answered: list[tuple[float, httpx.Response]] = []
+
+    def ask() -> None:
+        response = httpx.post(
+            f"{draining_server.base}/v1/ask", json={"question": QUESTION}, timeout=30
+        )
+        answered.append((time.monotonic(), response))
+
+    asking = threading.Thread(target=ask)
     asking.start()
     deadline = time.monotonic() + 10
-    while _metric(slow_server, "bepro_http_requests_in_flight") < 2 and time.monotonic() < deadline:
+    while _metric(draining_server, IN_FLIGHT) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)  # in flight: the ask and this /metrics request
-    slow_server.stop()  # SIGTERM
+    draining_server.process.send_signal(signal.SIGTERM)
+    refused = _first_refusal(draining_server.base)
+    refused_at = time.monotonic()
     asking.join(timeout=30)
-    assert [response.status_code for response in answered] == [200]
-    assert "Finished server process" in slow_server.log_text()
+    assert [response.status_code for _, response in answered] == [200]
+    assert refused_at < answered[0][0]  # refused while the ask was still in flight
+    assert refused.status_code == 503
+    assert refused.headers["connection"] == "close"
+    assert refused.headers["retry-after"] == "1"
+    assert refused.json()["error"]["code"] == "shutting_down"
+    draining_server.process.wait(timeout=20)
+    assert "Finished server process" in draining_server.log_text()
+
+
+def _first_refusal(base: str) -> httpx.Response:
+    """The first answer other than 200 to a fresh connection's request (a signal is delivered
+    asynchronously); a refused or reset connection fails the test."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with httpx.Client(base_url=base, timeout=5) as fresh:
+            response = fresh.get("/healthz")
+        if response.status_code != 200:
+            return response
+        time.sleep(0.01)
+    pytest.fail("the server never refused a request after SIGTERM")
 
 
 @pytest.fixture(scope="module")

@@ -93,6 +93,11 @@ class SearchResult(BaseModel):
 
     hits: list[SearchHit]
     abstained: bool = Field(description="True when nothing in the pack matches the query.")
+    degraded: str | None = Field(
+        default=None,
+        description="Set when the local index stood in for the vector store.",
+        exclude_if=lambda reason: reason is None,  # absent, not null, in every serialization
+    )
 
 
 class RuleDoc(BaseModel):
@@ -310,10 +315,18 @@ class Pack:
         if not 1 <= top_k <= MAX_TOP_K:
             raise UsageError(f"top_k is {top_k}", f"ask for 1 to {MAX_TOP_K} passages")
         retriever = self.open_index()
-        if retriever.rank_rules(query, action=name).abstained:
-            return SearchResult(hits=[], abstained=True)
+        ranking = retriever.rank_rules(query, action=name)
+        if ranking.abstained:
+            return SearchResult(hits=[], abstained=True, degraded=ranking.degraded)
         found = retriever.search(query, action=name, top_k=top_k)
-        return SearchResult(hits=[SearchHit.of(hit) for hit in found], abstained=False)
+        hits = [SearchHit.of(hit) for hit in found]
+        return SearchResult(hits=hits, abstained=False, degraded=ranking.degraded)
+
+    def vector_store_problem(self) -> str | None:
+        """Probe the Chroma server the open index queries: why it does not answer, or None
+        (it answers, there is none, or the index is not open yet)."""
+        retriever = self._retriever
+        return retriever.vector_store_problem(probe=True) if retriever is not None else None
 
     # --- rules --------------------------------------------------------------------------------
 

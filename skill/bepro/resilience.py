@@ -73,8 +73,13 @@ class CircuitBreaker:
     trial call through (half-open): success closes it, failure opens it again."""
 
     def __init__(
-        self, threshold: int = 5, cooldown: float = 30.0, clock: Clock = time.monotonic
+        self,
+        threshold: int = 5,
+        cooldown: float = 30.0,
+        clock: Clock = time.monotonic,
+        name: str = "LLM",
     ) -> None:
+        self.name = name
         self.threshold = threshold
         self.cooldown = cooldown
         self._clock = clock
@@ -99,7 +104,9 @@ class CircuitBreaker:
         with self._lock:
             state = self._state()
             if state == "open" or (state == "half-open" and self._trial_running):
-                raise CircuitOpenError("the LLM circuit breaker is open after repeated failures")
+                raise CircuitOpenError(
+                    f"the {self.name} circuit breaker is open after repeated failures"
+                )
             self._trial_running = state == "half-open"
 
     def record_success(self) -> None:

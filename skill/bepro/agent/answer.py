@@ -4,10 +4,10 @@ is configured, falling back to the offline answer (with a notice) on any LLM fai
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from bepro.agent.ask import AskRequest, AskResult, offline_result, retrieve
+from bepro.agent.ask import AskRequest, AskResult, Retrieval, offline_result, retrieve
 from bepro.catalogue.model import Catalogue
 from bepro.config import LLMSettings, Paths
 from bepro.errors import MissingExtraError, UsageError
@@ -34,8 +34,24 @@ def answer(
     reporter: Reporter | None = None,
     emit: Callable[[str], None] | None = None,
 ) -> Outcome:
-    """The best answer available. With `emit`, LLM text is streamed through it as it arrives."""
+    """The best answer available, marked degraded when the local index stood in for the vector
+    store. With `emit`, LLM text is streamed through it as it arrives."""
     retrieval = retrieve(request, catalogue, paths, reporter, retriever)
+    outcome = _best(retrieval, catalogue, paths, llm_settings, mode, emit)
+    degraded = retrieval.ranking.degraded
+    if degraded is None:
+        return outcome
+    return replace(outcome, result=outcome.result.model_copy(update={"degraded": degraded}))
+
+
+def _best(
+    retrieval: Retrieval,
+    catalogue: Catalogue,
+    paths: Paths,
+    llm_settings: LLMSettings,
+    mode: Mode,
+    emit: Callable[[str], None] | None,
+) -> Outcome:
     offline = offline_result(retrieval, catalogue, paths)
     if mode == "offline":
         return Outcome(offline)

@@ -92,6 +92,8 @@ class AskResult(BaseModel):
     findings: list[Finding] | None = None
     # For fix, refactor, secure and optimize with code: bepro fix's outcome per finding.
     fixes: list[FixOut] | None = None
+    # Set when the vector store (a Chroma server) did not answer and the local index did.
+    degraded: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ Ranking parameters live in RankingParams; their defaults were chosen on evals/re
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -25,9 +26,12 @@ from bepro.errors import IndexUnavailableError
 from bepro.knowledge.chunk import Chunk, chunk_pack, content_hash
 
 if TYPE_CHECKING:
+    from bepro.retrieval.dependency import ChromaDependency
     from bepro.retrieval.keyword import KeywordIndex
     from bepro.retrieval.layout import ChromaServer, Manifest, Matrix
 
+
+log = logging.getLogger(__name__)
 
 # Questions whose evidence (embedding, cosine and BM25 scores, ~6 KB) a process remembers:
 # a repeated question (a retried request, the same question from several agents) skips the model.
@@ -97,6 +101,7 @@ class RuleRanking:
     rules: tuple[RuleHit, ...]
     abstained: bool
     confidence: float
+    degraded: str | None = None  # why the dense scores came from the local vectors
 
 
 @dataclass
@@ -132,6 +137,10 @@ class _OpenIndex:
     rule_keyword: KeywordIndex
     rule_order: list[str]
     chunks: list[Chunk]
+    # With a Chroma server: the server as a dependency, and the local matrix to answer from
+    # while it is down (None when the matrix cannot be read).
+    dependency: ChromaDependency | None = None
+    fallback: DenseVectors | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,7 @@ class _Evidence:
     dense: npt.NDArray[np.float32]
     chunk_bm25: npt.NDArray[np.float32]
     rule_bm25: dict[str, float]
+    degraded: str | None = None
 
 
 class Retriever:
@@ -155,7 +165,7 @@ class Retriever:
         self.params = params or RankingParams()
         self._index = _open_or_build(paths, catalogue, reporter or SilentReporter())
         self._rule_chunks = _chunks_by_rule(self._index.chunks)
-        self._evidence: Callable[[str], _Evidence] = lru_cache(maxsize=EVIDENCE_CACHE_SIZE)(
+        self._cached: Callable[[str], _Evidence] = lru_cache(maxsize=EVIDENCE_CACHE_SIZE)(
             self._gather_evidence
         )
 
@@ -164,8 +174,18 @@ class Retriever:
         cache): how tests and bench/perf.py compare chroma's ranking with the matrix's."""
         other = copy.copy(self)
         other._index = replace(self._index, vectors=vectors)
-        other._evidence = lru_cache(maxsize=EVIDENCE_CACHE_SIZE)(other._gather_evidence)
+        other._cached = lru_cache(maxsize=EVIDENCE_CACHE_SIZE)(other._gather_evidence)
         return other
+
+    def vector_store_problem(self, probe: bool = False) -> str | None:
+        """Why the Chroma server counts as down (None: it answers, or there is none); with
+        `probe`, a heartbeat first."""
+        dependency = self._index.dependency
+        if dependency is None:
+            return None
+        if probe:
+            dependency.probe()
+        return dependency.problem
 
     def search(self, query: str, action: str | None = None, top_k: int = 5) -> list[Hit]:
         """The best chunks for a query, best first."""
@@ -199,7 +219,9 @@ class Retriever:
         confidence = float(evidence.dense.max(initial=0.0))
         confidence += params.confidence_per_bm25 * float(evidence.chunk_bm25.max(initial=0.0))
         if confidence < params.abstain_below and not include:
-            return RuleRanking(rules=(), abstained=True, confidence=confidence)
+            return RuleRanking(
+                (), abstained=True, confidence=confidence, degraded=evidence.degraded
+            )
         best_bm25 = max(evidence.rule_bm25.values(), default=0.0) or 1.0
         best_chunk_bm25 = float(evidence.chunk_bm25.max(initial=0.0)) or 1.0
         share = params.chunk_keyword_share
@@ -225,17 +247,35 @@ class Retriever:
             RuleHit(rule_id, score, tuple(self._hit(int(i), evidence) for i in best))
             for score, rule_id, best in kept
         )
-        return RuleRanking(rules=rules, abstained=False, confidence=confidence)
+        return RuleRanking(
+            rules, abstained=False, confidence=confidence, degraded=evidence.degraded
+        )
 
     def _hit(self, position: int, evidence: _Evidence) -> Hit:
         cosine = float(evidence.dense[position])
         return Hit(chunk=self._index.chunks[position], score=cosine, dense=cosine)
 
-    def _gather_evidence(self, query: str) -> _Evidence:
-        """Cosine and BM25 scores of every chunk, and BM25 of every rule, for one query.
-        Cached per query (EVIDENCE_CACHE_SIZE), so the arrays are made read-only."""
+    def _evidence(self, query: str) -> _Evidence:
+        """The query's evidence, cached; while the Chroma server is down, from the local vectors
+        and not cached (the next asking of it tries the server again)."""
+        from bepro.retrieval.dependency import DEGRADED, DependencyDownError
+        from bepro.retrieval.layout import ServerUnreachableError
+
+        try:
+            return self._cached(query)
+        except DependencyDownError as down:
+            if self._index.fallback is None:
+                raise ServerUnreachableError(f"{down}; no local vectors to answer from") from down
+            return self._gather_evidence(query, self._index.fallback, degraded=DEGRADED)
+
+    def _gather_evidence(
+        self, query: str, vectors: DenseVectors | None = None, degraded: str | None = None
+    ) -> _Evidence:
+        """Cosine and BM25 scores of every chunk, and BM25 of every rule, for one query (the
+        cosines from `vectors`, default the index's). Cached per query (EVIDENCE_CACHE_SIZE), so
+        the arrays are made read-only."""
         index = self._index
-        dense = self._dense(query)
+        dense = self._dense(query, vectors or index.vectors)
         rule_scores = index.rule_keyword.scores(query)
         chunk_bm25 = index.chunk_keyword.scores(query)
         dense.flags.writeable = False
@@ -246,13 +286,13 @@ class Retriever:
             rule_bm25={
                 rule_id: float(rule_scores[i]) for i, rule_id in enumerate(index.rule_order)
             },
+            degraded=degraded,
         )
 
-    def _dense(self, query: str) -> npt.NDArray[np.float32]:
+    def _dense(self, query: str, vectors: DenseVectors) -> npt.NDArray[np.float32]:
         """The query's cosine to every chunk. The model reads only its first 128 tokens, so a
         long question (an issue report: symptom, stack, code) is also read in pieces, and each
         chunk's best cosine to a piece weighs segment_weight of its score."""
-        vectors = self._index.vectors
         whole = vectors.cosines(query)
         pieces = segments(query, self.params.segment_chars)
         if len(pieces) < 2 or self.params.segment_weight == 0:
@@ -338,26 +378,61 @@ def _open(paths: Paths, manifest: Manifest) -> _OpenIndex:
     server = layout.chroma_server(paths.chroma_url)
     chunks = layout.load_chunks(paths.index, manifest)
     folder = paths.index / manifest.store
+    dependency: ChromaDependency | None = None
+    fallback: DenseVectors | None = None
+    if server is None:
+        vectors: DenseVectors = LocalVectors(layout.load_matrix(paths.index, manifest, chunks))
+    else:
+        vectors, dependency, fallback = _server_vectors(paths, manifest, chunks, server)
     return _OpenIndex(
-        vectors=_dense_vectors(paths, manifest, chunks, server),
+        vectors=vectors,
         chunk_keyword=KeywordIndex(folder / "bm25"),
         rule_keyword=KeywordIndex(folder / "bm25-rules"),
         rule_order=layout.load_rule_order(paths.index, manifest),
         chunks=chunks,
+        dependency=dependency,
+        fallback=fallback,
     )
 
 
-def _dense_vectors(
-    paths: Paths, manifest: Manifest, chunks: list[Chunk], server: ChromaServer | None
-) -> DenseVectors:
-    """The local matrix; with a Chroma server, the server's collection (chromadb imported)."""
+def _server_vectors(
+    paths: Paths, manifest: Manifest, chunks: list[Chunk], server: ChromaServer
+) -> tuple[DenseVectors, ChromaDependency, DenseVectors | None]:
+    """The server's collection behind its dependency's breaker, the dependency, and the local
+    matrix to answer from while the server is down. A server down as the index opens is no
+    error when the matrix can stand in: the collection is opened on the first query it answers."""
     from bepro.retrieval import layout
+    from bepro.retrieval.dependency import ChromaDependency, GuardedVectors, Reconnecting
 
-    if server is None:
-        return LocalVectors(layout.load_matrix(paths.index, manifest, chunks))
+    fallback: DenseVectors | None = None
+    try:
+        fallback = LocalVectors(layout.load_matrix(paths.index, manifest, chunks))
+    except IndexUnavailableError as exc:  # the server answers; only an outage needs the matrix
+        log.warning("no local vectors to fall back on: %s", exc.message)
+    dependency = ChromaDependency(server)
+
+    def connect() -> DenseVectors:
+        return _server_collection(paths, manifest, chunks, server)
+
+    try:
+        remote = connect()
+    except layout.ServerUnreachableError as exc:
+        if fallback is None:
+            raise
+        dependency.failed(exc)
+        remote = Reconnecting(connect)
+    return GuardedVectors(remote, dependency), dependency, fallback
+
+
+def _server_collection(
+    paths: Paths, manifest: Manifest, chunks: list[Chunk], server: ChromaServer
+) -> DenseVectors:
+    """The manifest's collection on the server (chromadb imported), its calls bounded by
+    CHROMA_QUERY_TIMEOUT_S."""
     from bepro.retrieval import store
+    from bepro.retrieval.dependency import CHROMA_QUERY_TIMEOUT_S
 
-    collection = store.open_collection(paths.index, manifest, server)
+    collection = store.open_collection(paths.index, manifest, server, CHROMA_QUERY_TIMEOUT_S)
     if collection.count() != manifest.chunks:
         raise IndexUnavailableError("the store's chunk count does not match its manifest")
     return store.ChromaVectors(collection, chunks, server)

@@ -105,9 +105,9 @@ def _client(path: Path) -> ClientAPI:
     )
 
 
-def _server_client(server: ChromaServer) -> ClientAPI:
+def _server_client(server: ChromaServer, read_timeout: float = SERVER_READ_TIMEOUT_S) -> ClientAPI:
     """A client for the server, after a bounded heartbeat so a dead server fails fast."""
-    timeout = httpx.Timeout(SERVER_READ_TIMEOUT_S, connect=SERVER_CONNECT_TIMEOUT_S)
+    timeout = httpx.Timeout(read_timeout, connect=SERVER_CONNECT_TIMEOUT_S)
     try:
         heartbeat = httpx.get(f"{server.url}/api/v2/heartbeat", timeout=SERVER_CONNECT_TIMEOUT_S)
         heartbeat.raise_for_status()
@@ -329,11 +329,17 @@ def verify(index_dir: Path, manifest: Manifest, server: ChromaServer | None) -> 
 
 
 def open_collection(
-    index_dir: Path, manifest: Manifest, server: ChromaServer | None = None
+    index_dir: Path,
+    manifest: Manifest,
+    server: ChromaServer | None = None,
+    read_timeout: float = SERVER_READ_TIMEOUT_S,
 ) -> Collection:
+    """The manifest's collection; a server's calls each wait at most `read_timeout` seconds."""
     with _talking_to(server):
         client = (
-            _server_client(server) if server else _client(index_dir / manifest.store / "chroma")
+            _server_client(server, read_timeout)
+            if server
+            else _client(index_dir / manifest.store / "chroma")
         )
         return client.get_collection(
             manifest.collection,
@@ -345,8 +351,9 @@ def query_distances(
     collection: Collection, query: str, n_results: int, server: ChromaServer | None
 ) -> tuple[list[str], list[float]]:
     """The ids and cosine distances of the query's nearest n_results chunks. A query is a read,
-    so against a Chroma server a dropped connection or a timeout is retried (SERVER_ATTEMPTS
-    attempts, full-jitter backoff) before it becomes one clear error."""
+    so against a Chroma server a dropped connection is retried (SERVER_ATTEMPTS attempts,
+    full-jitter backoff) before it becomes one clear error; a timeout is not (a server that
+    froze answers a retry no sooner, and the caller has a local answer to give)."""
     embedding = default_embedder().embed([query])  # once, not once per attempt
     attempt = 1
     while True:
@@ -358,7 +365,7 @@ def query_distances(
         except httpx.TransportError as exc:
             if server is None:
                 raise
-            if attempt == SERVER_ATTEMPTS:
+            if attempt == SERVER_ATTEMPTS or isinstance(exc, httpx.TimeoutException):
                 raise _unreachable(server, exc) from exc
             delay = SERVER_BACKOFF.delay(attempt - 1, _JITTER)
             log.warning("chroma query failed (%s); retrying in %.2f s", type(exc).__name__, delay)

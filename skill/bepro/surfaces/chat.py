@@ -30,6 +30,7 @@ from bepro.catalogue.model import Catalogue
 from bepro.errors import BeproError, UsageError
 from bepro.pack import Pack
 from bepro.surfaces.answering import Snippet, answer, parse_message, split_blocks
+from bepro.surfaces.wording import error_text
 
 PROMPT = "bepro> "
 MORE_PROMPT = "  ...  "  # inside a ``` fence that is not closed yet
@@ -165,7 +166,7 @@ class ChatSession:
         try:
             rule = self.pack.rule(rule_id, codes=False)
         except BeproError as error:
-            self.error(f"{error.message}; {error.hint}")
+            self.error(error_text(error, "chat"))
             return
         self.note(f"{rule.id}: {rule.summary} · {rule.category} · priority {rule.priority}")
         self.console.print(Markdown(rule.reference_text or f"(no reference yet: {rule.reference})"))

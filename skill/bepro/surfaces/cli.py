@@ -15,6 +15,7 @@ from typer.exceptions import TyperException
 from bepro import __version__
 from bepro.errors import BeproError
 from bepro.surfaces import cli_eval, cli_fix, cli_mcp, cli_review, cli_serve
+from bepro.surfaces.wording import error_text
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -188,7 +189,10 @@ def search_command(
     output: FormatOption = TextOrJson.text,
 ) -> None:
     """Search the knowledge base; prints the best passages with their rule and source."""
-    hits = open_pack().search(query, action=action, top_k=top_k).hits
+    found = open_pack().search(query, action=action, top_k=top_k)
+    if found.degraded:
+        typer.echo(f"bepro: {found.degraded}", err=True)
+    hits = found.hits
     payload = [hit.model_dump() for hit in hits]
     if output is TextOrJson.json:
         typer.echo(json.dumps(payload, indent=2))
@@ -248,6 +252,8 @@ def ask_command(
     result = outcome.result
     if outcome.notice and (outcome.notice != NOT_CONFIGURED or _first_time("offline-notice")):
         typer.echo(f"bepro: {outcome.notice}", err=True)
+    if outcome.result.degraded:
+        typer.echo(f"bepro: {outcome.result.degraded}", err=True)
     if outcome.llm_failed and no_fallback:
         raise typer.Exit(EXIT_LLM_FAILED)
     if output is AskFormat.json:
@@ -334,7 +340,7 @@ def main() -> None:
         # Without standalone mode, click returns the code of a typer.Exit instead of exiting.
         code = app(standalone_mode=False)
     except BeproError as error:
-        typer.echo(error.one_line(), err=True)
+        typer.echo(error_text(error, "cli"), err=True)
         sys.exit(EXIT_USAGE)
     except typer.Exit as done:
         sys.exit(done.exit_code)

@@ -19,8 +19,9 @@ names the problem, never a crash.
 Each tool is a thin adapter over bepro.Pack (bepro/pack.py). The server starts opening the
 index (building it on a first run) as it starts; a call that needs it before it is ready gets
 progress notifications while it waits. The retriever is shared by the tool threads without a
-lock, so no call waits on another's LLM answer. stdout carries the protocol, so every log line
-goes to stderr.
+lock, so no call waits on another's LLM answer. stdout carries the protocol; what a tool call
+logs goes to its client as MCP log notifications (mcp_logging.py), and stderr keeps only
+warnings from outside a call.
 """
 
 from __future__ import annotations
@@ -49,16 +50,17 @@ from bepro.agent.ask import (
 )
 from bepro.catalogue.model import Action as CatalogueAction
 from bepro.catalogue.model import Rule, Severity
-from bepro.errors import BeproError, UnknownRuleError, UsageError
+from bepro.errors import BeproError
 from bepro.pack import MAX_TOOL_FINDINGS, Pack, RuleDoc, SearchResult
 from bepro.review.finding import FileIssue, Finding, ReviewResult
 from bepro.surfaces.index_warmer import BuildProgress, IndexWarmer
+from bepro.surfaces.mcp_logging import ToolCallLog, route_logs_to_clients
+from bepro.surfaces.wording import RULES_URI, error_text
 
 log = logging.getLogger(__name__)
 
 MAX_CODE_BYTES = MAX_FILE_BYTES
 MAX_TOP_K = 50
-RULES_URI = "bepro://rules"
 INSTRUCTIONS = (
     "Principal-level guidance for Python backend code, offline. Call `ask` with the task or "
     "question (and the code, if any) for the rules that apply in priority order with citations; "
@@ -201,26 +203,21 @@ def _capped_ask(result: AskResult) -> AskResult:
     return result.model_copy(update={"findings": result.findings[:MAX_TOOL_FINDINGS]})
 
 
-def _for_mcp(error: BeproError) -> BeproError:
-    """An unknown rule id with no close match points at the rules resource, not the CLI."""
-    if isinstance(error, UnknownRuleError) and not error.suggestions:
-        return UsageError(error.message, f"read {RULES_URI} for them")
-    return error
-
-
 @contextlib.contextmanager
-def _tool_call(name: str) -> Iterator[None]:
-    """User mistakes become error results (the model reads the message); every call is logged."""
+def _tool_call(name: str, ctx: Context[Any, Any], logs: ToolCallLog) -> Iterator[None]:
+    """User mistakes become error results (the model reads the message); every call is logged,
+    and what it logs goes to its client (mcp_logging.py)."""
     started = time.monotonic()
     outcome = "ok"
-    try:
-        yield
-    except BeproError as error:
-        outcome = error.code
-        raise ToolError(_for_mcp(error).one_line()) from error
-    finally:
-        elapsed_ms = round((time.monotonic() - started) * 1000, 1)
-        log.info("tool call", extra={"tool": name, "outcome": outcome, "ms": elapsed_ms})
+    with logs.routed_to(ctx):
+        try:
+            yield
+        except BeproError as error:
+            outcome = error.code
+            raise ToolError(error_text(error, "mcp")) from error
+        finally:
+            elapsed_ms = round((time.monotonic() - started) * 1000, 1)
+            log.info("tool call", extra={"tool": name, "outcome": outcome, "ms": elapsed_ms})
 
 
 class StrictServer(MCPServer):
@@ -264,6 +261,7 @@ def build_server(pack: Pack, warmer: IndexWarmer | None = None) -> StrictServer:
     server = StrictServer(
         "bepro", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
+    logs = route_logs_to_clients()  # after the SDK's own logging setup, which it replaces
     for action in pack.catalogue.actions:
         server.add_prompt(action_prompt(action))
 
@@ -277,13 +275,13 @@ def build_server(pack: Pack, warmer: IndexWarmer | None = None) -> StrictServer:
         """The rules that apply to a question or task, highest priority first: what to do, an
         example, a checklist and citations. Pass code to ask about it; the action is inferred
         from the question when omitted."""
-        with _tool_call("ask"):
+        with _tool_call("ask", ctx, logs):
             await_index(warmer, ctx)
             # The configured LLM answers when there is one (one circuit breaker per upstream for
             # the whole server process); any LLM failure falls back to the offline answer.
             outcome = pack.answer(question, action=action, code=code, llm="auto")
-        if outcome.llm_failed:
-            log.warning("llm fallback", extra={"tool": "ask"})
+            if outcome.llm_failed:
+                log.warning("llm fallback", extra={"tool": "ask"})
         return _capped_ask(outcome.result)
 
     @server.tool(annotations=READ_ONLY)
@@ -291,33 +289,36 @@ def build_server(pack: Pack, warmer: IndexWarmer | None = None) -> StrictServer:
         ctx: Context[Any, Any], query: Question, action: Action = None, k: TopK = 5
     ) -> SearchResult:
         """The best passages of the knowledge base for a query, with their rule and source."""
-        with _tool_call("search_rules"):
+        with _tool_call("search_rules", ctx, logs):
             await_index(warmer, ctx)
             return pack.search(query, action=action, top_k=k)
 
     @server.tool(annotations=READ_ONLY)
-    def get_rule(rule_id: RuleId) -> RuleWithReference:
+    def get_rule(ctx: Context[Any, Any], rule_id: RuleId) -> RuleWithReference:
         """One rule: its category, priority, severity, summary and full reference markdown."""
-        with _tool_call("get_rule"):
+        with _tool_call("get_rule", ctx, logs):
             return RuleWithReference.of_doc(pack.rule(rule_id, codes=False))
 
     @server.tool(annotations=READ_ONLY)
-    def review_code(code: Code, filename: Filename = "snippet.py") -> ReviewReport:
+    def review_code(
+        ctx: Context[Any, Any], code: Code, filename: Filename = "snippet.py"
+    ) -> ReviewReport:
         """Review Python code given as text: findings ordered by priority, each citing a rule.
         Nothing is read from or written to disk."""
-        with _tool_call("review_code"):
+        with _tool_call("review_code", ctx, logs):
             result = pack.review(code=code, filename=filename)
         return ReviewReport.of(result)
 
     @server.tool(annotations=READ_ONLY)
     def fix_code(
+        ctx: Context[Any, Any],
         code: Code,
         rule_ids: Annotated[list[RuleId], Field(min_length=1, max_length=64)],
     ) -> FixCodeResult:
         """Fix the given rules' findings in Python code given as text: a unified diff of
         validated rewrites (compiles, no new ruff error, no new priority 1-4 finding) and, per
         finding, whether it was fixed or why not. Never writes files."""
-        with _tool_call("fix_code"):
+        with _tool_call("fix_code", ctx, logs):
             return fix_result(pack, code, rule_ids)
 
     @server.resource(RULES_URI, name="rules", mime_type="application/json")

@@ -8,6 +8,7 @@
     POST /v1/review            code, filename, limit?, select? -> findings by priority up to
                                limit, the rest counted in `omitted`, file issues, a summary
     GET  /healthz  /readyz     the process is alive / the index is open and answers can be served
+                               (503 while a Chroma server does not answer: answers are degraded)
     GET  /metrics              Prometheus metrics (see surfaces/observability.py)
 
 Answers come from bepro.Pack (bepro/pack.py): the offline engine, upgraded to the LLM when one is
@@ -30,6 +31,7 @@ The modules, one seam each:
     streaming.py  server-sent events for a streamed completion
     responses.py  OpenAI's Responses API
     app.py        the FastAPI app factory and its middleware
+    drain.py      on SIGTERM, in-flight requests finish while new ones get 503 + Connection: close
     process.py    binding, uvicorn workers, JSON logs, graceful shutdown
 """
 

@@ -28,6 +28,7 @@ from bepro.surfaces import observability
 from bepro.surfaces.access import BearerAuth, api_token
 from bepro.surfaces.admission import ShedWhenFull
 from bepro.surfaces.server import responses
+from bepro.surfaces.server.drain import Drain, DrainGate
 from bepro.surfaces.server.errors import (
     AT_CAPACITY,
     MAX_BODY_BYTES,
@@ -50,10 +51,12 @@ def create_app(
     """The API over one pack; the index opens in the background when the app starts."""
     settings = settings or BeproSettings()
     runtime = Runtime(paths, catalogue, settings)
+    drain = Drain()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.start()
+        drain.install()  # after uvicorn's own handlers, which it calls when drained
         yield
         runtime.stop()
 
@@ -70,7 +73,7 @@ def create_app(
     app.add_exception_handler(BeproError, on_bepro_error)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(HTTPException, on_http_error)
-    _add_middleware(app, settings)
+    _add_middleware(app, settings, drain)
     return app
 
 
@@ -108,9 +111,9 @@ def _shed(route: str) -> JSONResponse:
     return error_response(503, AT_CAPACITY, "overloaded")
 
 
-def _add_middleware(app: FastAPI, settings: BeproSettings) -> None:
-    """Outermost last: telemetry sees every request, CORS answers preflights before auth, and
-    auth runs before a full queue sheds."""
+def _add_middleware(app: FastAPI, settings: BeproSettings, drain: Drain) -> None:
+    """Outermost last: telemetry sees every request, a draining server refuses before anything
+    else runs, CORS answers preflights before auth, and auth runs before a full queue sheds."""
     runtime: Runtime = app.state.runtime
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(
@@ -129,6 +132,7 @@ def _add_middleware(app: FastAPI, settings: BeproSettings) -> None:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID", "traceparent"],
         )
+    app.add_middleware(DrainGate, drain=drain)
     routes = frozenset(getattr(route, "path", "") for route in [*app.routes, *router.routes])
     app.add_middleware(observability.Telemetry, routes=routes, tracer=observability.tracer())
 

@@ -14,11 +14,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from bepro.errors import BeproError
+from bepro.errors import BeproError, IndexUnavailableError
 from bepro.surfaces.server.wire import OPENAI_ROUTES
+from bepro.surfaces.wording import error_text
 
 RETRY_AFTER_S = 5  # while the index opens
 SHED_RETRY_AFTER_S = 1  # a full queue drains within about a second
+AT_ONCE = frozenset({"overloaded", "shutting_down"})  # retried after SHED_RETRY_AFTER_S
 AT_CAPACITY = "the server is at capacity; retry shortly"
 MAX_BODY_BYTES = 2_000_000  # a 200 KB code block inside a long conversation still fits
 TOO_LARGE = f"the request body is over the server's limit of {MAX_BODY_BYTES:,} bytes"
@@ -47,7 +49,7 @@ class ApiError(Exception):
 def error_response(status: int, message: str, code: str, param: str | None = None) -> JSONResponse:
     kind = "invalid_request_error" if status < 500 else "server_error"
     body = ErrorResponse(error=ErrorDetail(message=message, type=kind, param=param, code=code))
-    retry_after = SHED_RETRY_AFTER_S if code == "overloaded" else RETRY_AFTER_S
+    retry_after = SHED_RETRY_AFTER_S if code in AT_ONCE else RETRY_AFTER_S
     headers = {"Retry-After": str(retry_after)} if status == 503 else None
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
@@ -63,8 +65,12 @@ def invalid_status(request: Request) -> int:
 
 
 async def on_bepro_error(request: Request, error: Exception) -> JSONResponse:
+    """The client's mistake is a 400 or 422; an index that cannot answer (a vector store down
+    with no local vectors to stand in) is the server's, a 503 a client retries."""
     assert isinstance(error, BeproError)  # noqa: S101 - registered for this type only
-    return error_response(invalid_status(request), error.message, error.code)
+    if isinstance(error, IndexUnavailableError):
+        return error_response(503, error_text(error, "api"), "index_unavailable")
+    return error_response(invalid_status(request), error_text(error, "api"), error.code)
 
 
 async def on_invalid_request(request: Request, error: Exception) -> JSONResponse:

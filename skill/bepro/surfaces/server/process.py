@@ -23,7 +23,8 @@ from bepro.surfaces import observability
 
 APP_FACTORY = "bepro.surfaces.server.app:create_server_app"  # imported by name in each worker
 KEEP_ALIVE_S = 5
-GRACEFUL_SHUTDOWN_S = 10  # in-flight requests get this long to finish on SIGTERM
+# uvicorn's limit once drain.py has let in-flight requests finish (they are done by then).
+GRACEFUL_SHUTDOWN_S = 10
 # uvicorn's own guard, far above the queue: bepro's limiter sheds first, with Retry-After.
 MAX_CONNECTIONS = 2048
 
@@ -72,7 +73,7 @@ def log_to_json() -> None:
 
 def serve(sock: socket.socket, workers: int = 1) -> None:
     """Run on a bound socket (see `listen`) until SIGINT or SIGTERM, then shut down gracefully:
-    stop accepting, let in-flight requests finish (up to GRACEFUL_SHUTDOWN_S), then exit."""
+    drain (drain.py: in-flight requests finish, new ones get 503), stop accepting, exit."""
     import uvicorn
 
     config = uvicorn.Config(

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
+from fastapi.responses import Response as HttpResponse
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +28,7 @@ from bepro.surfaces.server.routes import (
     OPENAI_ERRORS,
     RuntimeDep,
     answer_message,
+    degraded_headers,
     refuse_other_shapes,
     usage_of,
 )
@@ -154,6 +156,7 @@ class Response(BaseModel):
     tool_choice: str = "none"
     tools: list[Any] = []
     usage: ResponseUsage | None = None
+    degraded: str | None = None  # set when the local index stood in for the vector store
 
 
 @router.post(
@@ -166,7 +169,7 @@ class Response(BaseModel):
     },
 )
 async def create_response(
-    body: ResponseRequest, runtime: RuntimeDep
+    body: ResponseRequest, runtime: RuntimeDep, outgoing: HttpResponse
 ) -> Response | StreamingResponse:
     """Answer the last user message of `input`; its ```python blocks are reviewed first."""
     action = runtime.action_for(body.model)
@@ -195,9 +198,11 @@ async def create_response(
             output_tokens=usage.completion_tokens,
             total_tokens=usage.total_tokens,
         ),
+        degraded=reply.result.degraded,
     )
     if body.stream:
-        return event_stream(_events(response))
+        return event_stream(_events(response), degraded_headers(reply.result))
+    outgoing.headers.update(degraded_headers(reply.result))
     return response
 
 

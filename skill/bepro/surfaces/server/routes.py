@@ -45,6 +45,7 @@ from bepro.surfaces.server.wire import (
 
 log = logging.getLogger("bepro.surfaces.server")  # one logger name for the whole server
 
+DEGRADED_HEADER = "X-Bepro-Degraded"
 ANSWER_ROUTES = frozenset(
     {CHAT_ROUTE, RESPONSES_ROUTE, ASK_ROUTE, REVIEW_ROUTE}
 )  # admission-controlled
@@ -77,11 +78,17 @@ async def healthz() -> Status:
     "/readyz", tags=["operations"], response_model=Status, responses={503: {"model": Status}}
 )
 async def readyz(runtime: RuntimeDep) -> Status | JSONResponse:
-    """200 once the catalogue is loaded and the index is open; 503 before, or if it failed."""
-    if runtime.ready:
+    """200 once the catalogue is loaded and the index is open; 503 before, if it failed, or
+    while the vector store (a Chroma server) does not answer (answers are then degraded)."""
+    problem = runtime.vector_store_problem
+    if runtime.ready and problem is None:
         return Status(status="ready", detail=f"{len(runtime.catalogue.rules)} rules, index open")
-    status = Status(status="failed", detail=runtime.failure) if runtime.failure else None
-    status = status or Status(status="starting", detail="the index is opening")
+    if runtime.ready:
+        status = Status(status="degraded", detail=f"{problem}; answering from the local index")
+    elif runtime.failure:
+        status = Status(status="failed", detail=runtime.failure)
+    else:
+        status = Status(status="starting", detail="the index is opening")
     headers = {"Retry-After": str(RETRY_AFTER_S)}
     return JSONResponse(status.model_dump(), status_code=503, headers=headers)
 
@@ -107,7 +114,7 @@ async def retrieve_model(model_id: str, runtime: RuntimeDep) -> ModelCard:
     responses={**OPENAI_ERRORS, 200: {"content": {"text/event-stream": {}}}},
 )
 async def chat_completions(
-    body: ChatCompletionRequest, runtime: RuntimeDep
+    body: ChatCompletionRequest, runtime: RuntimeDep, outgoing: Response
 ) -> ChatCompletion | StreamingResponse:
     """Answer the last user message; its ```python blocks are reviewed first."""
     action = runtime.action_for(body.model)
@@ -121,19 +128,22 @@ async def chat_completions(
     if body.stream:
         with_usage = body.stream_options is not None and body.stream_options.include_usage
         return event_stream(
-            sse(completion_id, body.model, text, finish, usage if with_usage else None)
+            sse(completion_id, body.model, text, finish, usage if with_usage else None),
+            degraded_headers(reply.result),
         )
+    outgoing.headers.update(degraded_headers(reply.result))
     return ChatCompletion(
         id=completion_id,
         created=int(time.time()),
         model=body.model,
         choices=[Choice(message=AssistantMessage(content=text), finish_reason=finish)],
         usage=usage,
+        degraded=reply.result.degraded,
     )
 
 
 @router.post(ASK_ROUTE, tags=["bepro"], responses=_ERRORS, response_model_exclude_none=True)
-async def ask_route(body: AskBody, runtime: RuntimeDep) -> AskResult:
+async def ask_route(body: AskBody, runtime: RuntimeDep, outgoing: Response) -> AskResult:
     """The rules that apply to a question, in priority order, with citations (as `bepro ask`)."""
     runtime.check_action(body.action)
     pack = runtime.ready_pack()
@@ -147,6 +157,7 @@ async def ask_route(body: AskBody, runtime: RuntimeDep) -> AskResult:
     question = Question(body.question, body.action)
     code_bytes = len((body.code or "").encode())
     _log_answer("ask", question, outcome.result, 0, False, code_bytes=code_bytes)
+    outgoing.headers.update(degraded_headers(outcome.result))
     return outcome.result
 
 
@@ -190,6 +201,12 @@ async def answer_message(
     event = "chat completion" if route == CHAT_ROUTE else "response"
     _log_answer(event, question, reply.result, reply.finding_count, stream)
     return reply
+
+
+def degraded_headers(result: AskResult) -> dict[str, str]:
+    """The header that marks an answer the local index gave while the vector store was down
+    (the body says it too, in `degraded`)."""
+    return {DEGRADED_HEADER: result.degraded} if result.degraded else {}
 
 
 def usage_of(prompt: str, reply: Answer, text: str) -> Usage:

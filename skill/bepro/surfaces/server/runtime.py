@@ -29,6 +29,7 @@ from bepro.surfaces import observability
 from bepro.surfaces.admission import Admission, DeadlineError, OverloadedError
 from bepro.surfaces.server.errors import AT_CAPACITY, ApiError
 from bepro.surfaces.server.wire import MODEL_BASE
+from bepro.surfaces.wording import error_text
 
 if TYPE_CHECKING:
     from bepro.llm.client import LLMConfig
@@ -55,6 +56,7 @@ class Runtime:
         self.created = int(time.time())
         self.ready = False
         self.failure: str | None = None
+        self.vector_store_problem: str | None = None  # the Chroma server's, while it is down
         self.admission: Admission | None = None
         self._stopping = threading.Event()
 
@@ -76,12 +78,13 @@ class Runtime:
             try:
                 self.pack.open_index()  # at most one query per core once open
             except BeproError as error:
-                self.failure = error.message  # the hint is CLI advice: for the log only
+                self.failure = error_text(error, "api")  # the hint is for the log only
                 log.error("index unavailable", extra={"error_code": error.code, "hint": error.hint})
             except Exception as error:
                 self.failure = f"internal error opening the index ({type(error).__name__})"
                 log.exception("index failed to open")
             else:
+                self.vector_store_problem = self.pack.vector_store_problem()  # before ready
                 self.ready = True
                 self.failure = None
                 # The index, the model and the imports are a few hundred MB of objects that
@@ -89,9 +92,20 @@ class Runtime:
                 # collection (p99 spikes under load). Frozen, they are skipped.
                 gc.freeze()
                 log.info("index open", extra={"duration_ms": _elapsed_ms(started)})
+                self._watch_vector_store()
                 return
             self._stopping.wait(random.uniform(delay / 2, delay))  # noqa: S311 - jitter only
             delay = min(delay * 2, INDEX_RETRY_MAX_S)
+
+    def _watch_vector_store(self) -> None:
+        """With a Chroma server, probe it every CHROMA_PROBE_INTERVAL_S until the server stops,
+        so /readyz turns 503 within seconds of it going down and 200 once it answers again."""
+        if not self.pack.paths.chroma_url:
+            return
+        from bepro.retrieval.dependency import CHROMA_PROBE_INTERVAL_S
+
+        while not self._stopping.wait(CHROMA_PROBE_INTERVAL_S):
+            self.vector_store_problem = self.pack.vector_store_problem()
 
     def ready_pack(self) -> Pack:
         if self.ready:

@@ -33,7 +33,7 @@ def sse(
     yield "data: [DONE]\n\n"
 
 
-def event_stream(events: Iterator[str]) -> StreamingResponse:
+def event_stream(events: Iterator[str], extra: dict[str, str] | None = None) -> StreamingResponse:
     """Server-sent events, never cached or buffered by a proxy on the way."""
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(extra or {})}
     return StreamingResponse(events, media_type="text/event-stream", headers=headers)

@@ -203,6 +203,7 @@ class ChatCompletion(BaseModel):
     model: str
     choices: list[Choice]
     usage: Usage
+    degraded: str | None = None  # set when the local index stood in for the vector store
 
 
 class Delta(BaseModel):
@@ -266,5 +267,5 @@ class ReviewResponse(BaseModel):
 
 
 class Status(BaseModel):
-    status: Literal["ok", "ready", "starting", "failed"]
+    status: Literal["ok", "ready", "starting", "failed", "degraded", "draining"]
     detail: str = ""
