@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+_Fact = TypeVar("_Fact")
 
 
 @dataclass
@@ -20,6 +23,7 @@ class ModuleContext:
     stack: list[ast.AST] = field(default_factory=list)
     _call_names: dict[int, str | None] = field(default_factory=dict)
     _text_matches: dict[re.Pattern[str], bool] = field(default_factory=dict)
+    _facts: dict[Callable[..., Any], Any] = field(default_factory=dict)
 
     imported_roots: frozenset[str] = frozenset()
 
@@ -41,6 +45,15 @@ class ModuleContext:
         if pattern not in self._text_matches:
             self._text_matches[pattern] = pattern.search(self.source) is not None
         return self._text_matches[pattern]
+
+    def fact(self, build: Callable[[ModuleContext], _Fact]) -> _Fact:
+        """A per-module fact several detectors ask for (a binding table, helper functions),
+        built on first use. It lives on the context, not in a table keyed by the tree: a fact
+        that refers to the tree would keep it alive past the file, for the cyclic GC to find."""
+        if build not in self._facts:
+            self._facts[build] = build(self)
+        result: _Fact = self._facts[build]
+        return result
 
     def qualified_name(self, node: ast.AST) -> str | None:
         """`requests.get` for `requests.get`, `rq.get` (import requests as rq) or `get` (from import)."""

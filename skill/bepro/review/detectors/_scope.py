@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import functools
 import re
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -40,14 +39,34 @@ AWS_LOCAL_METHODS = frozenset(
 )  # fmt: skip
 
 
+_NESTED_SCOPE_TYPES = frozenset(NESTED_SCOPES)
+
+
 def own_nodes(roots: Iterable[ast.AST]) -> Iterator[ast.AST]:
-    """The roots and everything under them in source order, not entering nested defs or lambdas."""
-    todo = list(reversed(list(roots)))
+    """The roots and everything under them in source order, not entering nested defs or lambdas.
+
+    Detectors walk function bodies with this, so it reads each node's fields directly (the
+    order `ast.iter_child_nodes` gives, at less than half its cost)."""
+    todo = list(roots)
+    todo.reverse()
+    pop, push = todo.pop, todo.append
+    nested, node_class = _NESTED_SCOPE_TYPES, ast.AST
     while todo:
-        node = todo.pop()
+        node = pop()
         yield node
-        if not isinstance(node, NESTED_SCOPES):
-            todo.extend(reversed(list(ast.iter_child_nodes(node))))
+        if type(node) in nested:
+            continue
+        first_child = len(todo)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, node_class):
+                        push(item)
+            elif isinstance(value, node_class):
+                push(value)
+        if len(todo) - first_child > 1:
+            todo[first_child:] = reversed(todo[first_child:])
 
 
 def body_nodes(scope: ast.AST) -> Iterator[ast.AST]:
@@ -85,9 +104,6 @@ class _Bindings:
     attributes: dict[ast.ClassDef, dict[str, str | None]] = field(default_factory=dict)
 
 
-_CACHE: weakref.WeakKeyDictionary[ast.Module, _Bindings] = weakref.WeakKeyDictionary()
-
-
 def factory_of(
     context: ModuleContext,
     expr: ast.AST,
@@ -101,10 +117,7 @@ def factory_of(
     the answer is the same, without building the module's binding table."""
     if wanted is not None and not context.imports_any(_roots(wanted)):
         return None
-    bindings = _CACHE.get(context.tree)
-    if bindings is None:
-        bindings = _collect(context)
-        _CACHE[context.tree] = bindings
+    bindings = context.fact(_collect)
     if isinstance(expr, ast.Name):
         for scope in reversed(ancestors):
             if isinstance(scope, FUNCTIONS) and expr.id in bindings.names.get(scope, {}):
@@ -155,7 +168,7 @@ def _collect_scope(
         elif isinstance(node, FUNCTIONS):
             _record(table, node.name, None)
             _collect_scope(context, node, None, bindings)
-        else:
+        elif type(node) in _BINDERS:
             _record_binding(context, node, table, receiver, attributes)
 
 
@@ -168,7 +181,8 @@ def _collect_class(context: ModuleContext, node: ast.ClassDef, bindings: _Bindin
             _collect_class(context, statement, bindings)
         else:
             for inner in own_nodes([statement]):
-                _record_binding(context, inner, attributes, None, None)
+                if type(inner) in _BINDERS:
+                    _record_binding(context, inner, attributes, None, None)
 
 
 def _annotated_type(context: ModuleContext, annotation: ast.expr | None) -> str | None:
@@ -212,6 +226,13 @@ def _record_binding(
             for inner in ast.walk(target):
                 if isinstance(inner, ast.Name):
                     _record(table, inner.id, None)
+
+
+# The statements and clauses that bind names (what `_assignments` reads), checked before the call.
+_BINDERS = frozenset(
+    {ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor,
+     ast.AugAssign, ast.comprehension, ast.ExceptHandler, ast.Import, ast.ImportFrom}
+)  # fmt: skip
 
 
 def _assignments(node: ast.AST) -> Iterator[tuple[ast.AST, ast.AST | None]]:
