@@ -42,8 +42,11 @@ AWS_LOCAL_METHODS = frozenset(
 _NESTED_SCOPE_TYPES = frozenset(NESTED_SCOPES)
 
 
-def own_nodes(roots: Iterable[ast.AST]) -> Iterator[ast.AST]:
-    """The roots and everything under them in source order, not entering nested defs or lambdas.
+def own_nodes(
+    roots: Iterable[ast.AST], skipped: frozenset[type[ast.AST]] = frozenset()
+) -> Iterator[ast.AST]:
+    """The roots and everything under them in source order, not entering nested defs or lambdas
+    (nor nodes of the `skipped` types: leaves a caller has no use for).
 
     Detectors walk function bodies with this, so it reads each node's fields directly (the
     order `ast.iter_child_nodes` gives, at less than half its cost)."""
@@ -61,9 +64,9 @@ def own_nodes(roots: Iterable[ast.AST]) -> Iterator[ast.AST]:
             value = getattr(node, name, None)
             if type(value) is list:
                 for item in value:
-                    if isinstance(item, node_class):
+                    if isinstance(item, node_class) and type(item) not in skipped:
                         push(item)
-            elif isinstance(value, node_class):
+            elif isinstance(value, node_class) and type(value) not in skipped:
                 push(value)
         if len(todo) - first_child > 1:
             todo[first_child:] = reversed(todo[first_child:])
@@ -158,10 +161,8 @@ def _collect_scope(
     receiver = _self_name(scope) if owner is not None else None
     attributes = bindings.attributes.get(owner) if owner is not None else None
     if isinstance(scope, FUNCTIONS):
-        for param in ast.walk(scope.args):
-            if isinstance(param, ast.arg):
-                _record(table, param.arg, _annotated_type(context, param.annotation))
-    for node in body_nodes(scope):
+        _record_parameters(context, scope.args, table)
+    for node in own_nodes(getattr(scope, "body", []), _NOT_BINDERS):
         if isinstance(node, ast.ClassDef):
             _record(table, node.name, None)
             _collect_class(context, node, bindings)
@@ -172,6 +173,24 @@ def _collect_scope(
             _record_binding(context, node, table, receiver, attributes)
 
 
+def _record_parameters(
+    context: ModuleContext, arguments: ast.arguments, table: dict[str, str | None]
+) -> None:
+    """A function's parameters, then those of lambdas in its defaults and annotations (which
+    bind nothing the function's body sees, but have always been recorded, as plain names)."""
+    direct = [*arguments.posonlyargs, *arguments.args, arguments.vararg]
+    direct += [*arguments.kwonlyargs, arguments.kwarg]
+    params = [param for param in direct if param is not None]
+    for param in params:
+        _record(table, param.arg, _annotated_type(context, param.annotation))
+    values = [*arguments.kw_defaults, *arguments.defaults, *(p.annotation for p in params)]
+    for node in own_nodes([value for value in values if value is not None], _NOT_BINDERS):
+        if isinstance(node, ast.Lambda):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.arg):
+                    _record(table, inner.arg, None)
+
+
 def _collect_class(context: ModuleContext, node: ast.ClassDef, bindings: _Bindings) -> None:
     attributes = bindings.attributes.setdefault(node, {})
     for statement in node.body:
@@ -180,7 +199,7 @@ def _collect_class(context: ModuleContext, node: ast.ClassDef, bindings: _Bindin
         elif isinstance(statement, ast.ClassDef):
             _collect_class(context, statement, bindings)
         else:
-            for inner in own_nodes([statement]):
+            for inner in own_nodes([statement], _NOT_BINDERS):
                 if type(inner) in _BINDERS:
                     _record_binding(context, inner, attributes, None, None)
 
@@ -228,6 +247,9 @@ def _record_binding(
                     _record(table, inner.id, None)
 
 
+# Half of a tree's nodes: names, constants and their contexts, none of which binds anything or
+# holds anything that does (the binding pass does not visit them).
+_NOT_BINDERS = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del})
 # The statements and clauses that bind names (what `_assignments` reads), checked before the call.
 _BINDERS = frozenset(
     {ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor,
