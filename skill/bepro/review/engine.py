@@ -39,6 +39,12 @@ MAX_FILE_BYTES = 2_000_000
 PARALLEL_MIN_FILES = 40
 _SUPPRESSION = re.compile(r"#\s*bepro:\s*ignore\[([A-Za-z0-9,:\s-]+)\]")
 _LEAVES = frozenset({ast.Name, ast.Constant})
+# Fields that never hold a node (identifiers, flags, the Load/Store context), or only operator
+# singletons (`+`, `==`, `and`), which no detector reads so far: the walk does not look at them.
+_NOT_CHILDREN = frozenset(
+    {"ctx", "id", "attr", "arg", "asname", "name", "module", "level", "conversion", "is_async",
+     "kind", "n", "s", "simple", "tag", "type_comment", "kwd_attrs", "op", "ops"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -120,8 +126,12 @@ def review_files(
 
 
 def _review_all(names: list[str]) -> list[FileReview]:
-    if len(names) >= PARALLEL_MIN_FILES:
-        with ProcessPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+    """Each file's review, in the order given; a large tree is spread over worker processes
+    (forked: they inherit the loaded detectors and their dispatch table)."""
+    workers = min(4, os.cpu_count() or 1)
+    if workers > 1 and len(names) >= PARALLEL_MIN_FILES:
+        _dispatch()
+        with ProcessPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(_review_file, names, chunksize=16))
     return [_review_file(name) for name in names]
 
@@ -216,6 +226,7 @@ class _Dispatch:
     calls_by_callee: dict[str, list[Detector]]
     any_call: list[Detector]
     skipped: frozenset[type[ast.AST]]
+    children: dict[type[ast.AST], tuple[str, ...]]  # node type -> the fields the walk reads
 
 
 @cache
@@ -231,14 +242,33 @@ def _dispatch() -> _Dispatch:
         for name in found.callees or ():
             by_callee.setdefault(name, list(any_call)).append(found)
     skipped = frozenset(_LEAVES - by_type.keys())
-    return _Dispatch(by_type, by_callee, any_call, skipped)
+    return _Dispatch(by_type, by_callee, any_call, skipped, _child_fields(by_type.keys()))
+
+
+def _child_fields(wanted: Iterable[type[ast.AST]]) -> dict[type[ast.AST], tuple[str, ...]]:
+    """Per node type, the fields that can hold nodes a detector sees; global/nonlocal `names`
+    are identifiers, import `names` are alias nodes."""
+    operators = (ast.operator, ast.cmpop, ast.boolop, ast.unaryop)
+    skipped = _NOT_CHILDREN
+    if any(issubclass(node_type, operators) for node_type in wanted):
+        skipped -= {"op", "ops"}
+    fields: dict[type[ast.AST], tuple[str, ...]] = {}
+    todo: list[type[ast.AST]] = [ast.AST]
+    while todo:
+        node_type = todo.pop()
+        todo.extend(node_type.__subclasses__())
+        identifiers = {"names"} if node_type in (ast.Global, ast.Nonlocal) else set()
+        fields[node_type] = tuple(
+            name for name in node_type._fields if name not in skipped | identifiers
+        )
+    return fields
 
 
 def _run_detectors(tree: ast.Module, context: ModuleContext) -> list[RawFinding]:
     """One depth-first walk keeping the ancestor stack, dispatching each node to the detectors
     registered for it. After parsing, the walk is most of the cost, so it is a plain recursion
-    with local names that skips what no detector reads: the `ctx` (Load/Store) field, and names
-    and constants, the leaves that make up half of a tree."""
+    with local names that skips what no detector reads: fields that hold identifiers, contexts
+    or operators, and names and constants, the leaves that make up half of a tree."""
     table = _dispatch()
     findings: list[RawFinding] = []
     stack = context.stack
@@ -247,6 +277,7 @@ def _run_detectors(tree: ast.Module, context: ModuleContext) -> list[RawFinding]
     any_call = table.any_call
     aliases = context.aliases
     skipped = table.skipped
+    children = table.children
     node_class = ast.AST
     call_class = ast.Call
 
@@ -261,9 +292,7 @@ def _run_detectors(tree: ast.Module, context: ModuleContext) -> list[RawFinding]
                 for hit in found.check(node, context):
                     findings.append(_raw(found, hit))
         stack.append(node)
-        for name in node._fields:
-            if name == "ctx":
-                continue
+        for name in children[type(node)]:
             value = getattr(node, name, None)
             if isinstance(value, list):
                 for item in value:
