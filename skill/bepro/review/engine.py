@@ -32,7 +32,7 @@ from bepro.review.registry import (
     code_table,
     load_detectors,
 )
-from bepro.review.roles import Role, is_entry_point, role_of
+from bepro.review.roles import ROLES, Role, is_entry_point, role_of
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 2_000_000
@@ -104,25 +104,50 @@ def review_files(
     cache: ResultCache | None = None,
 ) -> ReviewResult:
     """Review files and folders; with a cache, files unchanged since it was written are not
-    parsed again (ruff keeps its own cache)."""
+    parsed again (ruff keeps its own cache). Files whose role no selected code applies to (tests,
+    migrations, scripts by default) are read and counted, not analysed: nothing found in them
+    would be reported."""
     files = collect_files(targets, options.exclude)
     names = [str(path) for path in files]
+    silent = _silent_roles(options)
+    analysed = [name for name in names if not _in_silent_role(name, options, silent)]
     # ruff (native, fast) runs in a thread while bepro's detectors run; its hits for files that
     # turn out unreadable or unparsable are dropped when the results are joined.
     with ThreadPoolExecutor(max_workers=1) as background:
         ruff_cache = cache.folder / "ruff" if cache is not None else None
         ruff_future = (
-            background.submit(ruff_adapter.run, names, ruff_cache)
-            if options.use_ruff and names
+            background.submit(ruff_adapter.run, analysed, ruff_cache)
+            if options.use_ruff and analysed
             else None
         )
-        cached, missing = cache.lookup(names) if cache is not None else ({}, names)
+        cached, missing = cache.lookup(analysed) if cache is not None else ({}, analysed)
         fresh = _review_all(missing)
         if cache is not None:
             cache.save(fresh)
         by_path = {**cached, **{review.path: review for review in fresh}}
+        counted = [_counted(name) for name in names if name not in by_path]
+        by_path.update((review.path, review) for review in counted)
         ruff_hits = ruff_future.result() if ruff_future is not None else {}
     return _assemble([by_path[name] for name in names], ruff_hits, catalogue, options)
+
+
+def _silent_roles(options: ReviewOptions) -> frozenset[Role]:
+    """The roles that no code the options enable applies to."""
+    if options.all_roles:
+        return frozenset()
+    enabled = [
+        info
+        for info in code_table().values()
+        if (info.default if options.enabled is None else info.source in options.enabled)
+    ]
+    return frozenset(role for role in ROLES if not any(role in info.roles for info in enabled))
+
+
+def _in_silent_role(path: str, options: ReviewOptions, silent: frozenset[Role]) -> bool:
+    """Whether the file's role is silent whatever its code says (a production path run as a
+    program is a script: that takes the parse to know)."""
+    overrides = options.role_overrides
+    return role_of(path, overrides, False) in silent and role_of(path, overrides, True) in silent
 
 
 def _review_all(names: list[str]) -> list[FileReview]:
@@ -169,6 +194,22 @@ def _review_file(path: str) -> FileReview:
 
 
 def _read_and_review(path: str) -> FileReview:
+    source = _read_source(path)
+    return source if isinstance(source, FileReview) else _review_text(path, source)
+
+
+def _counted(path: str) -> FileReview:
+    """A file read and counted, not analysed."""
+    source = _read_source(path)
+    return source if isinstance(source, FileReview) else FileReview(path, _line_count(source))
+
+
+def _line_count(source: str) -> int:
+    return source.count("\n") + 1
+
+
+def _read_source(path: str) -> str | FileReview:
+    """The file's text, or a review saying why it cannot be read."""
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
@@ -185,11 +226,11 @@ def _read_and_review(path: str) -> FileReview:
         return FileReview(
             path, issue=FileIssue(path=path, kind="skipped-binary", message="binary file")
         )
-    return _review_text(path, data.decode("utf-8", errors="replace"))
+    return data.decode("utf-8", errors="replace")
 
 
 def _review_text(path: str, source: str) -> FileReview:
-    result = FileReview(path, lines=source.count("\n") + 1)
+    result = FileReview(path, lines=_line_count(source))
     try:
         # Syntax newer than the running Python (PEP 695, 701, 750, 758) is lowered first.
         tree = parse_module(source, path)
