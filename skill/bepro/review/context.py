@@ -6,6 +6,7 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 _Fact = TypeVar("_Fact")
@@ -18,7 +19,6 @@ class ModuleContext:
     path: str
     tree: ast.Module
     source: str
-    lines: list[str]
     aliases: dict[str, str] = field(default_factory=dict)
     stack: list[ast.AST] = field(default_factory=list)
     _call_names: dict[int, str | None] = field(default_factory=dict)
@@ -29,10 +29,15 @@ class ModuleContext:
 
     @classmethod
     def build(cls, path: str, source: str, tree: ast.Module) -> ModuleContext:
-        context = cls(path=path, tree=tree, source=source, lines=source.splitlines())
+        context = cls(path=path, tree=tree, source=source)
         context.aliases = _import_aliases(tree)
         context.imported_roots = frozenset(name.split(".")[0] for name in context.aliases.values())
         return context
+
+    @cached_property
+    def lines(self) -> list[str]:
+        """The source's lines, split when a detector or a suppression first needs them."""
+        return self.source.splitlines()
 
     def imports_any(self, roots: frozenset[str]) -> bool:
         """Whether the module imports any of these top-level packages: a cheap gate that lets a

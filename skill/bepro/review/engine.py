@@ -144,10 +144,10 @@ def _silent_roles(options: ReviewOptions) -> frozenset[Role]:
 
 
 def _in_silent_role(path: str, options: ReviewOptions, silent: frozenset[Role]) -> bool:
-    """Whether the file's role is silent whatever its code says (a production path run as a
+    """Whether the file's role is silent whatever its code says (a production file run as a
     program is a script: that takes the parse to know)."""
-    overrides = options.role_overrides
-    return role_of(path, overrides, False) in silent and role_of(path, overrides, True) in silent
+    role = role_of(path, options.role_overrides)
+    return role in silent and (role != "production" or "script" in silent)
 
 
 def _review_all(names: list[str]) -> list[FileReview]:

@@ -70,23 +70,25 @@ def list_files(targets: Iterable[Path]) -> list[Path]:
             f"{completed.stderr.strip()[:200]}",
             "check the project's ruff configuration",
         )
-    given = [(target.resolve(), target) for target in targets]
+    given = [(str(target.resolve()), target) for target in targets]
     found = {
-        _as_given(Path(line.strip()), given)
+        _as_given(line.strip(), given)
         for line in completed.stdout.splitlines()
         if line.strip().endswith(".py")
     }
     return sorted(found)
 
 
-def _as_given(path: Path, given: list[tuple[Path, Path]]) -> Path:
-    """A listed file spelt from the target the user named (`../app/x.py` stays relative)."""
+def _as_given(path: str, given: list[tuple[str, Path]]) -> Path:
+    """A listed file (an absolute path, as ruff prints it) spelt from the target the user named
+    (`../app/x.py` stays relative). Compared as text: a large tree lists thousands of files."""
     for resolved, target in given:
         if path == resolved:
             return target
-        if path.is_relative_to(resolved):
-            return target / path.relative_to(resolved)
-    return path
+        folder = resolved.rstrip(os.sep) + os.sep
+        if path.startswith(folder):
+            return target / path[len(folder) :]
+    return Path(path)
 
 
 def run(paths: list[str], cache_dir: Path | None = None) -> dict[str, list[RawFinding]]:
