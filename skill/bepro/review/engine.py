@@ -156,8 +156,11 @@ def _review_all(names: list[str]) -> list[FileReview]:
     workers = min(4, os.cpu_count() or 1)
     if workers > 1 and len(names) >= PARALLEL_MIN_FILES:
         _dispatch()
+        # chunks large enough to keep the messages between processes few, small enough (eight
+        # a worker) that one slow chunk does not leave the other workers idle at the end
+        chunk = max(16, len(names) // (workers * 8))
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_review_file, names, chunksize=16))
+            return list(pool.map(_review_file, names, chunksize=chunk))
     return [_review_file(name) for name in names]
 
 
