@@ -3,8 +3,12 @@
     pip install -e ".[bench]"
     python bench/review_bench.py [--runs 3] [PATH ...]
 
-Throughput: lines per second over a large real tree (default: a set of installed packages),
-median of --runs, with peak memory (max RSS) per tool, all measured in this run.
+Throughput: over a large real tree (default: a set of installed packages), per tool the median
+of --runs of wall and CPU seconds (user + system, the tool's child processes included: CPU time
+moves less than wall time with other load on a shared machine), lines per CPU second and peak
+memory (max RSS), all measured in this run, round after round. bepro runs cold (--no-cache) and
+warm (its cache from a run just before, nothing changed), and the CPU ratios of bandit to each
+are printed beside issue 16's targets (cold at most a tenth of bandit's, warm a fiftieth).
 Quality: per rule, recall and precision of each tool on the annotated cases in evals/review,
 with ruff's and bandit's codes mapped to rule ids (ruff through bepro's own table).
 """
@@ -12,6 +16,7 @@ with ruff's and bandit's codes mapped to rule ids (ruff through bepro's own tabl
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -19,8 +24,10 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import bepro
 from bepro.catalogue.parse import load_catalogue
 from bepro.config import resolve_paths
 from bepro.evals.review import Tally, expectations, run_review_eval
@@ -82,15 +89,28 @@ BANDIT_RULES = {
 }
 
 
-def _timed(command: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS in MB of one run, from GNU time."""
+# Issue 16: bepro's CPU seconds at most these fractions of bandit's on the same tree.
+TARGET_BANDIT_TO_COLD = 10
+TARGET_BANDIT_TO_WARM = 50
+
+
+@dataclass(frozen=True)
+class Tool:
+    command: list[str]
+    primed: bool = False  # run once, untimed, in its folder before the rounds (a warm cache)
+
+
+def _timed(command: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system, children included) and peak RSS in MB of one
+    run, from GNU time."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         subprocess.run(
-            ["/usr/bin/time", "-f", "%e %M", "-o", report.name, *command],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=1800,
+            ["/usr/bin/time", "-f", "%e %U %S %M", "-o", report.name, *command],
+            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+            timeout=1800,
         )  # fmt: skip
-        seconds, kilobytes = report.read().split()[-2:]
-    return float(seconds), int(kilobytes) // 1024
+        wall, user, system, kilobytes = report.read().split()[-4:]
+    return float(wall), float(user) + float(system), int(kilobytes) // 1024
 
 
 def _count_lines(paths: list[Path]) -> int:
@@ -103,30 +123,55 @@ def _count_lines(paths: list[Path]) -> int:
     return total
 
 
-def throughput(paths: list[Path], runs: int) -> dict[str, object]:
-    lines = _count_lines(paths)
-    targets = [str(path) for path in paths]
+def _tools(targets: list[str]) -> dict[str, Tool]:
     select = ",".join(sorted(RUFF_CODES))
     bin_dir = Path(sys.executable).parent
-    tools = {
-        "bepro (own detectors + ruff)": [str(bin_dir / "bepro"), "review", "--format", "json", *targets],
-        "bepro (own detectors only)": [str(bin_dir / "bepro"), "review", "--no-ruff", "--format", "json", *targets],
-        "ruff (bepro's code selection)": [str(bin_dir / "ruff"), "check", "--isolated", "--no-cache", "--exit-zero",
-                                          "--output-format", "json", "--select", select, *targets],
-        "bandit": [str(bin_dir / "bandit"), "-q", "-r", "-f", "json", *targets],
+    bepro = [str(bin_dir / "bepro"), "review", "--format", "json"]
+    return {
+        "bepro cold (--no-cache)": Tool([*bepro, "--no-cache", *targets]),
+        "bepro warm (cached, unchanged files)": Tool([*bepro, *targets], primed=True),
+        "bepro own detectors only, cold": Tool([*bepro, "--no-cache", "--no-ruff", *targets]),
+        "ruff (bepro's code selection)": Tool([str(bin_dir / "ruff"), "check", "--isolated",
+                                               "--no-cache", "--exit-zero", "--output-format",
+                                               "json", "--select", select, *targets]),
+        "bandit": Tool([str(bin_dir / "bandit"), "-q", "-r", "-f", "json", *targets]),
     }  # fmt: skip
+
+
+def throughput(paths: list[Path], runs: int) -> dict[str, object]:
+    # bepro's bytecode written first, as `pip install` does: with PYTHONDONTWRITEBYTECODE set,
+    # an editable checkout would otherwise compile its modules again in every timed run.
+    compileall.compile_dir(Path(bepro.__file__).parent, quiet=1)
+    lines = _count_lines(paths)
+    tools = _tools([str(path.resolve()) for path in paths])
+    samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in tools}
+    with tempfile.TemporaryDirectory(prefix="bepro-review-bench-") as folder:
+        # each tool runs in a folder of its own: bepro keeps its cache in the folder it runs in
+        places = {name: Path(folder) / f"tool{number}" for number, name in enumerate(tools)}
+        for name, tool in tools.items():
+            places[name].mkdir()
+            if tool.primed:
+                _timed(tool.command, places[name])
+        for _ in range(runs):  # round after round, so other load weighs on every tool alike
+            for name, tool in tools.items():
+                samples[name].append(_timed(tool.command, places[name]))
     figures: dict[str, object] = {"lines": lines}
-    for name, command in tools.items():
-        samples = [_timed(command) for _ in range(runs)]
-        seconds = statistics.median(sample[0] for sample in samples)
+    cpu: dict[str, float] = {}
+    for name, runs_of in samples.items():
+        cpu[name] = statistics.median(sample[1] for sample in runs_of)
         figures[name] = {
-            "median_s": seconds,
-            "lines_per_s": round(lines / seconds) if seconds else None,
-            "peak_rss_mb": max(sample[1] for sample in samples),
+            "median_wall_s": statistics.median(sample[0] for sample in runs_of),
+            "median_cpu_s": round(cpu[name], 2),
+            "lines_per_cpu_s": round(lines / cpu[name]) if cpu[name] else None,
+            "peak_rss_mb": max(sample[2] for sample in runs_of),
         }
-    bepro_rate = figures["bepro (own detectors + ruff)"]["lines_per_s"]  # type: ignore[index]
-    bandit_rate = figures["bandit"]["lines_per_s"]  # type: ignore[index]
-    figures["ratio_bepro_to_bandit"] = round(bepro_rate / bandit_rate, 1)
+    bandit = cpu["bandit"]
+    figures["bandit_cpu_to_bepro_cold"] = round(bandit / cpu["bepro cold (--no-cache)"], 1)
+    figures["bandit_cpu_to_bepro_warm"] = round(
+        bandit / cpu["bepro warm (cached, unchanged files)"], 1
+    )
+    figures["targets"] = {"bandit_cpu_to_bepro_cold": TARGET_BANDIT_TO_COLD,
+                          "bandit_cpu_to_bepro_warm": TARGET_BANDIT_TO_WARM}  # fmt: skip
     return figures
 
 

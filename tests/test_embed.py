@@ -37,3 +37,25 @@ def test_model_failing_its_checksum_is_refused(tmp_path: Path) -> None:
     fake.write_bytes(b"not the model")
     with pytest.raises(ModelError, match="sha256"):
         MiniLMEmbedder(fake).embed(["anything"])
+
+
+def test_a_text_embedded_again_is_remembered_not_recomputed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A question is embedded to infer its action and again to rank rules: the model runs once,
+    and what the caller gets back is its own copy."""
+    embedder = MiniLMEmbedder()
+    runs: list[int] = []
+    original = MiniLMEmbedder._embed_batch
+
+    def counted(session: object, tokenizer: object, texts: list[str]) -> np.ndarray:
+        runs.append(len(texts))
+        return original(session, tokenizer, texts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MiniLMEmbedder, "_embed_batch", staticmethod(counted))
+    first = embedder.embed(["how do I make a payment call safe to retry?"])
+    first[0, 0] = 42.0  # a caller's edit does not reach the remembered vector
+    second = embedder.embed(["how do I make a payment call safe to retry?"])
+    assert runs == [1]
+    assert second[0, 0] != 42.0
+    assert np.isclose(np.linalg.norm(second[0]), 1.0, atol=1e-4)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import sys
 import time
@@ -14,7 +15,7 @@ import pytest
 from bepro import mdparse
 from bepro.catalogue.model import Catalogue
 from bepro.catalogue.parse import load_catalogue
-from bepro.knowledge.references import first_python_fence, load_reference
+from bepro.knowledge.references import action_contract, first_python_fence, load_reference
 
 from .conftest import ROOT
 
@@ -191,3 +192,20 @@ def test_detect_section_claims_findings_only_for_rules_with_a_detector(rule_id: 
     detected = rule_id in {d.rule_id for d in load_detectors().values()} | set(RUFF_CODES.values())
     claims_nothing = bullets[DETECT_LABELS[0]].startswith("nothing under this rule id")
     assert claims_nothing != detected, bullets[DETECT_LABELS[0]]
+
+
+def test_an_edited_action_guide_gives_its_new_output_contract(tmp_path: Path) -> None:
+    """The contract is parsed once per version of the guide: an edit is seen on the next answer."""
+    guide = tmp_path / "references" / "actions" / "plan.md"
+    guide.parent.mkdir(parents=True)
+    guide.write_text("# Plan\n\n## Output contract\n\n1. **Goal**: one line.\n", encoding="utf-8")
+    os.utime(guide, ns=(1_000_000_000, 1_000_000_000))
+    assert action_contract(tmp_path, "plan") == ("Goal",)
+    assert action_contract(tmp_path, "plan") == ("Goal",)
+    guide.write_text(
+        "# Plan\n\n## Output contract\n\n1. **Goal**: one line.\n2. **Phases**: a table.\n",
+        encoding="utf-8",
+    )
+    os.utime(guide, ns=(2_000_000_000, 2_000_000_000))
+    assert action_contract(tmp_path, "plan") == ("Goal", "Phases")
+    assert action_contract(tmp_path, "missing") == ()

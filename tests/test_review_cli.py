@@ -343,3 +343,37 @@ def test_a_second_review_reuses_unchanged_files_and_sees_edits(project: Path) ->
 def test_no_cache_writes_no_cache_folder(project: Path) -> None:
     _json(project, "--no-cache")
     assert not (project / ".bepro_cache").exists()
+
+
+def test_files_no_selected_code_applies_to_are_counted_not_analysed(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """By default no code applies to tests: a test file is counted, not parsed (its syntax error
+    goes unreported); with every role, it is analysed like the rest."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_broken.py").write_text("def broken(:\n", encoding="utf-8")
+    (tmp_path / "app.py").write_text(SERVICE, encoding="utf-8")
+    default = engine.review_files([tmp_path], catalogue, engine.ReviewOptions(use_ruff=False))
+    assert (default.files, default.lines, default.issues) == (2, 12, [])
+    assert [finding.source for finding in default.findings] == ["bepro:unbounded-queue"]
+    options = engine.ReviewOptions(use_ruff=False, all_roles=True)
+    every_role = engine.review_files([tmp_path], catalogue, options)
+    assert [issue.kind for issue in every_role.issues] == ["parse-error"]
+    assert (every_role.files, every_role.lines) == (2, 12)
+
+
+def test_a_large_tree_reviewed_in_worker_processes_matches_one_process(
+    tmp_path: Path, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the file-count threshold files are spread over processes: the same findings, in
+    the same order, as one process finds."""
+    count = engine.PARALLEL_MIN_FILES + 5
+    for number in range(count):
+        body = SERVICE if number % 3 else "import json\n"
+        (tmp_path / f"module_{number:03}.py").write_text(body, encoding="utf-8")
+    options = engine.ReviewOptions(use_ruff=False)
+    parallel = engine.review_files([tmp_path], catalogue, options)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 10**9)
+    sequential = engine.review_files([tmp_path], catalogue, options)
+    assert parallel == sequential
+    assert len(parallel.findings) == sum(1 for number in range(count) if number % 3)

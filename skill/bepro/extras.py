@@ -1,9 +1,9 @@
 """Optional parts of bepro and the pip extras that install them.
 
 The offline core (ask, review, fix, serve, mcp, chat) is the default install. Only the LLM upgrade
-is an extra: openai and langchain-core pull in 14 packages and 63 MB that no offline command uses
-(bench/install_weight.py measures every surface; the MCP SDK and the HTTP server add 4 and 2 MB
-beyond what chromadb already brings, too little to be worth an extra).
+is an extra: openai and langchain-core pull in 14 distributions and 44 MB that no offline command
+uses (bench/install_weight.py; only 1.8 MB is the MCP SDK's own and 0.9 MB FastAPI's, beyond what
+chromadb already brings: too little to be worth an extra).
 
 EXTRAS mirrors [project.optional-dependencies] in pyproject.toml; a test keeps them in step.
 """

@@ -121,8 +121,19 @@ def _by_action(items: tuple[mdparse.Block, ...]) -> dict[str, str]:
 def action_contract(root: Path, action: str) -> tuple[str, ...]:
     """The labels of an action guide's "Output contract" items ("Goal, non-goals and deadline",
     ...), in order; empty when the guide or the section is missing."""
+    path = root / "references" / "actions" / f"{action}.md"
     try:
-        text = (root / "references" / "actions" / f"{action}.md").read_text(encoding="utf-8")
+        modified = path.stat().st_mtime_ns
+    except OSError:
+        return ()
+    return _contract_cached(path, modified)
+
+
+@lru_cache(maxsize=32)
+def _contract_cached(path: Path, modified_ns: int) -> tuple[str, ...]:
+    """Parsed once per version of the guide, as rule references are: every answer reads one."""
+    try:
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return ()
     for section in mdparse.sections(mdparse.parse(text), level=2):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache, partial
 from importlib import resources
@@ -28,6 +29,8 @@ MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 MAX_TOKENS = 128
 BATCH_SIZE = 8  # measured: larger batches were slower per text on 2 cores
+# A question is embedded to infer its action, then to rank rules: the second time is a lookup.
+RECENT_TEXTS = 256
 DIMENSIONS = 384
 
 Vectors = npt.NDArray[np.float32]
@@ -67,6 +70,8 @@ class MiniLMEmbedder:
         self._session: Any = None
         self._tokenizer: Tokenizer | None = None
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, Vectors] = OrderedDict()  # one text -> its vector
+        self._recent_lock = threading.Lock()
 
     def _load(self) -> tuple[Any, Tokenizer]:
         with self._lock:
@@ -92,6 +97,25 @@ class MiniLMEmbedder:
             return self._session, self._tokenizer
 
     def embed(self, texts: list[str]) -> Vectors:
+        if len(texts) == 1:
+            return self._embed_one(texts[0])
+        return self._embed_many(texts)
+
+    def _embed_one(self, text: str) -> Vectors:
+        """One text, from the recently embedded ones when it is among them."""
+        with self._recent_lock:
+            vector = self._recent.get(text)
+            if vector is not None:
+                self._recent.move_to_end(text)
+                return vector.reshape(1, DIMENSIONS).copy()
+        vectors = self._embed_many([text])
+        with self._recent_lock:
+            self._recent[text] = vectors[0].copy()
+            if len(self._recent) > RECENT_TEXTS:
+                self._recent.popitem(last=False)
+        return vectors
+
+    def _embed_many(self, texts: list[str]) -> Vectors:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         session, tokenizer = self._load()

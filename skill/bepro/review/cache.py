@@ -122,7 +122,8 @@ class ResultCache:
 
     def _cached(self, path: str) -> FileReview | None:
         try:
-            digest = content_digest(Path(path).read_bytes())
+            with open(path, "rb") as handle:  # thousands of files: no Path object for each
+                digest = content_digest(handle.read())
         except OSError:
             return None  # the review reports it
         self._digests[path] = digest

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, TypeVar
+
+_Fact = TypeVar("_Fact")
 
 
 @dataclass
@@ -15,20 +19,25 @@ class ModuleContext:
     path: str
     tree: ast.Module
     source: str
-    lines: list[str]
     aliases: dict[str, str] = field(default_factory=dict)
     stack: list[ast.AST] = field(default_factory=list)
     _call_names: dict[int, str | None] = field(default_factory=dict)
     _text_matches: dict[re.Pattern[str], bool] = field(default_factory=dict)
+    _facts: dict[Callable[..., Any], Any] = field(default_factory=dict)
 
     imported_roots: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, path: str, source: str, tree: ast.Module) -> ModuleContext:
-        context = cls(path=path, tree=tree, source=source, lines=source.splitlines())
+        context = cls(path=path, tree=tree, source=source)
         context.aliases = _import_aliases(tree)
         context.imported_roots = frozenset(name.split(".")[0] for name in context.aliases.values())
         return context
+
+    @cached_property
+    def lines(self) -> list[str]:
+        """The source's lines, split when a detector or a suppression first needs them."""
+        return self.source.splitlines()
 
     def imports_any(self, roots: frozenset[str]) -> bool:
         """Whether the module imports any of these top-level packages: a cheap gate that lets a
@@ -41,6 +50,15 @@ class ModuleContext:
         if pattern not in self._text_matches:
             self._text_matches[pattern] = pattern.search(self.source) is not None
         return self._text_matches[pattern]
+
+    def fact(self, build: Callable[[ModuleContext], _Fact]) -> _Fact:
+        """A per-module fact several detectors ask for (a binding table, helper functions),
+        built on first use. It lives on the context, not in a table keyed by the tree: a fact
+        that refers to the tree would keep it alive past the file, for the cyclic GC to find."""
+        if build not in self._facts:
+            self._facts[build] = build(self)
+        result: _Fact = self._facts[build]
+        return result
 
     def qualified_name(self, node: ast.AST) -> str | None:
         """`requests.get` for `requests.get`, `rq.get` (import requests as rq) or `get` (from import)."""

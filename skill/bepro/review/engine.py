@@ -32,13 +32,19 @@ from bepro.review.registry import (
     code_table,
     load_detectors,
 )
-from bepro.review.roles import Role, is_entry_point, role_of
+from bepro.review.roles import ROLES, Role, is_entry_point, role_of
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 2_000_000
 PARALLEL_MIN_FILES = 40
 _SUPPRESSION = re.compile(r"#\s*bepro:\s*ignore\[([A-Za-z0-9,:\s-]+)\]")
 _LEAVES = frozenset({ast.Name, ast.Constant})
+# Fields that never hold a node (identifiers, flags, the Load/Store context), or only operator
+# singletons (`+`, `==`, `and`), which no detector reads so far: the walk does not look at them.
+_NOT_CHILDREN = frozenset(
+    {"ctx", "id", "attr", "arg", "asname", "name", "module", "level", "conversion", "is_async",
+     "kind", "n", "s", "simple", "tag", "type_comment", "kwd_attrs", "op", "ops"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -98,31 +104,63 @@ def review_files(
     cache: ResultCache | None = None,
 ) -> ReviewResult:
     """Review files and folders; with a cache, files unchanged since it was written are not
-    parsed again (ruff keeps its own cache)."""
+    parsed again (ruff keeps its own cache). Files whose role no selected code applies to (tests,
+    migrations, scripts by default) are read and counted, not analysed: nothing found in them
+    would be reported."""
     files = collect_files(targets, options.exclude)
     names = [str(path) for path in files]
+    silent = _silent_roles(options)
+    analysed = [name for name in names if not _in_silent_role(name, options, silent)]
     # ruff (native, fast) runs in a thread while bepro's detectors run; its hits for files that
     # turn out unreadable or unparsable are dropped when the results are joined.
     with ThreadPoolExecutor(max_workers=1) as background:
         ruff_cache = cache.folder / "ruff" if cache is not None else None
         ruff_future = (
-            background.submit(ruff_adapter.run, names, ruff_cache)
-            if options.use_ruff and names
+            background.submit(ruff_adapter.run, analysed, ruff_cache)
+            if options.use_ruff and analysed
             else None
         )
-        cached, missing = cache.lookup(names) if cache is not None else ({}, names)
+        cached, missing = cache.lookup(analysed) if cache is not None else ({}, analysed)
         fresh = _review_all(missing)
         if cache is not None:
             cache.save(fresh)
         by_path = {**cached, **{review.path: review for review in fresh}}
+        counted = [_counted(name) for name in names if name not in by_path]
+        by_path.update((review.path, review) for review in counted)
         ruff_hits = ruff_future.result() if ruff_future is not None else {}
     return _assemble([by_path[name] for name in names], ruff_hits, catalogue, options)
 
 
+def _silent_roles(options: ReviewOptions) -> frozenset[Role]:
+    """The roles that no code the options enable applies to."""
+    if options.all_roles:
+        return frozenset()
+    enabled = [
+        info
+        for info in code_table().values()
+        if (info.default if options.enabled is None else info.source in options.enabled)
+    ]
+    return frozenset(role for role in ROLES if not any(role in info.roles for info in enabled))
+
+
+def _in_silent_role(path: str, options: ReviewOptions, silent: frozenset[Role]) -> bool:
+    """Whether the file's role is silent whatever its code says (a production file run as a
+    program is a script: that takes the parse to know)."""
+    role = role_of(path, options.role_overrides)
+    return role in silent and (role != "production" or "script" in silent)
+
+
 def _review_all(names: list[str]) -> list[FileReview]:
-    if len(names) >= PARALLEL_MIN_FILES:
-        with ProcessPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            return list(pool.map(_review_file, names, chunksize=16))
+    """Each file's review, in the order given; a large tree is spread over worker processes
+    (forked: they inherit the loaded detectors and their dispatch table)."""
+    workers = min(4, os.cpu_count() or 1)
+    if workers > 1 and len(names) >= PARALLEL_MIN_FILES:
+        _dispatch()
+        # chunks large enough to keep the messages between processes few, small enough (eight
+        # a worker) that one slow chunk does not leave the other workers idle at the end
+        chunk = max(16, len(names) // (workers * 8))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(_review_file, names, chunksize=chunk))
     return [_review_file(name) for name in names]
 
 
@@ -159,6 +197,22 @@ def _review_file(path: str) -> FileReview:
 
 
 def _read_and_review(path: str) -> FileReview:
+    source = _read_source(path)
+    return source if isinstance(source, FileReview) else _review_text(path, source)
+
+
+def _counted(path: str) -> FileReview:
+    """A file read and counted, not analysed."""
+    source = _read_source(path)
+    return source if isinstance(source, FileReview) else FileReview(path, _line_count(source))
+
+
+def _line_count(source: str) -> int:
+    return source.count("\n") + 1
+
+
+def _read_source(path: str) -> str | FileReview:
+    """The file's text, or a review saying why it cannot be read."""
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
@@ -175,11 +229,11 @@ def _read_and_review(path: str) -> FileReview:
         return FileReview(
             path, issue=FileIssue(path=path, kind="skipped-binary", message="binary file")
         )
-    return _review_text(path, data.decode("utf-8", errors="replace"))
+    return data.decode("utf-8", errors="replace")
 
 
 def _review_text(path: str, source: str) -> FileReview:
-    result = FileReview(path, lines=source.count("\n") + 1)
+    result = FileReview(path, lines=_line_count(source))
     try:
         # Syntax newer than the running Python (PEP 695, 701, 750, 758) is lowered first.
         tree = parse_module(source, path)
@@ -216,6 +270,7 @@ class _Dispatch:
     calls_by_callee: dict[str, list[Detector]]
     any_call: list[Detector]
     skipped: frozenset[type[ast.AST]]
+    children: dict[type[ast.AST], tuple[str, ...]]  # node type -> the fields the walk reads
 
 
 @cache
@@ -231,14 +286,33 @@ def _dispatch() -> _Dispatch:
         for name in found.callees or ():
             by_callee.setdefault(name, list(any_call)).append(found)
     skipped = frozenset(_LEAVES - by_type.keys())
-    return _Dispatch(by_type, by_callee, any_call, skipped)
+    return _Dispatch(by_type, by_callee, any_call, skipped, _child_fields(by_type.keys()))
+
+
+def _child_fields(wanted: Iterable[type[ast.AST]]) -> dict[type[ast.AST], tuple[str, ...]]:
+    """Per node type, the fields that can hold nodes a detector sees; global/nonlocal `names`
+    are identifiers, import `names` are alias nodes."""
+    operators = (ast.operator, ast.cmpop, ast.boolop, ast.unaryop)
+    skipped = _NOT_CHILDREN
+    if any(issubclass(node_type, operators) for node_type in wanted):
+        skipped -= {"op", "ops"}
+    fields: dict[type[ast.AST], tuple[str, ...]] = {}
+    todo: list[type[ast.AST]] = [ast.AST]
+    while todo:
+        node_type = todo.pop()
+        todo.extend(node_type.__subclasses__())
+        identifiers = {"names"} if node_type in (ast.Global, ast.Nonlocal) else set()
+        fields[node_type] = tuple(
+            name for name in node_type._fields if name not in skipped | identifiers
+        )
+    return fields
 
 
 def _run_detectors(tree: ast.Module, context: ModuleContext) -> list[RawFinding]:
     """One depth-first walk keeping the ancestor stack, dispatching each node to the detectors
     registered for it. After parsing, the walk is most of the cost, so it is a plain recursion
-    with local names that skips what no detector reads: the `ctx` (Load/Store) field, and names
-    and constants, the leaves that make up half of a tree."""
+    with local names that skips what no detector reads: fields that hold identifiers, contexts
+    or operators, and names and constants, the leaves that make up half of a tree."""
     table = _dispatch()
     findings: list[RawFinding] = []
     stack = context.stack
@@ -247,6 +321,7 @@ def _run_detectors(tree: ast.Module, context: ModuleContext) -> list[RawFinding]
     any_call = table.any_call
     aliases = context.aliases
     skipped = table.skipped
+    children = table.children
     node_class = ast.AST
     call_class = ast.Call
 
@@ -261,9 +336,7 @@ def _run_detectors(tree: ast.Module, context: ModuleContext) -> list[RawFinding]
                 for hit in found.check(node, context):
                     findings.append(_raw(found, hit))
         stack.append(node)
-        for name in node._fields:
-            if name == "ctx":
-                continue
+        for name in children[type(node)]:
             value = getattr(node, name, None)
             if isinstance(value, list):
                 for item in value:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import tomllib
 from collections.abc import Iterable
@@ -69,36 +70,38 @@ def list_files(targets: Iterable[Path]) -> list[Path]:
             f"{completed.stderr.strip()[:200]}",
             "check the project's ruff configuration",
         )
-    given = [(target.resolve(), target) for target in targets]
+    given = [(str(target.resolve()), target) for target in targets]
     found = {
-        _as_given(Path(line.strip()), given)
+        _as_given(line.strip(), given)
         for line in completed.stdout.splitlines()
         if line.strip().endswith(".py")
     }
     return sorted(found)
 
 
-def _as_given(path: Path, given: list[tuple[Path, Path]]) -> Path:
-    """A listed file spelt from the target the user named (`../app/x.py` stays relative)."""
+def _as_given(path: str, given: list[tuple[str, Path]]) -> Path:
+    """A listed file (an absolute path, as ruff prints it) spelt from the target the user named
+    (`../app/x.py` stays relative). Compared as text: a large tree lists thousands of files."""
     for resolved, target in given:
         if path == resolved:
             return target
-        if path.is_relative_to(resolved):
-            return target / path.relative_to(resolved)
-    return path
+        folder = resolved.rstrip(os.sep) + os.sep
+        if path.startswith(folder):
+            return target / path[len(folder) :]
+    return Path(path)
 
 
 def run(paths: list[str], cache_dir: Path | None = None) -> dict[str, list[RawFinding]]:
     """Ruff's findings per path (as given), for the codes bepro maps to rules; with a cache
     folder, ruff reuses its results for unchanged files."""
     hits: dict[str, list[RawFinding]] = {}
-    by_resolved = {str(Path(path).resolve()): path for path in paths}
-    for ignore, group in _by_project_ignores(paths).items():
+    by_resolved = {_resolved(path): path for path in paths}
+    for ignore, group in _by_project_ignores(by_resolved).items():
         for start in range(0, len(group), _ARGS_PER_CALL):
             command = _command(group[start : start + _ARGS_PER_CALL], ignore, cache_dir)
             output = _execute(command, None)
             for item in output:
-                filename = str(Path(item["filename"]).resolve())
+                filename = _resolved(item["filename"])
                 original = by_resolved.get(filename, item["filename"])
                 finding = _to_raw(item)
                 if finding is not None:
@@ -113,10 +116,25 @@ def run_source(source: str, filename: str) -> list[RawFinding]:
     return [finding for item in output if (finding := _to_raw(item)) is not None]
 
 
-def _by_project_ignores(paths: list[str]) -> dict[frozenset[str], list[str]]:
+def _resolved(path: str) -> str:
+    """`Path(path).resolve()` as text, resolving each folder once: a tree has hundreds of
+    folders and thousands of files, and resolving a path stats every one of its parts."""
+    if os.path.islink(path):
+        return str(Path(path).resolve())
+    folder, name = os.path.split(path)
+    return os.path.join(_resolved_folder(folder), name)
+
+
+@cache
+def _resolved_folder(folder: str) -> str:
+    return str(Path(folder).resolve())
+
+
+def _by_project_ignores(by_resolved: dict[str, str]) -> dict[frozenset[str], list[str]]:
+    """The paths (as given) grouped by the codes their project's ruff configuration ignores."""
     groups: dict[frozenset[str], list[str]] = {}
-    for path in paths:
-        groups.setdefault(_ignored_codes(Path(path).resolve().parent), []).append(path)
+    for resolved, path in by_resolved.items():
+        groups.setdefault(_ignored_codes(Path(resolved).parent), []).append(path)
     return groups
 
 
@@ -138,14 +156,22 @@ def _nearest_config(directory: Path) -> dict[str, Any] | None:
             candidate = folder / name
             if not candidate.is_file():
                 continue
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            data = _parsed_toml(candidate)
+            if data is None:
                 return None  # ruff itself reports a broken configuration
             table = data.get("tool", {}).get("ruff") if name == "pyproject.toml" else data
             if isinstance(table, dict):
                 return table
     return None
+
+
+@cache
+def _parsed_toml(path: Path) -> dict[str, Any] | None:
+    """A configuration file parsed once, however many folders it governs."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
 
 
 def _execute(command: list[str], stdin: str | None) -> list[dict[str, Any]]:

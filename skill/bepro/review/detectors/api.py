@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from bepro.review.context import ModuleContext
-from bepro.review.detectors._scope import FUNCTIONS, body_nodes
+from bepro.review.detectors._scope import FUNCTIONS, body_nodes, walk
 from bepro.review.detectors.routes import route_methods
 from bepro.review.detectors.security import text_words
 from bepro.review.registry import Hit, detector
@@ -133,7 +133,7 @@ def _receiver_words(func: ast.expr) -> tuple[str, ...]:
 
 def _deduplicates(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """A parameter, header, name or SQL text in the handler mentions an idempotency key or upsert."""
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value
         elif isinstance(node, ast.arg):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import re
-import weakref
 from collections.abc import Iterator
 
 from bepro.review.context import ModuleContext
@@ -181,7 +180,6 @@ _BLOCKING_CALLS = frozenset(
      *_CPU_HEAVY}
 )  # fmt: skip
 _ASYNC_DEF = re.compile(r"\basync\s+def\b")
-_HELPERS: weakref.WeakKeyDictionary[ast.Module, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 @detector("blocking-helper-in-async", "async-io", nodes=(ast.Call,))
@@ -206,15 +204,16 @@ def blocking_helper_in_async(node: ast.AST, context: ModuleContext) -> Iterator[
 
 def _blocking_helpers(context: ModuleContext) -> dict[str, str]:
     """Module-level `def`s (not async) that make a blocking call in their own body, with it."""
-    found = _HELPERS.get(context.tree)
-    if found is None:
-        found = {}
-        for statement in context.tree.body:
-            if isinstance(statement, ast.FunctionDef):
-                call = _first_blocking_call(statement, context)
-                if call is not None:
-                    found[statement.name] = call
-        _HELPERS[context.tree] = found
+    return context.fact(_find_blocking_helpers)
+
+
+def _find_blocking_helpers(context: ModuleContext) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for statement in context.tree.body:
+        if isinstance(statement, ast.FunctionDef):
+            call = _first_blocking_call(statement, context)
+            if call is not None:
+                found[statement.name] = call
     return found
 
 

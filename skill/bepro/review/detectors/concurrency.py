@@ -16,6 +16,7 @@ from bepro.review.detectors._scope import (
     body_nodes,
     last_name,
     name_parts,
+    walk,
 )
 from bepro.review.detectors.routes import route_methods
 from bepro.review.registry import Hit, detector
@@ -161,9 +162,7 @@ def _client_uses(
     for inner in body_nodes(function):
         if isinstance(inner, ast.Global | ast.Nonlocal) and holder in inner.names:
             return None
-        if isinstance(inner, NESTED_SCOPES) and any(
-            _is_load_of(n, holder) for n in ast.walk(inner)
-        ):
+        if isinstance(inner, NESTED_SCOPES) and any(_is_load_of(n, holder) for n in walk(inner)):
             return None  # a closure may outlive the call
         if isinstance(inner, ast.Attribute):
             read_on[id(inner.value)] = inner
@@ -203,7 +202,7 @@ _LOOPS = (
 
 def _used_in_loop(use: ast.AST, function: ast.AST) -> bool:
     return any(
-        isinstance(loop, _LOOPS) and any(inner is use for inner in ast.walk(loop))
+        isinstance(loop, _LOOPS) and any(inner is use for inner in walk(loop))
         for loop in body_nodes(function)
     )
 
@@ -265,9 +264,7 @@ def _notifies_each(
     """`handler.on_event(e) for handler in handlers`: each registered object is told something.
     Their number is set by the code that registered them, not by the size of a request."""
     element = comprehension.elt
-    targets = {
-        n.id for n in ast.walk(comprehension.generators[0].target) if isinstance(n, ast.Name)
-    }
+    targets = {n.id for n in walk(comprehension.generators[0].target) if isinstance(n, ast.Name)}
     if (
         isinstance(element, ast.Call)
         and isinstance(element.func, ast.Attribute)
@@ -278,7 +275,7 @@ def _notifies_each(
     told = [source]
     if isinstance(element, ast.Call) and isinstance(element.func, ast.Attribute):
         told.append(element.func.value)  # `managers[i].on_error(e)`
-    names = [n.id if isinstance(n, ast.Name) else n.attr for root in told for n in ast.walk(root)
+    names = [n.id if isinstance(n, ast.Name) else n.attr for root in told for n in walk(root)
              if isinstance(n, ast.Name | ast.Attribute)]  # fmt: skip
     return any(set(name_parts(name)) & _LISTENER_WORDS for name in names)
 
@@ -301,14 +298,14 @@ def _limited(element: ast.expr, context: ModuleContext) -> bool:
         called = element.func.id if isinstance(element.func, ast.Name) else called
         scopes += [
             node
-            for node in ast.walk(context.tree)
+            for node in walk(context.tree)
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == called
         ]
     return any(_enters_limiter(scope) for scope in scopes)
 
 
 def _enters_limiter(scope: ast.AST) -> bool:
-    for node in ast.walk(scope):
+    for node in walk(scope):
         if isinstance(node, ast.Call) and last_name(node.func) in _LIMITERS:
             return True
         if isinstance(node, ast.AsyncWith | ast.With):

@@ -24,6 +24,7 @@ from bepro.review.detectors._scope import (
     method_call,
     name_parts,
     own_nodes,
+    walk,
 )
 from bepro.review.registry import Hit, detector
 
@@ -108,7 +109,7 @@ def _isolates_failures(context: ModuleContext) -> bool:
         if isinstance(ancestor, ast.Try) and any(
             isinstance(inner, ast.Attribute) and inner.attr == "rollback"
             for handler in ancestor.handlers
-            for inner in ast.walk(handler)
+            for inner in walk(handler)
         ):
             return True
     return False
@@ -143,7 +144,7 @@ def _over_items(
         return None
     if isinstance(source, ast.Tuple | ast.List | ast.Set):
         return None  # a fixed handful written in the code, not a collection that grows
-    varying = {n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name)}
+    varying = {n.id for target in targets for n in walk(target) if isinstance(n, ast.Name)}
     words = {part for name in [*varying, *_identifiers(source)] for part in name_parts(name)}
     if words & _BATCH_PARTS:
         return None  # iterating batches is the fix, not the problem
@@ -161,7 +162,7 @@ def _side_effect(node: ast.AST) -> bool:
 def _identifiers(node: ast.AST) -> list[str]:
     return [
         n.id if isinstance(n, ast.Name) else n.attr
-        for n in ast.walk(node)
+        for n in walk(node)
         if isinstance(n, ast.Name | ast.Attribute)
     ]
 
@@ -172,13 +173,13 @@ def _derived(varying: set[str], body: list[ast.stmt]) -> set[str]:
     for node in own_nodes(body):
         if isinstance(node, ast.Assign) and _loads(node.value) & names:
             names |= {
-                n.id for target in node.targets for n in ast.walk(target) if isinstance(n, ast.Name)
+                n.id for target in node.targets for n in walk(target) if isinstance(n, ast.Name)
             }
     return names
 
 
 def _loads(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def _is_query(call: ast.Call) -> bool:

@@ -25,6 +25,7 @@ from bepro.review.detectors._scope import (
     method_call,
     name_parts,
     own_nodes,
+    walk,
 )
 from bepro.review.registry import Hit, detector
 
@@ -126,8 +127,7 @@ def _dsn_may_set(call: ast.Call, key: str) -> bool:
 @functools.lru_cache(maxsize=8)
 def _sets_socket_default(tree: ast.Module) -> bool:
     return any(
-        isinstance(node, ast.Attribute) and node.attr == "setdefaulttimeout"
-        for node in ast.walk(tree)
+        isinstance(node, ast.Attribute) and node.attr == "setdefaulttimeout" for node in walk(tree)
     )
 
 
@@ -206,7 +206,7 @@ def process_wait_without_timeout(node: ast.AST, context: ModuleContext) -> Itera
 @functools.lru_cache(maxsize=8)
 def _mounts_custom_adapter(tree: ast.Module) -> bool:
     """A custom transport adapter (`s.mount(prefix, TimeoutAdapter())`) may set a default timeout."""
-    for node in ast.walk(tree):
+    for node in walk(tree):
         called = method_call(node)
         if called and called[1] == "mount" and isinstance(node, ast.Call) and len(node.args) == 2:
             adapter = node.args[1]
@@ -312,7 +312,7 @@ def _looks_like_retry_header(loop: _Loop, context: ModuleContext) -> bool:
             return loop.test.value is True
         return any(
             isinstance(node, ast.Name) and _COUNTER_PARTS & set(name_parts(node.id))
-            for node in ast.walk(loop.test)
+            for node in walk(loop.test)
         )
     return _counts(loop, context)
 
@@ -382,10 +382,10 @@ def _delay_verdict(
     closure = _definitions(delay, scope, context)
     if closure is None:
         return None
-    calls = [node for expr in closure for node in ast.walk(expr) if isinstance(node, ast.Call)]
+    calls = [node for expr in closure for node in walk(expr) if isinstance(node, ast.Call)]
     if any(context.call_name(call) not in _PURE_CALLS for call in calls):
         return None  # a helper, a policy object or random: not judged here
-    names = {node.id for expr in closure for node in ast.walk(expr) if isinstance(node, ast.Name)}
+    names = {node.id for expr in closure for node in walk(expr) if isinstance(node, ast.Name)}
     if not names & _assigned_in(loop):
         return (
             "retry sleeps a fixed delay: every client retries in lockstep and hammers a recovering "
@@ -423,7 +423,7 @@ def _definitions(expr: ast.expr, scope: ast.AST, context: ModuleContext) -> list
     closure: list[ast.AST] = [expr]
     seen: set[str] = set()
     for current in closure:  # grows while iterating: a breadth-first closure
-        for node in ast.walk(current):
+        for node in walk(current):
             if isinstance(node, ast.Name) and node.id not in seen:
                 if node.id in opaque:
                     return None
@@ -438,7 +438,7 @@ def _counts(loop: ast.For | ast.AsyncFor, context: ModuleContext) -> bool:
 
 
 def _names(node: ast.AST) -> set[str]:
-    return {inner.id for inner in ast.walk(node) if isinstance(inner, ast.Name)}
+    return {inner.id for inner in walk(node) if isinstance(inner, ast.Name)}
 
 
 def _assigned_in(loop: _Loop) -> set[str]:
@@ -507,7 +507,7 @@ def _tenacity_problems(call: ast.Call, context: ModuleContext) -> list[str]:
     if wait is None:
         problems.append("no wait=")
         return problems
-    names = [context.call_name(n) or "" for n in ast.walk(wait.value) if isinstance(n, ast.Call)]
+    names = [context.call_name(n) or "" for n in walk(wait.value) if isinstance(n, ast.Call)]
     if (
         names
         and all(name.startswith("tenacity.") for name in names)

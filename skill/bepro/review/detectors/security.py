@@ -13,6 +13,7 @@ from bepro.review.detectors._scope import (
     body_nodes,
     last_name,
     name_parts,
+    walk,
 )
 from bepro.review.detectors.routes import route_methods
 from bepro.review.registry import Hit, detector
@@ -434,10 +435,10 @@ def credential_literal(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
         return
     docstrings = {
         id(statement.value)
-        for statement in ast.walk(node)
+        for statement in walk(node)
         if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
     }  # documentation shows URL shapes; it configures nothing
-    for inner in ast.walk(node):
+    for inner in walk(node):
         if (
             isinstance(inner, ast.Constant)
             and isinstance(inner.value, str)
@@ -547,7 +548,7 @@ def _literal_prefix(node: ast.expr) -> str:
 
 def _interpolated_names(node: ast.expr) -> Iterator[str]:
     """Names whose values become part of the text (not the literal pieces)."""
-    for inner in ast.walk(node):
+    for inner in walk(node):
         if isinstance(inner, ast.Name):
             yield inner.id
 

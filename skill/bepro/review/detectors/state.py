@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from bepro.review.context import ModuleContext
+from bepro.review.detectors._scope import walk
 from bepro.review.registry import Hit, detector
 
 _ROUTE_VERBS = frozenset(
@@ -74,7 +75,7 @@ def handler_mutates_module_state(node: ast.AST, context: ModuleContext) -> Itera
     if not _is_route_handler(node):
         return
     containers = _module_containers(context)
-    for child in ast.walk(node):
+    for child in walk(node):
         name = _mutated_name(child)
         if name is not None and name.id in containers:
             yield Hit(

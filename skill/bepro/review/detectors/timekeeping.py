@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from bepro.review.context import ModuleContext, keyword
-from bepro.review.detectors._scope import factory_of, last_name, name_parts
+from bepro.review.detectors._scope import factory_of, last_name, name_parts, walk
 from bepro.review.registry import Hit, detector
 
 _WALL_CLOCKS = frozenset(
@@ -70,9 +70,9 @@ def _decides(node: ast.BinOp, context: ModuleContext) -> bool:
 
 
 def _compared_or_returned(names: set[str], scope: ast.AST) -> bool:
-    for inner in ast.walk(scope):
+    for inner in walk(scope):
         if isinstance(inner, ast.Compare | ast.Return):
-            used = {n.id for n in ast.walk(inner) if isinstance(n, ast.Name)}
+            used = {n.id for n in walk(inner) if isinstance(n, ast.Name)}
             if used & names:
                 return True
     return False
