@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,8 @@ from bepro.knowledge.chunk import content_hash
 from bepro.retrieval.search import Retriever, SilentReporter
 
 if TYPE_CHECKING:
+    from bepro.evals.runner import EvalReport
+
     from .serve_helpers import Server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,12 +83,26 @@ def retriever(paths: Paths, catalogue: Catalogue) -> Retriever:
     return Retriever(paths, catalogue, SilentReporter())
 
 
+@pytest.fixture(scope="session")
+def eval_in_process(catalogue: Catalogue, paths: Paths, retriever: Retriever) -> EvalReport:
+    """Every eval suite, run once in this process on the session's index: tests/test_eval.py
+    compares it with a `bepro eval --suite all` run, tests/test_fix.py checks the fixes suite
+    (some 20 s of validated rewrites, so it runs once here, not once per test module)."""
+    from bepro.evals.runner import SUITES, EvalContext, run_suites
+
+    return run_suites(SUITES, EvalContext(catalogue, paths, retriever), llm=False)
+
+
+def bepro_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bepro", *args]
+
+
 def run_bepro(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess, as a user would."""
     return subprocess.run(
-        [sys.executable, "-m", "bepro", *args],
+        bepro_command(*args),
         capture_output=True,
         text=True,
         timeout=300,
@@ -92,6 +110,53 @@ def run_bepro(
         cwd=cwd or ROOT,
         check=False,
     )
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """What a user sees of one CLI run: the exit code and the two output streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke_bepro(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliRun:
+    """Run the CLI's entry point (`bepro.surfaces.cli.main`, error handling and exit codes
+    included) in this process, as run_bepro runs it in a subprocess: the same argv, environment
+    overrides and working directory, without a second of interpreter start and imports per call.
+    What a process would start afresh is reset around the call: the settings read from the
+    nearest pyproject.toml (cached per process) and the `bepro` logger the CLI configures.
+    Keep run_bepro for what only a real process shows (import costs, a per-process store cache,
+    the `python -m bepro` entry) and for a few smoke tests of each command."""
+    from click.testing import CliRunner
+
+    from bepro.config import load_settings
+    from bepro.surfaces.cli import main
+
+    logger = logging.getLogger("bepro")
+    saved_logger = (logger.handlers[:], logger.level, logger.propagate)
+    previous_cwd, previous_argv = Path.cwd(), sys.argv
+    load_settings.cache_clear()
+    try:
+        with CliRunner().isolation(env=env) as (stdout, stderr, _):
+            os.chdir(cwd or ROOT)
+            sys.argv = ["bepro", *args]
+            code: object = 0
+            try:
+                main()
+            except SystemExit as done:
+                code = done.code
+            sys.stdout.flush()
+            sys.stderr.flush()
+            out, err = stdout.getvalue(), stderr.getvalue()
+    finally:
+        os.chdir(previous_cwd)
+        sys.argv = previous_argv
+        logger.handlers[:], logger.level, logger.propagate = saved_logger
+        load_settings.cache_clear()
+    returncode = code if isinstance(code, int) else (0 if code is None else 1)
+    return CliRun(returncode, out.decode(), err.decode())
 
 
 def small_pack(root: Path, rules: tuple[str, ...] = ("timeouts", "retries")) -> Path:
