@@ -24,8 +24,6 @@ from bepro.knowledge.chunk import content_hash
 from bepro.retrieval.search import Retriever, SilentReporter
 
 if TYPE_CHECKING:
-    from bepro.evals.runner import EvalReport
-
     from .serve_helpers import Server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,16 +79,6 @@ def paths(index_dir: Path) -> Iterator[Paths]:
 @pytest.fixture(scope="session")
 def retriever(paths: Paths, catalogue: Catalogue) -> Retriever:
     return Retriever(paths, catalogue, SilentReporter())
-
-
-@pytest.fixture(scope="session")
-def eval_in_process(catalogue: Catalogue, paths: Paths, retriever: Retriever) -> EvalReport:
-    """Every eval suite, run once in this process on the session's index: tests/test_eval.py
-    compares it with a `bepro eval --suite all` run, tests/test_fix.py checks the fixes suite
-    (some 20 s of validated rewrites, so it runs once here, not once per test module)."""
-    from bepro.evals.runner import SUITES, EvalContext, run_suites
-
-    return run_suites(SUITES, EvalContext(catalogue, paths, retriever), llm=False)
 
 
 def bepro_command(*args: str) -> list[str]:

@@ -17,10 +17,11 @@ from bepro.config import Paths
 from bepro.errors import UsageError
 from bepro.evals.answers import advice_given, load_answer_cases, point_made
 from bepro.evals.report import render_html, render_markdown
-from bepro.evals.runner import SUITES, EvalReport
+from bepro.evals.runner import SUITES, EvalContext, EvalReport, run_suites
 from bepro.evals.scoring import ndcg, priority_order_tau, weighted_recall
 from bepro.retrieval.keyword import tokenize
 from bepro.retrieval.search import Retriever
+from bepro.review.registry import REWRITES
 
 from .conftest import ROOT, bepro_command, invoke_bepro, run_bepro
 
@@ -51,6 +52,14 @@ def cli_process(
         yield CliEval(process, saved)
         if process.poll() is None:  # a test failed before waiting for it
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def eval_in_process(catalogue: Catalogue, paths: Paths, retriever: Retriever) -> EvalReport:
+    """Every eval suite, run once in this process on the session's index: compared with the
+    `bepro eval --suite all` run, and the fixes suite's figures checked (some 20 s of validated
+    rewrites, so the fixes eval runs once here rather than once more for its own test)."""
+    return run_suites(SUITES, EvalContext(catalogue, paths, retriever), llm=False)
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +105,23 @@ def test_json_report_shape_and_the_project_thresholds_pass(
     assert {"suite", "metric", "category", "minimum", "value", "passed"} == set(
         report["thresholds"][0]
     )
+
+
+def test_fixes_eval_removes_most_findings_with_validated_rewrites(
+    eval_in_process: EvalReport,
+) -> None:
+    """`bepro fix`'s eval (run_fixes_eval on evals/fixes: offline codemods, unsafe rewrites
+    included), as the eval's fixes suite reports it; the CLI run reports the same figures."""
+    fixes = next(suite for suite in eval_in_process.suites if suite.name == "fixes")
+    figures = fixes.per_rule  # per detector code: FixesEvalReport.per_code_figures()
+    assert fixes.counts["cases"] >= 60
+    assert set(REWRITES) <= set(figures), "every rewrite has eval cases"
+    assert all(figures[code]["cases"] >= 2 for code in REWRITES)
+    assert fixes.metrics["fix_rate"] >= 0.9
+    assert fixes.metrics["safe_fix_rate"] >= 0.6
+    reasons = [note for note in fixes.notes if note.startswith("not fixed ")]
+    assert any("naive_compare" in r and "the test command failed" in r for r in reasons)
+    assert any("timestamp_reuse" in r and "no offline rewrite" in r for r in reasons)
 
 
 def test_save_baseline_writes_the_report_atomically(cli_run: dict[str, Any]) -> None:
