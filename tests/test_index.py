@@ -20,7 +20,7 @@ from bepro.config import Paths
 from bepro.retrieval import layout
 from bepro.retrieval.search import Retriever, index_state
 
-from .conftest import run_bepro, small_pack_paths
+from .conftest import invoke_bepro, run_bepro, small_pack_paths
 
 
 class RecordingReporter:
@@ -175,12 +175,12 @@ def test_two_processes_building_at_once_leave_one_good_index(small_pack: Paths) 
 
 def test_cli_index_status_and_build(small_pack: Paths) -> None:
     env = {"BEPRO_ROOT": str(small_pack.root), "BEPRO_INDEX_DIR": str(small_pack.index)}
-    missing = run_bepro("index", "status", env=env)
+    missing = invoke_bepro("index", "status", env=env)
     assert missing.returncode == 1
     assert missing.stdout.startswith("missing")
-    built = run_bepro("index", "build", env=env)
+    built = invoke_bepro("index", "build", env=env)
     assert built.returncode == 0, built.stderr
     assert "index ready" in built.stdout
-    status = run_bepro("index", "status", "--format", "json", env=env)
+    status = invoke_bepro("index", "status", "--format", "json", env=env)
     assert status.returncode == 0
     assert json.loads(status.stdout)["state"] == "ready"
