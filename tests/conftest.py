@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -147,19 +148,35 @@ def invoke_bepro(*args: str, env: dict[str, str] | None = None, cwd: Path | None
     return CliRun(returncode, out.decode(), err.decode())
 
 
-def small_pack(root: Path, rules: tuple[str, ...] = ("timeouts", "retries")) -> Path:
+# A rule line of SKILL.md's Quick Reference: "- `timeouts` - Set per dependency; ...".
+RULE_LINE = re.compile(r"- `(?P<rule_id>[a-z0-9-]+)` - ")
+
+
+def small_pack(
+    root: Path, rules: tuple[str, ...] = ("timeouts", "retries"), trim_skill: bool = False
+) -> Path:
     """A pack of SKILL.md and a few rule references (timeouts, retries) at `root`: its index
-    builds in a second or two, for the tests of building, rebuilding and corruption."""
+    builds in a second or two, for the tests of building, rebuilding and corruption. With
+    trim_skill, SKILL.md lists only those rules (categories, actions and other sections kept):
+    a third of the chunks to embed, for tests about the index rather than about answers."""
     (root / "references" / "rules").mkdir(parents=True)
-    shutil.copy(ROOT / "SKILL.md", root / "SKILL.md")
+    skill = (ROOT / "SKILL.md").read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [
+        line
+        for line in skill
+        if not trim_skill or (found := RULE_LINE.match(line)) is None or found["rule_id"] in rules
+    ]
+    (root / "SKILL.md").write_text("".join(kept), encoding="utf-8")
     for rule_id in rules:
         shutil.copy(ROOT / "references" / "rules" / f"{rule_id}.md", root / "references" / "rules")
     return root
 
 
-def small_pack_paths(folder: Path, rules: tuple[str, ...] = ("timeouts", "retries")) -> Paths:
+def small_pack_paths(
+    folder: Path, rules: tuple[str, ...] = ("timeouts", "retries"), trim_skill: bool = False
+) -> Paths:
     """A small_pack in folder/pack with its index in folder/index."""
-    root = small_pack(folder / "pack", rules)
+    root = small_pack(folder / "pack", rules, trim_skill)
     return Paths(
         root=root, skill=root / "SKILL.md", references=root / "references", index=folder / "index"
     )

@@ -1,7 +1,8 @@
 """The persisted index: built on first use, rebuilt when stale or corrupt, safe under concurrency.
 
-These tests run on a small pack (SKILL.md plus two references) so each build takes a second or two;
-those that start from a built index start from a copy of one built once for the module.
+These tests run on a small pack (SKILL.md listing two rules, and their references) so each build
+takes a second or so; those that start from a built index start from a copy of one built once for
+the module.
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ class RecordingReporter:
 
 @pytest.fixture
 def small_pack(tmp_path: Path) -> Paths:
-    return small_pack_paths(tmp_path)
+    return small_pack_paths(tmp_path, trim_skill=True)
 
 
 @pytest.fixture(scope="module")
 def small_pack_built_once(tmp_path_factory: pytest.TempPathFactory) -> Paths:
-    pack = small_pack_paths(tmp_path_factory.mktemp("built"))
+    pack = small_pack_paths(tmp_path_factory.mktemp("built"), trim_skill=True)
     Retriever(pack, load_catalogue(pack.skill))
     return pack
 
