@@ -114,8 +114,9 @@ def invoke_bepro(*args: str, env: dict[str, str] | None = None, cwd: Path | None
     """Run the CLI's entry point (`bepro.surfaces.cli.main`, error handling and exit codes
     included) in this process, as run_bepro runs it in a subprocess: the same argv, environment
     overrides and working directory, without a second of interpreter start and imports per call.
-    What a process would start afresh is reset around the call: the settings read from the
-    nearest pyproject.toml (cached per process) and the `bepro` logger the CLI configures.
+    What a process would start afresh is reset around the call: the environment (`--chroma-url`
+    sets a variable), the settings read from the nearest pyproject.toml (cached per process) and
+    the `bepro` logger the CLI configures.
     Keep run_bepro for what only a real process shows (import costs, a per-process store cache,
     the `python -m bepro` entry) and for a few smoke tests of each command."""
     from click.testing import CliRunner
@@ -125,7 +126,7 @@ def invoke_bepro(*args: str, env: dict[str, str] | None = None, cwd: Path | None
 
     logger = logging.getLogger("bepro")
     saved_logger = (logger.handlers[:], logger.level, logger.propagate)
-    previous_cwd, previous_argv = Path.cwd(), sys.argv
+    previous_cwd, previous_argv, previous_env = Path.cwd(), sys.argv, dict(os.environ)
     load_settings.cache_clear()
     try:
         with CliRunner().isolation(env=env) as (stdout, stderr, _):
@@ -142,6 +143,8 @@ def invoke_bepro(*args: str, env: dict[str, str] | None = None, cwd: Path | None
     finally:
         os.chdir(previous_cwd)
         sys.argv = previous_argv
+        os.environ.clear()
+        os.environ.update(previous_env)
         logger.handlers[:], logger.level, logger.propagate = saved_logger
         load_settings.cache_clear()
     returncode = code if isinstance(code, int) else (0 if code is None else 1)
