@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,12 +82,16 @@ def retriever(paths: Paths, catalogue: Catalogue) -> Retriever:
     return Retriever(paths, catalogue, SilentReporter())
 
 
+def bepro_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bepro", *args]
+
+
 def run_bepro(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess, as a user would."""
     return subprocess.run(
-        [sys.executable, "-m", "bepro", *args],
+        bepro_command(*args),
         capture_output=True,
         text=True,
         timeout=300,
@@ -94,19 +101,85 @@ def run_bepro(
     )
 
 
-def small_pack(root: Path, rules: tuple[str, ...] = ("timeouts", "retries")) -> Path:
+@dataclass(frozen=True)
+class CliRun:
+    """What a user sees of one CLI run: the exit code and the two output streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke_bepro(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliRun:
+    """Run the CLI's entry point (`bepro.surfaces.cli.main`, error handling and exit codes
+    included) in this process, as run_bepro runs it in a subprocess: the same argv, environment
+    overrides and working directory, without a second of interpreter start and imports per call.
+    What a process would start afresh is reset around the call: the environment (`--chroma-url`
+    sets a variable), the settings read from the nearest pyproject.toml (cached per process) and
+    the `bepro` logger the CLI configures.
+    Keep run_bepro for what only a real process shows (import costs, a per-process store cache,
+    the `python -m bepro` entry) and for a few smoke tests of each command."""
+    from click.testing import CliRunner
+
+    from bepro.config import load_settings
+    from bepro.surfaces.cli import main
+
+    logger = logging.getLogger("bepro")
+    saved_logger = (logger.handlers[:], logger.level, logger.propagate)
+    previous_cwd, previous_argv, previous_env = Path.cwd(), sys.argv, dict(os.environ)
+    load_settings.cache_clear()
+    try:
+        with CliRunner().isolation(env=env) as (stdout, stderr, _):
+            os.chdir(cwd or ROOT)
+            sys.argv = ["bepro", *args]
+            code: object = 0
+            try:
+                main()
+            except SystemExit as done:
+                code = done.code
+            sys.stdout.flush()
+            sys.stderr.flush()
+            out, err = stdout.getvalue(), stderr.getvalue()
+    finally:
+        os.chdir(previous_cwd)
+        sys.argv = previous_argv
+        os.environ.clear()
+        os.environ.update(previous_env)
+        logger.handlers[:], logger.level, logger.propagate = saved_logger
+        load_settings.cache_clear()
+    returncode = code if isinstance(code, int) else (0 if code is None else 1)
+    return CliRun(returncode, out.decode(), err.decode())
+
+
+# A rule line of SKILL.md's Quick Reference: "- `timeouts` - Set per dependency; ...".
+RULE_LINE = re.compile(r"- `(?P<rule_id>[a-z0-9-]+)` - ")
+
+
+def small_pack(
+    root: Path, rules: tuple[str, ...] = ("timeouts", "retries"), trim_skill: bool = False
+) -> Path:
     """A pack of SKILL.md and a few rule references (timeouts, retries) at `root`: its index
-    builds in a second or two, for the tests of building, rebuilding and corruption."""
+    builds in a second or two, for the tests of building, rebuilding and corruption. With
+    trim_skill, SKILL.md lists only those rules (categories, actions and other sections kept):
+    a third of the chunks to embed, for tests about the index rather than about answers."""
     (root / "references" / "rules").mkdir(parents=True)
-    shutil.copy(ROOT / "SKILL.md", root / "SKILL.md")
+    skill = (ROOT / "SKILL.md").read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [
+        line
+        for line in skill
+        if not trim_skill or (found := RULE_LINE.match(line)) is None or found["rule_id"] in rules
+    ]
+    (root / "SKILL.md").write_text("".join(kept), encoding="utf-8")
     for rule_id in rules:
         shutil.copy(ROOT / "references" / "rules" / f"{rule_id}.md", root / "references" / "rules")
     return root
 
 
-def small_pack_paths(folder: Path, rules: tuple[str, ...] = ("timeouts", "retries")) -> Paths:
+def small_pack_paths(
+    folder: Path, rules: tuple[str, ...] = ("timeouts", "retries"), trim_skill: bool = False
+) -> Paths:
     """A small_pack in folder/pack with its index in folder/index."""
-    root = small_pack(folder / "pack", rules)
+    root = small_pack(folder / "pack", rules, trim_skill)
     return Paths(
         root=root, skill=root / "SKILL.md", references=root / "references", index=folder / "index"
     )

@@ -17,7 +17,7 @@ from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
 from bepro.retrieval.search import Retriever
 
-from .conftest import ROOT, run_bepro
+from .conftest import ROOT, invoke_bepro, run_bepro
 
 
 def test_payment_retry_question_cites_idempotency_and_retries(
@@ -89,7 +89,7 @@ def test_cli_ask_with_a_file(index_dir: Path, tmp_path: Path) -> None:
     code.write_text(
         "import requests\n\ndef fetch(url):\n    return requests.get(url)\n", encoding="utf-8"
     )
-    result = run_bepro(
+    result = invoke_bepro(
         "ask",
         "is this HTTP call safe?",
         "--file",
@@ -161,7 +161,7 @@ def test_a_huge_review_opens_the_answer_with_its_first_findings_and_counts_the_r
 
 
 def test_cli_off_topic_exits_0_with_a_message(index_dir: Path) -> None:
-    result = run_bepro(
+    result = invoke_bepro(
         "ask", "best hiking boots for the alps?", env={"BEPRO_INDEX_DIR": str(index_dir)}
     )
     assert result.returncode == 0

@@ -18,7 +18,7 @@ from bepro.pack import Pack
 from bepro.retrieval.search import Retriever
 from bepro.surfaces.chat import ChatSession, _read_line
 
-from .conftest import ROOT, run_bepro
+from .conftest import ROOT, invoke_bepro
 
 PROMPT = "bepro> "
 EXPECT_TIMEOUT_S = 60  # generous for a loaded CI machine; a healthy reply takes well under 2 s
@@ -175,7 +175,7 @@ def test_a_second_ctrl_c_while_the_note_prints_quits(
 
 
 def test_an_unknown_starting_action_is_a_one_line_error() -> None:
-    result = run_bepro("chat", "--action", "deploy")
+    result = invoke_bepro("chat", "--action", "deploy")
     assert result.returncode == 2
     assert "unknown action 'deploy'" in result.stderr
     assert "Traceback" not in result.stderr

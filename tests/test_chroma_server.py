@@ -149,7 +149,7 @@ def test_the_server_ranks_as_the_local_matrix_does(
 def test_rebuilds_swap_collections_without_touching_other_indexes(
     chroma_url: str, tmp_path: Path
 ) -> None:
-    pack = small_pack(tmp_path / "pack")
+    pack = small_pack(tmp_path / "pack", trim_skill=True)  # three builds: the fewest chunks
     first = {"BEPRO_ROOT": str(pack), "BEPRO_INDEX_DIR": str(tmp_path / "a")}
     second = {"BEPRO_ROOT": str(pack), "BEPRO_INDEX_DIR": str(tmp_path / "b")}
     options = ("--chroma-url", chroma_url)
@@ -172,7 +172,8 @@ def test_rebuilds_swap_collections_without_touching_other_indexes(
 def test_an_embedded_index_is_rebuilt_when_pointed_at_a_server(
     chroma_url: str, tmp_path: Path
 ) -> None:
-    env = {"BEPRO_ROOT": str(small_pack(tmp_path / "pack")), "BEPRO_INDEX_DIR": str(tmp_path)}
+    pack = small_pack(tmp_path / "pack", trim_skill=True)
+    env = {"BEPRO_ROOT": str(pack), "BEPRO_INDEX_DIR": str(tmp_path)}
     assert run_bepro("index", "build", env=env).returncode == 0
     moved = run_bepro("--chroma-url", chroma_url, "search", "retry with jitter", env=env)
     assert moved.returncode == 0, moved.stderr

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .conftest import ROOT, run_bepro
+from .conftest import ROOT, invoke_bepro, run_bepro
 
 HEAVY_MODULES = ("chromadb", "onnxruntime", "openai", "langchain_core", "bm25s")
 
@@ -21,7 +21,7 @@ def test_help_explains_the_commands() -> None:
 
 
 def test_rules_json_lists_39_in_priority_order() -> None:
-    result = run_bepro("rules", "--format", "json")
+    result = invoke_bepro("rules", "--format", "json")
     assert result.returncode == 0
     rules = json.loads(result.stdout)
     assert len(rules) == 39
@@ -37,7 +37,7 @@ def test_rules_json_lists_39_in_priority_order() -> None:
 
 
 def test_rules_id_shows_the_reference() -> None:
-    result = run_bepro("rules", "retries", "--format", "json")
+    result = invoke_bepro("rules", "retries", "--format", "json")
     assert result.returncode == 0
     payload = json.loads(result.stdout)
     assert payload["id"] == "retries"
@@ -63,7 +63,7 @@ def test_unknown_rule_suggests_close_ids() -> None:
     ],
 )
 def test_bad_input_gets_one_clear_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
-    result = run_bepro(*args)
+    result = invoke_bepro(*args)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -78,7 +78,7 @@ def test_broken_skill_md_is_reported_with_its_line(tmp_path: object) -> None:
         (ROOT / "SKILL.md").read_text(encoding="utf-8").replace("- `retries` -", "- `timeouts` -")
     )
     (root / "SKILL.md").write_text(text, encoding="utf-8")
-    result = run_bepro("rules", env={"BEPRO_ROOT": str(root)})
+    result = invoke_bepro("rules", env={"BEPRO_ROOT": str(root)})
     assert result.returncode == 2
     assert "duplicate rule id 'timeouts'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,31 +21,60 @@ from bepro.evals.runner import SUITES, EvalContext, EvalReport, run_suites
 from bepro.evals.scoring import ndcg, priority_order_tau, weighted_recall
 from bepro.retrieval.keyword import tokenize
 from bepro.retrieval.search import Retriever
+from bepro.review.registry import REWRITES
 
-from .conftest import ROOT, run_bepro
+from .conftest import ROOT, bepro_command, invoke_bepro, run_bepro
 
 pytestmark = pytest.mark.slow
 ANSWERS = ROOT / "evals" / "answers.jsonl"
 
 
+@dataclass(frozen=True)
+class CliEval:
+    process: subprocess.Popen[str]
+    saved: Path  # its --save-baseline file
+
+
 @pytest.fixture(scope="module")
-def cli_run(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One real `bepro eval --suite all --format json --save-baseline FILE` run."""
+def cli_process(
+    paths: Paths, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CliEval]:
+    """A real `bepro eval --suite all --format json --save-baseline FILE` on the session's index
+    (`retriever` has built it), started now so that it runs while this process runs the suites
+    itself (eval_in_process): the two take about the same time, and there is more than one core."""
     saved = tmp_path_factory.mktemp("baseline") / "baseline.json"
-    done = run_bepro("eval", "--suite", "all", "--format", "json", "--save-baseline", str(saved))
-    assert done.returncode == 0, done.stdout + done.stderr
-    return {"stdout": done.stdout, "report": json.loads(done.stdout), "saved": saved}
+    command = bepro_command(
+        "eval", "--suite", "all", "--format", "json", "--save-baseline", str(saved)
+    )
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    ) as process:
+        yield CliEval(process, saved)
+        if process.poll() is None:  # a test failed before waiting for it
+            process.kill()
 
 
 @pytest.fixture(scope="module")
-def in_process(catalogue: Catalogue, paths: Paths, retriever: Retriever) -> EvalReport:
+def eval_in_process(catalogue: Catalogue, paths: Paths, retriever: Retriever) -> EvalReport:
+    """Every eval suite, run once in this process on the session's index: compared with the
+    `bepro eval --suite all` run, and the fixes suite's figures checked (some 20 s of validated
+    rewrites, so the fixes eval runs once here rather than once more for its own test)."""
     return run_suites(SUITES, EvalContext(catalogue, paths, retriever), llm=False)
 
 
+@pytest.fixture(scope="module")
+def cli_run(cli_process: CliEval, eval_in_process: EvalReport) -> dict[str, Any]:
+    """The CLI run's report, once the in-process run (requested first, so it overlaps) is done."""
+    stdout, stderr = cli_process.process.communicate(timeout=600)
+    assert cli_process.process.returncode == 0, stdout + stderr
+    return {"stdout": stdout, "report": json.loads(stdout), "saved": cli_process.saved}
+
+
 def test_same_code_and_data_give_the_same_numbers(
-    cli_run: dict[str, Any], in_process: EvalReport
+    cli_run: dict[str, Any], eval_in_process: EvalReport
 ) -> None:
-    assert json.loads(json.dumps(in_process.as_dict()["suites"])) == cli_run["report"]["suites"]
+    suites = eval_in_process.as_dict()["suites"]
+    assert json.loads(json.dumps(suites)) == cli_run["report"]["suites"]
 
 
 def test_json_report_shape_and_the_project_thresholds_pass(
@@ -75,6 +107,23 @@ def test_json_report_shape_and_the_project_thresholds_pass(
     )
 
 
+def test_fixes_eval_removes_most_findings_with_validated_rewrites(
+    eval_in_process: EvalReport,
+) -> None:
+    """`bepro fix`'s eval (run_fixes_eval on evals/fixes: offline codemods, unsafe rewrites
+    included), as the eval's fixes suite reports it; the CLI run reports the same figures."""
+    fixes = next(suite for suite in eval_in_process.suites if suite.name == "fixes")
+    figures = fixes.per_rule  # per detector code: FixesEvalReport.per_code_figures()
+    assert fixes.counts["cases"] >= 60
+    assert set(REWRITES) <= set(figures), "every rewrite has eval cases"
+    assert all(figures[code]["cases"] >= 2 for code in REWRITES)
+    assert fixes.metrics["fix_rate"] >= 0.9
+    assert fixes.metrics["safe_fix_rate"] >= 0.6
+    reasons = [note for note in fixes.notes if note.startswith("not fixed ")]
+    assert any("naive_compare" in r and "the test command failed" in r for r in reasons)
+    assert any("timestamp_reuse" in r and "no offline rewrite" in r for r in reasons)
+
+
 def test_save_baseline_writes_the_report_atomically(cli_run: dict[str, Any]) -> None:
     saved: Path = cli_run["saved"]
     assert saved.read_text(encoding="utf-8") == cli_run["stdout"]
@@ -93,7 +142,7 @@ def test_a_threshold_below_minimum_exits_1(cli_run: dict[str, Any], tmp_path: Pa
         tmp_path,
         f'[tool.bepro.eval.retrieval]\n"{metric}" = 1.0\n"category.recall@1" = 1.0\n',
     )
-    done = run_bepro("eval", "--suite", "retrieval", cwd=project)
+    done = invoke_bepro("eval", "--suite", "retrieval", cwd=project)
     assert done.returncode == 1, done.stderr
     assert f"below minimum: retrieval {metric} = " in done.stdout
     assert "below minimum: retrieval recall@1 [" in done.stdout  # a category names itself
@@ -102,7 +151,7 @@ def test_a_threshold_below_minimum_exits_1(cli_run: dict[str, Any], tmp_path: Pa
 
 def test_an_unknown_threshold_metric_is_a_usage_error(tmp_path: Path) -> None:
     project = _pyproject(tmp_path, "[tool.bepro.eval.review]\nrecal = 0.9\n")
-    done = run_bepro("eval", "--suite", "review", cwd=project)
+    done = invoke_bepro("eval", "--suite", "review", cwd=project)
     assert done.returncode == 2
     assert "[tool.bepro.eval.review] unknown metric 'recal'" in done.stderr
     assert "did you mean 'recall'?" in done.stderr
@@ -126,14 +175,14 @@ def test_a_regression_beyond_tolerance_in_one_category_exits_1(
     cli_run: dict[str, Any], tmp_path: Path
 ) -> None:
     baseline = _baseline_with(cli_run, tmp_path, bump=0.05, in_category=True)
-    done = run_bepro("eval", "--suite", "retrieval", "--baseline", str(baseline))
+    done = invoke_bepro("eval", "--suite", "retrieval", "--baseline", str(baseline))
     assert done.returncode == 1, done.stderr
     assert "regression: retrieval mrr [Security & Privacy]" in done.stdout
 
 
 def test_a_change_within_tolerance_passes(cli_run: dict[str, Any], tmp_path: Path) -> None:
     baseline = _baseline_with(cli_run, tmp_path, bump=0.01, in_category=False)
-    done = run_bepro(
+    done = invoke_bepro(
         "eval", "--suite", "retrieval", "--baseline", str(baseline), "--format", "json"
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -148,7 +197,7 @@ def test_a_bad_dataset_line_fails_with_file_and_line(tmp_path: Path) -> None:
     good = ANSWERS.read_text(encoding="utf-8").splitlines()[0]
     bad = good.replace('"must_cite": [', '"must_cite": ["nope", ').replace('"a001"', '"a002"')
     dataset.write_text(f"{good}\n{bad}\n", encoding="utf-8")
-    done = run_bepro("eval", "--suite", "answers", env={"BEPRO_ROOT": str(tmp_path)})
+    done = invoke_bepro("eval", "--suite", "answers", env={"BEPRO_ROOT": str(tmp_path)})
     assert done.returncode == 2
     assert f"{dataset}:2: unknown rule id 'nope'" in done.stderr
 
@@ -184,7 +233,7 @@ def test_unknown_expect_in_a_review_case_names_file_and_line(tmp_path: Path) -> 
     case = tmp_path / "evals" / "review" / "bad.py"
     case.parent.mkdir(parents=True)
     case.write_text("import requests\n\nrequests.get(url)  # expect: timeout\n", encoding="utf-8")
-    done = run_bepro("eval", "--suite", "review", env={"BEPRO_ROOT": str(tmp_path)})
+    done = invoke_bepro("eval", "--suite", "review", env={"BEPRO_ROOT": str(tmp_path)})
     assert done.returncode == 2
     assert f"{case}:3: unknown rule id 'timeout'" in done.stderr
 
@@ -199,15 +248,15 @@ def test_unknown_expect_in_a_review_case_names_file_and_line(tmp_path: Path) -> 
 def test_what_cannot_run_yet_is_a_usage_error_when_asked_for_alone(
     args: list[str], problem: str
 ) -> None:
-    done = run_bepro("eval", *args)
+    done = invoke_bepro("eval", *args)
     assert done.returncode == 2
     assert problem in done.stderr
 
 
 def test_html_report_has_an_svg_bar_chart_per_category(
-    in_process: EvalReport, catalogue: Catalogue
+    eval_in_process: EvalReport, catalogue: Catalogue
 ) -> None:
-    page = render_html(in_process)
+    page = render_html(eval_in_process)
     assert page.count("<svg ") == len(catalogue.categories)
     for category in catalogue.categories:
         name = category.name.replace("&", "&amp;")
@@ -217,8 +266,8 @@ def test_html_report_has_an_svg_bar_chart_per_category(
     assert "src=" not in page  # nothing fetched: no CDN, no external images
 
 
-def test_markdown_report_has_a_per_category_table_per_suite(in_process: EvalReport) -> None:
-    text = render_markdown(in_process)
+def test_markdown_report_has_a_per_category_table_per_suite(eval_in_process: EvalReport) -> None:
+    text = render_markdown(eval_in_process)
     for suite in ("retrieval", "review", "answers", "fixes"):
         assert f"**{suite}: per category**" in text
     assert "| Correctness & Contracts |" in text
@@ -266,6 +315,6 @@ def test_llm_judge_grades_every_answer(tmp_path: Path) -> None:
 
 def test_llm_judge_needs_a_configured_llm(tmp_path: Path) -> None:
     env = {"OPENAI_BASE_URL": "", "BEPRO_LLM_MODEL": "", "OPENAI_API_KEY": ""}
-    done = run_bepro("eval", "--suite", "answers", "--llm", env=env, cwd=tmp_path)
+    done = invoke_bepro("eval", "--suite", "answers", "--llm", env=env, cwd=tmp_path)
     assert done.returncode == 2
     assert "no LLM is configured" in done.stderr

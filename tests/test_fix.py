@@ -10,15 +10,13 @@ from textwrap import dedent
 import pytest
 
 from bepro.catalogue.model import Catalogue
-from bepro.evals.fixes import run_fixes_eval
 from bepro.fix.blocks import apply_blocks, parse_blocks
 from bepro.fix.engine import FixReport, FixRequest, run_fix
 from bepro.fix.model import RewriteProposer, RewriteRejectedError, SearchReplace
 from bepro.fix.validate import Checks
 from bepro.review.finding import Finding
-from bepro.review.registry import REWRITES
 
-from .conftest import ROOT, run_bepro
+from .conftest import invoke_bepro, run_bepro
 
 HTTP_MODULE = dedent(
     '''\
@@ -260,7 +258,7 @@ def test_paths_outside_the_targets_are_refused(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
     (project / "linked.py").symlink_to(outside)
-    result = run_bepro("fix", "project", "--apply", "--format", "json", cwd=tmp_path)
+    result = invoke_bepro("fix", "project", "--apply", "--format", "json", cwd=tmp_path)
     assert result.returncode == 1
     payload = json.loads(result.stdout)
     assert payload["fixes"] == []
@@ -319,9 +317,9 @@ def test_cli_reports_statuses_exit_codes_and_the_llm_notice(tmp_path: Path) -> N
     (tmp_path / "clean.py").write_text("VALUE = 1\n", encoding="utf-8")
     queue = "import asyncio\n\njobs = asyncio.Queue()\n\n\n"
     (tmp_path / "app.py").write_text(queue + HTTP_MODULE, encoding="utf-8")
-    nothing = run_bepro("fix", "clean.py", cwd=tmp_path)
+    nothing = invoke_bepro("fix", "clean.py", cwd=tmp_path)
     assert (nothing.returncode, nothing.stdout) == (0, "")
-    result = run_bepro("fix", "app.py", "--llm", cwd=tmp_path)
+    result = invoke_bepro("fix", "app.py", "--llm", cwd=tmp_path)
     assert result.returncode == 1  # the unbounded queue has only an unsafe rewrite
     assert result.stderr.startswith("bepro: no LLM configured; offline codemods only\n")
     assert result.stdout.startswith("--- a/app.py\n+++ b/app.py\n")
@@ -329,27 +327,14 @@ def test_cli_reports_statuses_exit_codes_and_the_llm_notice(tmp_path: Path) -> N
         "backpressure (bepro:unbounded-queue) skipped: no safe offline rewrite; "
         "an unsafe one (bound-queue) runs with --unsafe-fixes"
     ) in result.stderr
-    unsafe = run_bepro("fix", "app.py", "--unsafe-fixes", cwd=tmp_path)
+    unsafe = invoke_bepro("fix", "app.py", "--unsafe-fixes", cwd=tmp_path)
     assert unsafe.returncode == 0
     assert unsafe.stdout.startswith("# bepro: UNSAFE fixes (codemod:bound-queue)")
     assert "jobs = asyncio.Queue(maxsize=QUEUE_MAXSIZE)" in unsafe.stdout
     assert "bound-queue (UNSAFE: changes behaviour, review it): validated" in unsafe.stderr
-    both = run_bepro("fix", "app.py", "--diff", "--apply", cwd=tmp_path)
+    both = invoke_bepro("fix", "app.py", "--diff", "--apply", cwd=tmp_path)
     assert both.returncode == 2
     assert "exclude each other" in both.stderr
-    unknown = run_bepro("fix", "app.py", "--rule", "timeout", cwd=tmp_path)
+    unknown = invoke_bepro("fix", "app.py", "--rule", "timeout", cwd=tmp_path)
     assert unknown.returncode == 2
     assert "did you mean: timeouts" in unknown.stderr
-
-
-def test_fixes_eval_removes_most_findings_with_validated_rewrites(catalogue: Catalogue) -> None:
-    report = run_fixes_eval(ROOT / "evals" / "fixes", catalogue)
-    figures = report.per_code_figures()
-    assert report.cases >= 60
-    assert set(REWRITES) <= set(figures), "every rewrite has eval cases"
-    assert all(figures[code]["cases"] >= 2 for code in REWRITES)
-    assert report.metrics()["fix_rate"] >= 0.9
-    assert report.metrics()["safe_fix_rate"] >= 0.6
-    reasons = report.total.reasons
-    assert any("naive_compare" in r and "the test command failed" in r for r in reasons)
-    assert any("timestamp_reuse" in r and "no offline rewrite" in r for r in reasons)

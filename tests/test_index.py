@@ -1,7 +1,8 @@
 """The persisted index: built on first use, rebuilt when stale or corrupt, safe under concurrency.
 
-These tests run on a small pack (SKILL.md plus two references) so each build takes a second or two;
-those that start from a built index start from a copy of one built once for the module.
+These tests run on a small pack (SKILL.md listing two rules, and their references) so each build
+takes a second or so; those that start from a built index start from a copy of one built once for
+the module.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bepro.config import Paths
 from bepro.retrieval import layout
 from bepro.retrieval.search import Retriever, index_state
 
-from .conftest import run_bepro, small_pack_paths
+from .conftest import invoke_bepro, run_bepro, small_pack_paths
 
 
 class RecordingReporter:
@@ -37,12 +38,12 @@ class RecordingReporter:
 
 @pytest.fixture
 def small_pack(tmp_path: Path) -> Paths:
-    return small_pack_paths(tmp_path)
+    return small_pack_paths(tmp_path, trim_skill=True)
 
 
 @pytest.fixture(scope="module")
 def small_pack_built_once(tmp_path_factory: pytest.TempPathFactory) -> Paths:
-    pack = small_pack_paths(tmp_path_factory.mktemp("built"))
+    pack = small_pack_paths(tmp_path_factory.mktemp("built"), trim_skill=True)
     Retriever(pack, load_catalogue(pack.skill))
     return pack
 
@@ -175,12 +176,12 @@ def test_two_processes_building_at_once_leave_one_good_index(small_pack: Paths) 
 
 def test_cli_index_status_and_build(small_pack: Paths) -> None:
     env = {"BEPRO_ROOT": str(small_pack.root), "BEPRO_INDEX_DIR": str(small_pack.index)}
-    missing = run_bepro("index", "status", env=env)
+    missing = invoke_bepro("index", "status", env=env)
     assert missing.returncode == 1
     assert missing.stdout.startswith("missing")
-    built = run_bepro("index", "build", env=env)
+    built = invoke_bepro("index", "build", env=env)
     assert built.returncode == 0, built.stderr
     assert "index ready" in built.stdout
-    status = run_bepro("index", "status", "--format", "json", env=env)
+    status = invoke_bepro("index", "status", "--format", "json", env=env)
     assert status.returncode == 0
     assert json.loads(status.stdout)["state"] == "ready"

