@@ -8,10 +8,8 @@ are the openai SDK and httpx, as a user's would be.
 from __future__ import annotations
 
 import itertools
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +23,7 @@ from bepro.retrieval.dependency import CHROMA_QUERY_TIMEOUT_S, DEGRADED
 from bepro.surfaces.server.routes import DEGRADED_HEADER
 
 from .conftest import run_bepro, small_pack_paths
+from .fault_proxy import FaultProxy
 from .serve_helpers import Server, free_port, running_server, start_server
 from .test_chroma_server import SERVER_PACK_RULES, _wait_for_heartbeat
 
@@ -77,43 +76,6 @@ class Chroma:
         self.process = None
 
 
-class FreezingProxy:
-    """A loopback TCP proxy to the Chroma server (a fault stub): frozen, it accepts connections
-    and reads requests but answers nothing, as a server stuck in a long pause would."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.frozen = threading.Event()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return  # closed
-            upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                while self.frozen.is_set():  # held, never sent while frozen
-                    time.sleep(POLL_S)
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            sink.close()
-
-    def close(self) -> None:
-        self.frozen.clear()
-        self.listener.close()
-
-
 def _indexed(folder: Path, url: str) -> dict[str, str]:
     """The environment of a small pack indexed with its vectors at `url`."""
     pack = small_pack_paths(folder, SERVER_PACK_RULES)
@@ -146,8 +108,8 @@ def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chroma]:
 
 
 @pytest.fixture
-def proxy(chroma: Chroma) -> Iterator[FreezingProxy]:
-    stub = FreezingProxy(chroma.port)
+def proxy(chroma: Chroma) -> Iterator[FaultProxy]:
+    stub = FaultProxy(chroma.port)
     try:
         yield stub
     finally:
@@ -216,7 +178,7 @@ def test_a_stopped_chroma_server_degrades_answers_and_readiness_until_it_is_back
 
 
 def test_a_frozen_chroma_server_costs_one_short_timeout_not_thirty_seconds(
-    proxy: FreezingProxy, tmp_path: Path
+    proxy: FaultProxy, tmp_path: Path
 ) -> None:
     with _serve_with_chroma(tmp_path, proxy.url) as server:
         assert _completion(server)[1] is None

@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from bepro.errors import ConfigError
 from bepro.retrieval import layout, store
 
 from .conftest import ROOT, run_bepro, small_pack, small_pack_paths
+from .fault_proxy import FaultProxy
 
 pytestmark = pytest.mark.integration  # starts a real Chroma server
 
@@ -219,56 +219,6 @@ def test_a_server_gone_after_the_build_is_reported_and_answered_locally_not_rebu
     assert "cannot reach the Chroma server" in search.stderr
 
 
-class _DroppingProxy:
-    """A loopback TCP proxy to the real Chroma server: a fault stub that can cut every open
-    connection and refuse the next few new ones (accepted, then closed unanswered)."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.to_drop = 0
-        self.dropped = 0
-        self.open: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def cut(self, refuse_next: int) -> None:
-        self.to_drop = refuse_next
-        for connection in self.open:
-            connection.close()
-        self.open.clear()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return  # closed
-            if self.to_drop > 0:
-                self.to_drop -= 1
-                self.dropped += 1
-                client.close()
-                continue
-            upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
-            self.open += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
-
-    def close(self) -> None:
-        self.cut(0)
-        self.listener.close()
-
-
-def _pipe(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            sink.sendall(data)
-    except OSError:
-        pass
-    finally:
-        sink.close()
-
-
 @pytest.mark.parametrize(("refused", "answers"), [(1, True), (2, False)])
 def test_a_query_retries_dropped_connections_then_fails_clearly(
     chroma_url: str, server_env: dict[str, str], refused: int, answers: bool
@@ -276,7 +226,7 @@ def test_a_query_retries_dropped_connections_then_fails_clearly(
     index = Path(server_env["BEPRO_INDEX_DIR"])
     manifest = layout.read_manifest(index)
     assert manifest is not None
-    proxy = _DroppingProxy(int(chroma_url.rsplit(":", 1)[1]))
+    proxy = FaultProxy(int(chroma_url.rsplit(":", 1)[1]))
     try:
         server = layout.chroma_server(proxy.url)
         collection = store.open_collection(index, manifest, server)

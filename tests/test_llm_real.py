@@ -8,6 +8,7 @@ the tests skip, unless BEPRO_REQUIRE_LLM_TIER=1 (CI), where a missing tier is a 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -76,10 +77,31 @@ def llama_url() -> Iterator[str]:
                 time.sleep(0.5)
         else:
             pytest.fail("llama.cpp server did not start in time")
+        _check_it_completes(server, url)
         yield url
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _check_it_completes(server: subprocess.Popen[bytes], url: str) -> None:
+    """Fail with the cause when the server dies on its first prompt, not later as a refused call.
+
+    A native llama.cpp build uses AMX where the CPU lists it; in a VM that does not enable AMX's
+    state, the first batch of more than one token is a segfault (.ci/run builds without it).
+    """
+    body = {"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 2}
+    try:
+        httpx.post(f"{url}/chat/completions", json=body, timeout=60.0)
+        return
+    except httpx.TransportError:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=5.0)  # a dying process closes its socket before it is reaped
+    if server.poll() is not None:
+        pytest.fail(
+            f"llama.cpp server died on its first prompt (exit {server.returncode}); "
+            "a build with GGML_NATIVE=OFF avoids a CPU feature the machine cannot run"
+        )
 
 
 @pytest.fixture
