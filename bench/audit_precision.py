@@ -3,9 +3,11 @@
 bench/audit/<repo>.verdicts hold one judged finding per line, `path:line:code:verdict:why`
 (code is `bepro:<name>` or `ruff:<CODE>`; verdict `tp` worth fixing, `fp` false or not worth
 fixing). The applications' code is never committed: check each one out at the commit its file
-names, side by side in one folder, then
+names, side by side in one folder (verdict files whose checkout is not in that folder are skipped),
+then
 
     python bench/audit_precision.py --repos /work/realrepos             # default selection
+    python bench/audit_precision.py --repos /work/realrepos2            # the held-out three
     python bench/audit_precision.py --repos /work/realrepos --all-roles --preview
     PYTHONPATH=/tmp/old/skill python bench/audit_precision.py --repos /work/realrepos --legacy
 
@@ -100,6 +102,8 @@ def main() -> None:
     for verdict_file in sorted(AUDIT_DIR.glob("*.verdicts")):
         repo, commit, verdicts = read_verdicts(verdict_file)
         name = verdict_file.stem
+        if not (args.repos / name).is_dir():
+            continue  # audited in another folder of checkouts (/work/realrepos, /work/realrepos2)
         payload = review(args.repos, name, flags)
         summary, findings = payload["summary"], payload["findings"]
         lines += int(summary["lines"])
