@@ -1,5 +1,6 @@
 """Blocking I/O hidden one call away from `async def`: a plain helper of the same module that
-calls requests, sleeps or opens a file. Helpers run in a thread, awaited or pure are fine."""
+calls requests or sleeps. Helpers run in a thread, awaited, pure or only opening a small local file
+are fine."""
 
 import asyncio
 import time

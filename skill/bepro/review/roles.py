@@ -22,8 +22,14 @@ PRODUCTION_ONLY: frozenset[Role] = frozenset({"production"})
 _TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "testdata", "test_data"})
 _TEST_FILES = frozenset({"conftest.py", "tests.py", "test.py", "fixtures.py"})
 _MIGRATION_DIRS = frozenset({"migrations", "alembic", "migration", "revisions"})
+# One module of ordered migration functions (lnbits and its extensions: `async def m001_...`).
+_MIGRATION_FILES = frozenset({"migrations.py"})
 # Django management commands are left out: many run in production (workers, schedulers).
-_SCRIPT_DIRS = frozenset({"scripts", "script", "bin", "dev", "devtools"})
+# CI, editor and coding-agent folders hold the tools developers run, never the application.
+_SCRIPT_DIRS = frozenset(
+    {"scripts", "script", "bin", "dev", "devtools", ".github", ".gitlab", ".circleci",
+     ".buildkite", ".devcontainer", ".vscode", ".claude", ".cursor"}
+)  # fmt: skip
 _SCRIPT_FILES = frozenset({"manage.py", "noxfile.py", "fabfile.py", "__main__.py"})
 _EXAMPLE_DIRS = frozenset({"examples", "example", "docs", "doc", "samples", "demo", "tutorial"})
 
@@ -81,7 +87,7 @@ def _role_from_path(path: PurePath) -> Role:
         return "test"
     if name in _TEST_FILES or not folders.isdisjoint(_TEST_DIRS):
         return "test"
-    if not folders.isdisjoint(_MIGRATION_DIRS):
+    if name in _MIGRATION_FILES or not folders.isdisjoint(_MIGRATION_DIRS):
         return "migration"
     if name in _SCRIPT_FILES or not folders.isdisjoint(_SCRIPT_DIRS):
         return "script"

@@ -172,9 +172,11 @@ def _made_by(context: ModuleContext, receiver: ast.expr) -> str | None:
 
 
 # What blocks when called from a plain `def` helper: the calls ruff flags in `async def` itself
-# (ASYNC210-251), and the drivers and CPU-heavy hashing above.
+# (ASYNC210-251), and the drivers and CPU-heavy hashing above. `open` is left out: on eight real
+# applications (bench/audit/) the helpers that opened a file read or wrote one small JSON or
+# cache file, milliseconds on the loop, never worth a change.
 _BLOCKING_CALLS = frozenset(
-    {*(f"requests.{method}" for method in _HTTP_METHODS), "time.sleep", "open",
+    {*(f"requests.{method}" for method in _HTTP_METHODS), "time.sleep",
      "urllib.request.urlopen", "subprocess.run", "subprocess.call", "subprocess.check_call",
      "subprocess.check_output", "os.system", "socket.create_connection", *_SYNC_CONNECTS,
      *_CPU_HEAVY}
@@ -185,7 +187,7 @@ _ASYNC_DEF = re.compile(r"\basync\s+def\b")
 @detector("blocking-helper-in-async", "async-io", nodes=(ast.Call,))
 def blocking_helper_in_async(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """`async def` calling a plain function of the same module that blocks (an HTTP call with
-    requests, `time.sleep`, a file read, a sync DB connect): ruff sees the blocking call only
+    requests, `time.sleep`, a subprocess, a sync DB connect): ruff sees the blocking call only
     where it is written, so one helper hides it, and the event loop stalls all the same."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
     if not isinstance(node.func, ast.Name) or not context.text_matches(_ASYNC_DEF):

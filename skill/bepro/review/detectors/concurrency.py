@@ -29,10 +29,11 @@ _UNBOUNDED_QUEUES = frozenset(
 
 @detector("unbounded-queue", "backpressure", nodes=(ast.Call,), callees=_UNBOUNDED_QUEUES)
 def unbounded_queue(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
-    """A queue created with no maxsize (or maxsize <= 0) grows until memory runs out."""
+    """A queue created with no maxsize (or maxsize <= 0) grows until memory runs out. One that
+    nothing puts into cannot: `await asyncio.Queue().get()` only parks a task until shutdown."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
     name = context.call_name(node)
-    if name not in _UNBOUNDED_QUEUES:
+    if name not in _UNBOUNDED_QUEUES or _never_filled(node, context):
         return
     size = keyword(node, "maxsize")
     value = size.value if size is not None else (node.args[0] if node.args else None)
@@ -45,6 +46,45 @@ def unbounded_queue(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
             node,
             f"`{name}()` has no maxsize: producers never slow down and memory grows without bound",
         )
+
+
+# What a consumer does with a queue; anything else (put, handing it on) may fill it.
+_QUEUE_READS = frozenset({"get", "get_nowait", "empty", "qsize", "join", "task_done"})
+
+
+def _never_filled(queue: ast.Call, context: ModuleContext) -> bool:
+    """A queue bound to a local name or a `self` attribute that is read from and never handed
+    anything. Module names are left out: another module may import and fill them."""
+    parent = context.stack[-1] if context.stack else None
+    if isinstance(parent, ast.Assign) and len(parent.targets) == 1:
+        target: ast.expr | None = parent.targets[0]
+    else:
+        target = parent.target if isinstance(parent, ast.AnnAssign) else None
+    if target is None or getattr(parent, "value", None) is not queue:
+        return False
+    uses: list[ast.AST]
+    if isinstance(target, ast.Name) and (function := context.enclosing_function()) is not None:
+        scope: ast.AST = function
+        uses = [n for n in walk(scope) if isinstance(n, ast.Name) and n.id == target.id]
+    elif isinstance(target, ast.Attribute) and _is_self(target.value):
+        scope = context.tree
+        uses = [
+            n
+            for n in walk(scope)
+            if isinstance(n, ast.Attribute) and n.attr == target.attr and _is_self(n.value)
+        ]
+    else:
+        return False
+    read = {
+        id(n.value) for n in walk(scope) if isinstance(n, ast.Attribute) and n.attr in _QUEUE_READS
+    }
+    others = [use for use in uses if use is not target]
+    # with no use at all, an attribute is where other code hands items over
+    return bool(others) and all(id(use) in read for use in others)
+
+
+def _is_self(node: ast.AST) -> bool:
+    return isinstance(node, ast.Name) and node.id == "self"
 
 
 _POOLED_FACTORIES = HTTP_CLIENT_FACTORIES | {

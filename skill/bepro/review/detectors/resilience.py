@@ -166,7 +166,9 @@ _HTTP_MODULES = frozenset({"httpx", "aiohttp"})  # requests: ruff's S113 flags t
 )
 def timeout_disabled(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """`timeout=None` on an httpx or aiohttp client or call switches the library's default timeout
-    off: the call may now wait forever."""
+    off: the call may now wait forever. A `.stream()` read by a generator that yields its events
+    is a subscription (server-sent events, a long poll): waiting as long as the next event takes
+    is its purpose, and such loops reconnect when the stream ends."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
     if not context.imports_any(_HTTP_MODULES):
         return
@@ -175,9 +177,18 @@ def timeout_disabled(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
         return
     name = context.call_name(node) or ""
     called = method_call(node)
+    if called and called[1] == "stream" and _in_generator(context):
+        return
     receiver = factory_of(context, called[0], context.stack) if called else None
     if name.split(".")[0] in _HTTP_MODULES or receiver in HTTP_CLIENT_FACTORIES:
         yield Hit(node, f"`{ast.unparse(node.func)}(timeout=None)` disables the timeout: {_HANGS}")
+
+
+def _in_generator(context: ModuleContext) -> bool:
+    function = context.enclosing_function()
+    return function is not None and any(
+        isinstance(inner, ast.Yield | ast.YieldFrom) for inner in body_nodes(function)
+    )
 
 
 # `.wait()` is left alone: it often waits for an interactive child (an editor, a pager) that

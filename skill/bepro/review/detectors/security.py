@@ -499,17 +499,21 @@ def sql_from_parameters(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """`cursor.execute(query)` where the SQL text was built from the function's own parameters
     (f-string, `%`, `.format`, `+`, `+=`), directly or in a variable first: whatever reaches that
     parameter reaches the database as SQL. Values interpolated into identifiers (`table`,
-    `order`) and constants are left alone: they cannot be bound as parameters."""
+    `order`) and constants are left alone: they cannot be bound as parameters. So is a parameter
+    the function itself uses as the head of a statement (`f"{query} {where}"`): a query builder
+    composes SQL text by contract, and what reaches it is judged at its callers."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
     function = context.enclosing_function()
     if function is None or not node.args:
         return
     parameters = {arg.arg for arg, _ in _parameters(function.args)} - {"self", "cls"}
+    parameters -= _statement_heads(function)
     built = _sql_text_parts(node.args[0], function)
+    runner = node.func.value if isinstance(node.func, ast.Attribute) else None
     tainted = sorted(
         name
         for part in built
-        for name in _interpolated_names(part)
+        for name in _interpolated_names(part, runner)
         if name in parameters and not set(text_words(name)) & _IDENTIFIER_WORDS
     )
     if tainted:
@@ -546,11 +550,51 @@ def _literal_prefix(node: ast.expr) -> str:
     return string_parts(node)
 
 
-def _interpolated_names(node: ast.expr) -> Iterator[str]:
-    """Names whose values become part of the text (not the literal pieces)."""
+def _interpolated_names(node: ast.expr, runner: ast.expr | None) -> Iterator[str]:
+    """Names whose values become part of the text (not the literal pieces). The connection that
+    runs the statement is not one where it supplies a piece itself (`db.execute(f"... <
+    {db.timestamp_now} ... = {db.timestamp_placeholder('at')}", values)`): that is its
+    dialect's SQL, not data."""
+    runner_name = runner.id if isinstance(runner, ast.Name) else None
+    dialect = {
+        id(inner.value)
+        for inner in walk(node)
+        if isinstance(inner, ast.Attribute)
+        and runner_name is not None
+        and _is_name(inner.value, runner_name)
+    }
     for inner in walk(node):
-        if isinstance(inner, ast.Name):
+        if isinstance(inner, ast.Name) and id(inner) not in dialect:
             yield inner.id
+
+
+# Calls whose first argument is a whole SQL statement that they run.
+_RUNS_SQL = frozenset(
+    {"execute", "executemany", "exec_driver_sql", "fetch", "fetchall", "fetchone", "fetchrow",
+     "fetchval", "fetch_all", "fetch_one", "fetch_val", "raw", "text"}
+)  # fmt: skip
+
+
+def _statement_heads(function: ast.AST) -> set[str]:
+    """Parameters the function runs as the start of a statement (`db.fetchall(f"{query}
+    {clause}")`): SQL text it was handed, not values."""
+    heads: set[str] = set()
+    for inner in body_nodes(function):
+        if not (isinstance(inner, ast.Call) and inner.args and last_name(inner.func) in _RUNS_SQL):
+            continue
+        text = inner.args[0]
+        if not isinstance(text, ast.JoinedStr):
+            continue
+        pieces = [
+            value
+            for value in text.values
+            if not (isinstance(value, ast.Constant) and not str(value.value).strip())
+        ]
+        if pieces and isinstance(pieces[0], ast.FormattedValue):
+            head = pieces[0].value
+            if isinstance(head, ast.Name):
+                heads.add(head.id)
+    return heads
 
 
 _JWT_SIGNERS = frozenset({"jwt.encode", "jose.jwt.encode", "jwt.JWT.encode"})
