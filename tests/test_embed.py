@@ -111,3 +111,11 @@ def test_the_conversion_is_quiet_and_a_damaged_result_is_converted_again(tmp_pat
     assert again == converted
     assert file_sha256(again) == digest
     assert not [path for path in folder.iterdir() if path.name.startswith(".convert-")]
+
+
+def test_a_model_folder_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    with pytest.raises(ModelError, match="cannot write the converted embedding model") as caught:
+        runnable_model(model_path(), MODEL_SHA256, blocker / "models")
+    assert "BEPRO_MODEL_DIR" in caught.value.hint
