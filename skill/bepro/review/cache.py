@@ -9,8 +9,9 @@ selection reuses it. A file whose status (modification and change times, size, i
 one recorded with its hash is not read again, as git trusts its index: the status is recorded
 only once the file has been left alone for a while (a file written in the same clock tick as it
 was read could change without its status showing it). Files reviewed only to be counted (tests,
-migrations by default) keep their line count the same way. It lives in `.bepro_cache/` in the directory bepro runs from, with a
-`.gitignore` that keeps it out of git. It is JSON, never pickle: loading it cannot run code.
+migrations by default) keep their line count the same way. It lives in `.bepro_cache/` in the
+directory bepro runs from, with a `.gitignore` that keeps it out of git. It is JSON, never
+pickle: loading it cannot run code.
 """
 
 from __future__ import annotations
