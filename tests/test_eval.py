@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,16 @@ SECOND_RUN = tuple(suite for suite in SUITES if suite != "fixes")
 
 @dataclass(frozen=True)
 class CliEval:
-    processes: dict[str, subprocess.Popen[str]]  # suite -> its `bepro eval --suite` run
+    runs: dict[str, Future[subprocess.CompletedProcess[str]]]  # suite -> its CLI run
     saved: Path  # the retrieval run's --save-baseline file
+
+
+def _cli_eval(suite: str, saved: Path) -> subprocess.CompletedProcess[str]:
+    extra = ("--save-baseline", str(saved)) if suite == "retrieval" else ()
+    command = bepro_command("eval", "--suite", suite, "--format", "json", *extra)
+    return subprocess.run(
+        command, capture_output=True, text=True, cwd=ROOT, timeout=600, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,24 +55,17 @@ def cli_process(
     paths: Paths, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CliEval]:
     """Real `bepro eval --suite NAME --format json` runs on the session's index (`retriever` has
-    built it), one per suite of SECOND_RUN, started now so that they run while this process runs
-    every suite itself (eval_in_process): together they take less time than the in-process run,
-    and there is more than one core. The retrieval run also saves its report (--save-baseline)."""
+    built it), one per suite of SECOND_RUN, one after another, started now so that they run
+    while this process runs every suite itself (eval_in_process): together they take less time
+    than the in-process run, on the other core. The retrieval run also saves its report."""
     saved = tmp_path_factory.mktemp("baseline") / "baseline.json"
-    processes: dict[str, subprocess.Popen[str]] = {}
+    runner = ThreadPoolExecutor(max_workers=1)
     try:
-        for suite in SECOND_RUN:
-            extra = ("--save-baseline", str(saved)) if suite == "retrieval" else ()
-            command = bepro_command("eval", "--suite", suite, "--format", "json", *extra)
-            processes[suite] = subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
-            )
-        yield CliEval(processes, saved)
+        yield CliEval(
+            {suite: runner.submit(_cli_eval, suite, saved) for suite in SECOND_RUN}, saved
+        )
     finally:
-        for process in processes.values():
-            if process.poll() is None:  # a test failed before waiting for it
-                process.kill()
-            process.communicate()
+        runner.shutdown(cancel_futures=True)  # a test failed before waiting for them
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +84,10 @@ def cli_runs(cli_process: CliEval, eval_in_process: EvalReport) -> dict[str, dic
     """Each CLI run's report by suite, once the in-process run (requested first, so they
     overlap) is done."""
     runs: dict[str, dict[str, Any]] = {}
-    for suite, process in cli_process.processes.items():
-        stdout, stderr = process.communicate(timeout=600)
-        assert process.returncode == 0, stdout + stderr
-        runs[suite] = {"stdout": stdout, "report": json.loads(stdout)}
+    for suite, future in cli_process.runs.items():
+        done = future.result(timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        runs[suite] = {"stdout": done.stdout, "report": json.loads(done.stdout)}
     return runs
 
 
