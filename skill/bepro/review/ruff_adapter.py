@@ -127,9 +127,7 @@ def _resolved(path: str) -> str:
     if os.path.islink(path):
         return str(Path(path).resolve())
     folder, name = os.path.split(path)
-    # made absolute first: the memo must not answer for a relative folder after a chdir (a
-    # long-lived process reviews `svc/` of one project, then of another)
-    return os.path.join(_resolved_folder(os.path.join(os.getcwd(), folder)), name)
+    return os.path.join(_resolved_folder(folder), name)
 
 
 @cache
