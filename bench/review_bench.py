@@ -1,7 +1,7 @@
 """Print `bepro review` throughput and per-rule precision/recall beside ruff and bandit.
 
     pip install -e ".[bench]"
-    python bench/review_bench.py [--runs 3] [PATH ...]
+    python bench/review_bench.py [--runs 3] [--earlier-bepro DIR] [PATH ...]
 
 Throughput: over a large real tree (default: a set of installed packages), per tool the median
 of --runs of wall and CPU seconds (user + system, the tool's child processes included: CPU time
@@ -9,6 +9,8 @@ moves less than wall time with other load on a shared machine), lines per CPU se
 memory (max RSS), all measured in this run, round after round. bepro runs cold (--no-cache) and
 warm (its cache from a run just before, nothing changed), and the CPU ratios of bandit to each
 are printed beside issue 16's targets (cold at most a tenth of bandit's, warm a fiftieth).
+With --earlier-bepro (the `skill` folder of an older checkout, `git archive REV skill | tar -x`),
+that bepro runs cold and warm in the same rounds, for before/after figures from one run.
 Quality: per rule, recall and precision of each tool on the annotated cases in evals/review,
 with ruff's and bandit's codes mapped to rule ids (ruff through bepro's own table).
 """
@@ -98,16 +100,18 @@ TARGET_BANDIT_TO_WARM = 50
 class Tool:
     command: list[str]
     primed: bool = False  # run once, untimed, in its folder before the rounds (a warm cache)
+    pythonpath: str | None = None  # where its bepro is imported from (an earlier checkout)
 
 
-def _timed(command: list[str], cwd: Path) -> tuple[float, float, int]:
+def _timed(tool: Tool, cwd: Path) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds (user + system, children included) and peak RSS in MB of one
     run, from GNU time."""
+    env = {**os.environ, "PYTHONPATH": tool.pythonpath} if tool.pythonpath else None
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         subprocess.run(
-            ["/usr/bin/time", "-f", "%e %U %S %M", "-o", report.name, *command],
+            ["/usr/bin/time", "-f", "%e %U %S %M", "-o", report.name, *tool.command],
             cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
-            timeout=1800,
+            timeout=1800, env=env,
         )  # fmt: skip
         wall, user, system, kilobytes = report.read().split()[-4:]
     return float(wall), float(user) + float(system), int(kilobytes) // 1024
@@ -123,11 +127,18 @@ def _count_lines(paths: list[Path]) -> int:
     return total
 
 
-def _tools(targets: list[str]) -> dict[str, Tool]:
+def _tools(targets: list[str], earlier: Path | None) -> dict[str, Tool]:
     select = ",".join(sorted(RUFF_CODES))
     bin_dir = Path(sys.executable).parent
     bepro = [str(bin_dir / "bepro"), "review", "--format", "json"]
-    return {
+    before: dict[str, Tool] = {}
+    if earlier is not None:
+        place = str(earlier.resolve())
+        before = {
+            "earlier bepro cold (--no-cache)": Tool([*bepro, "--no-cache", *targets], False, place),
+            "earlier bepro warm": Tool([*bepro, *targets], True, place),
+        }
+    return {**before,
         "bepro cold (--no-cache)": Tool([*bepro, "--no-cache", *targets]),
         "bepro warm (cached, unchanged files)": Tool([*bepro, *targets], primed=True),
         "bepro own detectors only, cold": Tool([*bepro, "--no-cache", "--no-ruff", *targets]),
@@ -138,12 +149,14 @@ def _tools(targets: list[str]) -> dict[str, Tool]:
     }  # fmt: skip
 
 
-def throughput(paths: list[Path], runs: int) -> dict[str, object]:
+def throughput(paths: list[Path], runs: int, earlier: Path | None = None) -> dict[str, object]:
     # bepro's bytecode written first, as `pip install` does: with PYTHONDONTWRITEBYTECODE set,
     # an editable checkout would otherwise compile its modules again in every timed run.
     compileall.compile_dir(Path(bepro.__file__).parent, quiet=1)
+    if earlier is not None:
+        compileall.compile_dir(earlier / "bepro", quiet=1)
     lines = _count_lines(paths)
-    tools = _tools([str(path.resolve()) for path in paths])
+    tools = _tools([str(path.resolve()) for path in paths], earlier)
     samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in tools}
     with tempfile.TemporaryDirectory(prefix="bepro-review-bench-") as folder:
         # each tool runs in a folder of its own: bepro keeps its cache in the folder it runs in
@@ -151,10 +164,10 @@ def throughput(paths: list[Path], runs: int) -> dict[str, object]:
         for name, tool in tools.items():
             places[name].mkdir()
             if tool.primed:
-                _timed(tool.command, places[name])
+                _timed(tool, places[name])
         for _ in range(runs):  # round after round, so other load weighs on every tool alike
             for name, tool in tools.items():
-                samples[name].append(_timed(tool.command, places[name]))
+                samples[name].append(_timed(tool, places[name]))
     figures: dict[str, object] = {"lines": lines}
     cpu: dict[str, float] = {}
     for name, runs_of in samples.items():
@@ -247,12 +260,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quality-only", action="store_true", help="skip the throughput runs")
+    parser.add_argument(
+        "--earlier-bepro", type=Path, help="an older checkout's skill folder, timed beside this one"
+    )
     parser.add_argument("paths", nargs="*", type=Path)
     args = parser.parse_args()
     if not args.quality_only:
         site = Path(sysconfig.get_paths()["purelib"])
         paths = args.paths or [site / name for name in DEFAULT_PACKAGES if (site / name).is_dir()]
-        print(json.dumps({"cores": os.cpu_count(), **throughput(paths, args.runs)}, indent=2))
+        print(
+            json.dumps(
+                {"cores": os.cpu_count(), **throughput(paths, args.runs, args.earlier_bepro)},
+                indent=2,
+            )
+        )
     for title, folder in CASE_SETS.items():
         print(f"\n{title} ({folder.relative_to(ROOT)})\n")
         print("| rule | bepro | ruff | bandit |\n| --- | --- | --- | --- |")

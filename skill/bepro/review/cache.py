@@ -5,8 +5,13 @@ Entries are keyed by the file's path and the hash of its bytes; the whole cache 
 code that produced it (the hash of the review package's source, bepro's version and the Python
 minor version, whose `ast` the detectors read), so an upgrade or an edited detector starts a new
 cache. Selection (--select, roles, per-file ignores) is applied after the cache, so a different
-selection reuses it. It lives in `.bepro_cache/` in the directory bepro runs from, with a
-`.gitignore` that keeps it out of git. It is JSON, never pickle: loading it cannot run code.
+selection reuses it. A file whose status (modification and change times, size, inode) is the
+one recorded with its hash is not read again, as git trusts its index: the status is recorded
+only once the file has been left alone for a while (a file written in the same clock tick as it
+was read could change without its status showing it). Files reviewed only to be counted (tests,
+migrations by default) keep their line count the same way. It lives in `.bepro_cache/` in the
+directory bepro runs from, with a `.gitignore` that keeps it out of git. It is JSON, never
+pickle: loading it cannot run code.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import logging
 import os
 import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -30,6 +37,10 @@ log = logging.getLogger(__name__)
 CACHE_DIR = ".bepro_cache"
 # Kinds of file issue that say something about the file, not about this run: safe to remember.
 _STABLE_ISSUES = frozenset({"parse-error", "skipped-binary", "skipped-too-large"})
+# How long a file must have been left alone before its status stands for its bytes: well over
+# the coarsest timestamp granularity of common file systems.
+SETTLED_NS = 3_000_000_000
+REVIEWED, COUNTED = "result", "counted"  # an entry's two kinds of result, under these keys
 
 
 @dataclass
@@ -93,11 +104,13 @@ def content_digest(data: bytes) -> str:
 class ResultCache:
     """The cache file of one code key: read once, written once (atomically) after a review."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, clock: Callable[[], int] = time.time_ns) -> None:
         self.folder = folder
         self.file = folder / f"review-{code_key()}.json"
+        self._clock = clock  # UTC nanoseconds: when a file's status is old enough to trust
         self._entries = self._load()
         self._digests: dict[str, str] = {}
+        self._statuses: dict[str, list[int]] = {}
         self.hits = 0
 
     def _load(self) -> dict[str, dict[str, Any]]:
@@ -107,41 +120,66 @@ class ResultCache:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def lookup(self, paths: list[str]) -> tuple[dict[str, FileReview], list[str]]:
-        """The cached reviews of files that have not changed, and the paths to review."""
+    def lookup(
+        self, paths: list[str], kind: str = REVIEWED
+    ) -> tuple[dict[str, FileReview], list[str]]:
+        """The cached results (reviews, or with COUNTED line counts) of files that have not
+        changed, and the paths to do again."""
         found: dict[str, FileReview] = {}
         missing: list[str] = []
         for path in paths:
-            review = self._cached(path)
+            review = self._cached(path, kind)
             if review is None:
                 missing.append(path)
             else:
                 found[path] = review
-        self.hits = len(found)
+        if kind == REVIEWED:
+            self.hits = len(found)
         return found, missing
 
-    def _cached(self, path: str) -> FileReview | None:
+    def _cached(self, path: str, kind: str) -> FileReview | None:
+        entry = self._entries.get(path)
+        entry = entry if isinstance(entry, dict) else {}
+        digest = self._digest(path, entry.get("status"), entry.get("digest"))
+        if digest is None or entry.get("digest") != digest or kind not in entry:
+            return None
+        try:
+            return FileReview.from_json(path, entry[kind])
+        except (KeyError, TypeError, ValueError):
+            return None  # a damaged entry is reviewed again
+
+    def _digest(self, path: str, status: object, digest: object) -> str | None:
+        """The hash of the file's bytes: the recorded one while its status is unchanged."""
+        try:
+            now = _status(os.stat(path))
+        except OSError:
+            return None  # the review reports it
+        if status == now and isinstance(digest, str):
+            self._digests[path], self._statuses[path] = digest, now
+            return digest
         try:
             with open(path, "rb") as handle:  # thousands of files: no Path object for each
                 digest = content_digest(handle.read())
         except OSError:
-            return None  # the review reports it
-        self._digests[path] = digest
-        entry = self._entries.get(path)
-        if not isinstance(entry, dict) or entry.get("digest") != digest:
             return None
-        try:
-            return FileReview.from_json(path, entry["result"])
-        except (KeyError, TypeError, ValueError):
-            return None  # a damaged entry is reviewed again
+        self._digests[path] = digest
+        if self._clock() - max(now[0], now[1]) > SETTLED_NS:
+            self._statuses[path] = now
+        return digest
 
-    def save(self, fresh: list[FileReview]) -> None:
-        """Remember the fresh results (files already gone from disk are forgotten); a cache
-        that cannot be written costs the next run time, nothing else."""
+    def save(self, fresh: Iterable[FileReview], counted: Iterable[FileReview] = ()) -> None:
+        """Remember the fresh results and the files' statuses (files already gone from disk are
+        forgotten); a cache that cannot be written costs the next run time, nothing else."""
         for review in fresh:
-            digest = self._digests.get(review.path)
-            if digest is not None and review.cacheable():
-                self._entries[review.path] = {"digest": digest, "result": review.to_json()}
+            self._remember(review, REVIEWED)
+        for review in counted:
+            self._remember(review, COUNTED)
+        for path, digest in self._digests.items():
+            entry = self._entries.get(path)
+            if isinstance(entry, dict) and entry.get("digest") == digest:
+                entry.pop("status", None)
+                if path in self._statuses:
+                    entry["status"] = self._statuses[path]
         self._entries = {
             path: entry
             for path, entry in self._entries.items()
@@ -155,6 +193,22 @@ class ResultCache:
             _write_atomically(self.file, json.dumps(self._entries, separators=(",", ":")))
         except OSError as exc:
             log.warning("cannot write the review cache %s: %s", self.file, exc.strerror)
+
+    def _remember(self, review: FileReview, kind: str) -> None:
+        """Add a result to the file's entry, which keeps its other kind if the bytes match."""
+        digest = self._digests.get(review.path)
+        if digest is None or not review.cacheable():
+            return
+        entry = self._entries.get(review.path)
+        if not isinstance(entry, dict) or entry.get("digest") != digest:
+            entry = {"digest": digest}
+            self._entries[review.path] = entry
+        entry[kind] = review.to_json()
+
+
+def _status(result: os.stat_result) -> list[int]:
+    """What changes when a file is written, moved over or touched (as JSON keeps it)."""
+    return [result.st_mtime_ns, result.st_ctime_ns, result.st_size, result.st_ino]
 
 
 def _write_atomically(path: Path, text: str) -> None:

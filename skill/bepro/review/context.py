@@ -106,15 +106,32 @@ class ModuleContext:
         return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
 
 
+def _block_fields(node_type: type[ast.AST]) -> tuple[str, ...]:
+    """The fields of a node type that hold statements, last first (the order they are stacked)."""
+    fields = ("cases", "handlers", "finalbody", "orelse", "body")
+    return tuple(name for name in fields if name in node_type._fields)
+
+
+_HOLDERS: tuple[type[ast.AST], ...] = (
+    *ast.stmt.__subclasses__(),
+    ast.ExceptHandler,
+    ast.match_case,
+)
+_BLOCKS = {node_type: _block_fields(node_type) for node_type in _HOLDERS}
+
+
 def _statements(body: list[ast.stmt]) -> Iterator[ast.AST]:
-    """Every statement, nested ones included, without descending into expressions: imports are
-    statements, and expressions are most of a tree's nodes."""
-    for statement in body:
+    """Every statement, nested ones included, in source order, without descending into
+    expressions: imports are statements, and expressions are most of a tree's nodes. A stack,
+    not recursion: every module is walked this way before its review."""
+    todo: list[ast.AST] = list(reversed(body))
+    while todo:
+        statement = todo.pop()
         yield statement
-        for field_name in ("body", "orelse", "finalbody", "handlers", "cases"):
-            inner = getattr(statement, field_name, None)
+        for name in _BLOCKS.get(type(statement), ()):
+            inner = getattr(statement, name, None)
             if isinstance(inner, list):
-                yield from _statements(inner)
+                todo.extend(reversed(inner))
 
 
 def _import_aliases(tree: ast.Module) -> dict[str, str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bepro.catalogue.model import Catalogue
 from bepro.review import ruff_adapter
-from bepro.review.cache import FileReview, ResultCache
+from bepro.review.cache import COUNTED, FileReview, ResultCache
 from bepro.review.context import ModuleContext
 from bepro.review.finding import FileIssue, Finding, RawFinding, ReviewResult
 from bepro.review.globs import matches
@@ -120,15 +120,26 @@ def review_files(
             if options.use_ruff and analysed
             else None
         )
-        cached, missing = cache.lookup(analysed) if cache is not None else ({}, analysed)
-        fresh = _review_all(missing)
-        if cache is not None:
-            cache.save(fresh)
-        by_path = {**cached, **{review.path: review for review in fresh}}
-        counted = [_counted(name) for name in names if name not in by_path]
-        by_path.update((review.path, review) for review in counted)
+        chosen = set(analysed)
+        by_path = _file_reviews(analysed, [name for name in names if name not in chosen], cache)
         ruff_hits = ruff_future.result() if ruff_future is not None else {}
     return _assemble([by_path[name] for name in names], ruff_hits, catalogue, options)
+
+
+def _file_reviews(
+    analysed: list[str], counted_only: list[str], cache: ResultCache | None
+) -> dict[str, FileReview]:
+    """Each file's review, or for the files only counted its line count; with a cache, those
+    of files unchanged since it was written come from it."""
+    if cache is None:
+        found = [*_review_all(analysed), *map(_counted, counted_only)]
+        return {review.path: review for review in found}
+    cached, missing = cache.lookup(analysed)
+    kept, uncounted = cache.lookup(counted_only, COUNTED)
+    fresh = _review_all(missing)
+    counted = [_counted(name) for name in uncounted]
+    cache.save(fresh, counted)
+    return {**cached, **kept, **{review.path: review for review in [*fresh, *counted]}}
 
 
 def _silent_roles(options: ReviewOptions) -> frozenset[Role]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Literal, get_args
 
@@ -43,7 +44,7 @@ def role_of(
     for pattern, role in (overrides or {}).items():
         if matches(path, pattern):
             return role
-    role = _role_from_path(PurePath(path))
+    role = _role_from_path(path)
     return "script" if role == "production" and entry_point else role
 
 
@@ -80,7 +81,11 @@ def _cli_command(statement: ast.stmt) -> bool:
 _CLI_DECORATORS = frozenset({"command", "group"})
 
 
-def _role_from_path(path: PurePath) -> Role:
+@lru_cache(maxsize=8192)
+def _role_from_path(text: str) -> Role:
+    """Memoised by the path's text: a review asks for each file's role twice (which files to
+    analyse, then which findings to report), and a long-lived server for the same files again."""
+    path = PurePath(text)
     folders = {part.lower() for part in path.parts[:-1]}
     name = path.name.lower()
     if name.startswith("test_") or name.endswith(("_test.py", "_tests.py")):

@@ -94,6 +94,11 @@ def _as_given(path: str, given: list[tuple[str, Path]]) -> Path:
 def run(paths: list[str], cache_dir: Path | None = None) -> dict[str, list[RawFinding]]:
     """Ruff's findings per path (as given), for the codes bepro maps to rules; with a cache
     folder, ruff reuses its results for unchanged files."""
+    # The folder and configuration caches hold for one run: a long-lived process (the server,
+    # MCP, the Python API) may review from another working directory, or after an edited
+    # pyproject.toml, next time.
+    for per_run in (_resolved_folder, _ignored_codes, _parsed_toml):
+        per_run.cache_clear()
     hits: dict[str, list[RawFinding]] = {}
     by_resolved = {_resolved(path): path for path in paths}
     for ignore, group in _by_project_ignores(by_resolved).items():

@@ -1,0 +1,53 @@
+"""The review cache trusts a file's status only when it says the bytes are the ones hashed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bepro.review.cache import COUNTED, FileReview, ResultCache
+
+# A clock a day after every file here was written: each file's status counts as settled.
+LATER = lambda: 2**62  # noqa: E731 - a constant clock for the cache
+
+
+def _review(path: Path, lines: int) -> FileReview:
+    return FileReview(str(path), lines=lines)
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(tmp_path: Path) -> None:
+    source = tmp_path / "app.py"
+    source.write_text("x = 1\n")
+    first = ResultCache(tmp_path / "cache", clock=LATER)
+    assert first.lookup([str(source)]) == ({}, [str(source)])
+    first.save([_review(source, 1)])
+    before = os.stat(source)
+
+    second = ResultCache(tmp_path / "cache", clock=LATER)
+    found, missing = second.lookup([str(source)])
+    assert found[str(source)].lines == 1
+    assert missing == []
+
+    source.write_text("y = 2\n")  # same size; the modification time put back, as `cp -p` does
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    third = ResultCache(tmp_path / "cache", clock=LATER)
+    assert third.lookup([str(source)]) == ({}, [str(source)])
+
+
+def test_counted_files_keep_their_line_count_apart_from_reviews(tmp_path: Path) -> None:
+    test_file = tmp_path / "test_app.py"
+    test_file.write_text("a = 1\nb = 2\n")
+    cache = ResultCache(tmp_path / "cache", clock=LATER)
+    assert cache.lookup([str(test_file)], COUNTED) == ({}, [str(test_file)])
+    cache.save([], [_review(test_file, 3)])
+
+    again = ResultCache(tmp_path / "cache", clock=LATER)
+    counted, missing = again.lookup([str(test_file)], COUNTED)
+    assert counted[str(test_file)].lines == 3
+    assert missing == []
+    # reviewed for findings (say with --all-roles), the file is analysed, not taken as counted
+    assert again.lookup([str(test_file)]) == ({}, [str(test_file)])
+
+    test_file.write_text("a = 1\n")
+    edited = ResultCache(tmp_path / "cache", clock=LATER)
+    assert edited.lookup([str(test_file)], COUNTED) == ({}, [str(test_file)])
