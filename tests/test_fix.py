@@ -317,16 +317,20 @@ def test_cli_reports_statuses_exit_codes_and_the_llm_notice(tmp_path: Path) -> N
     (tmp_path / "clean.py").write_text("VALUE = 1\n", encoding="utf-8")
     queue = "import asyncio\n\njobs = asyncio.Queue()\n\n\n"
     (tmp_path / "app.py").write_text(queue + HTTP_MODULE, encoding="utf-8")
+    order_ids = "import uuid\n\n\ndef new_order_id() -> str:\n    return str(uuid.uuid4())[:8]\n"
+    (tmp_path / "orders.py").write_text(order_ids, encoding="utf-8")
     nothing = invoke_bepro("fix", "clean.py", cwd=tmp_path)
     assert (nothing.returncode, nothing.stdout) == (0, "")
-    result = invoke_bepro("fix", "app.py", "--llm", cwd=tmp_path)
-    assert result.returncode == 1  # the unbounded queue has only an unsafe rewrite
+    result = invoke_bepro("fix", "app.py", "orders.py", "--llm", cwd=tmp_path)
+    assert result.returncode == 1  # the truncated uuid has only an unsafe rewrite
     assert result.stderr.startswith("bepro: no LLM configured; offline codemods only\n")
     assert result.stdout.startswith("--- a/app.py\n+++ b/app.py\n")
     assert (
-        "backpressure (bepro:unbounded-queue) skipped: no safe offline rewrite; "
-        "an unsafe one (bound-queue) runs with --unsafe-fixes"
+        "id-generation (bepro:truncated-uuid) skipped: no safe offline rewrite; "
+        "an unsafe one (whole-uuid) runs with --unsafe-fixes"
     ) in result.stderr
+    # the unbounded queue, a preview code whose one rewrite is unsafe, is fixed only when asked
+    assert "unbounded-queue" not in result.stderr
     unsafe = invoke_bepro("fix", "app.py", "--unsafe-fixes", cwd=tmp_path)
     assert unsafe.returncode == 0
     assert unsafe.stdout.startswith("# bepro: UNSAFE fixes (codemod:bound-queue)")

@@ -15,12 +15,10 @@ def _review(root: Path, files: dict[str, str], *args: str) -> list[tuple[str, in
     for relative, text in files.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(text, encoding="utf-8")
-    # an absolute path: ruff_adapter memoises how relative folders resolve, and these in-process
-    # runs change the working directory between calls
-    result = invoke_bepro("review", str(root), "--format", "json", *args, cwd=root)
+    result = invoke_bepro("review", ".", "--format", "json", *args, cwd=root)
     assert result.returncode in (0, 1), result.stderr
     return sorted(
-        (Path(f["path"]).relative_to(root).as_posix(), f["line"], f["source"])
+        (Path(f["path"]).as_posix(), f["line"], f["source"])
         for f in json.loads(result.stdout)["findings"]
     )
 
