@@ -42,6 +42,7 @@ def test_migration_modules_and_agent_tools_are_not_production(tmp_path: Path) ->
         "app/core/migrations.py": migration,
         ".claude/skills/bench/analyze.py": tool,
         ".github/scripts/release.py": tool,
+        ".semgrep/security/requests/no-use-requests-lib.py": tool,
         "app/views.py": tool,
     }
     assert _review(tmp_path, files, "--select", "sql-from-parameters,S310") == [
