@@ -120,11 +120,11 @@ def test_centroids_cover_every_action_and_name_their_model(catalogue: Catalogue)
 
     data = json.loads((ROOT / "skill" / "bepro" / "data" / CENTROIDS_FILE).read_text())
     assert data["model"] == MODEL_ID
-    centroids = load_centroids()
-    assert set(centroids) == set(catalogue.action_names)
-    for vector in centroids.values():
-        assert len(vector) == DIMENSIONS
-        assert sum(value * value for value in vector) == pytest.approx(1.0, abs=1e-3)
+    actions, rows = load_centroids()
+    assert set(actions) == set(catalogue.action_names)
+    assert rows.shape == (len(actions), DIMENSIONS)
+    for vector in rows:
+        assert float(vector @ vector) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_the_labelled_set_is_large_varied_and_apart_from_training(catalogue: Catalogue) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from bepro.agent.intent import classify_action, embedding_similarities
+from bepro.agent.intent import ActionGuess, classify_action, embedding_similarities
 from bepro.agent.offline import MEASURE_FIRST, Citation, advice_for, compose_answer
 from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
@@ -107,11 +107,9 @@ class AskRequest:
     findings: tuple[Finding, ...] | None = None
 
 
-def validate_request(
-    request: AskRequest, catalogue: Catalogue, similarities: dict[str, float] | None = None
-) -> tuple[str, str, bool]:
-    """The cleaned question, the action and whether it was inferred; UsageError on bad input.
-    `similarities` (the question's closeness to each action's examples) sharpen the inference."""
+def validate_request(request: AskRequest, catalogue: Catalogue) -> str:
+    """The cleaned question; UsageError on an empty or long question or an unknown action.
+    Inferring the action is left to the caller that needs it."""
     question = request.question.strip()
     if not question:
         raise UsageError(
@@ -122,16 +120,12 @@ def validate_request(
             f"the question is {len(question)} characters; the limit is {MAX_QUESTION_CHARS}",
             "shorten it, or pass code with --file",
         )
-    if request.action is None:
-        guess = classify_action(question, catalogue.action_names, similarities)
-        return question, guess.action, True
-    action = request.action.strip().lower()
-    if catalogue.action(action) is None:
+    if request.action is not None and catalogue.action(request.action.strip().lower()) is None:
         raise UsageError(
             f"unknown action {request.action!r}",
             f"choose one of: {', '.join(catalogue.action_names)}",
         )
-    return question, action, False
+    return question
 
 
 def read_context_file(path: Path) -> str:
@@ -253,15 +247,17 @@ def retrieve(
 ) -> Retrieval:
     """Review the code asked about (if any) first: the rules its findings break lead the answer,
     whatever the question's wording retrieves."""
-    validate_request(request, catalogue)  # bad input fails before the index opens
+    question = validate_request(request, catalogue)  # bad input fails before the index opens
     retriever = retriever or Retriever(paths, catalogue, reporter)
-    similarities = None
+    inferred = request.action is None
     if request.action is None:  # the model is loaded for retrieval anyway
         from bepro.retrieval.embed import default_embedder
 
-        similarities = embedding_similarities(request.question.strip(), default_embedder().embed)
-    question, action, inferred = validate_request(request, catalogue, similarities)
-    note = _unsure_note(question, catalogue, similarities) if inferred else None
+        similarities = embedding_similarities(question, default_embedder().embed)
+        guess = classify_action(question, catalogue.action_names, similarities)
+        action, note = guess.action, _unsure_note(guess, catalogue)
+    else:
+        action, note = request.action.strip().lower(), None
     context = read_context_file(request.file) if request.file is not None else request.context
     findings = request.findings
     filename = str(request.file) if request.file is not None else CODE_FILENAME
@@ -286,10 +282,7 @@ def retrieve(
 UNSURE_BELOW = 0.4  # below it, 0.68 of our labelled questions and 0.31 of real ones were right
 
 
-def _unsure_note(
-    question: str, catalogue: Catalogue, similarities: dict[str, float] | None
-) -> str | None:
-    guess = classify_action(question, catalogue.action_names, similarities)
+def _unsure_note(guess: ActionGuess, catalogue: Catalogue) -> str | None:
     if guess.confidence >= UNSURE_BELOW:
         return None
     other = guess.runner_up or "design"

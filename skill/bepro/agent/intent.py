@@ -29,6 +29,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy is imported where similarities are computed: a cue-only guess needs none
+    import numpy.typing as npt
+    from numpy import float64
 
 DEFAULT_ACTION = "implement"
 # Softmax temperature over the summed weights of the 11 actions: one strong cue (2.5) alone gives
@@ -504,20 +509,23 @@ def _similarity_evidence(
 
 
 @cache
-def load_centroids() -> dict[str, tuple[float, ...]]:
-    """Each action's unit-length centroid, from the file bepro.evals.actions writes."""
+def load_centroids() -> tuple[tuple[str, ...], npt.NDArray[float64]]:
+    """The actions and their unit-length centroids, one row each, from the file
+    bepro.evals.actions writes."""
+    import numpy as np
+
     text = (resources.files("bepro") / "data" / CENTROIDS_FILE).read_text(encoding="utf-8")
-    data = json.loads(text)
-    return {action: tuple(vector) for action, vector in data["centroids"].items()}
+    centroids: dict[str, list[float]] = json.loads(text)["centroids"]
+    return tuple(centroids), np.array(list(centroids.values()), dtype=np.float64)
 
 
 def action_similarities(vector: Iterable[float]) -> dict[str, float]:
     """Cosine similarity of a unit-length question embedding to each action's centroid."""
-    values = [float(value) for value in vector]
-    return {
-        action: sum(a * b for a, b in zip(values, centroid, strict=True))
-        for action, centroid in load_centroids().items()
-    }
+    import numpy as np
+
+    actions, rows = load_centroids()
+    values = rows @ np.asarray(list(vector), dtype=np.float64)
+    return dict(zip(actions, (float(value) for value in values), strict=True))
 
 
 def embedding_similarities(question: str, embed: Embed) -> dict[str, float]:
