@@ -59,13 +59,13 @@ def test_a_text_embedded_again_is_remembered_not_recomputed(
     and what the caller gets back is its own copy."""
     embedder = MiniLMEmbedder()
     runs: list[int] = []
-    original = MiniLMEmbedder._embed_batch
+    original = MiniLMEmbedder._embed_text
 
-    def counted(session: object, tokenizer: object, texts: list[str]) -> np.ndarray:
-        runs.append(len(texts))
-        return original(session, tokenizer, texts)  # type: ignore[arg-type]
+    def counted(session: object, tokenizer: object, text: str) -> np.ndarray:
+        runs.append(1)
+        return original(session, tokenizer, text)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(MiniLMEmbedder, "_embed_batch", staticmethod(counted))
+    monkeypatch.setattr(MiniLMEmbedder, "_embed_text", staticmethod(counted))
     first = embedder.embed(["how do I make a payment call safe to retry?"])
     first[0, 0] = 42.0  # a caller's edit does not reach the remembered vector
     second = embedder.embed(["how do I make a payment call safe to retry?"])
@@ -88,7 +88,8 @@ def test_the_model_that_runs_keeps_the_shipped_models_meaning() -> None:
     got = embedder.embed(texts)
     shipped = onnxruntime.InferenceSession(str(model_path()), providers=["CPUExecutionProvider"])
     _, tokenizer = embedder._load()
-    expected = MiniLMEmbedder._embed_batch(shipped, tokenizer, texts)
+    assert tokenizer.encode("retry").ids == [101, 2128, 11129, 102]  # unpadded: every token is counted
+    expected = np.concatenate([MiniLMEmbedder._embed_text(shipped, tokenizer, t) for t in texts])
     assert np.min(np.sum(got * expected, axis=1)) > 0.98
 
 
