@@ -175,6 +175,22 @@ def test_pyproject_configuration_applies(project: Path) -> None:
     assert json.loads(result.stdout)["findings"] == []
 
 
+def test_codes_the_projects_ruff_configuration_ignores_stay_ignored(project: Path) -> None:
+    """bepro selects its ruff codes itself, so the codes a project's nearest ruff configuration
+    ignores (by prefix) are passed on as ignored; a folder with its own configuration has its
+    own answer."""
+    (project / "pyproject.toml").write_text(
+        f'{PREVIEW_ON}\n[tool.ruff.lint]\nextend-ignore = ["S1"]\n', encoding="utf-8"
+    )
+    nested = project / "svc" / "jobs" / "nightly"
+    nested.mkdir(parents=True)
+    (nested / "sync.py").write_text(SERVICE, encoding="utf-8")
+    (project / "svc" / "jobs" / "ruff.toml").write_text("line-length = 100\n", encoding="utf-8")
+    codes = {(f["path"], f["source"]) for f in _findings(_json(project))}
+    assert ("svc/app.py", "ruff:S113") not in codes
+    assert ("svc/jobs/nightly/sync.py", "ruff:S113") in codes
+
+
 def test_bad_configuration_is_one_clear_line(project: Path) -> None:
     (project / "pyproject.toml").write_text(
         '[tool.bepro.review]\nselct = ["x"]\n', encoding="utf-8"

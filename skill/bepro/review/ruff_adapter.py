@@ -97,7 +97,7 @@ def run(paths: list[str], cache_dir: Path | None = None) -> dict[str, list[RawFi
     # The folder and configuration caches hold for one run: a long-lived process (the server,
     # MCP, the Python API) may review from another working directory, or after an edited
     # pyproject.toml, next time.
-    for per_run in (_resolved_folder, _ignored_codes, _parsed_toml):
+    for per_run in (_resolved_folder, _nearest_config, _codes_ignored_by, _parsed_toml):
         per_run.cache_clear()
     hits: dict[str, list[RawFinding]] = {}
     by_resolved = {_resolved(path): path for path in paths}
@@ -143,31 +143,41 @@ def _by_project_ignores(by_resolved: dict[str, str]) -> dict[frozenset[str], lis
     return groups
 
 
-@cache
 def _ignored_codes(directory: Path) -> frozenset[str]:
     """The codes of ours that the nearest ruff configuration ignores project-wide."""
     config = _nearest_config(directory)
-    if config is None:
-        return frozenset()
-    ignored = {*config.get("ignore", ()), *config.get("extend-ignore", ())}
-    lint = config.get("lint", {})
+    return frozenset() if config is None else _codes_ignored_by(config)
+
+
+@cache
+def _nearest_config(directory: Path) -> Path | None:
+    """The nearest file holding a ruff configuration, looked up once per folder (a tree's
+    folders share their parent's answer)."""
+    for name in (".ruff.toml", "ruff.toml", "pyproject.toml"):
+        candidate = directory / name
+        if not candidate.is_file():
+            continue
+        if _parsed_toml(candidate) is None:
+            return None  # ruff itself reports a broken configuration
+        if _ruff_table(candidate) is not None:
+            return candidate
+    parent = directory.parent
+    return None if parent == directory else _nearest_config(parent)
+
+
+def _ruff_table(config: Path) -> dict[str, Any] | None:
+    data = _parsed_toml(config) or {}
+    table = data.get("tool", {}).get("ruff") if config.name == "pyproject.toml" else data
+    return table if isinstance(table, dict) else None
+
+
+@cache
+def _codes_ignored_by(config: Path) -> frozenset[str]:
+    table = _ruff_table(config) or {}
+    ignored = {*table.get("ignore", ()), *table.get("extend-ignore", ())}
+    lint = table.get("lint", {})
     ignored |= {*lint.get("ignore", ()), *lint.get("extend-ignore", ())}
     return frozenset(code for code in RUFF_CODES if any(code.startswith(i) for i in ignored))
-
-
-def _nearest_config(directory: Path) -> dict[str, Any] | None:
-    for folder in (directory, *directory.parents):
-        for name in (".ruff.toml", "ruff.toml", "pyproject.toml"):
-            candidate = folder / name
-            if not candidate.is_file():
-                continue
-            data = _parsed_toml(candidate)
-            if data is None:
-                return None  # ruff itself reports a broken configuration
-            table = data.get("tool", {}).get("ruff") if name == "pyproject.toml" else data
-            if isinstance(table, dict):
-                return table
-    return None
 
 
 @cache
