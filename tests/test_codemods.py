@@ -124,6 +124,42 @@ def test_urlopen_and_redis_clients_get_their_own_timeouts(
     assert after.count("HTTP_TIMEOUT_S = 10.0") == 1
 
 
+def test_mail_and_file_transfer_clients_get_a_socket_timeout(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """imaplib, poplib, ftplib and imap_tools' mailboxes wait on the socket default (none)
+    without `timeout=`; one given positionally is left as it is."""
+    after, _ = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        import ftplib
+        import imaplib
+        import poplib
+
+        from imap_tools import MailBoxUnencrypted
+
+
+        def inbox(host):
+            with MailBoxUnencrypted(host, 143) as box:
+                return list(box.fetch())
+
+
+        def legacy(host):
+            imaplib.IMAP4_SSL(host)
+            poplib.POP3(host)
+            ftplib.FTP(host, "anonymous", "", "", 30)
+            imaplib.IMAP4(host, 143, 5.0)
+        """,
+    )
+    assert "MailBoxUnencrypted(host, 143, timeout=SOCKET_TIMEOUT_S)" in after
+    assert "imaplib.IMAP4_SSL(host, timeout=SOCKET_TIMEOUT_S)" in after
+    assert "poplib.POP3(host, timeout=SOCKET_TIMEOUT_S)" in after
+    assert 'ftplib.FTP(host, "anonymous", "", "", 30)\n' in after
+    assert "imaplib.IMAP4(host, 143, 5.0)\n" in after
+    assert after.count("SOCKET_TIMEOUT_S = 10.0") == 1
+
+
 def test_a_constant_the_module_already_has_is_used_as_it_is(
     tmp_path: Path, catalogue: Catalogue
 ) -> None:

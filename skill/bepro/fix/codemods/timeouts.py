@@ -2,8 +2,9 @@
 
     add-timeout       requests/httpx calls (and Session/Client methods) without a timeout, or
                       with timeout=None -> `timeout=HTTP_TIMEOUT_S`, a module constant of 10.0 s
-    blocking-timeout  subprocess, urlopen, sockets, SMTP, redis-py and psycopg connects ->
-                      the timeout keyword each takes, from a module constant per kind of wait
+    blocking-timeout  subprocess, urlopen, sockets, mail and FTP clients, redis-py and psycopg
+                      connects -> the timeout keyword each takes, from a module constant per
+                      kind of wait
     enable-timeout    httpx/aiohttp `timeout=None` -> HTTP_TIMEOUT_S (aiohttp: a ClientTimeout)
     wait-timeout      `Popen.communicate()` -> `communicate(timeout=SUBPROCESS_TIMEOUT_S)`
 
@@ -20,6 +21,7 @@ from libcst.metadata import MetadataWrapper
 
 from bepro.fix import cst_tools
 from bepro.fix.cst_tools import added
+from bepro.review.detectors._scope import SOCKET_TIMEOUT_CLIENTS
 from bepro.review.finding import Finding
 
 
@@ -52,8 +54,7 @@ _BLOCKING: dict[str, tuple[tuple[str, ...], _Bound]] = {
     "http.client.HTTPConnection": (("timeout",), _HTTP),
     "http.client.HTTPSConnection": (("timeout",), _HTTP),
     "socket.create_connection": (("timeout",), _SOCKET),
-    "smtplib.SMTP": (("timeout",), _SOCKET),
-    "smtplib.SMTP_SSL": (("timeout",), _SOCKET),
+    **dict.fromkeys(SOCKET_TIMEOUT_CLIENTS, (("timeout",), _SOCKET)),
     **dict.fromkeys(
         ("redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.asyncio.Redis",
          "redis.asyncio.StrictRedis", "redis.from_url", "redis.Redis.from_url",

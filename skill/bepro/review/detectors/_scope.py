@@ -25,6 +25,15 @@ HTTP_CLIENT_FACTORIES = frozenset(
 )  # fmt: skip
 HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
 # redis-py clients, sync and asyncio: constructors, and the factories that take a URL.
+# Mail and file-transfer clients: without `timeout=` they wait on the socket default (none).
+# The positional index of their timeout; None where it moved between Python versions.
+SOCKET_TIMEOUT_CLIENTS: dict[str, int | None] = {
+    "smtplib.SMTP": 3, "smtplib.SMTP_SSL": None, "imaplib.IMAP4": 2, "imaplib.IMAP4_SSL": None,
+    "poplib.POP3": 2, "poplib.POP3_SSL": None, "ftplib.FTP": 4, "ftplib.FTP_TLS": None,
+    # imap_tools' mailboxes wrap imaplib: MailBox(host, port, timeout, ...)
+    **{f"imap_tools{module}.{name}": 2 for module in ("", ".mailbox")
+       for name in ("MailBox", "MailBoxUnencrypted", "MailBoxTls", "MailBoxStartTls")},
+}  # fmt: skip
 REDIS_CLIENTS = frozenset(
     {"redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.asyncio.Redis",
      "redis.asyncio.StrictRedis"}

@@ -19,6 +19,7 @@ from bepro.review.detectors._scope import (
     NESTED_SCOPES,
     REDIS_CLIENTS,
     REDIS_URL_FACTORIES,
+    SOCKET_TIMEOUT_CLIENTS,
     body_nodes,
     factory_of,
     last_name,
@@ -61,8 +62,10 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
     "socket.create_connection": _Wait(("timeout",), _HANGS, position=1, uses_socket_default=True),
     "http.client.HTTPConnection": _Wait(("timeout",), _HANGS, position=2, uses_socket_default=True),
     "http.client.HTTPSConnection": _Wait(("timeout",), _HANGS, uses_socket_default=True),
-    "smtplib.SMTP": _Wait(("timeout",), _HANGS, position=3, uses_socket_default=True),
-    "smtplib.SMTP_SSL": _Wait(("timeout",), _HANGS, uses_socket_default=True),
+    **{
+        name: _Wait(("timeout",), _HANGS, position=position, uses_socket_default=True)
+        for name, position in SOCKET_TIMEOUT_CLIENTS.items()
+    },
     "subprocess.run": _Wait(("timeout",), _CHILD),
     "subprocess.call": _Wait(("timeout",), _CHILD),
     "subprocess.check_call": _Wait(("timeout",), _CHILD),
@@ -95,7 +98,8 @@ _REQUESTS_SESSIONS = frozenset(
 
 @detector("blocking-call-without-timeout", "timeouts", nodes=(ast.Call,), callees=_BLOCKING_CALLS)
 def blocking_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
-    """A socket, subprocess, database connect or asyncio.wait with no timeout can block forever."""
+    """A socket, mail or file-transfer client, subprocess, database connect or asyncio.wait with no
+    timeout can block forever."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
     name = context.call_name(node)
     wait = _BLOCKING_CALLS.get(name) if name else None
