@@ -49,7 +49,7 @@ def post_without_idempotency_key(node: ast.AST, context: ModuleContext) -> Itera
     """A POST handler that moves money or sends a message (charge, pay, transfer, refund, an
     email or SMS) with no idempotency key: a client retrying after a timeout (the response lost,
     the work done) charges or sends twice, and that cannot be undone."""
-    yield from _unprotected_effect(node, irreversible=True)
+    yield from _unprotected_effect(node, context, irreversible=True)
 
 
 @detector("create-without-idempotency-key", "idempotency", nodes=FUNCTIONS)
@@ -57,14 +57,16 @@ def create_without_idempotency_key(node: ast.AST, context: ModuleContext) -> Ite
     """A POST handler that creates a row or enqueues a job with no idempotency key and nothing
     else in view that deduplicates it. Preview: a unique constraint on the model, which a single
     file does not show, often makes a retry fail instead of duplicating."""
-    yield from _unprotected_effect(node, irreversible=False)
+    yield from _unprotected_effect(node, context, irreversible=False)
 
 
-def _unprotected_effect(node: ast.AST, irreversible: bool) -> Iterator[Hit]:
+def _unprotected_effect(node: ast.AST, context: ModuleContext, irreversible: bool) -> Iterator[Hit]:
     assert isinstance(node, FUNCTIONS)  # noqa: S101 - registered for functions only
     if "POST" not in route_methods(node):
         return
-    effects = [call for call in _side_effects(node) if _is_irreversible(call) == irreversible]
+    effects = [
+        call for call in _side_effects(node, context) if _is_irreversible(call) == irreversible
+    ]
     if not effects or _deduplicates(node):
         return
     effect = min(effects, key=lambda call: (call.lineno, call.col_offset))
@@ -76,12 +78,22 @@ def _unprotected_effect(node: ast.AST, irreversible: bool) -> Iterator[Hit]:
     )
 
 
-def _side_effects(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Call]:
-    return [
-        node
-        for node in body_nodes(function)
-        if isinstance(node, ast.Call) and _has_side_effect(node)
-    ]
+def _side_effects(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, context: ModuleContext
+) -> list[ast.Call]:
+    """The handler's calls with a side effect, found once for both idempotency detectors."""
+    found = context.fact(_effects_by_handler)
+    if id(function) not in found:
+        found[id(function)] = [
+            node
+            for node in body_nodes(function)
+            if isinstance(node, ast.Call) and _has_side_effect(node)
+        ]
+    return found[id(function)]
+
+
+def _effects_by_handler(context: ModuleContext) -> dict[int, list[ast.Call]]:
+    return {}  # filled by _side_effects as the handlers are reached
 
 
 def _is_irreversible(call: ast.Call) -> bool:

@@ -76,6 +76,11 @@ _LOCAL_METHODS = {
     "redis": frozenset({"pipeline", "pubsub", "lock", "register_script", "close", "monitor"}),
     "boto3": AWS_LOCAL_METHODS,
 }
+_ANY_BLOCKING_METHOD = frozenset().union(*_BLOCKING_METHODS.values())
+# The roots whose clients block on any method but their local ones (redis, boto3).
+_EVERY_METHOD_BLOCKS = frozenset(
+    name.split(".")[0] for name, kind in _SYNC_CLIENTS.items() if kind in _LOCAL_METHODS
+)
 _SESSION_FACTORIES = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.scoped_session"})
 # Arguments to these run in a worker thread, where blocking is the point.
 _OFFLOADERS = frozenset(
@@ -147,6 +152,8 @@ def _receiver_kind(call: ast.Call, context: ModuleContext) -> str | None:
     func = call.func
     if not isinstance(func, ast.Attribute):
         return None
+    if func.attr not in _ANY_BLOCKING_METHOD and not context.imports_any(_EVERY_METHOD_BLOCKS):
+        return None  # no client here could make this call block: skip finding the receiver
     made_by = _made_by(context, func.value)
     if made_by == "httpx.Client" and isinstance(func.value, ast.Name):
         return None  # ruff's ASYNC212 reports httpx clients bound to names

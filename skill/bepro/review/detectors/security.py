@@ -305,7 +305,8 @@ def unvalidated_body(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
             yield Hit(
                 arg, f"`{arg.arg}` takes the request body unvalidated: declare a pydantic model"
             )
-    yield from _indexed_raw_json(node)
+    if context.text_matches(_JSON_READ):  # no `.json(` call in the module: nothing indexed
+        yield from _indexed_raw_json(node)
 
 
 def _parameters(arguments: ast.arguments) -> list[tuple[ast.arg, ast.expr | None]]:
@@ -373,6 +374,9 @@ def _indexed_raw_json(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Itera
                 node,
                 f"`{name}` is raw JSON used without validation: parse it into a pydantic model",
             )
+
+
+_JSON_READ = re.compile(r"\.json\s*\(")
 
 
 def _is_raw_json_read(value: ast.expr) -> bool:
@@ -506,9 +510,11 @@ def sql_from_parameters(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     function = context.enclosing_function()
     if function is None or not node.args:
         return
+    built = _sql_text_parts(node.args[0], function)
+    if not built:  # most runs take a literal or a bound statement: no need to read the function
+        return
     parameters = {arg.arg for arg, _ in _parameters(function.args)} - {"self", "cls"}
     parameters -= _statement_heads(function)
-    built = _sql_text_parts(node.args[0], function)
     runner = node.func.value if isinstance(node.func, ast.Attribute) else None
     tainted = sorted(
         name

@@ -18,7 +18,7 @@ _MUTATORS = frozenset({"append", "add", "update", "setdefault", "pop", "popitem"
                        "insert", "remove", "discard", "appendleft"})  # fmt: skip
 
 
-def _module_containers(context: ModuleContext) -> set[str]:
+def _module_containers(context: ModuleContext) -> frozenset[str]:
     """Names bound at module level to a mutable container literal or constructor."""
     names: set[str] = set()
     for statement in context.tree.body:
@@ -33,7 +33,7 @@ def _module_containers(context: ModuleContext) -> set[str]:
         )
         if mutable:
             names.update(target.id for target in targets if isinstance(target, ast.Name))
-    return names
+    return frozenset(names)
 
 
 def _is_route_handler(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -74,7 +74,9 @@ def handler_mutates_module_state(node: ast.AST, context: ModuleContext) -> Itera
     assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)  # noqa: S101 - registered node types
     if not _is_route_handler(node):
         return
-    containers = _module_containers(context)
+    containers = context.fact(_module_containers)
+    if not containers:  # most modules keep no container at module level: nothing to walk for
+        return
     for child in walk(node):
         name = _mutated_name(child)
         if name is not None and name.id in containers:
