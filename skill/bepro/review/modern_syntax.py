@@ -71,6 +71,18 @@ _TOKEN = re.compile(  # blanks and line continuations first, then one token (or 
     """,
     re.VERBOSE,
 )
+# A run of code the lowerings have no use for, read in one match at the top level: no string,
+# comment or line continuation, and no name that starts a string or a lowered statement. What it
+# holds of brackets and line ends is summed up by the _Tok it becomes.
+_SKIP = re.compile(
+    r"""(?:
+      (?!(?:except|def|class|type)\b)[^\W\d]\w*+(?!['"])
+    | [^\w'"\#\\]
+    | \d
+    )++""",
+    re.VERBOSE,
+)
+_OPENERS, _CLOSERS = "([{", ")]}"
 _PREFIXES = frozenset({"r", "u", "b", "br", "rb", "f", "fr", "rf", "t", "tr", "rt"})
 # The body and closing quote of a plain string; a backslash always escapes the next character.
 _STRING_BODY = {
@@ -87,10 +99,12 @@ _BRACKETS = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
 
 @dataclass(slots=True)
 class _Tok:
-    kind: str  # name, number, op, string, fstring, comment, newline (end of a logical line)
+    kind: str  # name, number, op, string, fstring, comment, newline (end of a logical line), skip
     start: int
     end: int
     fstring: _FString | None = None
+    depth: int = 0  # a skipped run: the bracket depth after it
+    ends_statement: bool | None = None  # a skipped run: whether a statement may start after it
 
 
 @dataclass(slots=True)
@@ -126,6 +140,40 @@ class _FString:
         return source[self.start + len(self.prefix) + len(self.quote) : self.end - len(self.quote)]
 
 
+@dataclass(slots=True)
+class _Reading:
+    """Where the top level is read token by token, for the lowerings: after `except`, to the end
+    of its logical line; after `def`, `class` or `type`, the name, a `[...]` after it and the
+    token after that. Everywhere else runs of code are skimmed (_SKIP)."""
+
+    skim: bool = True
+    whole_line: bool = False
+    left: int = 0  # tokens still to read after def/class/type
+    bracket: int | None = None  # the depth a "[...]" after the name closes back to
+
+    def saw(self, kind: str, text: str, depth: int) -> None:
+        """A token read (its depth counted), not a line end."""
+        if self.skim:
+            if kind == "name" and text in _KEYWORDS:
+                self.skim, self.whole_line = False, text == "except"
+                self.left, self.bracket = 2, None
+        elif self.whole_line:
+            pass
+        elif self.bracket is not None:
+            if depth == self.bracket:  # the "]" closed it: read one more token (`=` of an alias)
+                self.bracket, self.left = None, 1
+        else:
+            self.left -= 1
+            if self.left == 0:
+                if text == "[":
+                    self.bracket = depth - 1
+                else:
+                    self.skim = True
+
+    def newline(self) -> None:
+        self.skim, self.whole_line, self.bracket = True, False, None
+
+
 class _Scanner:
     def __init__(self, source: str) -> None:
         self.src = source
@@ -136,7 +184,12 @@ class _Scanner:
         out: list[_Tok] = []
         depth = 0
         src, match_token = self.src, _TOKEN.match
+        reading = None if in_field else _Reading()
         while True:
+            if reading and reading.skim and (run := _SKIP.match(src, self.pos)) is not None:
+                depth = _skipped(run.group(), depth, out, run.start(), run.end())
+                self.pos = run.end()
+                continue
             match = match_token(src, self.pos)
             if match is None or match.lastgroup in (None, "eof"):
                 break
@@ -152,10 +205,13 @@ class _Scanner:
                     return out
                 depth = max(0, depth + _BRACKETS.get(text, 0))
             if kind == "nl":
-                if not in_field and depth == 0:
+                if reading and depth == 0:
                     out.append(_Tok("newline", start, end))
+                    reading.newline()
             elif kind != "comment" or in_field:  # a comment in a field must be blanked
                 out.append(_Tok(kind, start, end))
+                if reading:
+                    reading.saw(kind, src[start:end], depth)
             self.pos = end
         if in_field:
             raise _Unlowerable
@@ -244,6 +300,17 @@ class _Scanner:
         return _Field(start, self.pos, expr, start + 1, expr_end, conversion, spec)
 
 
+def _skipped(text: str, depth: int, out: list[_Tok], start: int, end: int) -> int:
+    """Add a skipped run's token, and return the bracket depth after it."""
+    after = max(0, depth + sum(map(text.count, _OPENERS)) - sum(map(text.count, _CLOSERS)))
+    last = text.rstrip(" \t\f")[-1:]
+    ends: bool | None = None  # blanks only: whatever held before holds
+    if last:
+        ends = last in "\r\n;:" and after == 0
+    out.append(_Tok("skip", start, end, depth=after, ends_statement=ends))
+    return after
+
+
 # --- Lowering: statements ---------------------------------------------------------------------
 
 
@@ -253,7 +320,11 @@ def _lower(source: str) -> str:
     index, depth, statement_start = 0, 0, True
     while index < len(tokens):
         tok, next_index = tokens[index], index + 1
-        if tok.kind == "op":
+        if tok.kind == "skip":
+            depth = tok.depth
+            if tok.ends_statement is not None:
+                statement_start = tok.ends_statement
+        elif tok.kind == "op":
             text = source[tok.start : tok.end]
             depth = max(0, depth + _BRACKETS.get(text, 0))
             # A type alias starts a statement: a line, or follows ";" or a compound's ":".
