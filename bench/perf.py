@@ -101,7 +101,7 @@ def _warm_latencies(questions: list[str]) -> dict[str, list[float]]:
     rank_rules on the vector matrix for a question not seen before, the same question again
     (its evidence cached), the same ranking with chroma's query as the dense source (the path
     before the matrix), and chroma's own query alone (the peer)."""
-    from bepro.catalogue.parse import load_catalogue
+    from bepro.catalogue.load import load_catalogue
     from bepro.config import resolve_paths
     from bepro.retrieval import layout, store
     from bepro.retrieval.search import Retriever

@@ -15,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bepro.agent.ask import AskRequest, retrieve
-from bepro.catalogue.parse import load_catalogue
+from bepro.catalogue.load import load_catalogue
 from bepro.config import resolve_paths
 from bepro.evals.actions import half_of
 from bepro.retrieval.search import Retriever, SilentReporter

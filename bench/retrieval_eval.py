@@ -10,7 +10,7 @@ import dataclasses
 import json
 import sys
 
-from bepro.catalogue.parse import load_catalogue
+from bepro.catalogue.load import load_catalogue
 from bepro.config import resolve_paths
 from bepro.evals.retrieval import load_cases, run_retrieval_eval
 from bepro.retrieval.search import RankingParams, Retriever

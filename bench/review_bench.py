@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bepro
-from bepro.catalogue.parse import load_catalogue
+from bepro.catalogue.load import load_catalogue
 from bepro.config import resolve_paths
 from bepro.evals.review import Tally, expectations, run_review_eval
 from bepro.review.registry import RUFF_CODES, ruff_rule

@@ -18,8 +18,8 @@ import httpx
 import openai
 import pytest
 
+from bepro.catalogue.load import load_catalogue
 from bepro.catalogue.model import Catalogue
-from bepro.catalogue.parse import load_catalogue
 from bepro.config import Paths, resolve_paths
 from bepro.knowledge.chunk import content_hash
 from bepro.retrieval.search import Retriever, SilentReporter

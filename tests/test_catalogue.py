@@ -134,3 +134,33 @@ def test_action_table_must_match_the_description() -> None:
     text = _broken("| scale | A capacity plan", "| grow | A capacity plan")
     with pytest.raises(CatalogueError, match="Actions table"):
         parse_catalogue(text)
+
+
+def test_a_parsed_skill_md_is_reused_until_its_text_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parse is kept in the user cache by the file's text: the next load of the same text
+    does not parse it again; an edited file is parsed (and checked) again, and a damaged cache
+    file is parsed over."""
+    from bepro.catalogue import load, parse
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    skill = tmp_path / "SKILL.md"
+    skill.write_text(SKILL_TEXT, encoding="utf-8")
+    first = load.load_catalogue(skill)
+    parses: list[str] = []
+
+    def counted(text: str, path: Path = Path("SKILL.md")) -> Catalogue:
+        parses.append(text)
+        return parse_catalogue(text, path)
+
+    monkeypatch.setattr(parse, "parse_catalogue", counted)
+    assert load.load_catalogue(skill) == first
+    assert parses == []
+    (kept,) = (tmp_path / "cache" / "bepro" / "catalogue").glob("*.json")
+    kept.write_text("{not json", encoding="utf-8")
+    assert load.load_catalogue(skill) == first
+    assert len(parses) == 1
+    skill.write_text(SKILL_TEXT.replace("- `retries`", "- `retries`\n- `retries`", 1))
+    with pytest.raises(CatalogueError, match="retries"):
+        load.load_catalogue(skill)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bepro.catalogue.parse import load_catalogue
+from bepro.catalogue.load import load_catalogue
 from bepro.config import Paths
 from bepro.retrieval import layout
 from bepro.retrieval.search import Retriever, index_state
@@ -155,7 +155,7 @@ def test_two_processes_building_at_once_leave_one_good_index(small_pack: Paths) 
     script = (
         "import sys; from pathlib import Path\n"
         "from bepro.config import Paths\n"
-        "from bepro.catalogue.parse import load_catalogue\n"
+        "from bepro.catalogue.load import load_catalogue\n"
         "from bepro.retrieval.search import Retriever\n"
         "root, index = Path(sys.argv[1]), Path(sys.argv[2])\n"
         "paths = Paths(root, root / 'SKILL.md', root / 'references', index)\n"

@@ -96,7 +96,8 @@ def test_installs_where_each_agent_looks(agent: str, project: Path, home: Path) 
     assert f"installed {NAME} for {agent} (project scope)" in result.stdout
     assert_valid_agent_skill(folder)
     assert_same_as_pack(folder)
-    assert list(home.iterdir()) == []
+    # a project-scope install puts nothing in the home folder but bepro's user cache
+    assert {entry.name for entry in home.iterdir()} <= {".cache"}
 
 
 @pytest.mark.parametrize("agent", ["claude", "copilot", "opencode"])

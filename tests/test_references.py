@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bepro import mdparse
+from bepro.catalogue.load import load_catalogue
 from bepro.catalogue.model import Catalogue
-from bepro.catalogue.parse import load_catalogue
 from bepro.knowledge.references import action_contract, first_python_fence, load_reference
 
 from .conftest import ROOT

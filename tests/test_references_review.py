@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bepro import mdparse
+from bepro.catalogue.load import load_catalogue
 from bepro.catalogue.model import Catalogue
-from bepro.catalogue.parse import load_catalogue
 from bepro.knowledge.references import first_python_fence
 from bepro.review.engine import ReviewOptions, review_source
 from bepro.review.registry import RUFF_CODES, code_table, load_detectors

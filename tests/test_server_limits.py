@@ -19,7 +19,7 @@ import httpx
 import openai
 import pytest
 
-from bepro.catalogue.parse import load_catalogue
+from bepro.catalogue.load import load_catalogue
 from bepro.retrieval.search import Retriever
 
 from .conftest import run_bepro, small_pack_paths

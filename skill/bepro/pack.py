@@ -171,7 +171,7 @@ class Pack:
         """The pack at `root` (a folder with SKILL.md and references/; default: BEPRO_ROOT, the
         checkout or the installed copy), with [tool.bepro] from the nearest pyproject.toml. The
         index is opened (and built when missing or stale) on the first ask or search."""
-        from bepro.catalogue.parse import load_catalogue
+        from bepro.catalogue.load import load_catalogue
         from bepro.config import load_settings, resolve_paths
 
         settings = load_settings()

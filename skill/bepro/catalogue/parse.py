@@ -46,14 +46,6 @@ class _Source:
         return CatalogueError(f"{self.path}:{file_line}: {problem}", hint)
 
 
-def load_catalogue(path: Path) -> Catalogue:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogueError(f"cannot read {path}: {exc}", "restore SKILL.md from git") from exc
-    return parse_catalogue(text, path)
-
-
 def parse_catalogue(text: str, path: Path = Path("SKILL.md")) -> Catalogue:
     front = mdparse.split_frontmatter(text)
     source = _Source(path, front.body_offset)

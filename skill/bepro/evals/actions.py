@@ -211,7 +211,7 @@ def centroids(cases: list[ActionCase], embed: Embed) -> dict[str, list[float]]:
 
 def write_centroids(root: Path) -> Path:
     """Rebuild bepro/data/action-centroids.json from the training questions."""
-    from bepro.catalogue.parse import load_catalogue
+    from bepro.catalogue.load import load_catalogue
     from bepro.retrieval.embed import MODEL_ID, default_embedder
 
     catalogue = load_catalogue(root / "SKILL.md")

@@ -19,17 +19,15 @@ store and the manifest that names them are always of one build.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import numpy as np
 import numpy.typing as npt
 
+from bepro.atomic import replace_from_temp, write_atomically
 from bepro.errors import ConfigError, IndexUnavailableError
 from bepro.knowledge.chunk import CHUNKER_VERSION, Chunk
 from bepro.retrieval.embed import DIMENSIONS, MODEL_ID
@@ -113,24 +111,6 @@ def read_manifest(index_dir: Path) -> Manifest | None:
         return None
 
 
-def write_atomically(path: Path, text: str) -> None:
-    _replace_from_temp(path, lambda stream: stream.write(text.encode("utf-8")))
-
-
-def _replace_from_temp(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write a temporary file beside `path` and rename it over `path`: a reader sees the old
-    file or the new one, never half of one."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-        os.chmod(temp, 0o644)  # mkstemp makes it owner-only; a shared index is read by others
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def load_chunks(index_dir: Path, manifest: Manifest) -> list[Chunk]:
     data = json.loads((index_dir / manifest.store / "chunks.json").read_text(encoding="utf-8"))
     return [Chunk(**record) for record in cast(list[dict[str, Any]], data)]
@@ -145,7 +125,7 @@ def load_rule_order(index_dir: Path, manifest: Manifest) -> list[str]:
 def save_matrix(folder: Path, ids: list[str], vectors: Matrix, content_hash: str) -> None:
     """Write the matrix and the ids of its rows, each through a temporary file."""
     matrix = np.ascontiguousarray(vectors, dtype=np.float32)
-    _replace_from_temp(folder / MATRIX, lambda stream: np.save(stream, matrix))
+    replace_from_temp(folder / MATRIX, lambda stream: np.save(stream, matrix))
     rows = {"content_hash": content_hash, "model_id": MODEL_ID, "ids": ids}
     write_atomically(folder / MATRIX_IDS, json.dumps(rows))
 

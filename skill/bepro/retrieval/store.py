@@ -36,6 +36,7 @@ from chromadb.config import Settings
 from chromadb.utils.embedding_functions import register_embedding_function
 from filelock import FileLock, Timeout
 
+from bepro.atomic import write_atomically
 from bepro.errors import IndexUnavailableError
 from bepro.knowledge.chunk import CHUNKER_VERSION, Chunk
 from bepro.resilience import Backoff
@@ -60,7 +61,6 @@ from bepro.retrieval.layout import (
     load_rule_order,
     read_manifest,
     save_matrix,
-    write_atomically,
 )
 
 log = logging.getLogger(__name__)

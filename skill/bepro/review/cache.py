@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bepro import __version__
+from bepro.atomic import write_atomically
 from bepro.review.finding import FileIssue, RawFinding
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class ResultCache:
             ignore = self.folder / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# written by bepro: a cache, never committed\n*\n")
-            _write_atomically(self.file, json.dumps(self._entries, separators=(",", ":")))
+            write_atomically(self.file, json.dumps(self._entries, separators=(",", ":")))
         except OSError as exc:
             log.warning("cannot write the review cache %s: %s", self.file, exc.strerror)
 
@@ -209,14 +209,3 @@ class ResultCache:
 def _status(result: os.stat_result) -> list[int]:
     """What changes when a file is written, moved over or touched (as JSON keeps it)."""
     return [result.st_mtime_ns, result.st_ctime_ns, result.st_size, result.st_ino]
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

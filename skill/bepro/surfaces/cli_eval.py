@@ -57,7 +57,7 @@ def eval_command(
     ] = None,
 ) -> None:
     """Score retrieval, review and answers on evals/; gate on [tool.bepro.eval] thresholds."""
-    from bepro.catalogue.parse import load_catalogue
+    from bepro.catalogue.load import load_catalogue
     from bepro.config import load_settings, resolve_paths
     from bepro.evals import gates, report
     from bepro.evals.runner import EvalContext, run_suites, selected_suites

@@ -33,7 +33,7 @@ ScopeOption = Annotated[
 
 def _skill_target(agent: Agent, scope: Scope) -> tuple[Path, str, Path]:
     """The pack, the skill's name and the folder this agent reads it from."""
-    from bepro.catalogue.parse import load_catalogue
+    from bepro.catalogue.load import load_catalogue
     from bepro.config import pack_root
     from bepro.surfaces.install import skill_dir
 

@@ -140,7 +140,7 @@ def _add_middleware(app: FastAPI, settings: BeproSettings, drain: Drain) -> None
 def create_server_app() -> FastAPI:
     """The app of one `bepro serve` worker, built from the environment and pyproject.toml
     (uvicorn imports it by name in each worker process)."""
-    from bepro.catalogue.parse import load_catalogue
+    from bepro.catalogue.load import load_catalogue
     from bepro.config import load_settings, resolve_paths
 
     log_to_json()
