@@ -24,7 +24,6 @@ HTTP_CLIENT_FACTORIES = frozenset(
      "requests.sessions.Session", "aiohttp.ClientSession"}
 )  # fmt: skip
 HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
-# redis-py clients, sync and asyncio: constructors, and the factories that take a URL.
 # Mail and file-transfer clients: without `timeout=` they wait on the socket default (none).
 # The positional index of their timeout; None where it moved between Python versions.
 SOCKET_TIMEOUT_CLIENTS: dict[str, int | None] = {
@@ -34,6 +33,7 @@ SOCKET_TIMEOUT_CLIENTS: dict[str, int | None] = {
     **{f"imap_tools{module}.{name}": 2 for module in ("", ".mailbox")
        for name in ("MailBox", "MailBoxUnencrypted", "MailBoxTls", "MailBoxStartTls")},
 }  # fmt: skip
+# redis-py clients, sync and asyncio: constructors, and the factories that take a URL.
 REDIS_CLIENTS = frozenset(
     {"redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.asyncio.Redis",
      "redis.asyncio.StrictRedis"}
