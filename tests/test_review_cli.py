@@ -116,6 +116,8 @@ def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -
         (project / relative).write_text(SERVICE, encoding="utf-8")
     tool = SERVICE + '\n\nif __name__ == "__main__":\n    fetch("https://example.com")\n'
     (project / "svc" / "backfill.py").write_text(tool, encoding="utf-8")  # run by hand
+    demo = "from faker import Faker\n" + SERVICE  # a demo-data generator
+    (project / "svc" / "dummy_data.py").write_text(demo, encoding="utf-8")
     payload = _json(project, target=".")
     assert {Path(f["path"]).as_posix() for f in payload["findings"]} == {"svc/app.py"}
     assert {f["role"] for f in payload["findings"]} == {"production"}

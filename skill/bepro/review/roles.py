@@ -49,9 +49,21 @@ def role_of(
 
 
 def is_entry_point(tree: ast.Module) -> bool:
-    """Whether the module is run as a program: a top-level `if __name__ == "__main__":` block,
-    or click/typer commands (operators' tools: a CLI's commands run by hand)."""
-    return any(_main_guard(statement) or _cli_command(statement) for statement in tree.body)
+    """Whether the module is run by hand, as a program or a tool: a top-level
+    `if __name__ == "__main__":` block, click/typer commands (an operator's CLI), or an import of
+    faker (demo and seed data generators: a truncated uuid or a random id there names fake rows)."""
+    return any(
+        _main_guard(statement) or _cli_command(statement) or _imports_faker(statement)
+        for statement in tree.body
+    )
+
+
+def _imports_faker(statement: ast.stmt) -> bool:
+    if isinstance(statement, ast.Import):
+        return any(alias.name.split(".")[0] == "faker" for alias in statement.names)
+    return isinstance(statement, ast.ImportFrom) and (statement.module or "").split(".")[0] == (
+        "faker"
+    )
 
 
 def _main_guard(statement: ast.stmt) -> bool:
