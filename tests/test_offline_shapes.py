@@ -118,6 +118,13 @@ def test_optimize_always_measures_first(catalogue: Catalogue) -> None:
     assert select_rules(ranking, "optimize", catalogue) == ["cache", "batching", "profiling"]
 
 
+def test_refactor_and_build_always_cover_tests(catalogue: Catalogue) -> None:
+    ranking = _ranking(catalogue, ("typing", 1.0), ("invariants", 0.9), ("read-models", 0.85))
+    assert select_rules(ranking, "refactor", catalogue)[-1] == "tests"
+    assert "tests" in select_rules(ranking, "build", catalogue)
+    assert "tests" not in select_rules(ranking, "review", catalogue)
+
+
 # --- shapes -------------------------------------------------------------------------------------
 
 

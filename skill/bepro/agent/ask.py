@@ -44,9 +44,11 @@ RELATIVE_CUTOFF = 0.70
 # next rules by score alone).
 NEW_CATEGORY_CUTOFF = 0.50
 CANDIDATES = 12  # rules ranked for selection: enough to find rules in other categories
-# An action whose output contract opens with one rule, whatever the question's wording:
-# optimize measures first (SKILL.md: `profiling` - Measure before optimizing).
-ANCHOR_RULE = {"optimize": MEASURE_FIRST}
+# An action whose output contract always needs one rule, whatever the question's wording:
+# optimize measures first (SKILL.md: `profiling` - Measure before optimizing); a refactor pins
+# behaviour with tests first (SKILL.md: "Behaviour-preserving changes with tests first"), and a
+# new service ships with its tests and CI (references/actions/build.md, output item 6).
+ANCHOR_RULE = {"optimize": MEASURE_FIRST, "refactor": "tests", "build": "tests"}
 # An answer about code covers every rule its review found broken, up to this many rules in all.
 MAX_RULES_WITH_FINDINGS = MAX_RULES
 CODE_FILENAME = "snippet.py"
