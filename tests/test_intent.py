@@ -56,6 +56,9 @@ REAL_HELDOUT_FLOOR = 0.38
         ("Since Tuesday p99 on GET /orders jumped from 120 ms to 900 ms.", "optimize"),
         ("Our Celery workers can't keep up with 10x the traffic. How do we scale out?", "scale"),
         ("Harden the gunicorn service before the pen test.", "secure"),
+        ("Have you considered RFC 7807 for our error responses?", "design"),
+        ("Evaluate async SQLAlchemy for the persistence layer.", "design"),
+        ("Move the query logic from the views into a services layer.", "refactor"),
     ],
 )
 def test_questions_get_the_action_a_principal_would_pick(

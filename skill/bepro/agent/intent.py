@@ -93,7 +93,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
             "|best practice|best practices",
             2.0: "design|architecture|vs|versus|should we use|where should|how should we version"
             "|data model|error model|consistency model|which is better|rfc",
-            1.5: "would you choose|contract|approaches|alternatively|better suited|proposal",
+            1.5: "would you choose|contract|approaches|alternatively|better suited|proposal"
+            "|have you considered|spike",
             1.0: "should the|options|boundary|boundaries|recommend|look like|approach"
             "|alternative|pattern|strategy|use case|use cases|suggestion|considering",
             0.5: "or|schema|own|better|consider",
@@ -214,7 +215,7 @@ def _verb_table(rows: Mapping[str, str]) -> dict[str, str]:
 VERBS = _verb_table(
     {
         "plan": "plan roadmap phase migrate retire decommission sunset deprecate upgrade",
-        "design": "design propose compare choose pick decide architect",
+        "design": "design propose compare choose pick decide architect evaluate",
         "build": "build scaffold bootstrap initialise initialize",
         "implement": "add implement write integrate",
         "review": "review critique audit assess grade vet inspect",
@@ -333,6 +334,16 @@ PATTERNS: tuple[tuple[str, re.Pattern[str], str, float], ...] = (
         "'roll it out'",
         re.compile(r" roll (it|this|that|these|them|(the|this|that) \w+( \w+)?) out "),
         "plan",
+        2.0,
+    ),
+    # "Move the logic into a services layer": code moves between parts, behaviour stays.
+    (
+        "'move X into a layer'",
+        re.compile(
+            r" (move|moving) [\w ]{1,40} (into|to) (a |an |the |its own )?[\w ]{0,20}"
+            r"(layer|module|modules|package|packages|class|classes) "
+        ),
+        "refactor",
         2.0,
     ),
     # "Since Tuesday ...", "Since we upgraded ...": an incident report.
