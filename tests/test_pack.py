@@ -132,12 +132,14 @@ def test_an_unknown_rule_suggests_the_closest(pack: Pack) -> None:
 def test_review_a_path_and_code_given_as_text(pack: Pack, tmp_path: Path) -> None:
     service = tmp_path / "svc"
     service.mkdir()
-    (service / "client.py").write_text(UNTIMED_CALL, encoding="utf-8")
-    assert pack.review([service]).findings == []  # S113 is a preview code (bench/audit/)
-    on_disk = pack.review([service], preview=True)
+    naive_clock = "\n\ndef stamp():\n    return datetime.datetime.now()\n"
+    (service / "client.py").write_text("import datetime\n" + UNTIMED_CALL + naive_clock, "utf-8")
+    on_disk = pack.review([service])
     assert [(f.rule_id, f.source, f.line) for f in on_disk.findings] == [
-        ("timeouts", "ruff:S113", 5)
+        ("timeouts", "ruff:S113", 6)
     ]
+    with_preview = pack.review([service], preview=True)  # DTZ005 is a preview code (bench/audit/)
+    assert [f.source for f in with_preview.findings] == ["ruff:DTZ005", "ruff:S113"]  # P1 first
     assert on_disk.files == 1
     as_text = pack.review(code=UNTIMED_CALL, filename="client.py")
     assert [(f.rule_id, f.path, f.line) for f in as_text.findings] == [("timeouts", "client.py", 5)]
