@@ -7,7 +7,7 @@ names, side by side in one folder (verdict files whose checkout is not in that f
 then
 
     python bench/audit_precision.py --repos /work/realrepos             # default selection
-    python bench/audit_precision.py --repos /work/realrepos2            # the held-out three
+    python bench/audit_precision.py --repos /work/realrepos3            # another folder of them
     python bench/audit_precision.py --repos /work/realrepos --all-roles --preview
     PYTHONPATH=/tmp/old/skill python bench/audit_precision.py --repos /work/realrepos --legacy
 
