@@ -60,10 +60,12 @@ def is_entry_point(tree: ast.Module) -> bool:
 
 def _imports_faker(statement: ast.stmt) -> bool:
     if isinstance(statement, ast.Import):
-        return any(alias.name.split(".")[0] == "faker" for alias in statement.names)
-    return isinstance(statement, ast.ImportFrom) and (statement.module or "").split(".")[0] == (
-        "faker"
-    )
+        modules = [alias.name for alias in statement.names]
+    elif isinstance(statement, ast.ImportFrom):
+        modules = [statement.module or ""]
+    else:
+        return False
+    return any(module.split(".")[0] == "faker" for module in modules)
 
 
 def _main_guard(statement: ast.stmt) -> bool:
