@@ -30,6 +30,9 @@ def register(user, form, request) -> None:
 def charge_failed(customer, payment) -> None:
     logger.warning("card declined: %s", payment["card_number"])  # expect: data-min
     logger.error("sepa debit failed for %s", customer.iban)  # expect: data-min
+    contact = {"email": customer.email, "plan": payment["plan"]}
+    logger.warning("dunning mail bounced", extra=contact)  # expect: data-min
+    logger.debug("retrying charge for %s", customer.email)  # DEBUG: production does not emit it
     logger.info("refund issued to %s", customer.full_name)  # expect: data-min
     log.info(
         "shipping.updated",

@@ -28,6 +28,10 @@ class TokenClient:
 
     def refresh(self, access_token: str) -> None:
         self.log.info("refreshed token %s", access_token)  # expect: secrets
+        headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+        self.log.warning("userinfo failed", extra={"headers": headers})  # expect: secrets
+        public = {"Accept": "application/json", "Authorization": "<redacted>"}
+        self.log.warning("userinfo failed", extra={"headers": public})
         self.log.debug("calling api with key %s" % self.api_key)  # expect: secrets, structured-logs
 
 
