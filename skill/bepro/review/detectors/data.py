@@ -472,12 +472,10 @@ def network_call_in_transaction(node: ast.AST, context: ModuleContext) -> Iterat
 
     The call's side effect is not rolled back with the transaction either.
     """
-    transaction = _transaction(node, context)
-    if transaction is None:
+    found = _transaction_body(node, context)
+    if found is None:
         return
-    body = list(own_nodes(getattr(node, "body", [])))
-    if _mentions_outbox(body):
-        return  # an outbox relay publishes inside the transaction that locks and marks its rows
+    transaction, body = found
     ancestors = [*context.stack, node]
     for inner in body:
         if not isinstance(inner, ast.Call):
@@ -495,6 +493,45 @@ def network_call_in_transaction(node: ast.AST, context: ModuleContext) -> Iterat
                 f"sleeping inside the transaction `{transaction}` holds its locks and connection "
                 "for the whole wait: commit first, wait, then start a new transaction",
             )
+
+
+_ENQUEUE_METHODS = frozenset({"delay", "apply_async"})
+
+
+@detector(
+    "task-queued-in-transaction",
+    "outbox",
+    nodes=(ast.With, ast.AsyncWith, ast.FunctionDef, ast.AsyncFunctionDef),
+)
+def task_queued_in_transaction(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A Celery task queued inside a DB transaction: a worker may pick it up before the commit (the
+    rows it reads are not there yet), or run it for a change that is then rolled back. A task queued
+    from `transaction.on_commit(lambda: ...)` runs after the commit and is not flagged."""
+    found = _transaction_body(node, context)
+    if found is None:
+        return
+    transaction, body = found
+    for inner in body:
+        called = method_call(inner) if isinstance(inner, ast.Call) else None
+        if called is not None and called[1] in _ENQUEUE_METHODS:
+            yield Hit(
+                inner,
+                f"`{ast.unparse(called[0])}.{called[1]}()` queues a task inside the transaction "
+                f"`{transaction}`: a worker may run it before the commit, or for a change that is "
+                "rolled back; queue it from transaction.on_commit (Celery 5.4: delay_on_commit) "
+                "or an outbox",
+            )
+
+
+def _transaction_body(node: ast.AST, context: ModuleContext) -> tuple[str, list[ast.AST]] | None:
+    """The expression that opens the transaction of this block or function, and the nodes that run
+    inside it (nested functions and lambdas run later); None when there is none, or when it is an
+    outbox relay's (which publishes inside the transaction that locks and marks its rows)."""
+    transaction = _transaction(node, context)
+    if transaction is None:
+        return None
+    body = list(own_nodes(getattr(node, "body", [])))
+    return None if _mentions_outbox(body) else (transaction, body)
 
 
 def _transaction(node: ast.AST, context: ModuleContext) -> str | None:
