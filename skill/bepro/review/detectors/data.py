@@ -460,13 +460,11 @@ _PRODUCERS = frozenset(
 _NETWORK_CLIENTS = HTTP_CLIENT_FACTORIES | _PRODUCERS | {"smtplib.SMTP", "smtplib.SMTP_SSL"}
 _CLIENT_CALLS = HTTP_VERBS | {"send", "stream", "sendmail", "send_message", "produce"}
 _WAITS = frozenset({"time.sleep", "asyncio.sleep"})
+# What can open a transaction: a `with` block, or a function decorated `@transaction.atomic`.
+_TRANSACTION_SCOPES = (ast.With, ast.AsyncWith, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-@detector(
-    "network-call-in-transaction",
-    "transactions",
-    nodes=(ast.With, ast.AsyncWith, ast.FunctionDef, ast.AsyncFunctionDef),
-)
+@detector("network-call-in-transaction", "transactions", nodes=_TRANSACTION_SCOPES)
 def network_call_in_transaction(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A remote call inside a DB transaction, which holds locks and a connection meanwhile.
 
@@ -498,11 +496,7 @@ def network_call_in_transaction(node: ast.AST, context: ModuleContext) -> Iterat
 _ENQUEUE_METHODS = frozenset({"delay", "apply_async"})
 
 
-@detector(
-    "task-queued-in-transaction",
-    "outbox",
-    nodes=(ast.With, ast.AsyncWith, ast.FunctionDef, ast.AsyncFunctionDef),
-)
+@detector("task-queued-in-transaction", "outbox", nodes=_TRANSACTION_SCOPES)
 def task_queued_in_transaction(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A Celery task queued inside a DB transaction: a worker may pick it up before the commit (the
     rows it reads are not there yet), or run it for a change that is then rolled back. A task queued
