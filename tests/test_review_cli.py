@@ -111,7 +111,16 @@ def test_statistics_count_findings_per_code(project: Path) -> None:
 
 
 def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -> None:
-    for relative in ("tests/test_app.py", "app/migrations/0001_init.py", "scripts/seed.py"):
+    not_production = (
+        "tests/test_app.py",
+        "app/migrations/0001_init.py",
+        "scripts/seed.py",
+        "svc/mock/billing.py",  # a stand-in for a real service
+        "svc/configuration_testing.py",  # the settings CI runs with
+        "svc/cli/seed.py",  # development data
+        "ext/example_backend/plugin.py",  # a plugin written as an example
+    )
+    for relative in not_production:
         (project / relative).parent.mkdir(parents=True, exist_ok=True)
         (project / relative).write_text(SERVICE, encoding="utf-8")
     tool = SERVICE + '\n\nif __name__ == "__main__":\n    fetch("https://example.com")\n'

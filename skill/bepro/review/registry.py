@@ -162,7 +162,7 @@ PREVIEW_CODES: frozenset[str] = frozenset(
         "bepro:pii-in-log", "bepro:secret-in-log", "bepro:random-id", "bepro:uuid1-id",
         # performance and resilience shapes that are deliberate or rare where they were found
         "ruff:ASYNC109", "ruff:ASYNC240", "bepro:blocking-call-without-timeout",
-        "bepro:session-call-without-timeout", "bepro:process-wait-without-timeout",
+        "bepro:process-wait-without-timeout",
         "bepro:commit-per-item", "bepro:query-in-loop", "bepro:pool-per-call",
         "bepro:request-without-session", "bepro:retry-decorator-defaults",
         "bepro:retry-without-backoff", "bepro:unbounded-gather",
@@ -186,6 +186,10 @@ PREVIEW_CODES: frozenset[str] = frozenset(
 # adds the timeout offline, and all 8 others were in one application (redash's query runners,
 # whose schema calls an outer job timeout bounds), so a default without it found 0 of the 11
 # timeout defects an audit listed on plane and bookwyrm.
+
+# session-call-without-timeout (S113's twin for requests sessions, also those injected as
+# `self._http` or `request.http`) is on by default: its 10 findings in production code on
+# fourteen applications were all worth fixing (warehouse 7, openlibrary 2, netbox 1).
 
 # Left out on purpose: S311 (random for security) flags jitter too, and bepro's own
 # id-generation detector looks at what the random value becomes; S101 (assert) flags every test

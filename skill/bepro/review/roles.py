@@ -9,6 +9,7 @@ and Django lay projects out, and `[tool.bepro.review] roles` can override it per
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import PurePath
@@ -22,6 +23,10 @@ PRODUCTION_ONLY: frozenset[Role] = frozenset({"production"})
 
 _TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "testdata", "test_data"})
 _TEST_FILES = frozenset({"conftest.py", "tests.py", "test.py", "fixtures.py"})
+_TEST_SUFFIXES = ("_test.py", "_tests.py", "_testing.py")  # configuration_testing.py: settings
+# Stand-ins for real services in development and tests: warehouse/mock/billing.py,
+# docker/mockservices/, mocks/mock_infobase.py.
+_MOCK = re.compile(r"^mocks?(?:_\w*|services?)?(?:\.py)?$")
 _MIGRATION_DIRS = frozenset({"migrations", "alembic", "migration", "revisions"})
 # One module of ordered migration functions (lnbits and its extensions: `async def m001_...`).
 _MIGRATION_FILES = frozenset({"migrations.py"})
@@ -31,8 +36,12 @@ _SCRIPT_DIRS = frozenset(
     {"scripts", "script", "bin", "dev", "devtools", ".github", ".gitlab", ".circleci",
      ".buildkite", ".devcontainer", ".vscode", ".claude", ".cursor", ".semgrep"}
 )  # fmt: skip
-_SCRIPT_FILES = frozenset({"manage.py", "noxfile.py", "fabfile.py", "__main__.py"})
+_SCRIPT_FILES = frozenset(
+    {"manage.py", "noxfile.py", "fabfile.py", "__main__.py", "seed.py", "seeds.py"}
+)  # fmt: skip
 _EXAMPLE_DIRS = frozenset({"examples", "example", "docs", "doc", "samples", "demo", "tutorial"})
+# A plugin written as an example (ckanext/example_idatastorebackend/).
+_EXAMPLE_PREFIX = "example_"
 
 
 def role_of(
@@ -102,15 +111,19 @@ def _role_from_path(text: str) -> Role:
     path = PurePath(text)
     folders = {part.lower() for part in path.parts[:-1]}
     name = path.name.lower()
-    if name.startswith("test_") or name.endswith(("_test.py", "_tests.py")):
+    if name.startswith("test_") or name.endswith(_TEST_SUFFIXES):
         return "test"
     if name in _TEST_FILES or not folders.isdisjoint(_TEST_DIRS):
+        return "test"
+    if any(_MOCK.match(part) for part in (*folders, name)):
         return "test"
     if name in _MIGRATION_FILES or not folders.isdisjoint(_MIGRATION_DIRS):
         return "migration"
     if name in _SCRIPT_FILES or not folders.isdisjoint(_SCRIPT_DIRS):
         return "script"
-    if not folders.isdisjoint(_EXAMPLE_DIRS):
+    if not folders.isdisjoint(_EXAMPLE_DIRS) or any(
+        folder.startswith(_EXAMPLE_PREFIX) for folder in folders
+    ):
         return "example"
     return "production"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -136,6 +137,15 @@ def _sets_socket_default(tree: ast.Module) -> bool:
 
 
 _REQUESTS_ROOT = frozenset({"requests"})
+# In a module that imports requests, a client held under one of these names is taken for a
+# requests.Session even when it was built elsewhere (`self._http`, `request.http`,
+# `self.session`): what else such a module calls `.post(url)` on is rarely anything else...
+_HTTP_NAME = re.compile(r"(?:^|_)http(?:_|$)", re.IGNORECASE)
+_SESSION_NAME = re.compile(r"(?:^|_)session(?:_|$)", re.IGNORECASE)
+# ...unless the module also imports a library whose clients are something else: httpx and aiohttp
+# clients have a default timeout, and an ORM session has `.get(Model, id)` and `.delete(obj)`.
+_OTHER_CLIENTS = frozenset({"httpx", "aiohttp"})
+_ORM_SESSIONS = frozenset({"sqlalchemy", "flask_sqlalchemy", "sqlmodel"})
 
 
 @detector(
@@ -151,12 +161,46 @@ def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Itera
     assert isinstance(node, ast.Call)  # noqa: S101 - method_call matched a call
     if keyword(node, "timeout") or has_kwargs_splat(node):
         return
-    if factory_of(context, called[0], context.stack) not in _REQUESTS_SESSIONS:
+    made_by = factory_of(context, called[0], context.stack)
+    if made_by is None and not _held_as_a_requests_session(node, called, context):
         return
-    if _mounts_custom_adapter(context.tree):
+    if made_by is not None and made_by not in _REQUESTS_SESSIONS:
+        return
+    if _mounts_timeout_adapter(context.tree):
         return
     receiver = ast.unparse(called[0])
     yield Hit(node, f"`{receiver}.{called[1]}()` on a requests.Session has no timeout=: {_HANGS}")
+
+
+def _held_as_a_requests_session(
+    call: ast.Call, called: tuple[ast.expr, str], context: ModuleContext
+) -> bool:
+    """A client built elsewhere, under a requests session's name, called with a URL."""
+    receiver, method = called
+    name = last_name(receiver) or ""
+    if context.imports_any(_OTHER_CLIENTS):
+        return False
+    if isinstance(receiver, ast.Name) and receiver.id in context.aliases:
+        return False  # an imported name: flask's `session` is a mapping
+    if _SESSION_NAME.search(name):
+        # an ORM's session, or Django's and Flask's request.session (a mapping)
+        if context.imports_any(_ORM_SESSIONS) or _on_request(receiver):
+            return False
+    elif not _HTTP_NAME.search(name):
+        return False
+    return method != "get" or _gets_a_url(call)
+
+
+def _on_request(receiver: ast.expr) -> bool:
+    return isinstance(receiver, ast.Attribute) and last_name(receiver.value) == "request"
+
+
+def _gets_a_url(call: ast.Call) -> bool:
+    """`.get(url)`, not a mapping's `.get("key")` or `.get(key, default)`."""
+    if len(call.args) != 1:
+        return False
+    text = string_parts(call.args[0])
+    return not text or "/" in text
 
 
 _HTTP_MODULES = frozenset({"httpx", "aiohttp"})  # requests: ruff's S113 flags timeout=None
@@ -219,13 +263,22 @@ def process_wait_without_timeout(node: ast.AST, context: ModuleContext) -> Itera
 
 
 @functools.lru_cache(maxsize=8)
-def _mounts_custom_adapter(tree: ast.Module) -> bool:
-    """A custom transport adapter (`s.mount(prefix, TimeoutAdapter())`) may set a default timeout."""
+def _mounts_timeout_adapter(tree: ast.Module) -> bool:
+    """A transport adapter that sets a default timeout: one named for it (`TimeoutHTTPAdapter`),
+    or one this module defines with its own `send()`. An adapter that only pins an address or
+    TLS settings leaves the session without one."""
+    own_senders = {
+        node.name
+        for node in walk(tree)
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(item, FUNCTIONS) and item.name == "send" for item in node.body)
+    }
     for node in walk(tree):
         called = method_call(node)
         if called and called[1] == "mount" and isinstance(node, ast.Call) and len(node.args) == 2:
             adapter = node.args[1]
-            if not (isinstance(adapter, ast.Call) and last_name(adapter.func) == "HTTPAdapter"):
+            name = last_name(adapter.func if isinstance(adapter, ast.Call) else adapter) or ""
+            if "timeout" in name.lower() or name in own_senders:
                 return True
     return False
 
