@@ -11,6 +11,7 @@ import pytest
 
 from bepro.agent.ask import AskRequest, AskResult, ask, select_rules
 from bepro.agent.offline import Citation, RuleAdvice, advice_for, compose_answer, fit
+from bepro.agent.relevance import Relevance
 from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
 from bepro.knowledge.references import load_reference
@@ -189,8 +190,23 @@ def test_a_debug_answer_ranks_hypotheses_with_the_evidence_to_collect(
     ]
     assert sections[0][1] == "async-io"  # the likeliest cause first, whatever its priority
     for _, _, body in sections:
-        assert "**Would explain it because:**" in body
+        assert "**Would explain it if you see:**" in body
         assert "**Evidence to collect:**" in body
+    # the rule's symptoms, the one the question reports (a blocking call in async def) first
+    signs = sections[0][2].split("**Would explain it if you see:**\n\n", 1)[1].split("\n\n")[0]
+    assert len(signs.splitlines()) == 3
+    assert signs.startswith("- **An `async def` FastAPI endpoint is slower than the old sync one")
+
+
+def test_relevance_orders_items_by_the_rare_words_they_share_with_the_question() -> None:
+    reference = load_reference(ROOT, "deploys")
+    assert reference is not None
+    symptoms = reference.blocks["Symptoms and situations"]
+    asked = Relevance.of("Clients get 502s on every rolling deploy of our pods", [reference])
+    assert asked.closest(symptoms, 1)[0].lead.startswith("**502s or `connection reset by peer`")
+    unasked = Relevance.of("hello", [reference])
+    items = [block for block in symptoms if block.kind == "item"]  # not the lead-in paragraph
+    assert unasked.closest(symptoms, 2) == items[:2]  # no shared word: their own order
 
 
 def test_optimize_measures_first_then_lists_levers(answers: dict[str, AskResult]) -> None:
