@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from bepro.agent.relevance import Relevance
@@ -64,6 +65,19 @@ class RuleAdvice:
 
 
 @dataclass
+class _Asked:
+    """The question, and which reference items come closest to it (worked out once, and only
+    for a shape that orders items by it)."""
+
+    question: str
+    references: list[RuleReference]
+
+    @cached_property
+    def relevance(self) -> Relevance:
+        return Relevance.of(self.question, self.references)
+
+
+@dataclass
 class _View:
     """One rule being written: what it may show, and the reference headings it showed."""
 
@@ -71,7 +85,7 @@ class _View:
     reference: RuleReference
     wide: bool
     code: _CodeBudget
-    relevance: Relevance
+    asked: _Asked
     used: list[str] = field(default_factory=list)
 
     @property
@@ -132,9 +146,9 @@ def compose_answer(
     shape = SHAPES.get(action, SHAPES["implement"])
     order = _section_order(advice, shape, action)
     budget = _CodeBudget()
-    relevance = Relevance.of(question, [item.reference for item in order if item.reference])
+    asked = _Asked(question, [item.reference for item in order if item.reference])
     views = [
-        _View(item, item.reference, shape.wide, budget, relevance)
+        _View(item, item.reference, shape.wide, budget, asked)
         for item in order
         if item.reference is not None
     ]
@@ -228,7 +242,7 @@ def _section(view: _View, heading: str, label: str, chars: int) -> list[str]:
 def _signs(view: _View) -> list[str]:
     """The rule's symptoms closest to what the question reports, closest first: the user picks the
     one they see (the closest alone is the right one for only about 0.6 of real questions)."""
-    signs = view.relevance.closest(view.blocks(SYMPTOMS), SIGNS_SHOWN)
+    signs = view.asked.relevance.closest(view.blocks(SYMPTOMS), SIGNS_SHOWN)
     return ["**Would explain it if you see:**", "", *join_blocks(signs), ""] if signs else []
 
 
