@@ -11,7 +11,7 @@ import pytest
 
 from bepro.catalogue.model import Catalogue
 from bepro.fix.blocks import apply_blocks, parse_blocks
-from bepro.fix.engine import FixReport, FixRequest, run_fix
+from bepro.fix.engine import FixReport, FixRequest, run_fix, unified_diff
 from bepro.fix.model import RewriteProposer, RewriteRejectedError, SearchReplace
 from bepro.fix.validate import Checks
 from bepro.review.finding import Finding
@@ -342,3 +342,8 @@ def test_cli_reports_statuses_exit_codes_and_the_llm_notice(tmp_path: Path) -> N
     unknown = invoke_bepro("fix", "app.py", "--rule", "timeout", cwd=tmp_path)
     assert unknown.returncode == 2
     assert "did you mean: timeouts" in unknown.stderr
+
+
+def test_a_diff_of_an_absolute_path_has_git_headers() -> None:
+    diff = unified_diff("A = 1\n", "A = 2\n", "/srv/app.py")
+    assert diff.startswith("--- a/srv/app.py\n+++ b/srv/app.py\n")

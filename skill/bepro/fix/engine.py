@@ -116,6 +116,7 @@ def run_fix(request: FixRequest) -> FixReport:
 
 
 def unified_diff(before: str, after: str, name: str) -> str:
+    name = name.lstrip("/")  # git's headers: `a/tmp/app.py` for /tmp/app.py, never `a//tmp`
     lines = difflib.unified_diff(
         before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{name}", f"b/{name}"
     )
