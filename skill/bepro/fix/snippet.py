@@ -52,6 +52,9 @@ def _without_folder(report: FixReport, prefix: str) -> FixReport:
     """The report of a fix made in a temporary folder, as if the file had no folder."""
 
     def clean(text: str) -> str:
+        # a diff names the file `a/<absolute path>`: keep its `a/` and `b/`
+        for side in ("a", "b"):
+            text = text.replace(f"{side}{prefix}", f"{side}/")
         return text.replace(prefix, "")
 
     return dataclasses.replace(
