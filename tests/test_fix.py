@@ -232,6 +232,34 @@ def test_test_command_failure_rejects_and_restores_the_file(
     assert report.undo_folder is None
 
 
+def _timeouts_fix(tmp_path: Path, catalogue: Catalogue, probe: str) -> FixReport:
+    (tmp_path / "app.py").write_text(HTTP_MODULE, encoding="utf-8")
+    checks = Checks(catalogue, [sys.executable, "-c", probe], cwd=tmp_path)
+    return run_fix(FixRequest([tmp_path / "app.py"], checks, frozenset({"timeouts"})))
+
+
+def test_the_tests_run_once_for_all_the_rewrites_of_a_file_that_pass_them(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    count_runs = "open('runs', 'a').write('x')"
+    report = _timeouts_fix(tmp_path, catalogue, count_runs)
+    assert [o.status for o in report.outcomes] == ["proposed", "proposed"]
+    assert (tmp_path / "runs").read_text(encoding="utf-8") == "x"
+
+
+def test_when_the_rewrites_fail_together_each_is_tested_alone(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    # the tests pass with either timeout added, not with both
+    one_at_most = (
+        "import sys, pathlib; "
+        "sys.exit(pathlib.Path('app.py').read_text().count('timeout=HTTP_TIMEOUT_S') > 1)"
+    )
+    report = _timeouts_fix(tmp_path, catalogue, one_at_most)
+    assert sorted(o.status for o in report.outcomes) == ["proposed", "rejected"]
+    assert report.diffs[str(tmp_path / "app.py")].count("timeout=HTTP_TIMEOUT_S") == 1
+
+
 def test_apply_writes_atomically_and_undo_restores(tmp_path: Path) -> None:
     path = tmp_path / "app.py"
     path.write_text(HTTP_MODULE, encoding="utf-8")

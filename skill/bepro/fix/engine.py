@@ -27,7 +27,14 @@ from bepro.fix.model import (
     RewriteRejectedError,
 )
 from bepro.fix.store import UNDO_DIR, OutsideTargetsError, UndoStore, ensure_inside, read_exact
-from bepro.fix.validate import Checks, Verdict, fix_review_options, review, validate
+from bepro.fix.validate import (
+    Checks,
+    Verdict,
+    fix_review_options,
+    review,
+    run_tests,
+    validate,
+)
 from bepro.review.engine import collect_files
 from bepro.review.finding import Finding, ReviewResult
 from bepro.review.registry import REWRITES
@@ -97,13 +104,18 @@ def run_fix(request: FixRequest) -> FixReport:
             report.refused.append(refusal.message)
             continue
         original = read_exact(path)
-        fixer = _FileFixer(path, original, request)
+        fixer = _FileFixer(path, original, _without_tests(request))
         if fixer.current.issues:
             report.issues += [
                 f"{issue.path}: {issue.kind}: {issue.message}" for issue in fixer.current.issues
             ]
             continue
         fixed = fixer.run()
+        tested = fixed == original or not request.checks.test_command
+        if not tested and run_tests(path, fixed, request.checks):
+            # the rewrites fail the tests together: test them one by one
+            fixer = _FileFixer(path, original, request)
+            fixed = fixer.run()
         report.outcomes += fixer.outcomes
         if fixed == original:
             continue
@@ -113,6 +125,12 @@ def run_fix(request: FixRequest) -> FixReport:
             store.write(path, original, fixed)
     report.undo_folder = store.folder
     return report
+
+
+def _without_tests(request: FixRequest) -> FixRequest:
+    """The request with its rewrites checked statically only (compile, ruff, review): the test
+    command, the slow check, then runs once on the file with all of them."""
+    return replace(request, checks=replace(request.checks, test_command=[]))
 
 
 def unified_diff(before: str, after: str, name: str) -> str:

@@ -4,6 +4,8 @@
 2. ruff reports no new error (syntax, pyflakes, bugbear and pylint errors, compared before/after);
 3. a re-review no longer reports the targeted finding, and reports no new finding at priority 1-4;
 4. the user's test command (if any) passes with the candidate on disk; the file is restored after.
+   The engine runs it once on a file with every rewrite that passed 1-3, and candidate by
+   candidate only when that run fails (engine.py).
 
 A failed check rejects the candidate with a reason a user can act on.
 """
@@ -121,7 +123,7 @@ def validate(
             after,
         )
     if checks.test_command:
-        failure = _run_tests(path, candidate, checks)
+        failure = run_tests(path, candidate, checks)
         if failure:
             return Verdict(False, failure, after)
     return Verdict(True, "validated", after, tuple(resolved))
@@ -214,7 +216,7 @@ def _ruff_errors(source: str, filename: str) -> list[tuple[str, str]]:
     ]
 
 
-def _run_tests(path: Path, candidate: str, checks: Checks) -> str:
+def run_tests(path: Path, candidate: str, checks: Checks) -> str:
     """Run the test command with the candidate on disk; the file is restored afterwards either way."""
     current = read_exact(path)
     atomic_write(path, candidate)
