@@ -50,7 +50,9 @@ def fix_command(
     test_cmd: Annotated[
         str | None,
         typer.Option(
-            "--test-cmd", help='A command that must pass for each rewrite, e.g. "pytest -q".'
+            "--test-cmd",
+            help='A command that must pass with the rewrites, e.g. "pytest -q": run once per '
+            "file, and rewrite by rewrite only when that run fails.",
         ),
     ] = None,
     test_timeout: Annotated[
