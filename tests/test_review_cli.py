@@ -119,6 +119,8 @@ def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -
         "svc/configuration_testing.py",  # the settings CI runs with
         "svc/cli/seed.py",  # development data
         "ext/example_backend/plugin.py",  # a plugin written as an example
+        "docker/healthcheck.py",  # container and deployment helpers
+        "tools/convert_db.py",
     )
     for relative in not_production:
         (project / relative).parent.mkdir(parents=True, exist_ok=True)

@@ -31,10 +31,12 @@ _MIGRATION_DIRS = frozenset({"migrations", "alembic", "migration", "revisions"})
 # One module of ordered migration functions (lnbits and its extensions: `async def m001_...`).
 _MIGRATION_FILES = frozenset({"migrations.py"})
 # Django management commands are left out: many run in production (workers, schedulers).
-# CI, editor, linter-rule and coding-agent folders hold developers' tools, never the application.
+# CI, editor, linter-rule and coding-agent folders hold developers' tools, never the application;
+# docker/ and infra/ hold container and deployment helpers (a HEALTHCHECK probe, a log viewer).
 _SCRIPT_DIRS = frozenset(
-    {"scripts", "script", "bin", "dev", "devtools", ".github", ".gitlab", ".circleci",
-     ".buildkite", ".devcontainer", ".vscode", ".claude", ".cursor", ".semgrep"}
+    {"scripts", "script", "bin", "dev", "devtools", "tools", "docker", "infra", ".github",
+     ".gitlab", ".circleci", ".buildkite", ".devcontainer", ".vscode", ".claude", ".cursor",
+     ".semgrep"}
 )  # fmt: skip
 _SCRIPT_FILES = frozenset(
     {"manage.py", "noxfile.py", "fabfile.py", "__main__.py", "seed.py", "seeds.py"}

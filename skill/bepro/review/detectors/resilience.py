@@ -67,10 +67,6 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
         name: _Wait(("timeout",), _HANGS, position=position, uses_socket_default=True)
         for name, position in SOCKET_TIMEOUT_CLIENTS.items()
     },
-    "subprocess.run": _Wait(("timeout",), _CHILD),
-    "subprocess.call": _Wait(("timeout",), _CHILD),
-    "subprocess.check_call": _Wait(("timeout",), _CHILD),
-    "subprocess.check_output": _Wait(("timeout",), _CHILD),
     # async_=True returns at once and libpq ignores connect_timeout: the caller's poll loop waits
     "psycopg2.connect": replace(_PG_CONNECT, exempt=("async_",)),
     "psycopg.connect": _PG_CONNECT,
@@ -92,6 +88,12 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
         _Wait(("socket_timeout",), _REDIS, dsn_key="socket_timeout", exempt=("connection_pool",)),
     ),
 }
+# A child process: apart, because most of these run local tools that end (git, a converter at
+# build time), so they stay a preview code while the network waits above are on by default.
+_CHILD_RUNS: dict[str, _Wait] = dict.fromkeys(
+    ("subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output"),
+    _Wait(("timeout",), _CHILD),
+)
 _REQUESTS_SESSIONS = frozenset(
     {"requests.Session", "requests.session", "requests.sessions.Session"}
 )
@@ -99,11 +101,23 @@ _REQUESTS_SESSIONS = frozenset(
 
 @detector("blocking-call-without-timeout", "timeouts", nodes=(ast.Call,), callees=_BLOCKING_CALLS)
 def blocking_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
-    """A socket, mail or file-transfer client, subprocess, database connect or asyncio.wait with no
+    """A socket, mail or file-transfer client, database or redis connect, or asyncio.wait with no
     timeout can block forever."""
+    yield from _wait_without_timeout(node, context, _BLOCKING_CALLS)
+
+
+@detector("subprocess-without-timeout", "timeouts", nodes=(ast.Call,), callees=_CHILD_RUNS)
+def subprocess_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A child process run with no timeout blocks its caller for as long as it hangs."""
+    yield from _wait_without_timeout(node, context, _CHILD_RUNS)
+
+
+def _wait_without_timeout(
+    node: ast.AST, context: ModuleContext, waits: dict[str, _Wait]
+) -> Iterator[Hit]:
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
     name = context.call_name(node)
-    wait = _BLOCKING_CALLS.get(name) if name else None
+    wait = waits.get(name) if name else None
     if (
         wait is None
         or has_kwargs_splat(node)
