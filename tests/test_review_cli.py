@@ -121,6 +121,7 @@ def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -
         "ext/example_backend/plugin.py",  # a plugin written as an example
         "docker/healthcheck.py",  # container and deployment helpers
         "tools/convert_db.py",
+        "playwright_tests/core/utilities.py",  # tests of another runner
     )
     for relative in not_production:
         (project / relative).parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ PRODUCTION_ONLY: frozenset[Role] = frozenset({"production"})
 _TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "testdata", "test_data"})
 _TEST_FILES = frozenset({"conftest.py", "tests.py", "test.py", "fixtures.py"})
 _TEST_SUFFIXES = ("_test.py", "_tests.py", "_testing.py")  # configuration_testing.py: settings
+_TEST_DIR_SUFFIXES = ("_test", "_tests")  # playwright_tests/, integration_tests/
 # Stand-ins for real services in development and tests: warehouse/mock/billing.py,
 # docker/mockservices/, mocks/mock_infobase.py.
 _MOCK = re.compile(r"^mocks?(?:_\w*|services?)?(?:\.py)?$")
@@ -116,6 +117,8 @@ def _role_from_path(text: str) -> Role:
     if name.startswith("test_") or name.endswith(_TEST_SUFFIXES):
         return "test"
     if name in _TEST_FILES or not folders.isdisjoint(_TEST_DIRS):
+        return "test"
+    if any(folder.endswith(_TEST_DIR_SUFFIXES) for folder in folders):
         return "test"
     if any(_MOCK.match(part) for part in (*folders, name)):
         return "test"
