@@ -199,3 +199,26 @@ def test_code_with_many_findings_points_to_bepro_fix_instead_of_rewriting_it(
     assert len(result.findings) > MAX_REWRITE_FINDINGS
     assert result.fixes is None
     assert "`bepro fix` on the file rewrites them all" in result.answer
+
+
+def test_past_the_limit_an_answer_still_rewrites_the_findings_at_priority_1_to_4(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """A real file's many hygiene findings (f-strings in log calls, priority 5) must not keep
+    its one missing timeout from being fixed."""
+    logs = "".join(
+        f'    logger.info(f"step {n} {{url}}")\n' for n in range(MAX_REWRITE_FINDINGS + 2)
+    )
+    code = (
+        "import logging\n\nimport requests\n\nlogger = logging.getLogger(__name__)\n\n\n"
+        f"def fetch(url):\n{logs}    return requests.get(url)\n"
+    )
+    result = ask(
+        AskRequest("fix this", action="fix", context=code), catalogue, paths, retriever=retriever
+    )
+    assert result.findings is not None
+    assert len(result.findings) > MAX_REWRITE_FINDINGS
+    assert result.fixes is not None
+    assert {(fix.rule_id, fix.status) for fix in result.fixes} == {("timeouts", "proposed")}
+    assert "timeout=HTTP_TIMEOUT_S" in result.answer
+    assert f"The {MAX_REWRITE_FINDINGS + 2} findings at priority 5-8 are left" in result.answer

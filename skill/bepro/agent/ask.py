@@ -31,6 +31,10 @@ MAX_FINDINGS_SHOWN = 100
 # so twenty findings cost seconds, forty tens of them; past this many, the answer points to
 # `bepro fix`.
 MAX_REWRITE_FINDINGS = 10
+# Past that many, an answer still rewrites the findings at priority 1-4 (what `bepro review
+# --fail-on 4` gates on) when those are few: a real file's hygiene findings (f-strings in log
+# calls) must not keep its missing timeouts from being fixed.
+URGENT_PRIORITY = 4
 # Breadth follows the action: answers that shape a system (plan, design, build, scale, secure)
 # draw on 4-6 rules across categories, answers about one change or one failure on 2-3.
 WIDE_ACTIONS = frozenset({"plan", "design", "build", "scale", "secure"})
@@ -215,8 +219,12 @@ class Retrieval:
         if self.context is None:
             return answer
         rewrites = rewrites_section(self.rewrites)
-        if self.action in REWRITE_ACTIONS and len(self.findings) > MAX_REWRITE_FINDINGS:
-            rewrites = too_many_to_rewrite(len(self.findings))
+        if self.action in REWRITE_ACTIONS and self.findings:
+            targets = rewrite_targets(self.findings)
+            if not targets:
+                rewrites = too_many_to_rewrite(len(self.findings))
+            elif len(targets) < len(self.findings):
+                rewrites += left_to_fix(len(self.findings) - len(targets))
         if rewrites:
             answer = answer.rstrip("\n") + "\n\n" + rewrites
         return findings_section(self.findings) + answer
@@ -311,9 +319,20 @@ def rewrites_for(
     from bepro.fix.snippet import fix_snippet
     from bepro.review.engine import snippet_options
 
-    if not findings or len(findings) > MAX_REWRITE_FINDINGS:
+    targets = rewrite_targets(findings)
+    if not targets:
         return None
-    return fix_snippet(context, filename, catalogue, review_options=snippet_options())
+    rules = frozenset() if len(targets) == len(findings) else frozenset(f.rule_id for f in targets)
+    return fix_snippet(context, filename, catalogue, rules=rules, review_options=snippet_options())
+
+
+def rewrite_targets(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """The findings an answer rewrites: all of them when they are few, else those at priority 1-4
+    when those are few (a rule has one priority, so they are whole rules), else none."""
+    if len(findings) <= MAX_REWRITE_FINDINGS:
+        return findings
+    urgent = tuple(f for f in findings if f.priority <= URGENT_PRIORITY)
+    return urgent if len(urgent) <= MAX_REWRITE_FINDINGS else ()
 
 
 def too_many_to_rewrite(count: int) -> str:
@@ -321,6 +340,13 @@ def too_many_to_rewrite(count: int) -> str:
         f"## Validated rewrites\n\n{count} findings are more than an answer rewrites (at most "
         f"{MAX_REWRITE_FINDINGS}, each checked by compiling, ruff and a new review): "
         "`bepro fix` on the file rewrites them all with the same checks.\n"
+    )
+
+
+def left_to_fix(count: int) -> str:
+    return (
+        f"\nThe {count} findings at priority {URGENT_PRIORITY + 1}-8 are left to `bepro fix` on "
+        "the file, with the same checks.\n"
     )
 
 
