@@ -7,7 +7,7 @@ stemmed as the keyword index stems them, so "rollouts" meets "rollout".
 
 On 83 (question, rule) pairs of real questions where a labeller found a rule's symptom that
 describes the question, that symptom was among the 3 closest for 0.85 (dev) and 0.91 (held-out)
-of them, against 0.33 by chance; as the single closest, for 0.57 and 0.63. Good enough to order
+of them, against about 0.38 by chance; as the single closest, for 0.57 and 0.63. Good enough to order
 a rule's symptoms, not to claim one is the user's (bench/symptom_ranking.py).
 """
 
