@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import random
+import sys
 import time
 
 import httpx
@@ -145,3 +146,16 @@ async def with_deadline(client: httpx.AsyncClient) -> None:
 class Policy:
     def delay_for(self, attempt: int) -> float:
         return random.uniform(0, 0.1 * 2**attempt)
+
+
+def wait_for_ready(client: httpx.Client, wait_for_s: float) -> None:
+    """A command that gives up by exiting once its deadline has passed."""
+    start = time.monotonic()
+    while True:
+        if time.monotonic() - start > wait_for_s:
+            sys.exit(f"not ready after {wait_for_s} s")
+        try:
+            client.get("/ready", timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(random.uniform(0.1, 0.5))

@@ -33,7 +33,8 @@ _MIGRATION_DIRS = frozenset({"migrations", "alembic", "migration", "revisions"})
 _MIGRATION_FILES = frozenset({"migrations.py"})
 # Django management commands are left out: many run in production (workers, schedulers).
 # CI, editor, linter-rule and coding-agent folders hold developers' tools, never the application;
-# docker/ and infra/ hold container and deployment helpers (a HEALTHCHECK probe, a log viewer).
+# docker/, infra/ and tools/ hold container, deployment and maintenance helpers (a HEALTHCHECK
+# probe, a log viewer, a database converter).
 _SCRIPT_DIRS = frozenset(
     {"scripts", "script", "bin", "dev", "devtools", "tools", "docker", "infra", ".github",
      ".gitlab", ".circleci", ".buildkite", ".devcontainer", ".vscode", ".claude", ".cursor",

@@ -299,6 +299,7 @@ def _mounts_timeout_adapter(tree: ast.Module) -> bool:
 
 # ---------------------------------------------------------------- retries
 
+_PROCESS_EXITS = frozenset({"exit", "quit", "sys.exit", "os._exit"})
 _SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "trio.sleep", "anyio.sleep", "gevent.sleep"})
 _COUNTER_PARTS = frozenset({"attempt", "attempts", "retry", "retries", "tries", "try", "tried"})
 _PURE_CALLS = frozenset(
@@ -370,6 +371,8 @@ def _retry_loop(loop: _Loop, context: ModuleContext) -> _RetryLoop | None:
     for node, nested in _loop_nodes(loop):
         if isinstance(node, ast.Return | ast.Raise) or (isinstance(node, ast.Break) and not nested):
             exits.append(node)
+        elif isinstance(node, ast.Call) and context.call_name(node) in _PROCESS_EXITS:
+            exits.append(node)  # a command that gives up: `exit("not ready after 30 s")`
         elif nested:
             continue
         elif isinstance(node, ast.Try) and node.handlers and _has_call(node.body):
