@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from textwrap import dedent
 
 from bepro.agent.ask import (
     MAX_FINDINGS_SHOWN,
     MAX_REWRITE_FINDINGS,
     AskRequest,
     ask,
+    question_topic,
     review_code,
 )
 from bepro.agent.intent import infer_action
@@ -222,3 +224,43 @@ def test_past_the_limit_an_answer_still_rewrites_the_findings_at_priority_1_to_4
     assert {(fix.rule_id, fix.status) for fix in result.fixes} == {("timeouts", "proposed")}
     assert "timeout=HTTP_TIMEOUT_S" in result.answer
     assert f"The {MAX_REWRITE_FINDINGS + 2} findings at priority 5-8 are left" in result.answer
+
+
+def test_an_answer_about_code_also_covers_what_the_question_is_about(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """The code's findings lead, but a question about one topic ("add retries") gets that topic
+    too, even when the code's text outweighs it in the ranking of both together."""
+    code = dedent(
+        """\
+        import json
+        import logging
+
+        import requests
+
+        logger = logging.getLogger(__name__)
+
+
+        class EventsClient:
+            def __init__(self, api_key, session=None):
+                self.api_key = api_key
+                self.session = session or requests.Session()
+
+            def send(self, event):
+                response = self.session.post(
+                    "https://events.example.com/api/v1/events",
+                    data=json.dumps(event),
+                    headers={"Content-Type": "application/json", "API-KEY": self.api_key},
+                )
+                logger.debug("Sent an event; the response code was %s" % response.status_code)
+        """
+    )
+    asked = ask(
+        AskRequest("add retries to this client", action="implement", context=code),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
+    assert {"timeouts", "idempotency"} <= set(asked.rules)
+    assert question_topic("add retries to this client", "implement", retriever) == ["idempotency"]
+    assert question_topic("review this", "review", retriever) == []  # flat: about nothing
