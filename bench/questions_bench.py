@@ -15,7 +15,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from bepro.agent.ask import AskRequest, retrieve
+from bepro.agent.ask import AskRequest, question_topic, retrieve
 from bepro.catalogue.load import load_catalogue
 from bepro.config import resolve_paths
 from bepro.evals.actions import half_of
@@ -39,7 +39,7 @@ def main() -> None:
     retriever = Retriever(paths, catalogue, SilentReporter())
     cases = _cases(paths.root / "evals" / "questions-real.jsonl", real=True)
     cases += _cases(paths.root / "evals" / "retrieval.jsonl", real=False)
-    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0])
+    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0, 0])
     for name, question, action, expected in cases:
         found = retrieve(AskRequest(question), catalogue, paths, retriever=retriever)
         ranked = [hit.rule_id for hit in found.ranking.rules]
@@ -51,15 +51,21 @@ def main() -> None:
         row[2] += top3
         row[3] += bool(set(expected) & set(ranked[:3]))
         row[4] += covered
+        topic = question_topic(question, found.action, retriever)
+        row[5] += bool(topic)
+        row[6] += bool(topic) and topic[0] in expected
         if show_misses and not top3:
             print(f"miss {name}: {expected} got {ranked[:3]} | {question[:100]!r}")
-    print(f"{'set':<14}{'cases':>6}{'action':>8}{'top3':>8}{'any3':>8}{'covered':>9}")
-    for name, (count, right, top, anywhere, covered) in sorted(totals.items()):
+    print(
+        f"{'set':<14}{'cases':>6}{'action':>8}{'top3':>8}{'any3':>8}{'covered':>9}"
+        f"{'topic':>8}{'topic_ok':>10}"
+    )
+    for name, (count, right, top, anywhere, covered, fired, apt) in sorted(totals.items()):
         figures = (right, top, anywhere)
         print(
             f"{name:<14}{count:>6}"
             + "".join(f"{value / count:>8.3f}" for value in figures)
-            + f"{covered / count:>9.3f}"
+            + f"{covered / count:>9.3f}{fired / count:>8.3f}{apt / max(fired, 1):>10.3f}"
         )
 
 
