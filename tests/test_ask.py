@@ -79,8 +79,19 @@ def test_cli_ask_json_contract(index_dir: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    # no code was given, so no findings
-    assert set(payload) == {"action", "mode", "answer", "rules", "citations"}
+    # no code was given, so no findings; the action was inferred, so how sure that was
+    assert set(payload) == {
+        "action",
+        "action_inferred",
+        "action_confidence",
+        "mode",
+        "answer",
+        "rules",
+        "citations",
+        "abstained",
+    }
+    assert payload["action_inferred"] is True
+    assert 0.0 < payload["action_confidence"] <= 1.0
     assert payload["mode"] == "offline"
     assert {"idempotency", "retries"} <= set(payload["rules"])
     assert set(payload["citations"][0]) == {"rule_id", "source", "heading"}

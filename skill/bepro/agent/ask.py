@@ -107,6 +107,9 @@ class AskResult(BaseModel):
     fixes: list[FixOut] | None = None
     # Set when the vector store (a Chroma server) did not answer and the local index did.
     degraded: str | None = None
+    # Set when the action was inferred: how sure the classifier was, 0 to 1. Under UNSURE_BELOW
+    # the answer says it is a guess and names another action to try.
+    action_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,7 @@ class Retrieval:
     findings: tuple[Finding, ...] = ()
     action_note: str | None = None  # set when the inferred action is a guess
     rewrites: FixReport | None = None  # for REWRITE_ACTIONS with findings
+    action_confidence: float | None = None  # set when the action was inferred
 
     def code_sections(self, answer: str) -> str:
         """The answer between the review of the user's code and its validated rewrites."""
@@ -280,9 +284,9 @@ def retrieve(
 
         similarities = embedding_similarities(question, default_embedder().embed)
         guess = classify_action(question, catalogue.action_names, similarities)
-        action, note = guess.action, _unsure_note(guess, catalogue)
+        action, note, confidence = guess.action, _unsure_note(guess, catalogue), guess.confidence
     else:
-        action, note = request.action.strip().lower(), None
+        action, note, confidence = request.action.strip().lower(), None, None
     context = read_context_file(request.file) if request.file is not None else request.context
     findings = request.findings
     filename = str(request.file) if request.file is not None else CODE_FILENAME
@@ -301,7 +305,16 @@ def retrieve(
     forced = [*broken, *question_topic(question, action, retriever)] if code else broken
     chosen = [] if ranking.abstained else select_rules(ranking, action, catalogue, forced)
     return Retrieval(
-        question, action, inferred, context, ranking, chosen, tuple(findings), note, rewrites
+        question,
+        action,
+        inferred,
+        context,
+        ranking,
+        chosen,
+        tuple(findings),
+        note,
+        rewrites,
+        confidence,
     )
 
 
@@ -372,6 +385,7 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
         return AskResult(
             action=retrieval.action,
             action_inferred=retrieval.inferred,
+            action_confidence=retrieval.action_confidence,
             mode="offline",
             answer="No rule in this pack covers that question: it does not look like Python "
             "backend engineering. Try `bepro rules` to see what the pack covers.\n",
@@ -391,6 +405,7 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
     return AskResult(
         action=retrieval.action,
         action_inferred=retrieval.inferred,
+        action_confidence=retrieval.action_confidence,
         mode="offline",
         answer=retrieval.code_sections(answer),
         rules=[item.rule.id for item in advice],

@@ -194,6 +194,7 @@ class GroundedAnswerer:
         return AskResult(
             action=retrieval.action,
             action_inferred=retrieval.inferred,
+            action_confidence=retrieval.action_confidence,
             mode="llm",
             answer=retrieval.code_sections(markdown),
             rules=rules,

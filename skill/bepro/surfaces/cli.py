@@ -257,11 +257,7 @@ def ask_command(
     if outcome.llm_failed and no_fallback:
         raise typer.Exit(EXIT_LLM_FAILED)
     if output is AskFormat.json:
-        typer.echo(
-            result.model_dump_json(
-                indent=2, exclude={"action_inferred", "abstained"}, exclude_none=True
-            )
-        )
+        typer.echo(result.model_dump_json(indent=2, exclude_none=True))
     elif output is AskFormat.markdown:
         sys.stdout.write(result.answer)
     elif result.mode == "llm":  # already streamed; add where the citations come from
