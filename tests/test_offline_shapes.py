@@ -348,3 +348,20 @@ def test_sources_name_the_sections_the_answer_shows(tmp_path: Path, catalogue: C
     _, citations = compose_answer("q", "implement", _advise(root, catalogue, "timeouts"), catalogue)
     headings = [c.heading.split(" > ")[-1] for c in citations[1:]]
     assert headings == ["How to apply it in Python", "Do", "Review checklist"]
+
+
+def test_the_how_item_a_question_names_leads_even_past_the_budget(catalogue: Catalogue) -> None:
+    advice = _advise(ROOT, catalogue, "load-shedding")
+    per_ip = "- **Per-client rate limits (per API key, tenant or IP):**"
+    first = "- **At the pod, limit concurrency"
+    asked, _ = compose_answer(
+        "How do I limit my API to 10 requests per minute for each IP?",
+        "implement",
+        advice,
+        catalogue,
+    )
+    how = asked.split("**How to apply it:**", 1)[1]
+    assert how.index(per_ip) < how.index(first)
+    plain, _ = compose_answer("How do we shed load gracefully?", "implement", advice, catalogue)
+    assert per_ip not in plain  # nothing singles it out: the section's leading items only
+    assert first in plain

@@ -38,6 +38,10 @@ CHECKLIST = "Review checklist"
 TRADE_OFFS = "Trade-offs and when not to apply it"
 BY_ACTION = "By action"
 SYMPTOMS = "Symptoms and situations"
+# A How item the question names outright joins the shown ones: its words must weigh PIN_MIN
+# (about two rare words) and PIN_RATIO times those of the closest item already shown.
+PIN_MIN = 8.0
+PIN_RATIO = 1.5
 SIGNS_SHOWN = 3  # a matching symptom is among the 3 closest for 0.85-0.91 of real questions
 MEASURE_FIRST = "profiling"  # optimize opens with it: measure before changing anything
 
@@ -233,10 +237,30 @@ def _section(view: _View, heading: str, label: str, chars: int) -> list[str]:
     if not found:
         return []
     shown = fit(found, chars)
+    if heading == HOW:
+        shown = _with_the_asked_item(view, found, shown, chars)
     lines = [f"**{label}:**", "", *join_blocks(shown), ""]
     if len(shown) < len(found):
         lines += [f"*More in `{view.rule.reference_path}` > {heading}.*", ""]
     return lines
+
+
+def _with_the_asked_item(
+    view: _View, found: tuple[Block, ...], shown: list[Block], chars: int
+) -> list[Block]:
+    """`shown`, led by the item the question singles out when the budget left it out: a question
+    about a per-IP rate limit sees the per-client quota item, not only the section's first ones."""
+    relevance = view.asked.relevance
+    items = [block for block in found if block.kind == "item"]
+    if not items:
+        return shown
+    best = max(items, key=relevance.score)  # the first of equals
+    score = relevance.score(best)
+    runner_up = max((relevance.score(b) for b in shown if b.kind == "item"), default=0.0)
+    if best in shown or score < PIN_MIN or score < PIN_RATIO * runner_up:
+        return shown
+    size = sum(len(line) + 1 for line in best.lines)
+    return [best, *fit((b for b in found if b is not best), chars - size)]
 
 
 def _signs(view: _View) -> list[str]:
