@@ -568,7 +568,8 @@ SHAPES: dict[str, Shape] = {
     "debug": Shape(_debug_body, label="Hypothesis", ranked=True),
     "optimize": Shape(_optimize_body, ranked=True),
     "implement": Shape(_change_body),
-    "fix": Shape(_fix_body),
+    # the defect the question describes (or the code's findings) first, not the highest priority
+    "fix": Shape(_fix_body, ranked=True),
     "refactor": Shape(_change_body),
 }
 
