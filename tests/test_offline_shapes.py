@@ -192,6 +192,7 @@ def test_a_debug_answer_ranks_hypotheses_with_the_evidence_to_collect(
     for _, _, body in sections:
         assert "**Would explain it if you see:**" in body
         assert "**Evidence to collect:**" in body
+        assert "`bepro review` flags" not in body  # runtime evidence, not code review
     # the rule's symptoms, the one the question reports (a blocking call in async def) first
     signs = sections[0][2].split("**Would explain it if you see:**\n\n", 1)[1].split("\n\n")[0]
     assert len(signs.splitlines()) == 3

@@ -379,7 +379,12 @@ def _review_body(view: _View) -> list[str]:
 def _debug_body(view: _View) -> list[str]:
     return [
         *(_signs(view) or _opening(view, WHY, "Would explain it because")),
-        *_section(view, DETECT, "Evidence to collect", WHOLE_SECTION),
+        # what to look at in the running system; the reference's detection section is about
+        # reading code, so it stands in only for a rule without a debug line
+        *(
+            _labelled("Evidence to collect", view.by_action("debug"))
+            or _section(view, DETECT, "Evidence to collect", WHOLE_SECTION)
+        ),
         *_statement_as("What right looks like", view),
         *_section(view, HOW, "Fix", view.chars),
     ]
