@@ -5,6 +5,9 @@ evals/retrieval.jsonl (ours): the inferred action's accuracy, the share of quest
 expected rule is in the top 3 of the ranking (and whose any expected rule is: labellers order a
 question's rules differently), and the share of expected rules the answer covers.
 
+bench/fresh-questions-*.jsonl (real questions gathered after the changes they measure, each set
+judged once) are reported apart, as fresh-<date>.
+
 python bench/questions_bench.py [--misses]
 """
 
@@ -39,6 +42,9 @@ def main() -> None:
     retriever = Retriever(paths, catalogue, SilentReporter())
     cases = _cases(paths.root / "evals" / "questions-real.jsonl", real=True)
     cases += _cases(paths.root / "evals" / "retrieval.jsonl", real=False)
+    for fresh in sorted((paths.root / "bench").glob("fresh-questions-*.jsonl")):
+        name = "fresh-" + fresh.stem.removeprefix("fresh-questions-")
+        cases += [(name, q, a, rules) for _, q, a, rules in _cases(fresh, real=True)]
     totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0, 0])
     for name, question, action, expected in cases:
         found = retrieve(AskRequest(question), catalogue, paths, retriever=retriever)
@@ -57,13 +63,13 @@ def main() -> None:
         if show_misses and not top3:
             print(f"miss {name}: {expected} got {ranked[:3]} | {question[:100]!r}")
     print(
-        f"{'set':<14}{'cases':>6}{'action':>8}{'top3':>8}{'any3':>8}{'covered':>9}"
+        f"{'set':<18}{'cases':>6}{'action':>8}{'top3':>8}{'any3':>8}{'covered':>9}"
         f"{'topic':>8}{'topic_ok':>10}"
     )
     for name, (count, right, top, anywhere, covered, fired, apt) in sorted(totals.items()):
         figures = (right, top, anywhere)
         print(
-            f"{name:<14}{count:>6}"
+            f"{name:<18}{count:>6}"
             + "".join(f"{value / count:>8.3f}" for value in figures)
             + f"{covered / count:>9.3f}{fired / count:>8.3f}{apt / max(fired, 1):>10.3f}"
         )
