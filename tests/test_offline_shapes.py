@@ -235,7 +235,12 @@ def test_scale_secure_and_build_shapes(answers: dict[str, AskResult]) -> None:
 def test_changes_come_with_code(action: str, answers: dict[str, AskResult]) -> None:
     text = answers[action].answer
     assert "**How to apply it:**" in text
-    assert "**Do:**\n\n```python\n" in text
+    # the closest rule's sample follows every rule's guidance, so it never fills the first screen
+    example = re.search(r"^## Example: `([a-z0-9-]+)`\n\n\*\*Do:\*\*\n\n```python\n", text, re.M)
+    assert example is not None
+    assert example[1] in answers[action].rules
+    last_rule = max(text.index(f"`{rule}`: ") for rule in answers[action].rules)
+    assert last_rule < example.start() < text.index("## Checklist")
 
 
 def test_answers_are_deterministic(

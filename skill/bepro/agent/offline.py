@@ -2,8 +2,9 @@
 of the action's output contract (references/actions/<action>.md).
 
 Every action shares a frame: the header line, the rules in priority order, one section per rule,
-"## Checklist", "## Next for `action`" and "## Sources". What a rule's section holds, the order of
-the sections and what comes before them depend on the action (SHAPES). Reference text is shown
+"## Example" (the closest rule's runnable Do sample, for shapes that show code), "## Checklist",
+"## Next for `action`" and "## Sources". What a rule's section holds, the order of the sections
+and what comes before them depend on the action (SHAPES). Reference text is shown
 as whole markdown blocks from the token tree (a list item with its children, a table, a code
 fence), and trimmed by dropping whole blocks, never by cutting one.
 """
@@ -121,7 +122,7 @@ class _View:
 @dataclass
 class _CodeBudget:
     lines_left: int = MAX_CODE_LINES
-    shown: int = 0
+    samples: list[tuple[str, list[str]]] = field(default_factory=list)  # (rule id, code lines)
 
 
 Body = Callable[[_View], list[str]]
@@ -173,6 +174,7 @@ def compose_answer(
             f"See `{item.rule.reference_path}` (not written yet) and SKILL.md.",
             "",
         ]
+    lines += _examples(budget)
     lines += (shape.checklist or _review_checklist)(views)
     lines += _next_steps(action, catalogue, advice)
     citations = list(dict.fromkeys(c for item in advice for c in _citations(item, views)))
@@ -279,17 +281,26 @@ def _tables(view: _View, heading: str, label: str) -> list[str]:
 
 
 def _code(view: _View) -> list[str]:
-    """The Do example whole, while the answer's code budget lasts; else where to find it."""
+    """Keeps the Do example for the end of the answer while the code budget lasts; else says
+    where to find it. Samples go after the rules' sections: shown inside them, a 50-line example
+    written for another scenario filled the first screen of 13 of 24 real questions."""
     code = [b for b in view.blocks(DO) if b.kind == "code"]
     if not code:
         return []
     size = len(code[0].lines)
     budget = view.code
-    if budget.shown and size > budget.lines_left:
+    if budget.samples and size > budget.lines_left:
         return [f"*Runnable example: `{view.rule.reference_path}` > Do.*", ""]
     budget.lines_left -= size
-    budget.shown += 1
-    return ["**Do:**", "", *code[0].lines, ""]
+    budget.samples.append((view.rule.id, list(code[0].lines)))
+    return []
+
+
+def _examples(budget: _CodeBudget) -> list[str]:
+    lines: list[str] = []
+    for rule_id, code in budget.samples:
+        lines += [f"## Example: `{rule_id}`", "", "**Do:**", "", *code, ""]
+    return lines
 
 
 def fit(blocks: Iterable[Block], chars: int) -> list[Block]:
