@@ -16,7 +16,7 @@ from bepro.agent.intent import (
     classify_action,
     evidence,
     infer_action,
-    load_centroids,
+    load_action_model,
 )
 from bepro.catalogue.model import Catalogue
 from bepro.evals.actions import (
@@ -123,11 +123,13 @@ def test_centroids_cover_every_action_and_name_their_model(catalogue: Catalogue)
 
     data = json.loads((ROOT / "skill" / "bepro" / "data" / CENTROIDS_FILE).read_text())
     assert data["model"] == MODEL_ID
-    actions, rows = load_centroids()
-    assert set(actions) == set(catalogue.action_names)
-    assert rows.shape == (len(actions), DIMENSIONS)
-    for vector in rows:
+    model = load_action_model()
+    assert set(model.actions) == set(catalogue.action_names)
+    assert model.centroids.shape == (len(model.actions), DIMENSIONS)
+    for vector in model.centroids:
         assert float(vector @ vector) == pytest.approx(1.0, abs=1e-3)
+    assert set(model.classifier_actions) == set(catalogue.action_names)
+    assert model.weights.shape == (DIMENSIONS, len(model.classifier_actions))
 
 
 def test_the_labelled_set_is_large_varied_and_apart_from_training(catalogue: Catalogue) -> None:
