@@ -318,9 +318,8 @@ def retrieve(
     )
 
 
-UNSURE_BELOW = (
-    0.4  # below it, 0.52 of our labelled questions and 0.39 of held-out real ones were right
-)
+# Below it, 0.52 of our labelled questions and 0.39 of held-out real ones were right.
+UNSURE_BELOW = 0.4
 
 
 def _unsure_note(guess: ActionGuess, catalogue: Catalogue) -> str | None:
