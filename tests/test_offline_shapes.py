@@ -371,3 +371,18 @@ def test_the_how_item_a_question_names_leads_even_past_the_budget(catalogue: Cat
     plain, _ = compose_answer("How do we shed load gracefully?", "implement", advice, catalogue)
     assert per_ip not in plain  # nothing singles it out: the section's leading items only
     assert first in plain
+
+
+def test_where_it_bites_is_the_symptom_a_question_names(catalogue: Catalogue) -> None:
+    advice = _advise(ROOT, catalogue, "pooling")
+    named = "- **Going from 2 to 20 Kubernetes pods, or from gunicorn `-w 2` to `-w 8`:**"
+    asked, _ = compose_answer(
+        "We are going from 2 to 20 Kubernetes pods with gunicorn -w 8. What breaks first?",
+        "scale",
+        advice,
+        catalogue,
+    )
+    assert asked.split("**Where it bites:**\n\n", 1)[1].startswith(named)
+    vague, _ = compose_answer("How do we scale this service?", "scale", advice, catalogue)
+    assert named not in vague  # nothing named: the reference's incident story instead
+    assert "Two opposite incidents come from the same missing arithmetic." in vague

@@ -272,6 +272,16 @@ def _signs(view: _View) -> list[str]:
     return ["**Would explain it if you see:**", "", *join_blocks(signs), ""] if signs else []
 
 
+def _situation(view: _View, label: str) -> list[str]:
+    """The rule's symptom the question names (a pool total at 20 pods, a token in the logs), or
+    else the reference's incident story: a symptom that matches says more, in two lines."""
+    closest = view.asked.relevance.closest(view.reference.blocks.get(SYMPTOMS, ()), 1)
+    if closest and view.asked.relevance.score(closest[0]) >= PIN_MIN:
+        view.blocks(SYMPTOMS)
+        return [f"**{label}:**", "", *join_blocks(closest), ""]
+    return _opening(view, WHY, label)
+
+
 def _tables(view: _View, heading: str, label: str) -> list[str]:
     tables = [b for b in view.reference.blocks.get(heading, ()) if b.kind == "table"]
     if not tables:
@@ -414,7 +424,7 @@ def _optimize_body(view: _View) -> list[str]:
 
 def _scale_body(view: _View) -> list[str]:
     return [
-        *_opening(view, WHY, "Where it bites"),
+        *_situation(view, "Where it bites"),
         *_labelled("At scale", view.by_action("scale")),
         *_section(view, HOW, "Changes", view.chars),
     ]
@@ -423,7 +433,7 @@ def _scale_body(view: _View) -> list[str]:
 def _secure_body(view: _View) -> list[str]:
     return [
         *_statement(view),
-        *_opening(view, WHY, "Threat"),
+        *_situation(view, "Threat"),
         *_section(view, HOW, "Hardening", view.chars),
     ]
 
