@@ -119,11 +119,14 @@ def test_optimize_always_measures_first(catalogue: Catalogue) -> None:
     assert select_rules(ranking, "optimize", catalogue) == ["cache", "batching", "profiling"]
 
 
-def test_refactor_and_build_always_cover_tests(catalogue: Catalogue) -> None:
+def test_refactor_covers_tests_and_build_covers_settings_and_tests(catalogue: Catalogue) -> None:
     ranking = _ranking(catalogue, ("typing", 1.0), ("invariants", 0.9), ("read-models", 0.85))
     assert select_rules(ranking, "refactor", catalogue)[-1] == "tests"
-    assert "tests" in select_rules(ranking, "build", catalogue)
+    build = select_rules(ranking, "build", catalogue)
+    assert build[-2:] == ["config", "tests"]
+    assert build[0] == "typing"  # the question's own best rule stays first
     assert "tests" not in select_rules(ranking, "review", catalogue)
+    assert "config" not in select_rules(ranking, "review", catalogue)
 
 
 # --- shapes -------------------------------------------------------------------------------------

@@ -48,11 +48,12 @@ RELATIVE_CUTOFF = 0.70
 # next rules by score alone).
 NEW_CATEGORY_CUTOFF = 0.50
 CANDIDATES = 12  # rules ranked for selection: enough to find rules in other categories
-# An action whose output contract always needs one rule, whatever the question's wording:
-# optimize measures first (SKILL.md: `profiling` - Measure before optimizing); a refactor pins
-# behaviour with tests first (SKILL.md: "Behaviour-preserving changes with tests first"), and a
-# new service ships with its tests and CI (references/actions/build.md, output item 6).
-ANCHOR_RULE = {"optimize": MEASURE_FIRST, "refactor": "tests", "build": "tests"}
+# Rules an action's output contract always needs, whatever the question's wording: optimize
+# measures first (SKILL.md: `profiling` - Measure before optimizing); a refactor pins behaviour
+# with tests first (SKILL.md: "Behaviour-preserving changes with tests first"), and a new service
+# starts from typed settings validated at startup and ships with its tests and CI
+# (references/actions/build.md, "What it produces" and output item 6).
+ANCHOR_RULES = {"optimize": (MEASURE_FIRST,), "refactor": ("tests",), "build": ("config", "tests")}
 # An answer about code covers every rule its review found broken, up to this many rules in all.
 MAX_RULES_WITH_FINDINGS = MAX_RULES
 # ...and the rule the question itself is about ("add retries to this client"), which the code's
@@ -171,9 +172,9 @@ def select_rules(
     """The rules the answer covers, best match first: `forced` ones (those a review of the user's
     code found broken) lead, then the ranking's, as many as the action's breadth allows."""
     chosen = _by_score(ranking, action, catalogue) if ranking.rules else []
-    anchor = ANCHOR_RULE.get(action)
-    if chosen and anchor is not None and anchor not in chosen:  # the contract asks for it
-        chosen = [*chosen[: rule_breadth(action)[1] - 1], anchor]
+    missing = [rule for rule in ANCHOR_RULES.get(action, ()) if rule not in chosen]
+    if chosen and missing:  # the contract asks for them
+        chosen = [*chosen[: rule_breadth(action)[1] - len(missing)], *missing]
     return list(dict.fromkeys([*forced, *chosen]))[:MAX_RULES_WITH_FINDINGS]
 
 
