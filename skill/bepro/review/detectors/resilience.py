@@ -192,7 +192,7 @@ def _held_as_a_requests_session(
     """A client built elsewhere, under a requests session's name, called with a URL."""
     receiver, method = called
     name = last_name(receiver) or ""
-    if context.imports_any(_OTHER_CLIENTS):
+    if context.imports_any(_OTHER_CLIENTS) or _imports_another_session_class(context):
         return False
     if isinstance(receiver, ast.Name) and receiver.id in context.aliases:
         return False  # an imported name: flask's `session` is a mapping
@@ -203,6 +203,15 @@ def _held_as_a_requests_session(
     elif not _HTTP_NAME.search(name):
         return False
     return method != "get" or _gets_a_url(call)
+
+
+def _imports_another_session_class(context: ModuleContext) -> bool:
+    """A session class from another package (google-auth's `AuthorizedSession`, which defaults to a
+    120 s timeout): the client held under an http name may be one of those."""
+    return any(
+        path.rsplit(".", 1)[-1].endswith("Session") and not path.startswith("requests.")
+        for path in context.aliases.values()
+    )
 
 
 def _on_request(receiver: ast.expr) -> bool:
