@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bepro.agent import offline
 from bepro.agent.ask import AskRequest, AskResult, ask, select_rules
 from bepro.agent.offline import Citation, RuleAdvice, advice_for, compose_answer, fit
 from bepro.agent.relevance import Relevance
@@ -54,7 +55,7 @@ def answers(paths: Paths, catalogue: Catalogue, retriever: Retriever) -> dict[st
 
 def _rule_sections(answer: str) -> list[tuple[str, str, str]]:
     """(heading label, rule id, body) of each section about one rule, in answer order."""
-    found = re.finditer(r"^## (.*?)`([a-z0-9-]+)`: .*?\n(.*?)(?=^## |\Z)", answer, re.M | re.S)
+    found = re.finditer(r"^## ([^\n]*?)`([a-z0-9-]+)`: .*?\n(.*?)(?=^## |\Z)", answer, re.M | re.S)
     return [(match[1].strip(), match[2], match[3]) for match in found]
 
 
@@ -196,10 +197,14 @@ def test_a_debug_answer_ranks_hypotheses_with_the_evidence_to_collect(
         assert "**Would explain it if you see:**" in body
         assert "**Evidence to collect:**" in body
         assert "`bepro review` flags" not in body  # runtime evidence, not code review
-    # the rule's symptoms, the one the question reports (a blocking call in async def) first
+    # the symptom the question reports (a blocking call in async def) opens the answer, and the
+    # hypothesis lists the rule's next closest ones
+    reported = "- **An `async def` FastAPI endpoint is slower than the old sync one"
+    closest = answers["debug"].answer.split("## Closest to your question\n\n", 1)[1]
+    assert closest.startswith(reported)
     signs = sections[0][2].split("**Would explain it if you see:**\n\n", 1)[1].split("\n\n")[0]
     assert len(signs.splitlines()) == 3
-    assert signs.startswith("- **An `async def` FastAPI endpoint is slower than the old sync one")
+    assert reported not in signs
 
 
 def test_relevance_orders_items_by_the_rare_words_they_share_with_the_question() -> None:
@@ -369,14 +374,18 @@ def test_the_how_item_a_question_names_leads_even_past_the_budget(catalogue: Cat
         advice,
         catalogue,
     )
-    how = asked.split("**How to apply it:**", 1)[1]
-    assert how.index(per_ip) < how.index(first)
+    # it stands out for the question, so it opens the answer; its section then leaves it out
+    assert asked.index(per_ip) < asked.index("**How to apply it:**") < asked.index(first)
+    assert asked.count(per_ip) == 1
     plain, _ = compose_answer("How do we shed load gracefully?", "implement", advice, catalogue)
     assert per_ip not in plain  # nothing singles it out: the section's leading items only
     assert first in plain
 
 
-def test_where_it_bites_is_the_symptom_a_question_names(catalogue: Catalogue) -> None:
+def test_where_it_bites_is_the_symptom_a_question_names(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(offline, "CLOSEST_SHOWN", 0)  # the rule's own section alone
     advice = _advise(ROOT, catalogue, "pooling")
     named = "- **Going from 2 to 20 Kubernetes pods, or from gunicorn `-w 2` to `-w 8`:**"
     asked, _ = compose_answer(
@@ -389,3 +398,22 @@ def test_where_it_bites_is_the_symptom_a_question_names(catalogue: Catalogue) ->
     vague, _ = compose_answer("How do we scale this service?", "scale", advice, catalogue)
     assert named not in vague  # nothing named: the reference's incident story instead
     assert "Two opposite incidents come from the same missing arithmetic." in vague
+
+
+def test_the_items_a_question_names_come_first_and_are_not_repeated(catalogue: Catalogue) -> None:
+    advice = _advise(ROOT, catalogue, "input-validation")
+    named = "- **File names and paths from clients (path traversal):**"
+    asked, citations = compose_answer(
+        "Our upload endpoint writes room_dir / upload_file.filename; a filename like"
+        " ../../etc/passwd resolves outside the upload directory. How do we secure it?",
+        "secure",
+        advice,
+        catalogue,
+    )
+    closest = asked.split("## Closest to your question\n\n", 1)[1].split("\n## ", 1)[0]
+    assert named in closest
+    assert "[input-validation]" in closest
+    assert asked.count(named) == 1  # the rule's own Hardening section leaves it out
+    assert any(c.heading.endswith("How to apply it in Python") for c in citations)
+    vague, _ = compose_answer("How do we validate input?", "secure", advice, catalogue)
+    assert "## Closest to your question" not in vague  # nothing stands out: no such section

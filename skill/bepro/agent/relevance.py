@@ -25,8 +25,22 @@ from bepro.mdparse import Block
 from bepro.retrieval.keyword import tokenize
 
 # A word in more than this share of the blocks says nothing about which block is meant ("the",
-# "use", "request"): stop words fall out this way, so a query never loads bm25s' list of them.
+# "use", "request").
 COMMON_SHARE = 0.2
+# Words that are rare in the references only because their prose avoids them ("our", "will",
+# "seen", "e.g."), which made them outweigh "fork" or "gunicorn" in a bug report. bm25s' English
+# list has 33 words and few of these.
+_FUNCTION_WORDS = """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing done down during e each eg etc
+    few for from further g had has have having he her here hers him his how i ie if in into is it
+    its itself just let like may me might more most much must my no nor not now of off on once
+    only or other our ours out over own per please quite rather really same say says seen seem
+    seems she should so some still such than that the their theirs them then there these they
+    this those though through thus to too under until up upon us very via was we were what when
+    where whether which while who whom whose why will with within without would yet you your
+    yours issue issues problem problems question thanks hi hello"""
+FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 
 
 # "502s" are responses with status 502: split a number from the letters that follow it.
@@ -35,7 +49,7 @@ _NUMBER_SUFFIX = re.compile(r"(?<=\d)(?=[a-z])", re.IGNORECASE)
 
 @lru_cache(maxsize=4096)
 def _words(text: str) -> frozenset[str]:
-    return frozenset(tokenize(_NUMBER_SUFFIX.sub(" ", text), stopwords=frozenset()))
+    return frozenset(tokenize(_NUMBER_SUFFIX.sub(" ", text), stopwords=FUNCTION_WORDS))
 
 
 def _block_words(block: Block) -> frozenset[str]:
