@@ -182,3 +182,30 @@ async def save_super_user(path, name):
         ("app/service.py", 3, "bepro:unbounded-queue"),
         ("app/service.py", 7, "ruff:ASYNC230"),
     ]
+
+
+WAIT_FOR_THE_DATABASE = """\
+import time
+
+from sqlalchemy import create_engine
+
+engine = create_engine(DATABASE_URL)
+while True:
+    try:
+        engine.raw_connection()
+        break
+    except Exception:
+        time.sleep(1)
+"""
+
+
+def test_a_wait_for_the_database_script_is_a_script(tmp_path: Path) -> None:
+    """CTFd's ping.py, run by its docker entrypoint: waiting until the database answers is its
+    purpose. The same loop inside an imported function is still reported."""
+    in_a_function = "def connect():\n" + "".join(
+        f"    {line}\n" if line else "\n" for line in WAIT_FOR_THE_DATABASE.splitlines()
+    )
+    files = {"ping.py": WAIT_FOR_THE_DATABASE, "app/db.py": in_a_function}
+    assert _review(tmp_path, files, "--select", "retry-unbounded") == [
+        ("app/db.py", 7, "bepro:retry-unbounded")
+    ]

@@ -63,10 +63,15 @@ def role_of(
 
 def is_entry_point(tree: ast.Module) -> bool:
     """Whether the module is run by hand, as a program or a tool: a top-level
-    `if __name__ == "__main__":` block, click/typer commands (an operator's CLI), or an import of
-    faker (demo and seed data generators: a truncated uuid or a random id there names fake rows)."""
+    `if __name__ == "__main__":` block, click/typer commands (an operator's CLI), an import of
+    faker (demo and seed data generators: a truncated uuid or a random id there names fake rows),
+    or a `while` loop at the top level (an entrypoint's wait-for-the-database script: a module
+    that is imported never loops on import)."""
     return any(
-        _main_guard(statement) or _cli_command(statement) or _imports_faker(statement)
+        _main_guard(statement)
+        or _cli_command(statement)
+        or _imports_faker(statement)
+        or isinstance(statement, ast.While)
         for statement in tree.body
     )
 

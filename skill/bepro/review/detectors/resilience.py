@@ -192,7 +192,7 @@ def _held_as_a_requests_session(
     """A client built elsewhere, under a requests session's name, called with a URL."""
     receiver, method = called
     name = last_name(receiver) or ""
-    if context.imports_any(_OTHER_CLIENTS) or _imports_another_session_class(context):
+    if context.imports_any(_OTHER_CLIENTS) or _imports_a_session_with_a_timeout(context):
         return False
     if isinstance(receiver, ast.Name) and receiver.id in context.aliases:
         return False  # an imported name: flask's `session` is a mapping
@@ -205,13 +205,15 @@ def _held_as_a_requests_session(
     return method != "get" or _gets_a_url(call)
 
 
-def _imports_another_session_class(context: ModuleContext) -> bool:
-    """A session class from another package (google-auth's `AuthorizedSession`, which defaults to a
-    120 s timeout): the client held under an http name may be one of those."""
-    return any(
-        path.rsplit(".", 1)[-1].endswith("Session") and not path.startswith("requests.")
-        for path in context.aliases.values()
-    )
+# requests.Session subclasses that set a default timeout themselves.
+_SESSIONS_WITH_A_TIMEOUT = frozenset(
+    {"google.auth.transport.requests.AuthorizedSession"}  # 120 s (indico's wallet client)
+)
+
+
+def _imports_a_session_with_a_timeout(context: ModuleContext) -> bool:
+    """The client held under an http name may be a session class with its own default timeout."""
+    return not _SESSIONS_WITH_A_TIMEOUT.isdisjoint(context.aliases.values())
 
 
 def _on_request(receiver: ast.expr) -> bool:
