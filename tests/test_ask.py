@@ -61,6 +61,18 @@ def test_explicit_action_weighs_its_categories(
     assert "data-min" in secure.rules
 
 
+def test_the_guess_note_follows_the_whole_question_echo(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    question = "Our orders thing.\n\n    def handler(order):\n        return order\n\nThoughts?"
+    result = ask(AskRequest(question), catalogue, paths, retriever=retriever)
+    assert result.action_confidence is not None
+    assert result.action_confidence < 0.4  # a guess: the answer says so...
+    echo, _, rest = result.answer.partition("Thoughts?\n\n")
+    assert "Answered as" not in echo  # ...after the question, never inside its pasted code
+    assert rest.startswith(f"*Answered as `{result.action}` (a guess)")
+
+
 def test_action_is_inferred_from_the_question(catalogue: Catalogue) -> None:
     actions = catalogue.action_names
     assert infer_action("please review this handler", actions) == "review"

@@ -400,10 +400,9 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
         for hit in retrieval.ranking.rules
     }
     advice = advice_for(retrieval.chosen, retrieved, catalogue, paths.root)
-    answer, citations = compose_answer(retrieval.question, retrieval.action, advice, catalogue)
-    if retrieval.action_note:
-        header, _, rest = answer.partition("\n\n")
-        answer = f"{header}\n\n{retrieval.action_note}\n\n{rest}"
+    answer, citations = compose_answer(
+        retrieval.question, retrieval.action, advice, catalogue, retrieval.action_note
+    )
     return AskResult(
         action=retrieval.action,
         action_inferred=retrieval.inferred,

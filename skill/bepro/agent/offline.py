@@ -158,8 +158,10 @@ def compose_answer(
     action: str,
     advice: list[RuleAdvice],
     catalogue: Catalogue,
+    note: str | None = None,
 ) -> tuple[str, list[Citation]]:
-    """Markdown for the answer, and every citation it relies on."""
+    """Markdown for the answer, and every citation it relies on; `note` (the action was a guess)
+    follows the header."""
     shape = SHAPES.get(action, SHAPES["implement"])
     order = _section_order(advice, shape, action)
     budget = _CodeBudget()
@@ -174,6 +176,8 @@ def compose_answer(
     # laid out in the shape's order.
     bodies = {v.rule.id: shape.body(v) for v in sorted(views, key=lambda v: v.advice.rank)}
     lines = [f"**Action:** {action} · **Question:** {question.strip()}", ""]
+    if note:
+        lines += [note, ""]
     if advice:  # the first citations, in priority order, whatever order the sections take
         cited = " · ".join(f"[{item.rule.id}]" for item in advice)
         lines += [f"Rules that apply, highest priority first: {cited}", ""]
