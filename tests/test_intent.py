@@ -200,3 +200,13 @@ def test_lenient_accuracy_counts_every_action_a_question_accepts(catalogue: Cata
     assert report.lenient_accuracy == 0.5
     real = load_action_cases(EVALS / REAL_FILE, catalogue)
     assert all(case.acceptable and case.acceptable[0] == case.action for case in real)
+
+
+def test_a_plan_put_up_for_review_counts_its_steps_verbs_once() -> None:
+    plan = (
+        "Please review this plan for tenant isolation. Add a tenant_id column to every table. "
+        "Write a policy per table. Implement a middleware that sets the tenant. Add tests."
+    )
+    verbs = [(action, cue) for action, cue, _ in evidence(plan) if cue.startswith("verb")]
+    # the steps' verbs count once per action, not once per step
+    assert verbs == [("review", "verb 'review'"), ("implement", "verb 'add'")]

@@ -96,7 +96,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         {
             2.5: "trade offs|tradeoffs|trade off|pros and cons|how should we structure"
             "|best practice|best practices",
-            2.0: "design|architecture|vs|versus|should we use|where should|how should we version"
+            2.0: "design|architecture|vs|versus|should we use|should we adopt|should we switch"
+            "|worth it|where should|how should we version"
             "|data model|error model|consistency model|which is better|rfc",
             1.5: "would you choose|contract|approaches|alternatively|better suited|proposal"
             "|have you considered|spike",
@@ -130,7 +131,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
             2.5: "review|pr|pull request|code review|critique|anything wrong"
             "|what is wrong with this|does this look|would you flag|safe to merge",
             2.0: "feedback|what do you think|wrong here|is this the right way|is this how"
-            "|look over",
+            "|look over|is this enough|is this sufficient|is this safe|sanity check|any concerns"
+            "|am i missing|what am i missing|are we missing|thoughts on this|good idea",
             1.5: "merge|look right|point out|would you change|findings|go through|nits",
             1.0: "colleague|this code|this handler",
         }
@@ -433,16 +435,24 @@ def _how_verb(sentence: str) -> tuple[str, str, float] | None:
 
 
 def _verb_evidence(prose: str) -> Iterable[Evidence]:
-    """Evidence from the verbs that open sentences or follow "how do I"."""
+    """Evidence from the verbs that open sentences or follow "how do I". Later sentences count
+    once per action: a plan put up for review lists its steps as imperatives ("Add a policy.
+    Write a test. Implement ..."), which describe the work, not the request."""
     sentences = [words for part in _SENTENCE.split(prose) if (words := _words(part)).strip()]
+    counted: set[str] = set()
     for index, sentence in enumerate(sentences):
-        weight = LEAD_VERB if index == 0 else SENTENCE_VERB
         lead = _leading_verb(sentence)
-        if lead is not None:
-            yield lead[1], f"verb '{lead[0]}'", weight * lead[2]
         how = _how_verb(sentence)
-        if how is not None:
-            yield how[1], f"how ... '{how[0]}'", SENTENCE_VERB * how[2]
+        found = [
+            (lead, "verb '{}'", LEAD_VERB if index == 0 else SENTENCE_VERB),
+            (how, "how ... '{}'", SENTENCE_VERB),
+        ]
+        for verb, label, weight in found:
+            if verb is None or (index > 0 and verb[1] in counted):
+                continue
+            if index > 0:
+                counted.add(verb[1])
+            yield verb[1], label.format(verb[0]), weight * verb[2]
 
 
 def _cue_evidence(text: str) -> Iterable[Evidence]:
