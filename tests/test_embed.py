@@ -94,6 +94,7 @@ def test_the_model_that_runs_keeps_the_shipped_models_meaning() -> None:
     assert np.min(np.sum(got * expected, axis=1)) > 0.98
 
 
+@pytest.mark.integration  # converts the shipped model twice
 def test_the_conversion_is_quiet_and_a_damaged_result_is_converted_again(tmp_path: Path) -> None:
     folder = tmp_path / "models"
     script = (

@@ -28,6 +28,9 @@ from bepro.review.registry import REWRITES
 from .conftest import ROOT, bepro_command, invoke_bepro, run_bepro
 
 pytestmark = pytest.mark.slow
+# Tests on a run of every suite (in process and as CLI subprocesses): about 20 s, so they join
+# the integration tier and the unit tier keeps the quick checks of datasets, scoring and reports.
+WHOLE_EVAL = pytest.mark.integration
 ANSWERS = ROOT / "evals" / "answers.jsonl"
 
 
@@ -97,6 +100,7 @@ def cli_run(cli_runs: dict[str, dict[str, Any]], cli_process: CliEval) -> dict[s
     return {**cli_runs["retrieval"], "saved": cli_process.saved}
 
 
+@WHOLE_EVAL
 def test_same_code_and_data_give_the_same_numbers(
     cli_runs: dict[str, dict[str, Any]], eval_in_process: EvalReport
 ) -> None:
@@ -107,6 +111,7 @@ def test_same_code_and_data_give_the_same_numbers(
         assert run["report"]["suites"] == {suite: suites[suite]}, suite
 
 
+@WHOLE_EVAL
 def test_json_report_shape_and_the_project_thresholds_pass(
     cli_runs: dict[str, dict[str, Any]], eval_in_process: EvalReport, catalogue: Catalogue
 ) -> None:
@@ -140,6 +145,7 @@ def test_json_report_shape_and_the_project_thresholds_pass(
     assert {check["suite"] for check in report["thresholds"]} == set(SECOND_RUN)
 
 
+@WHOLE_EVAL
 def test_fixes_eval_removes_most_findings_with_validated_rewrites(
     eval_in_process: EvalReport,
 ) -> None:
@@ -157,6 +163,7 @@ def test_fixes_eval_removes_most_findings_with_validated_rewrites(
     assert any("timestamp_reuse" in r and "no offline rewrite" in r for r in reasons)
 
 
+@WHOLE_EVAL
 def test_save_baseline_writes_the_report_atomically(cli_run: dict[str, Any]) -> None:
     saved: Path = cli_run["saved"]
     assert saved.read_text(encoding="utf-8") == cli_run["stdout"]
@@ -168,6 +175,7 @@ def _pyproject(directory: Path, body: str) -> Path:
     return directory
 
 
+@WHOLE_EVAL
 def test_a_threshold_below_minimum_exits_1(cli_run: dict[str, Any], tmp_path: Path) -> None:
     metrics = cli_run["report"]["suites"]["retrieval"]["metrics"]
     metric = next(name for name, value in metrics.items() if value is not None and value < 0.99)
@@ -204,6 +212,7 @@ def _baseline_with(cli_run: dict[str, Any], tmp_path: Path, bump: float, in_cate
     return path
 
 
+@WHOLE_EVAL
 def test_a_regression_beyond_tolerance_in_one_category_exits_1(
     cli_run: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -213,6 +222,7 @@ def test_a_regression_beyond_tolerance_in_one_category_exits_1(
     assert "regression: retrieval mrr [Security & Privacy]" in done.stdout
 
 
+@WHOLE_EVAL
 def test_a_change_within_tolerance_passes(cli_run: dict[str, Any], tmp_path: Path) -> None:
     baseline = _baseline_with(cli_run, tmp_path, bump=0.01, in_category=False)
     done = invoke_bepro(
@@ -286,6 +296,7 @@ def test_what_cannot_run_yet_is_a_usage_error_when_asked_for_alone(
     assert problem in done.stderr
 
 
+@WHOLE_EVAL
 def test_html_report_has_an_svg_bar_chart_per_category(
     eval_in_process: EvalReport, catalogue: Catalogue
 ) -> None:
@@ -299,6 +310,7 @@ def test_html_report_has_an_svg_bar_chart_per_category(
     assert "src=" not in page  # nothing fetched: no CDN, no external images
 
 
+@WHOLE_EVAL
 def test_markdown_report_has_a_per_category_table_per_suite(eval_in_process: EvalReport) -> None:
     text = render_markdown(eval_in_process)
     for suite in ("retrieval", "review", "answers", "fixes"):

@@ -92,6 +92,7 @@ def test_changed_knowledge_makes_the_index_stale_and_it_is_rebuilt(
     assert any("new paragraph" in hit.chunk.text for hit in hits)
 
 
+@pytest.mark.integration  # rebuilds a Chroma store
 def test_a_corrupt_chroma_store_is_reported_and_rebuilt_by_index_build(
     built_small_pack: Paths,
 ) -> None:
@@ -151,6 +152,7 @@ def test_a_missing_or_stale_matrix_is_rebuilt_never_used(
     assert index_state(small_pack).state == "ready"
 
 
+@pytest.mark.integration  # rebuilds a Chroma store
 def test_two_processes_building_at_once_leave_one_good_index(small_pack: Paths) -> None:
     script = (
         "import sys; from pathlib import Path\n"
