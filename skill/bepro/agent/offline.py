@@ -1,10 +1,11 @@
 """The deterministic answer engine: the retrieved rules, told from their references in the shape
 of the action's output contract (references/actions/<action>.md).
 
-Every action shares a frame: the header line, the rules in priority order, one section per rule,
-"## Example" (the closest rule's runnable Do sample, for shapes that show code), "## Checklist",
-"## Next for `action`" and "## Sources". What a rule's section holds, the order of the sections
-and what comes before them depend on the action (SHAPES). Reference text is shown
+Every action shares a frame: the header line, the rules in priority order, "## Closest to your
+question" (the few items of those rules that stand out for it, when some do), one section per
+rule, "## Example" (the closest rule's runnable Do sample, for shapes that show code),
+"## Checklist", "## Next for `action`" and "## Sources". What a rule's section holds, the order
+of the sections and what comes before them depend on the action (SHAPES). Reference text is shown
 as whole markdown blocks from the token tree (a list item with its children, a table, a code
 fence), and trimmed by dropping whole blocks, never by cutting one.
 """
