@@ -244,7 +244,7 @@ def classifier(
     }
 
 
-def write_centroids(root: Path) -> Path:
+def write_action_model(root: Path) -> Path:
     """Rebuild bepro/data/action-centroids.json (centroids and classifier) from the training
     questions."""
     from bepro.catalogue.load import load_catalogue
@@ -265,5 +265,5 @@ def write_centroids(root: Path) -> Path:
 
 
 if __name__ == "__main__":
-    written = write_centroids(Path(__file__).resolve().parents[3])
+    written = write_action_model(Path(__file__).resolve().parents[3])
     sys.stdout.write(f"wrote {written}\n")
