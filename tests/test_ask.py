@@ -109,6 +109,20 @@ def test_cli_ask_json_contract(index_dir: Path) -> None:
     assert set(payload["citations"][0]) == {"rule_id", "source", "heading"}
 
 
+def test_the_same_question_gets_the_same_answer_in_every_process(index_dir: Path) -> None:
+    """String hashing is seeded per process; no ranking or trimming may depend on set order.
+    (Seed 7 once reordered this answer's closest items and dropped a table.)"""
+    question = "Our Celery task sometimes runs twice after a worker restart. Why?"
+    answers = {
+        seed: run_bepro(
+            "ask", question, env={"BEPRO_INDEX_DIR": str(index_dir), "PYTHONHASHSEED": seed}
+        )
+        for seed in ("0", "7")
+    }
+    assert all(result.returncode == 0 for result in answers.values())
+    assert answers["0"].stdout == answers["7"].stdout
+
+
 def test_cli_ask_with_a_file(index_dir: Path, tmp_path: Path) -> None:
     code = tmp_path / "client.py"
     code.write_text(
