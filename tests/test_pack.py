@@ -278,3 +278,22 @@ def test_the_llm_prompt_carries_the_findings_and_lets_their_rules_be_cited(
     assert "ruff:S113 [timeouts] priority 2" in user["content"]
     allowed = system["content"].split("Use only these ids: ", 1)[1].split(".\n", 1)[0]
     assert set(allowed.split(", ")) >= {"retries", "timeouts", "secrets", "time-utc"}
+
+
+def test_the_llm_context_leads_with_the_items_the_question_names(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """A small context still carries the one item about `--preload`, though its rule (pooling,
+    priority 4) comes after higher-priority ones and its section is a long chunk."""
+    from bepro.agent.ask import AskRequest, retrieve
+    from bepro.agent.llm_answer import passages_for
+    from bepro.llm.prompts import select_passages
+
+    question = (
+        "With gunicorn --preload our SQLAlchemy engine is created before the fork and workers"
+        " get SSL errors on shared connections."
+    )
+    found = retrieve(AskRequest(question), catalogue, paths, retriever=retriever)
+    context = select_passages(passages_for(found, catalogue, paths.root), 600)
+    assert context[0].pinned
+    assert any("Fork-safe pools" in passage.text for passage in context if passage.pinned)

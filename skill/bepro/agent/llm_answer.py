@@ -17,7 +17,10 @@ from pydantic import ValidationError
 
 from bepro import mdparse
 from bepro.agent.ask import AskResult, CitationOut, Retrieval
+from bepro.agent.offline import closest_items
+from bepro.agent.relevance import Relevance
 from bepro.catalogue.model import Catalogue
+from bepro.knowledge.references import load_reference
 from bepro.llm.client import Completion, LLMClient, LLMError, Message, Usage, estimate_tokens
 from bepro.llm.grounding import (
     CitationCheck,
@@ -35,9 +38,10 @@ PASSAGES_PER_RULE = 2
 RULES_IN_CONTEXT = 6
 
 
-def passages_for(retrieval: Retrieval) -> list[Passage]:
-    """Passages of the chosen rules first (those the code's findings break lead them), then the
-    next best: every rule of a finding can be cited."""
+def passages_for(retrieval: Retrieval, catalogue: Catalogue, root: Path) -> list[Passage]:
+    """The reference items that stand out for the question (pinned), then passages of the chosen
+    rules (those the code's findings break lead them), then the next best: every rule of a
+    finding can be cited."""
     chosen = {rule_id: rank for rank, rule_id in enumerate(retrieval.chosen)}
     hits = sorted(retrieval.ranking.rules, key=lambda hit: chosen.get(hit.rule_id, len(chosen)))
     passages: list[Passage] = []
@@ -49,6 +53,25 @@ def passages_for(retrieval: Retrieval) -> list[Passage]:
                     hit.rule_id, chunk.priority or 8, chunk.heading, chunk.text, chunk_hit.score
                 )
             )
+    return [*_closest_passages(retrieval, catalogue, root), *passages]
+
+
+def _closest_passages(retrieval: Retrieval, catalogue: Catalogue, root: Path) -> list[Passage]:
+    """The offline answer's "Closest to your question" items: chunks are whole sections, where
+    the one item about `--preload` or `acks_late` can fall outside the passages that fit."""
+    references = [
+        reference
+        for rule_id in retrieval.chosen
+        if (reference := load_reference(root, rule_id)) is not None
+    ]
+    relevance = Relevance.of(retrieval.question, references)
+    passages: list[Passage] = []
+    for item in closest_items(relevance, references):
+        rule = catalogue.rule(item.reference.rule_id)
+        heading = f"{item.reference.title} > {item.heading}"
+        text = "\n".join(item.block.lines)
+        priority = rule.priority if rule else 8
+        passages.append(Passage(item.reference.rule_id, priority, heading, text, 0.0, pinned=True))
     return passages
 
 
@@ -71,7 +94,7 @@ class GroundedAnswerer:
 
     def _messages(self, retrieval: Retrieval, structured: bool) -> tuple[list[Message], set[str]]:
         budget = self.client.config.settings.context_tokens
-        passages = select_passages(passages_for(retrieval), budget)
+        passages = select_passages(passages_for(retrieval, self.catalogue, self.root), budget)
         messages = build_messages(
             self.catalogue,
             retrieval.action,

@@ -266,29 +266,43 @@ def _section(view: _View, heading: str, label: str, chars: int) -> list[str]:
     return lines
 
 
-def _closest(views: list[_View]) -> list[str]:
-    """The few symptoms and How items, across the answer's rules, that the question names outright
+@dataclass(frozen=True)
+class ClosestItem:
+    """A symptom or How item that stands out for the question, and where it comes from."""
+
+    reference: RuleReference
+    heading: str
+    block: Block
+
+
+def closest_items(relevance: Relevance, references: Iterable[RuleReference]) -> list[ClosestItem]:
+    """The few symptoms and How items, across the references, that the question names outright
     (a `--preload` question meets the fork-safe pools item, a `../../etc/passwd` one the file-name
-    item), each citing its rule; the rules' own sections then leave them out."""
-    if not views:
-        return []
-    relevance = views[0].asked.relevance
+    item), closest first."""
     scored = [
-        (relevance.score(block), view, heading, block)
-        for view in views
+        (relevance.score(block), ClosestItem(reference, heading, block))
+        for reference in references
         for heading in (SYMPTOMS, HOW)
-        for block in view.reference.blocks.get(heading, ())
+        for block in reference.blocks.get(heading, ())
         if block.kind == "item"
     ]
     ranked = sorted(scored, key=lambda entry: -entry[0])
     typical = ranked[min(len(ranked), CLOSEST_TYPICAL) // 2][0] if ranked else 0.0
     floor = max(PIN_MIN, CLOSEST_STANDOUT * typical)
-    picked = [entry for entry in ranked if entry[0] >= floor][:CLOSEST_SHOWN]
+    return [item for score, item in ranked if score >= floor][:CLOSEST_SHOWN]
+
+
+def _closest(views: list[_View]) -> list[str]:
+    """The closest items, each citing its rule; the rules' own sections then leave them out."""
+    if not views:
+        return []
+    by_rule = {view.rule.id: view for view in views}
     lines: list[str] = []
-    for _score, view, heading, block in picked:
-        view.blocks(heading)  # cited
-        view.asked.shown_first.append(block)
-        lines += _cite_item(block, view.rule.id)
+    for item in closest_items(views[0].asked.relevance, (view.reference for view in views)):
+        view = by_rule[item.reference.rule_id]
+        view.blocks(item.heading)  # cited
+        view.asked.shown_first.append(item.block)
+        lines += _cite_item(item.block, view.rule.id)
     return [f"## {CLOSEST}", "", *lines, ""] if lines else []
 
 

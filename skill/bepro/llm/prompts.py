@@ -42,14 +42,18 @@ class Passage:
     heading: str
     text: str
     score: float
+    # An item that stands out for the question: it leads the context whatever its priority,
+    # since it is the passage that speaks to the asker's case (it is a few lines long).
+    pinned: bool = False
 
 
 def select_passages(passages: list[Passage], budget_tokens: int) -> list[Passage]:
-    """Passages in priority order until the budget is spent. Once a passage does not fit, no
-    lower-priority passage is added: a higher-priority rule is never cut to keep a lower one."""
+    """Pinned passages, then the others in priority order, until the budget is spent. Once a
+    passage does not fit, no lower-priority passage is added: a higher-priority rule is never cut
+    to keep a lower one."""
     chosen: list[Passage] = []
     used = 0
-    for passage in sorted(passages, key=lambda p: (p.priority, -p.score)):
+    for passage in sorted(passages, key=lambda p: (not p.pinned, p.priority, -p.score)):
         cost = estimate_tokens(passage.text) + 16
         if used + cost > budget_tokens:
             break
