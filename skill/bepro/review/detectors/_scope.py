@@ -334,3 +334,64 @@ def assigned_values(scope: ast.AST, name: str) -> list[ast.expr]:
             assert statement.value is not None  # noqa: S101 - checked above for AnnAssign
             values.append(statement.value)
     return values
+
+
+# Gates that let only staff or superusers in: a wait that stalls behind one of them costs one
+# operator's request on a diagnostics page, not user traffic (judged not worth a timeout on the
+# admin pages of paperless-ngx, bookwyrm and recipes).
+_ADMIN_FLAGS = frozenset({"is_superuser", "is_staff"})
+_ADMIN_DECORATORS = frozenset({"staff_member_required", "superuser_required"})
+_ADMIN_CLASS_NAMES = re.compile(r"(?:IsAdminUser|(?:Staff|Superuser|SuperUser)RequiredMixin)$")
+_GATE_STATEMENTS = 3  # a gate is among the first statements of a view
+
+
+def admin_only(context: ModuleContext) -> bool:
+    """Whether the node being visited serves only staff: an `admin` module or folder, a view that
+    turns away anyone but staff or superusers first thing, or a class with an admin-only
+    permission class or mixin."""
+    parts = context.path.replace("\\", "/").split("/")
+    if "admin" in parts[:-1] or parts[-1] == "admin.py":
+        return True
+    for node in context.ancestors():
+        if isinstance(node, FUNCTIONS) and (_admin_decorated(node) or _gates_on_admin(node)):
+            return True
+        if isinstance(node, ast.ClassDef) and _admin_class(node):
+            return True
+    return False
+
+
+def _mentions_admin_flag(node: ast.AST) -> bool:
+    return any(
+        isinstance(child, ast.Attribute) and child.attr in _ADMIN_FLAGS for child in walk(node)
+    )
+
+
+def _admin_decorated(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if last_name(target) in _ADMIN_DECORATORS:
+            return True
+        if last_name(target) == "user_passes_test" and _mentions_admin_flag(decorator):
+            return True
+    return False
+
+
+def _gates_on_admin(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """`if not request.user.is_superuser: return redirect(...)` (or raise) opens the view."""
+    return any(
+        isinstance(statement, ast.If)
+        and _mentions_admin_flag(statement.test)
+        and any(isinstance(inner, ast.Return | ast.Raise) for inner in statement.body)
+        for statement in function.body[:_GATE_STATEMENTS]
+    )
+
+
+def _admin_class(cls: ast.ClassDef) -> bool:
+    names = [last_name(base) or "" for base in cls.bases]
+    for statement in cls.body:
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "permission_classes"
+            for target in statement.targets
+        ):
+            names += [last_name(node) or "" for node in walk(statement.value)]
+    return any(_ADMIN_CLASS_NAMES.search(name) for name in names)

@@ -21,6 +21,7 @@ from bepro.review.detectors._scope import (
     REDIS_CLIENTS,
     REDIS_URL_FACTORIES,
     SOCKET_TIMEOUT_CLIENTS,
+    admin_only,
     body_nodes,
     factory_of,
     last_name,
@@ -102,7 +103,7 @@ _REQUESTS_SESSIONS = frozenset(
 @detector("blocking-call-without-timeout", "timeouts", nodes=(ast.Call,), callees=_BLOCKING_CALLS)
 def blocking_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A socket, mail or file-transfer client, database or redis connect, or asyncio.wait with no
-    timeout can block forever."""
+    timeout can block forever (not reported on pages only staff reach)."""
     yield from _wait_without_timeout(node, context, _BLOCKING_CALLS)
 
 
@@ -129,6 +130,8 @@ def _wait_without_timeout(
     if wait.dsn_key and _dsn_may_set(node, wait.dsn_key):
         return
     if wait.uses_socket_default and _sets_socket_default(context.tree):
+        return
+    if admin_only(context):
         return
     yield Hit(node, f"`{name}()` has no {' or '.join(wait.keywords)}=: {wait.why}")
 

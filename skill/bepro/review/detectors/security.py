@@ -677,6 +677,13 @@ _SERVICE_FRAMEWORKS = frozenset(
 )  # fmt: skip
 
 
+# A logging config (Django's LOGGING setting, dictConfig) with a JSON formatter in the same
+# module: basicConfig there is the fallback for other libraries' loggers (InvenTree's settings
+# pick structlog's JSONRenderer from an env flag).
+_JSON_FORMATTER = re.compile(r"JSONRenderer|JsonFormatter|JSONFormatter|pythonjsonlogger")
+_LOGGING_CONFIG = re.compile(r"^LOGGING\s*=|dictConfig\(", re.MULTILINE)
+
+
 @detector("text-log-format", "structured-logs", nodes=(ast.Call,), callees={"basicConfig"})
 def text_log_format(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """`logging.basicConfig(format="%(asctime)s %(message)s")`: every line is free text, which log
@@ -685,6 +692,8 @@ def text_log_format(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     if not context.imports_any(_SERVICE_FRAMEWORKS):
         return  # a CLI or script logs for the person at the terminal
     if context.call_name(node) != "logging.basicConfig" or keyword(node, "handlers"):
+        return
+    if context.text_matches(_LOGGING_CONFIG) and context.text_matches(_JSON_FORMATTER):
         return
     given = keyword(node, "format")
     text = given.value.value if given and isinstance(given.value, ast.Constant) else None
