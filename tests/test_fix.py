@@ -345,17 +345,17 @@ def test_cli_reports_statuses_exit_codes_and_the_llm_notice(tmp_path: Path) -> N
     (tmp_path / "clean.py").write_text("VALUE = 1\n", encoding="utf-8")
     queue = "import asyncio\n\njobs = asyncio.Queue()\n\n\n"
     (tmp_path / "app.py").write_text(queue + HTTP_MODULE, encoding="utf-8")
-    order_ids = "import uuid\n\n\ndef new_order_id() -> str:\n    return str(uuid.uuid4())[:8]\n"
-    (tmp_path / "orders.py").write_text(order_ids, encoding="utf-8")
+    key = 'import requests\n\nAPI_KEY = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"\n'
+    (tmp_path / "orders.py").write_text(key, encoding="utf-8")
     nothing = invoke_bepro("fix", "clean.py", cwd=tmp_path)
     assert (nothing.returncode, nothing.stdout) == (0, "")
     result = invoke_bepro("fix", "app.py", "orders.py", "--llm", cwd=tmp_path)
-    assert result.returncode == 1  # the truncated uuid has only an unsafe rewrite
+    assert result.returncode == 1  # the key in the code has only an unsafe rewrite
     assert result.stderr.startswith("bepro: no LLM configured; offline codemods only\n")
     assert result.stdout.startswith("--- a/app.py\n+++ b/app.py\n")
     assert (
-        "id-generation (bepro:truncated-uuid) skipped: no safe offline rewrite; "
-        "an unsafe one (whole-uuid) runs with --unsafe-fixes"
+        "secrets (bepro:credential-literal) skipped: no safe offline rewrite; "
+        "an unsafe one (secret-from-env) runs with --unsafe-fixes"
     ) in result.stderr
     # the unbounded queue, a preview code whose one rewrite is unsafe, is fixed only when asked
     assert "unbounded-queue" not in result.stderr

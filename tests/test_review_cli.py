@@ -32,12 +32,12 @@ def fetch(url):
 
 
 # One finding of a default bepro code (no ruff needed): a uuid cut to 32 random bits.
-ORDER_IDS = """\
-import uuid
+ORDER_CACHE = """\
+import redis
 
 
-def new_order_id() -> str:
-    return str(uuid.uuid4())[:8]
+def order_cache() -> redis.Redis:
+    return redis.Redis(host="orders-cache")
 """
 
 
@@ -392,10 +392,12 @@ def test_files_no_selected_code_applies_to_are_counted_not_analysed(
     goes unreported); with every role, it is analysed like the rest."""
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_broken.py").write_text("def broken(:\n", encoding="utf-8")
-    (tmp_path / "app.py").write_text(ORDER_IDS, encoding="utf-8")
+    (tmp_path / "app.py").write_text(ORDER_CACHE, encoding="utf-8")
     default = engine.review_files([tmp_path], catalogue, engine.ReviewOptions(use_ruff=False))
     assert (default.files, default.lines, default.issues) == (2, 8, [])
-    assert [finding.source for finding in default.findings] == ["bepro:truncated-uuid"]
+    assert [finding.source for finding in default.findings] == [
+        "bepro:blocking-call-without-timeout"
+    ]
     options = engine.ReviewOptions(use_ruff=False, all_roles=True)
     every_role = engine.review_files([tmp_path], catalogue, options)
     assert [issue.kind for issue in every_role.issues] == ["parse-error"]
@@ -409,7 +411,7 @@ def test_a_large_tree_reviewed_in_worker_processes_matches_one_process(
     the same order, as one process finds."""
     count = engine.PARALLEL_MIN_FILES + 5
     for number in range(count):
-        body = ORDER_IDS if number % 3 else "import json\n"
+        body = ORDER_CACHE if number % 3 else "import json\n"
         (tmp_path / f"module_{number:03}.py").write_text(body, encoding="utf-8")
     options = engine.ReviewOptions(use_ruff=False)
     parallel = engine.review_files([tmp_path], catalogue, options)
