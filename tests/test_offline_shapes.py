@@ -106,7 +106,12 @@ def test_a_wide_answer_adds_a_next_best_rule_from_a_new_category(catalogue: Cata
 
 def test_rules_the_code_breaks_lead_and_the_total_stays_at_six(catalogue: Catalogue) -> None:
     ranking = _ranking(catalogue, ("timeouts", 1.0), ("retries", 0.5))
-    assert select_rules(ranking, "review", catalogue, ["secrets"]) == [
+    # a narrow answer about code: what only the code's text retrieves fills up to two rules
+    assert select_rules(ranking, "review", catalogue, ["secrets"]) == ["secrets", "timeouts"]
+    assert select_rules(ranking, "review", catalogue, ["secrets", "authz"]) == ["secrets", "authz"]
+    assert select_rules(ranking, "review", catalogue) == ["timeouts", "retries"]
+    # a wide one keeps its breadth
+    assert select_rules(ranking, "secure", catalogue, ["secrets"])[:3] == [
         "secrets",
         "timeouts",
         "retries",

@@ -172,9 +172,19 @@ def select_rules(
     """The rules the answer covers, best match first: `forced` ones (those a review of the user's
     code found broken) lead, then the ranking's, as many as the action's breadth allows."""
     chosen = _by_score(ranking, action, catalogue) if ranking.rules else []
-    missing = [rule for rule in ANCHOR_RULES.get(action, ()) if rule not in chosen]
+    anchors = ANCHOR_RULES.get(action, ())
+    missing = [rule for rule in anchors if rule not in chosen]
     if chosen and missing:  # the contract asks for them
         chosen = [*chosen[: rule_breadth(action)[1] - len(missing)], *missing]
+    if forced and action not in WIDE_ACTIONS:
+        # An answer about code stays on what its review found (and the question's own topic):
+        # rules that only the code's text retrieves fill up to the action's fewest, no further
+        # ("fix this" on a Slack notifier met input-validation, load-shedding and logging).
+        room = max(0, rule_breadth(action)[0] - len(forced))
+        chosen = [
+            *[rule for rule in chosen if rule not in anchors][:room],
+            *[rule for rule in chosen if rule in anchors],
+        ]
     return list(dict.fromkeys([*forced, *chosen]))[:MAX_RULES_WITH_FINDINGS]
 
 
