@@ -298,6 +298,6 @@ def test_an_answer_about_code_also_covers_what_the_question_is_about(
         paths,
         retriever=retriever,
     )
-    assert {"timeouts", "idempotency"} <= set(asked.rules)
-    assert question_topic("add retries to this client", "implement", retriever) == ["idempotency"]
+    assert {"timeouts", "retries"} <= set(asked.rules)
+    assert question_topic("add retries to this client", "implement", retriever) == ["retries"]
     assert question_topic("review this", "review", retriever) == []  # flat: about nothing
