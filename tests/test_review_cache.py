@@ -51,3 +51,25 @@ def test_counted_files_keep_their_line_count_apart_from_reviews(tmp_path: Path) 
     test_file.write_text("a = 1\n")
     edited = ResultCache(tmp_path / "cache", clock=LATER)
     assert edited.lookup([str(test_file)], COUNTED) == ({}, [str(test_file)])
+
+
+def test_a_run_that_changes_nothing_leaves_the_cache_file_alone(tmp_path: Path) -> None:
+    source = tmp_path / "app.py"
+    source.write_text("x = 1\n")
+    first = ResultCache(tmp_path / "cache", clock=LATER)
+    first.lookup([str(source)])
+    first.save([_review(source, 1)])
+    written = first.file.stat().st_mtime_ns
+    os.utime(first.file, ns=(written - 10**9, written - 10**9))  # as if written a second ago
+
+    warm = ResultCache(tmp_path / "cache", clock=LATER)
+    found, _ = warm.lookup([str(source)])
+    warm.save([])
+    assert found[str(source)].lines == 1
+    assert first.file.stat().st_mtime_ns == written - 10**9  # not rewritten
+
+    source.write_text("x = 2\n")
+    edited = ResultCache(tmp_path / "cache", clock=LATER)
+    assert edited.lookup([str(source)]) == ({}, [str(source)])
+    edited.save([_review(source, 1)])
+    assert first.file.stat().st_mtime_ns != written - 10**9

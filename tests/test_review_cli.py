@@ -140,6 +140,24 @@ def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -
     assert paths == {"svc/app.py", "scripts/seed.py"}
 
 
+def test_a_module_with_a_main_block_that_production_code_imports_is_production(
+    project: Path,
+) -> None:
+    """shop/server.py and shop/geo/lookup.py have debugging main blocks, but the views import
+    them: they are the application. tasks.py at the root has one too and only a name that
+    collides with an import: it stays a script."""
+    tool = SERVICE + '\n\nif __name__ == "__main__":\n    fetch("https://example.com")\n'
+    for folder in ("shop", "shop/geo", "shop/api"):
+        (project / folder).mkdir(parents=True)
+        (project / folder / "__init__.py").write_text("", encoding="utf-8")
+    for module in ("shop/server.py", "shop/geo/lookup.py", "tasks.py"):
+        (project / module).write_text(tool, encoding="utf-8")
+    views = "from shop import server\nfrom ..geo.lookup import fetch\nimport svc.tasks\n"
+    (project / "shop" / "api" / "views.py").write_text(views, encoding="utf-8")
+    paths = {Path(f["path"]).as_posix() for f in _json(project, target=".")["findings"]}
+    assert paths == {"svc/app.py", "shop/server.py", "shop/geo/lookup.py"}
+
+
 def test_sarif_validates_against_the_2_1_0_schema(project: Path) -> None:
     result = invoke_bepro("review", "svc", "--format", "sarif", cwd=project)
     sarif = json.loads(result.stdout)

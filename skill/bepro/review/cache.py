@@ -53,6 +53,7 @@ class FileReview:
     issue: FileIssue | None = None
     suppressed: dict[int, frozenset[str]] = field(default_factory=dict)
     entry_point: bool = False  # run as a program: `if __name__ == "__main__":`
+    imports: tuple[str, ...] = ()  # roles.imported_modules: is an entry point imported?
 
     def cacheable(self) -> bool:
         return self.issue is None or self.issue.kind in _STABLE_ISSUES
@@ -64,6 +65,7 @@ class FileReview:
             "issue": self.issue.model_dump() if self.issue else None,
             "suppressed": {str(line): sorted(codes) for line, codes in self.suppressed.items()},
             "entry_point": self.entry_point,
+            "imports": list(self.imports),
         }
 
     @classmethod
@@ -79,6 +81,7 @@ class FileReview:
             issue=FileIssue.model_validate({**issue, "path": path}) if issue else None,
             suppressed={int(line): frozenset(codes) for line, codes in data["suppressed"].items()},
             entry_point=bool(data["entry_point"]),
+            imports=tuple(str(name) for name in data.get("imports", ())),
         )
 
 
@@ -169,22 +172,33 @@ class ResultCache:
 
     def save(self, fresh: Iterable[FileReview], counted: Iterable[FileReview] = ()) -> None:
         """Remember the fresh results and the files' statuses (files already gone from disk are
-        forgotten); a cache that cannot be written costs the next run time, nothing else."""
-        for review in fresh:
-            self._remember(review, REVIEWED)
-        for review in counted:
-            self._remember(review, COUNTED)
+        forgotten); a cache that cannot be written costs the next run time, nothing else. A run
+        that changed nothing writes nothing (a warm review of a large tree would spend a tenth of
+        its time re-encoding the same JSON)."""
+        changed = any([self._remember(review, REVIEWED) for review in fresh])
+        changed = any([self._remember(review, COUNTED) for review in counted]) or changed
         for path, digest in self._digests.items():
             entry = self._entries.get(path)
-            if isinstance(entry, dict) and entry.get("digest") == digest:
-                entry.pop("status", None)
-                if path in self._statuses:
-                    entry["status"] = self._statuses[path]
-        self._entries = {
+            if not isinstance(entry, dict) or entry.get("digest") != digest:
+                continue
+            status = self._statuses.get(path)
+            if entry.get("status") != status:
+                changed = True
+                if status is None:
+                    entry.pop("status", None)
+                else:
+                    entry["status"] = status
+        kept = {
             path: entry
             for path, entry in self._entries.items()
             if path in self._digests or os.path.exists(path)
         }
+        changed = changed or len(kept) != len(self._entries)
+        self._entries = kept
+        if changed:
+            self._write()
+
+    def _write(self) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             ignore = self.folder / ".gitignore"
@@ -194,16 +208,17 @@ class ResultCache:
         except OSError as exc:
             log.warning("cannot write the review cache %s: %s", self.file, exc.strerror)
 
-    def _remember(self, review: FileReview, kind: str) -> None:
+    def _remember(self, review: FileReview, kind: str) -> bool:
         """Add a result to the file's entry, which keeps its other kind if the bytes match."""
         digest = self._digests.get(review.path)
         if digest is None or not review.cacheable():
-            return
+            return False
         entry = self._entries.get(review.path)
         if not isinstance(entry, dict) or entry.get("digest") != digest:
             entry = {"digest": digest}
             self._entries[review.path] = entry
         entry[kind] = review.to_json()
+        return True
 
 
 def _status(result: os.stat_result) -> list[int]:

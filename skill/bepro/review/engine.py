@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from bepro.catalogue.model import Catalogue
 from bepro.review import ruff_adapter
@@ -32,7 +32,14 @@ from bepro.review.registry import (
     code_table,
     load_detectors,
 )
-from bepro.review.roles import ROLES, Role, is_entry_point, role_of
+from bepro.review.roles import (
+    ROLES,
+    Role,
+    imported_by,
+    imported_modules,
+    is_entry_point,
+    role_of,
+)
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 2_000_000
@@ -255,6 +262,7 @@ def _review_text(path: str, source: str) -> FileReview:
         result.issue = FileIssue(path=path, kind="parse-error", message=message)
         return result
     result.entry_point = is_entry_point(tree)
+    result.imports = imported_modules(tree, path)
     context = ModuleContext.build(path, source, tree)
     try:
         result.raw = _run_detectors(tree, context)
@@ -407,6 +415,21 @@ class _LineTexts:
         return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
+def _imported_entry_points(results: list[FileReview], roles: dict[str, Role]) -> set[str]:
+    """Modules with a main block that production code imports: they are production code."""
+    entry_points = [r.path for r in results if r.entry_point and roles[r.path] == "production"]
+    if not entry_points:
+        return set()
+    imports = (
+        name
+        for result in results
+        if roles[result.path] == "production" and not result.entry_point
+        for name in result.imports
+    )
+    packages = {PurePath(r.path).parent for r in results if PurePath(r.path).name == "__init__.py"}
+    return imported_by(entry_points, imports, packages)
+
+
 def fingerprint(path: str, source: str, line_text: str) -> str:
     """Stable across edits elsewhere in the file: the file's name, the code and the flagged line's
     text, not its number (as SARIF's partialFingerprints and ruff-style baselines do)."""
@@ -432,9 +455,13 @@ def _assemble(
     texts = _LineTexts(sources or {})
     issues = [result.issue for result in results if result.issue is not None]
     table = code_table()
+    path_roles = {result.path: role_of(result.path, options.role_overrides) for result in results}
+    imported = _imported_entry_points(results, path_roles)
     for result in results:
         # A file bepro could not parse still gets ruff's findings: ruff parses what CPython does.
-        role = role_of(result.path, options.role_overrides, result.entry_point)
+        role = path_roles[result.path]
+        if role == "production" and result.entry_point and result.path not in imported:
+            role = "script"  # a program run by hand (roles.role_of)
         for raw in [*result.raw, *ruff_hits.get(result.path, [])]:
             rule = catalogue.rule(raw.rule_id)
             info = table.get(raw.source)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import PurePath
 from typing import Literal, get_args
@@ -53,7 +54,9 @@ def role_of(
 ) -> Role:
     """The role of a file: the first matching override glob, else what its path says; a module
     run as a program (an `if __name__ == "__main__":` block) that its path calls production is
-    a script, the way one-off tools and CLIs are written."""
+    a script, the way one-off tools and CLIs are written (the caller passes entry_point=False
+    for one that production code imports: the application's own app.py or a helper with a
+    debugging main block)."""
     for pattern, role in (overrides or {}).items():
         if matches(path, pattern):
             return role
@@ -74,6 +77,62 @@ def is_entry_point(tree: ast.Module) -> bool:
         or isinstance(statement, ast.While)
         for statement in tree.body
     )
+
+
+def imported_modules(tree: ast.Module, path: str) -> tuple[str, ...]:
+    """The dotted names a module imports anywhere in it (`from a.b import c` gives a.b and
+    a.b.c: c may be a module), relative imports resolved against its path; the standard
+    library left out."""
+    package = PurePath(path).parent.parts
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package[: len(package) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+    return tuple(
+        sorted(
+            name
+            for name in names
+            if name and name.split(".")[0] not in sys.stdlib_module_names | {"__future__"}
+        )
+    )
+
+
+def imported_by(paths: Iterable[str], imports: Iterable[str], packages: set[PurePath]) -> set[str]:
+    """Those of `paths` that some name in `imports` refers to: `archivebox/machine/detect.py`
+    is imported as `archivebox.machine.detect` or `machine.detect` when those folders are
+    packages (hold an `__init__.py`), never as a bare `detect`, which could be any module."""
+    wanted = {name: path for path in paths for name in _dotted_names(path, packages)}
+    if not wanted:
+        return set()
+    found: set[str] = set()
+    for name in imports:
+        words = name.split(".")
+        for start in range(len(words) - 1):
+            path = wanted.get(".".join(words[start:]))
+            if path is not None:
+                found.add(path)
+    return found
+
+
+def _dotted_names(path: str, packages: set[PurePath]) -> list[str]:
+    """The names of two parts or more a module can be imported under, through its packages."""
+    module = PurePath(path)
+    parts = [] if module.stem == "__init__" else [module.stem]
+    folder = module.parent
+    names: list[str] = []
+    while folder in packages and folder.name:
+        parts.insert(0, folder.name)
+        if len(parts) > 1:
+            names.append(".".join(parts))
+        folder = folder.parent
+    return names
 
 
 def _imports_faker(statement: ast.stmt) -> bool:
