@@ -120,7 +120,7 @@ _HOLDERS: tuple[type[ast.AST], ...] = (
 _BLOCKS = {node_type: _block_fields(node_type) for node_type in _HOLDERS}
 
 
-def _statements(body: list[ast.stmt]) -> Iterator[ast.AST]:
+def statements(body: list[ast.stmt]) -> Iterator[ast.AST]:
     """Every statement, nested ones included, in source order, without descending into
     expressions: imports are statements, and expressions are most of a tree's nodes. A stack,
     not recursion: every module is walked this way before its review."""
@@ -136,7 +136,7 @@ def _statements(body: list[ast.stmt]) -> Iterator[ast.AST]:
 
 def _import_aliases(tree: ast.Module) -> dict[str, str]:
     aliases: dict[str, str] = {}
-    for node in _statements(tree.body):
+    for node in statements(tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import Literal, get_args
 
+from bepro.review.context import statements
 from bepro.review.globs import matches
 
 Role = Literal["production", "test", "migration", "script", "example"]
@@ -85,7 +86,7 @@ def imported_modules(tree: ast.Module, path: str) -> tuple[str, ...]:
     library left out."""
     package = PurePath(path).parent.parts
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in statements(tree.body):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
