@@ -26,11 +26,15 @@ class ModuleContext:
     _facts: dict[Callable[..., Any], Any] = field(default_factory=dict)
 
     imported_roots: frozenset[str] = frozenset()
+    import_statements: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
 
     @classmethod
     def build(cls, path: str, source: str, tree: ast.Module) -> ModuleContext:
         context = cls(path=path, tree=tree, source=source)
-        context.aliases = _import_aliases(tree)
+        context.import_statements = [
+            node for node in statements(tree.body) if isinstance(node, ast.Import | ast.ImportFrom)
+        ]
+        context.aliases = _import_aliases(context.import_statements)
         context.imported_roots = frozenset(name.split(".")[0] for name in context.aliases.values())
         return context
 
@@ -134,9 +138,9 @@ def statements(body: list[ast.stmt]) -> Iterator[ast.AST]:
                 todo.extend(reversed(inner))
 
 
-def _import_aliases(tree: ast.Module) -> dict[str, str]:
+def _import_aliases(imports: list[ast.Import | ast.ImportFrom]) -> dict[str, str]:
     aliases: dict[str, str] = {}
-    for node in statements(tree.body):
+    for node in imports:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:

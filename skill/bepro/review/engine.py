@@ -262,8 +262,8 @@ def _review_text(path: str, source: str) -> FileReview:
         result.issue = FileIssue(path=path, kind="parse-error", message=message)
         return result
     result.entry_point = is_entry_point(tree)
-    result.imports = imported_modules(tree, path)
     context = ModuleContext.build(path, source, tree)
+    result.imports = imported_modules(context.import_statements, path)
     try:
         result.raw = _run_detectors(tree, context)
     except RecursionError:

@@ -16,7 +16,6 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import Literal, get_args
 
-from bepro.review.context import statements
 from bepro.review.globs import matches
 
 Role = Literal["production", "test", "migration", "script", "example"]
@@ -80,29 +79,26 @@ def is_entry_point(tree: ast.Module) -> bool:
     )
 
 
-def imported_modules(tree: ast.Module, path: str) -> tuple[str, ...]:
+_STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
+
+
+def imported_modules(imports: Iterable[ast.Import | ast.ImportFrom], path: str) -> tuple[str, ...]:
     """The dotted names a module imports anywhere in it (`from a.b import c` gives a.b and
     a.b.c: c may be a module), relative imports resolved against its path; the standard
     library left out."""
     package = PurePath(path).parent.parts
     names: set[str] = set()
-    for node in statements(tree.body):
+    for node in imports:
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
+        else:
             base = node.module or ""
             if node.level:
                 anchor = package[: len(package) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
-    return tuple(
-        sorted(
-            name
-            for name in names
-            if name and name.split(".")[0] not in sys.stdlib_module_names | {"__future__"}
-        )
-    )
+    return tuple(sorted(name for name in names if name and name.partition(".")[0] not in _STDLIB))
 
 
 def imported_by(paths: Iterable[str], imports: Iterable[str], packages: set[PurePath]) -> set[str]:
