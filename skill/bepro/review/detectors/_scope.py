@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from bepro.review.context import ModuleContext, is_none
+from bepro.review.context import ModuleContext, is_none, statements
 
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -321,9 +321,10 @@ def _record(table: dict[str, str | None], name: str, factory: str | None) -> Non
 
 
 def assigned_values(scope: ast.AST, name: str) -> list[ast.expr]:
-    """Every value bound to a plain name anywhere in a scope (`=`, annotated `=`, `+=`)."""
+    """Every value bound to a plain name anywhere in a scope (`=`, annotated `=`, `+=`): all
+    are statements, so the walk does not descend into expressions (most of a tree)."""
     values: list[ast.expr] = []
-    for statement in walk(scope):
+    for statement in statements(getattr(scope, "body", [])):
         if isinstance(statement, ast.Assign):
             targets: list[ast.expr] = statement.targets
         elif isinstance(statement, ast.AnnAssign | ast.AugAssign) and statement.value is not None:
