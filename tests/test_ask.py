@@ -141,6 +141,24 @@ def test_cli_ask_with_a_file(index_dir: Path, tmp_path: Path) -> None:
     assert "timeouts" in json.loads(result.stdout)["rules"]
 
 
+def test_asking_about_a_binary_or_broken_file_says_so(index_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "image.py").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    binary = invoke_bepro(
+        "ask", "what is wrong?", "--file", "image.py", cwd=tmp_path,
+        env={"BEPRO_INDEX_DIR": str(index_dir)},
+    )  # fmt: skip
+    assert binary.returncode == 2
+    assert "image.py is a binary file (pass a source file to --file)" in binary.stderr
+    (tmp_path / "broken.py").write_text("def charge(:\n    pass\n", encoding="utf-8")
+    broken = invoke_bepro(
+        "ask", "what is wrong?", "--file", "broken.py", cwd=tmp_path,
+        env={"BEPRO_INDEX_DIR": str(index_dir)},
+    )  # fmt: skip
+    assert broken.returncode == 0, broken.stderr
+    assert "`bepro review` could not parse it (cannot parse: " in broken.stdout
+    assert "flags nothing" not in broken.stdout
+
+
 PAYMENTS_CLIENT = """\
 import requests
 

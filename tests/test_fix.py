@@ -375,3 +375,14 @@ def test_cli_reports_statuses_exit_codes_and_the_llm_notice(tmp_path: Path) -> N
 def test_a_diff_of_an_absolute_path_has_git_headers() -> None:
     diff = unified_diff("A = 1\n", "A = 2\n", "/srv/app.py")
     assert diff.startswith("--- a/srv/app.py\n+++ b/srv/app.py\n")
+
+
+def test_a_file_that_is_not_utf8_is_left_alone_with_a_message(tmp_path: Path) -> None:
+    """A Latin-1 module is reported and never rewritten (as UTF-8 it would change bytes)."""
+    legacy = b'import requests\n\nGREETING = "gr\xfc\xdf"\n\n\ndef ping():\n    return requests.get("https://x.example")\n'
+    (tmp_path / "legacy.py").write_bytes(legacy)
+    result = invoke_bepro("fix", "legacy.py", "--apply", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "legacy.py: not-utf8: not UTF-8 text; left alone" in result.stderr
+    assert "internal error" not in result.stderr
+    assert (tmp_path / "legacy.py").read_bytes() == legacy

@@ -145,6 +145,9 @@ def validate_request(request: AskRequest, catalogue: Catalogue) -> str:
     return question
 
 
+BINARY_SNIFF_BYTES = 8192  # a NUL byte this early means binary, as git and the review decide
+
+
 def read_context_file(path: Path) -> str:
     try:
         size = path.stat().st_size
@@ -152,13 +155,16 @@ def read_context_file(path: Path) -> str:
             raise UsageError(
                 f"{path} is {size} bytes; the limit is {MAX_FILE_BYTES}", "pass a smaller file"
             )
-        return path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
     except FileNotFoundError as exc:
         raise UsageError(f"no such file: {path}", "check the --file path") from exc
     except IsADirectoryError as exc:
         raise UsageError(f"{path} is a directory", "pass one file to --file") from exc
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}", "check the --file path") from exc
+    if b"\0" in data[:BINARY_SNIFF_BYTES]:
+        raise UsageError(f"{path} is a binary file", "pass a source file to --file")
+    return data.decode("utf-8", errors="replace")
 
 
 def rule_breadth(action: str) -> tuple[int, int]:
@@ -243,6 +249,7 @@ class Retrieval:
     action_note: str | None = None  # set when the inferred action is a guess
     rewrites: FixReport | None = None  # for REWRITE_ACTIONS with findings
     action_confidence: float | None = None  # set when the action was inferred
+    unparsed: str | None = None  # why a review of the code could not read it (a syntax error)
 
     def code_sections(self, answer: str) -> str:
         """The answer between the review of the user's code and its validated rewrites."""
@@ -257,7 +264,7 @@ class Retrieval:
                 rewrites += left_to_fix(len(self.findings) - len(targets))
         if rewrites:
             answer = answer.rstrip("\n") + "\n\n" + rewrites
-        return findings_section(self.findings) + answer
+        return findings_section(self.findings, self.unparsed) + answer
 
     def fix_outs(self) -> list[FixOut] | None:
         return None if self.rewrites is None else fix_outs(self.rewrites)
@@ -301,8 +308,13 @@ def retrieve(
     context = read_context_file(request.file) if request.file is not None else request.context
     findings = request.findings
     filename = str(request.file) if request.file is not None else CODE_FILENAME
-    if findings is None:
-        findings = tuple(review_code(context, filename, catalogue).findings) if context else ()
+    unparsed = None
+    if findings is None and context:
+        reviewed = review_code(context, filename, catalogue)
+        findings = tuple(reviewed.findings)
+        if request.file is not None and request.file.suffix == ".py":  # pasted text may be a log
+            unparsed = next((issue.message for issue in reviewed.issues), None)
+    findings = findings or ()
     rewrites = None
     if context and action in REWRITE_ACTIONS:
         rewrites = rewrites_for(context, filename, findings, catalogue)
@@ -326,6 +338,7 @@ def retrieve(
         note,
         rewrites,
         confidence,
+        unparsed,
     )
 
 
@@ -429,12 +442,15 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
     )
 
 
-def findings_section(findings: tuple[Finding, ...]) -> str:
+def findings_section(findings: tuple[Finding, ...], unparsed: str | None = None) -> str:
     """The review of the user's code, as the answer's opening table, highest priority first; past
     MAX_FINDINGS_SHOWN rows, the rest are counted per rule."""
     lines = ["## Findings in your code", ""]
+    if unparsed:  # ruff's findings may still come, but bepro's own detectors saw nothing
+        lines += [f"`bepro review` could not parse it ({unparsed}): fix that first.", ""]
     if not findings:
-        lines += ["`bepro review` flags nothing in it; the guidance below still applies.", ""]
+        if not unparsed:
+            lines += ["`bepro review` flags nothing in it; the guidance below still applies.", ""]
         return "\n".join(lines) + "\n"
     shown = cap_findings(findings, MAX_FINDINGS_SHOWN)
     lines += ["| where | code | rule | priority | finding |", "| --- | --- | --- | --- | --- |"]

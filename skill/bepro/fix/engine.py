@@ -103,7 +103,14 @@ def run_fix(request: FixRequest) -> FixReport:
         except OutsideTargetsError as refusal:
             report.refused.append(refusal.message)
             continue
-        original = read_exact(path)
+        try:
+            original = read_exact(path)
+        except UnicodeDecodeError:  # rewriting it as UTF-8 would change bytes nobody asked for
+            report.issues.append(f"{path}: not-utf8: not UTF-8 text; left alone")
+            continue
+        except OSError as exc:
+            report.issues.append(f"{path}: read-error: {exc.strerror}")
+            continue
         fixer = _FileFixer(path, original, _without_tests(request))
         if fixer.current.issues:
             report.issues += [
