@@ -276,6 +276,12 @@ def test_unknown_rule_or_code_is_a_warning_that_names_the_closest(project: Path)
     assert unknown.returncode == 1  # the known code still runs and finds the call
     assert "unknown rule id or code 'timeout' (ignored); did you mean 'timeouts'?" in unknown.stderr
     assert "ruff:S113" in unknown.stdout
+    # nothing known selected: an error, or a typo in CI would pass as a clean review
+    nothing = invoke_bepro("review", "svc", "--select", "timeout", cwd=project)
+    assert nothing.returncode == 2
+    assert "--select names nothing bepro knows: timeout (did you mean 'timeouts'?)" in (
+        nothing.stderr
+    )
     missing = invoke_bepro("review", "nowhere", cwd=project)
     assert missing.returncode == 2
     assert "no such file or directory: nowhere" in missing.stderr

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bepro.catalogue.model import Catalogue
+from bepro.errors import UsageError
 from bepro.review.registry import CodeInfo, code_table
 
 
@@ -91,5 +92,9 @@ def enabled_codes(
     warnings = [unknown_warning("--select", term, catalogue, table) for term in chosen.unknown]
     warnings += [unknown_warning("--ignore", term, catalogue, table) for term in dropped.unknown]
     if chosen.unknown and not chosen.sources:
-        base = frozenset()  # everything selected was unknown: report nothing rather than all
+        # nothing would be checked: in CI a typo must not pass as a clean review
+        raise UsageError(
+            f"--select names nothing bepro knows: {', '.join(sorted(chosen.unknown))}",
+            warnings[0].split("(ignored); ", 1)[1],
+        )
     return base - dropped.sources, warnings
