@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from textwrap import dedent
 
@@ -19,7 +21,7 @@ from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
 from bepro.retrieval.search import Retriever
 
-from .conftest import ROOT, invoke_bepro, run_bepro
+from .conftest import ROOT, bepro_command, invoke_bepro, run_bepro
 
 
 def test_payment_retry_question_cites_idempotency_and_retries(
@@ -157,6 +159,18 @@ def test_asking_about_a_binary_or_broken_file_says_so(index_dir: Path, tmp_path:
     assert broken.returncode == 0, broken.stderr
     assert "`bepro review` could not parse it (cannot parse: " in broken.stdout
     assert "flags nothing" not in broken.stdout
+
+
+def test_code_piped_to_file_dash_is_reviewed_and_answered(index_dir: Path) -> None:
+    piped = subprocess.run(
+        bepro_command("ask", "is this call safe?", "--file", "-", "--format", "json"),
+        input="import requests\n\nrequests.get('https://partner.example/orders')\n",
+        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
+        env={**os.environ, "BEPRO_INDEX_DIR": str(index_dir)},
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    findings = json.loads(piped.stdout)["findings"]
+    assert [(f["path"], f["line"], f["source"]) for f in findings] == [("stdin.py", 3, "ruff:S113")]
 
 
 PAYMENTS_CLIENT = """\

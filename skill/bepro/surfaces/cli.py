@@ -13,7 +13,7 @@ import typer
 from typer.exceptions import TyperException
 
 from bepro import __version__
-from bepro.errors import BeproError
+from bepro.errors import BeproError, UsageError
 from bepro.surfaces import cli_eval, cli_fix, cli_mcp, cli_review, cli_serve
 from bepro.surfaces.wording import error_text
 
@@ -220,7 +220,10 @@ def ask_command(
             help="plan, design, build, implement, review, fix, optimize, refactor, debug, secure or scale; inferred when omitted.",
         ),
     ] = None,
-    file: Annotated[Path | None, typer.Option("--file", help="A code file to ask about.")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="A code file to ask about; - reads it from standard input."),
+    ] = None,
     output: Annotated[
         AskFormat, typer.Option("--format", "-f", help="Output format.")
     ] = AskFormat.text,
@@ -242,10 +245,13 @@ def ask_command(
     from bepro.agent.answer import NOT_CONFIGURED
 
     emit = _stdout_writer if output is AskFormat.text else None
+    code = _read_stdin_code() if file == STDIN else None
     outcome = open_pack().answer(
         question,
         action=action,
-        file=file,
+        code=code,
+        filename=STDIN_FILENAME if code is not None else None,
+        file=None if code is not None else file,
         llm="auto" if llm is None else (True if llm else None),  # --llm requires one
         stream=emit,
     )
@@ -267,6 +273,17 @@ def ask_command(
         )
     else:
         _print_markdown(result.answer)
+
+
+STDIN = Path("-")
+STDIN_FILENAME = "stdin.py"
+
+
+def _read_stdin_code() -> str:
+    """The code piped to `--file -`; the review that follows checks its size."""
+    if sys.stdin.isatty():
+        raise UsageError("--file - reads code from standard input", "pipe a file into bepro ask")
+    return sys.stdin.read()
 
 
 def _stdout_writer(text: str) -> None:
