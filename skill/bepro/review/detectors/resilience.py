@@ -311,6 +311,51 @@ def _mounts_timeout_adapter(tree: ast.Module) -> bool:
     return False
 
 
+_REDIS_CACHE = re.compile(r"RedisCache")
+# Options that bound a redis socket: Django's RedisCache passes OPTIONS to redis-py's pool
+# (lower case), django-redis reads its own upper-case names.
+_CACHE_TIMEOUT_OPTIONS = frozenset(
+    {"socket_timeout", "SOCKET_TIMEOUT", "socket_connect_timeout", "SOCKET_CONNECT_TIMEOUT"}
+)
+
+
+@detector("cache-backend-without-timeout", "timeouts", nodes=(ast.Dict,))
+def cache_backend_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A Django `CACHES` entry on Redis with no socket timeout: redis-py waits forever, and the
+    cache is read on most requests (sessions, permissions, throttles), so a stalled Redis hangs
+    every worker thread."""
+    assert isinstance(node, ast.Dict)  # noqa: S101 - registered for ast.Dict only
+    if not context.text_matches(_REDIS_CACHE):
+        return
+    entries = _literal_entries(node)
+    backend = string_parts(entries["BACKEND"]) if "BACKEND" in entries else ""
+    if "RedisCache" not in backend:
+        return
+    options = entries.get("OPTIONS")
+    if options is not None and not isinstance(options, ast.Dict):
+        return  # built elsewhere: it may set the timeouts
+    if options is not None and not _CACHE_TIMEOUT_OPTIONS.isdisjoint(_literal_entries(options)):
+        return
+    location = entries.get("LOCATION")
+    text = string_parts(location) if location is not None else ""
+    if location is not None and (not text or "socket_timeout" in text or "?{}" in text):
+        return  # a URL from a variable or with a query may carry ?socket_timeout=
+    yield Hit(
+        node,
+        f"the Redis cache backend ({backend.rpartition('.')[2]}) sets no socket timeout in "
+        "OPTIONS: redis-py waits forever, and every request that reads the cache hangs with it",
+    )
+
+
+def _literal_entries(node: ast.Dict) -> dict[str, ast.expr]:
+    """A dict literal's entries whose keys are string constants."""
+    return {
+        key.value: value
+        for key, value in zip(node.keys, node.values, strict=True)
+        if isinstance(key, ast.Constant) and isinstance(key.value, str)
+    }
+
+
 # ---------------------------------------------------------------- retries
 
 _PROCESS_EXITS = frozenset({"exit", "quit", "sys.exit", "os._exit"})

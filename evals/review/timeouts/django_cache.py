@@ -1,0 +1,29 @@
+"""Django CACHES on Redis: without a socket timeout in OPTIONS, redis-py waits forever and every
+request that reads the cache (sessions, permissions, throttles) hangs with a stalled Redis."""
+
+import os
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://cache:6379/1")
+REDIS_HOST = os.environ.get("REDIS_HOST", "cache")
+
+CACHES = {
+    "default": {  # expect: timeouts
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": f"redis://{REDIS_HOST}:6379/0",
+    },
+    "sessions": {  # expect: timeouts
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://cache:6379/2",
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+    },
+    "throttles": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://cache:6379/3",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 1},
+    },
+    "reports": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,  # may carry ?socket_timeout=
+    },
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+}
