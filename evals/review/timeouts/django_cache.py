@@ -25,5 +25,13 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,  # may carry ?socket_timeout=
     },
+    "sentinel": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://mymaster/0",
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.SentinelClient",
+            "CONNECTION_POOL_KWARGS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        },
+    },
     "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }

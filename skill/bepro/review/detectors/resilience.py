@@ -334,7 +334,7 @@ def cache_backend_without_timeout(node: ast.AST, context: ModuleContext) -> Iter
     options = entries.get("OPTIONS")
     if options is not None and not isinstance(options, ast.Dict):
         return  # built elsewhere: it may set the timeouts
-    if options is not None and not _CACHE_TIMEOUT_OPTIONS.isdisjoint(_literal_entries(options)):
+    if options is not None and _sets_a_timeout(options):
         return
     location = entries.get("LOCATION")
     text = string_parts(location) if location is not None else ""
@@ -344,6 +344,16 @@ def cache_backend_without_timeout(node: ast.AST, context: ModuleContext) -> Iter
         node,
         f"the Redis cache backend ({backend.rpartition('.')[2]}) sets no socket timeout in "
         "OPTIONS: redis-py waits forever, and every request that reads the cache hangs with it",
+    )
+
+
+def _sets_a_timeout(options: ast.Dict) -> bool:
+    """A timeout key anywhere in OPTIONS: django-redis also takes them inside
+    CONNECTION_POOL_KWARGS and SENTINEL_KWARGS (peeringdb's Sentinel setup)."""
+    return any(
+        isinstance(inner, ast.Dict)
+        and not _CACHE_TIMEOUT_OPTIONS.isdisjoint(_literal_entries(inner))
+        for inner in walk(options)
     )
 
 
