@@ -563,6 +563,16 @@ def load_action_model() -> ActionModel:
     )
 
 
+def softmax(logits: npt.NDArray[float64]) -> npt.NDArray[float64]:
+    """Probabilities along the last axis (shifted by the row's max, so exp never overflows): the
+    classifier's, when it is fitted and when it is asked."""
+    import numpy as np
+
+    exps = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    result: npt.NDArray[float64] = exps / exps.sum(axis=-1, keepdims=True)
+    return result
+
+
 def action_similarities(vector: Iterable[float]) -> dict[str, float]:
     """Each action's cosine to a unit-length question embedding, plus CLASSIFIER_WEIGHT times the
     probability the example classifier gives it."""
@@ -570,9 +580,7 @@ def action_similarities(vector: Iterable[float]) -> dict[str, float]:
 
     model = load_action_model()
     question = np.asarray(list(vector), dtype=np.float64)
-    logits = question @ model.weights + model.bias
-    probabilities = np.exp(logits - logits.max())
-    probabilities /= probabilities.sum()
+    probabilities = softmax(question @ model.weights + model.bias)
     probability = dict(zip(model.classifier_actions, probabilities.tolist(), strict=True))
     cosines = model.centroids @ question
     return {

@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bepro.agent.intent import CENTROIDS_FILE, Embed, classify_action
+from bepro.agent.intent import CENTROIDS_FILE, Embed, classify_action, softmax
 from bepro.catalogue.model import Catalogue
 from bepro.evals.datasets import check_action, read_jsonl
 
@@ -200,9 +200,8 @@ def training_cases(evals_dir: Path, catalogue: Catalogue) -> list[ActionCase]:
     return cases
 
 
-def centroids(cases: list[ActionCase], embed: Embed) -> dict[str, list[float]]:
-    """Each action's mean example embedding, scaled to unit length."""
-    vectors = [[float(value) for value in row] for row in embed([c.question for c in cases])]
+def centroids(cases: list[ActionCase], vectors: list[list[float]]) -> dict[str, list[float]]:
+    """Each action's mean example embedding (`vectors`, one per case), scaled to unit length."""
     by_action: dict[str, list[list[float]]] = {}
     for case, vector in zip(cases, vectors, strict=True):
         by_action.setdefault(case.action, []).append(vector)
@@ -215,7 +214,7 @@ def centroids(cases: list[ActionCase], embed: Embed) -> dict[str, list[float]]:
 
 
 def classifier(
-    cases: list[ActionCase], embed: Embed, actions: tuple[str, ...]
+    cases: list[ActionCase], vectors: list[list[float]], actions: tuple[str, ...]
 ) -> dict[str, object]:
     """A softmax regression from a question's embedding to its action, fitted by full-batch
     gradient descent from zero weights (deterministic). Unlike the centroids, it learns which
@@ -224,16 +223,12 @@ def classifier(
     CLASSIFIER_L2 and intent.CLASSIFIER_WEIGHT were picked among 1e-4/3e-4 and 0.3/0.45/0.6."""
     import numpy as np
 
-    features = np.array(
-        [[float(value) for value in row] for row in embed([c.question for c in cases])]
-    )
+    features = np.array(vectors)
     targets = np.eye(len(actions))[[actions.index(case.action) for case in cases]]
     weights = np.zeros((features.shape[1], len(actions)))
     bias = np.zeros(len(actions))
     for _ in range(CLASSIFIER_EPOCHS):
-        logits = features @ weights + bias
-        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        probabilities = softmax(features @ weights + bias)
         gradient = (probabilities - targets) / len(cases)
         weights -= CLASSIFIER_STEP * (features.T @ gradient + CLASSIFIER_L2 * weights)
         bias -= CLASSIFIER_STEP * gradient.sum(axis=0)
@@ -252,12 +247,13 @@ def write_action_model(root: Path) -> Path:
 
     catalogue = load_catalogue(root / "SKILL.md")
     cases = training_cases(root / "evals", catalogue)
-    embed = default_embedder().embed
+    embedded = default_embedder().embed([case.question for case in cases])
+    vectors = [[float(value) for value in row] for row in embedded]
     payload = {
         "model": MODEL_ID,
         "examples": len(cases),
-        "centroids": centroids(cases, embed),
-        "classifier": classifier(cases, embed, catalogue.action_names),
+        "centroids": centroids(cases, vectors),
+        "classifier": classifier(cases, vectors, catalogue.action_names),
     }
     target = root / "skill" / "bepro" / "data" / CENTROIDS_FILE
     target.write_text(json.dumps(payload, separators=(",", ":")) + "\n", encoding="utf-8")
