@@ -158,6 +158,18 @@ def test_a_module_with_a_main_block_that_production_code_imports_is_production(
     assert paths == {"svc/app.py", "shop/server.py", "shop/geo/lookup.py"}
 
 
+def test_a_roles_override_wins_over_a_main_block(project: Path) -> None:
+    """`roles = { "tools/**" = "production" }` makes a tool with a main block production code."""
+    tool = SERVICE + '\n\nif __name__ == "__main__":\n    fetch("https://example.com")\n'
+    (project / "tools").mkdir()
+    (project / "tools" / "sync.py").write_text(tool, encoding="utf-8")
+    (project / "pyproject.toml").write_text(
+        PREVIEW_ON + 'roles = { "tools/**" = "production" }\n', encoding="utf-8"
+    )
+    paths = {Path(f["path"]).as_posix() for f in _json(project, target=".")["findings"]}
+    assert paths == {"svc/app.py", "tools/sync.py"}
+
+
 def test_sarif_validates_against_the_2_1_0_schema(project: Path) -> None:
     result = invoke_bepro("review", "svc", "--format", "sarif", cwd=project)
     sarif = json.loads(result.stdout)

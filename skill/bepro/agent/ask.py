@@ -145,9 +145,6 @@ def validate_request(request: AskRequest, catalogue: Catalogue) -> str:
     return question
 
 
-BINARY_SNIFF_BYTES = 8192  # a NUL byte this early means binary, as git and the review decide
-
-
 def read_context_file(path: Path) -> str:
     try:
         size = path.stat().st_size
@@ -162,7 +159,9 @@ def read_context_file(path: Path) -> str:
         raise UsageError(f"{path} is a directory", "pass one file to --file") from exc
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}", "check the --file path") from exc
-    if b"\0" in data[:BINARY_SNIFF_BYTES]:
+    from bepro.review.engine import looks_binary  # the review's own test for a binary file
+
+    if looks_binary(data):
         raise UsageError(f"{path} is a binary file", "pass a source file to --file")
     return data.decode("utf-8", errors="replace")
 

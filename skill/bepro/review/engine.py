@@ -243,7 +243,7 @@ def _read_source(path: str) -> str | FileReview:
         return FileReview(
             path, issue=FileIssue(path=path, kind="read-error", message=str(exc.strerror))
         )
-    if b"\0" in data[:8192]:
+    if looks_binary(data):
         return FileReview(
             path, issue=FileIssue(path=path, kind="skipped-binary", message="binary file")
         )
@@ -430,6 +430,14 @@ def _imported_entry_points(results: list[FileReview], roles: dict[str, Role]) ->
     return imported_by(entry_points, imports, packages)
 
 
+BINARY_SNIFF_BYTES = 8192
+
+
+def looks_binary(data: bytes) -> bool:
+    """A NUL byte early in the file means binary, as git decides."""
+    return b"\0" in data[:BINARY_SNIFF_BYTES]
+
+
 def fingerprint(path: str, source: str, line_text: str) -> str:
     """Stable across edits elsewhere in the file: the file's name, the code and the flagged line's
     text, not its number (as SARIF's partialFingerprints and ruff-style baselines do)."""
@@ -459,9 +467,8 @@ def _assemble(
     imported = _imported_entry_points(results, path_roles)
     for result in results:
         # A file bepro could not parse still gets ruff's findings: ruff parses what CPython does.
-        role = path_roles[result.path]
-        if role == "production" and result.entry_point and result.path not in imported:
-            role = "script"  # a program run by hand (roles.role_of)
+        entry_point = result.entry_point and result.path not in imported
+        role = role_of(result.path, options.role_overrides, entry_point)
         for raw in [*result.raw, *ruff_hits.get(result.path, [])]:
             rule = catalogue.rule(raw.rule_id)
             info = table.get(raw.source)
