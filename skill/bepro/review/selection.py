@@ -66,14 +66,17 @@ def closest(term: str, catalogue: Catalogue, table: dict[str, CodeInfo]) -> str 
     return found[0] if found else None
 
 
-def unknown_warning(flag: str, term: str, catalogue: Catalogue, table: dict[str, CodeInfo]) -> str:
+def _hint(term: str, catalogue: Catalogue, table: dict[str, CodeInfo]) -> str:
     guess = closest(term, catalogue, table)
-    hint = (
+    return (
         f"did you mean {guess!r}?"
         if guess
         else "`bepro rules` lists rule ids, `--statistics` codes"
     )
-    return f"{flag}: unknown rule id or code {term!r} (ignored); {hint}"
+
+
+def unknown_warning(flag: str, term: str, catalogue: Catalogue, table: dict[str, CodeInfo]) -> str:
+    return f"{flag}: unknown rule id or code {term!r} (ignored); {_hint(term, catalogue, table)}"
 
 
 def enabled_codes(
@@ -95,6 +98,6 @@ def enabled_codes(
         # nothing would be checked: in CI a typo must not pass as a clean review
         raise UsageError(
             f"--select names nothing bepro knows: {', '.join(sorted(chosen.unknown))}",
-            warnings[0].split("(ignored); ", 1)[1],
+            _hint(chosen.unknown[0], catalogue, table),
         )
     return base - dropped.sources, warnings
