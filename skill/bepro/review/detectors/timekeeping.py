@@ -14,7 +14,8 @@ _WALL_CLOCKS = frozenset(
     {"time.time", "time.time_ns", "datetime.datetime.now", "datetime.datetime.utcnow"}
 )
 _CLOCK_MODULES = frozenset({"time", "datetime"})
-_CLOCK_CALL = re.compile(r"\b(?:time|time_ns|now|utcnow)\s*\(")
+# no leading \b (it makes the search try every position); `utcnow(` ends in `now(`
+_CLOCK_CALL = re.compile(r"(?:time(?:_ns)?|now)\s*\(")
 
 
 @detector("wall-clock-duration", "time-utc", nodes=(ast.BinOp,))
