@@ -455,7 +455,12 @@ _CREDENTIAL_SHAPES = re.compile(
     r"|://[^\s/:@{}<>$\[\]'\"]+:[^\s/@{}<>$*\[\]'\"]{3,}@[^\s/'\"]"
     r"|gh[pousr]_[A-Za-z0-9]{36}\b|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{16,}"
 )
-_PLACEHOLDERS = ("example", ":password@", ":pass@", ":secret@", ":changeme@", "xxx", "@localhost")
+# A password for a server on this machine (`@localhost`, `@127.0.0.1`) is a developer default
+# (a docker-compose database), not a deployed secret: 2 of 2 such findings on real apps were.
+_PLACEHOLDERS = (
+    "example", ":password@", ":pass@", ":secret@", ":changeme@", "xxx",
+    "@localhost", "@127.0.0.1", "@[::1]",
+)  # fmt: skip
 
 
 @detector("credential-literal", "secrets", nodes=(ast.Module,))
