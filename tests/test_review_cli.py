@@ -198,6 +198,24 @@ def test_suppression_comment_silences_only_its_rule(project: Path) -> None:
     assert [f["rule_id"] for f in _findings(_json(project))] == ["timeouts"]
 
 
+@pytest.mark.parametrize(
+    ("marker", "left"),
+    [
+        ("# nosec", ["backpressure"]),  # bare: every bandit test on the line
+        ("# nosec B113", ["backpressure"]),  # S113 is ruff's port of B113
+        ("# nosec B324", ["timeouts", "backpressure"]),  # another test: the finding stays
+    ],
+)
+def test_bandits_nosec_marker_silences_ruffs_bandit_codes(
+    project: Path, marker: str, left: list[str]
+) -> None:
+    app = project / "svc" / "app.py"
+    app.write_text(
+        SERVICE.replace("requests.get(url)", f"requests.get(url)  {marker}"), encoding="utf-8"
+    )
+    assert [f["rule_id"] for f in _findings(_json(project))] == left
+
+
 def test_select_ignore_and_min_priority(project: Path) -> None:
     assert [f["rule_id"] for f in _findings(_json(project, "--select", "backpressure"))] == [
         "backpressure"

@@ -45,6 +45,11 @@ log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 2_000_000
 PARALLEL_MIN_FILES = 40
 _SUPPRESSION = re.compile(r"#\s*bepro:\s*ignore\[([A-Za-z0-9,:\s-]+)\]")
+# bandit's own marker, which ruff does not read: `# nosec` or `# nosec B305, B608`. A project
+# that moved from bandit keeps its reviewed exceptions (privacyidea's AES-ECB for Yubikey OTP).
+_NOSEC = re.compile(r"#\s*nosec\b:?((?:[\s,]*B\d{3}\b)*)")
+_ANY_BANDIT_CODE = "nosec"
+_BANDIT_CODE = re.compile(r"ruff:S\d{3}")
 _LEAVES = frozenset({ast.Name, ast.Constant})
 # Fields that never hold a node (identifiers, flags, the Load/Store context), or only operator
 # singletons (`+`, `==`, `and`), which no detector reads so far: the walk does not look at them.
@@ -276,7 +281,7 @@ def _review_text(path: str, source: str) -> FileReview:
         message = f"a bepro detector failed ({type(exc).__name__}); please report it"
         result.issue = FileIssue(path=path, kind="internal-error", message=message)
         return result
-    if "bepro:" in source:  # most files have no suppression: skip the per-line scan
+    if "bepro:" in source or "nosec" in source:  # most files have none: skip the line scan
         result.suppressed = _suppressions(context.lines)
     return result
 
@@ -389,12 +394,16 @@ def _raw(found: Detector, hit: Hit) -> RawFinding:
 def _suppressions(lines: list[str]) -> dict[int, frozenset[str]]:
     found: dict[int, frozenset[str]] = {}
     for number, text in enumerate(lines, start=1):
-        if "bepro:" in text:
-            match = _SUPPRESSION.search(text)
-            if match:
-                found[number] = frozenset(
-                    part.strip() for part in match[1].split(",") if part.strip()
-                )
+        names: set[str] = set()
+        match = _SUPPRESSION.search(text) if "bepro:" in text else None
+        if match:
+            names.update(part.strip() for part in match[1].split(",") if part.strip())
+        nosec = _NOSEC.search(text) if "nosec" in text else None
+        if nosec:
+            tests = re.findall(r"B(\d{3})", nosec[1])
+            names.update([f"ruff:S{test}" for test in tests] or [_ANY_BANDIT_CODE])
+        if names:
+            found[number] = frozenset(names)
     return found
 
 
@@ -446,9 +455,12 @@ def fingerprint(path: str, source: str, line_text: str) -> str:
 
 
 def _suppressed(raw: RawFinding, info: CodeInfo, names: frozenset[str] | None) -> bool:
-    """`# bepro: ignore[...]` names rule ids or codes, qualified or not."""
+    """`# bepro: ignore[...]` names rule ids or codes, qualified or not; a bare `# nosec`
+    silences ruff's ports of bandit's tests (S1xx-S7xx) on its line, as it silenced bandit."""
     if not names:
         return False
+    if _ANY_BANDIT_CODE in names and _BANDIT_CODE.fullmatch(info.source):
+        return True
     return not names.isdisjoint({raw.rule_id, info.source, info.code})
 
 
