@@ -64,13 +64,14 @@ def role_of(
     return "script" if role == "production" and entry_point else role
 
 
-def is_entry_point(tree: ast.Module) -> bool:
-    """Whether the module is run by hand, as a program or a tool: a top-level
+def is_entry_point(tree: ast.Module, source: str = "") -> bool:
+    """Whether the module is run by hand, as a program or a tool: a `#!` line (made to be run:
+    zds-site's munin plugin, whose host kills it after its own timeout), a top-level
     `if __name__ == "__main__":` block, click/typer commands (an operator's CLI), an import of
     faker (demo and seed data generators: a truncated uuid or a random id there names fake rows),
     or a `while` loop at the top level (an entrypoint's wait-for-the-database script: a module
     that is imported never loops on import)."""
-    return any(
+    return source.startswith("#!") or any(
         _main_guard(statement)
         or _cli_command(statement)
         or _imports_faker(statement)
