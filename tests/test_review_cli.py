@@ -158,6 +158,20 @@ def test_a_module_with_a_main_block_that_production_code_imports_is_production(
     assert paths == {"svc/app.py", "shop/server.py", "shop/geo/lookup.py"}
 
 
+def test_a_file_with_a_shebang_line_is_a_script(project: Path) -> None:
+    """A plugin a monitoring agent runs (it kills the plugin after its own timeout)."""
+    (project / "svc" / "munin_plugin.py").write_text(
+        "#!/usr/bin/env python3\n" + SERVICE + "\nprint(fetch('http://127.0.0.1/munin/'))\n",
+        encoding="utf-8",
+    )
+    paths = {Path(f["path"]).as_posix() for f in _json(project)["findings"]}
+    assert paths == {"svc/app.py"}
+    everything = _json(project, "--all-roles")["findings"]
+    assert {"svc/munin_plugin.py": "script"}.items() <= {
+        f["path"]: f["role"] for f in everything
+    }.items()
+
+
 def test_a_roles_override_wins_over_a_main_block(project: Path) -> None:
     """`roles = { "tools/**" = "production" }` makes a tool with a main block production code."""
     tool = SERVICE + '\n\nif __name__ == "__main__":\n    fetch("https://example.com")\n'
@@ -199,20 +213,19 @@ def test_suppression_comment_silences_only_its_rule(project: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("marker", "left"),
+    ("call", "left"),
     [
-        ("# nosec", ["backpressure"]),  # bare: every bandit test on the line
-        ("# nosec B113", ["backpressure"]),  # S113 is ruff's port of B113
-        ("# nosec B324", ["timeouts", "backpressure"]),  # another test: the finding stays
+        ("requests.get(url)  # nosec", ["backpressure"]),  # bare: every bandit test on the line
+        ("requests.get(url)  # nosec B113", ["backpressure"]),  # S113 is ruff's port of B113
+        ("requests.get(url)  # nosec B324", ["timeouts", "backpressure"]),  # another test
+        ("requests.get(\n        url,\n    )  # nosec B113", ["backpressure"]),  # on its last line
     ],
 )
 def test_bandits_nosec_marker_silences_ruffs_bandit_codes(
-    project: Path, marker: str, left: list[str]
+    project: Path, call: str, left: list[str]
 ) -> None:
     app = project / "svc" / "app.py"
-    app.write_text(
-        SERVICE.replace("requests.get(url)", f"requests.get(url)  {marker}"), encoding="utf-8"
-    )
+    app.write_text(SERVICE.replace("requests.get(url)", call), encoding="utf-8")
     assert [f["rule_id"] for f in _findings(_json(project))] == left
 
 

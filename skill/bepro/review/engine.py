@@ -266,7 +266,7 @@ def _review_text(path: str, source: str) -> FileReview:
         message = f"cannot parse: {getattr(exc, 'msg', None) or exc}{where}"
         result.issue = FileIssue(path=path, kind="parse-error", message=message)
         return result
-    result.entry_point = is_entry_point(tree)
+    result.entry_point = is_entry_point(tree, source)
     context = ModuleContext.build(path, source, tree)
     result.imports = imported_modules(context.import_statements, path)
     try:
@@ -283,6 +283,7 @@ def _review_text(path: str, source: str) -> FileReview:
         return result
     if "bepro:" in source or "nosec" in source:  # most files have none: skip the line scan
         result.suppressed = _suppressions(context.lines)
+        _spread_nosec(tree, result.suppressed)
     return result
 
 
@@ -405,6 +406,27 @@ def _suppressions(lines: list[str]) -> dict[int, frozenset[str]]:
         if names:
             found[number] = frozenset(names)
     return found
+
+
+def _spread_nosec(tree: ast.Module, suppressed: dict[int, frozenset[str]]) -> None:
+    """bandit reads `# nosec` on any line of a statement (after a call's closing parenthesis,
+    typically), while ruff reports the line where the flagged expression is: a marker in a
+    simple statement that spans lines covers all of them."""
+    bandit = {
+        line: frozenset(n for n in names if n == _ANY_BANDIT_CODE or _BANDIT_CODE.fullmatch(n))
+        for line, names in suppressed.items()
+    }
+    bandit = {line: names for line, names in bandit.items() if names}
+    if not bandit:
+        return
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt) or hasattr(node, "body"):
+            continue  # a compound statement's lines are its body's
+        last = node.end_lineno or node.lineno
+        for line, names in bandit.items():
+            if node.lineno <= line <= last:
+                for covered in range(node.lineno, last + 1):
+                    suppressed[covered] = suppressed.get(covered, frozenset()) | names
 
 
 class _LineTexts:
