@@ -14,8 +14,10 @@ _WALL_CLOCKS = frozenset(
     {"time.time", "time.time_ns", "datetime.datetime.now", "datetime.datetime.utcnow"}
 )
 _CLOCK_MODULES = frozenset({"time", "datetime"})
-# no leading \b (it makes the search try every position); `utcnow(` ends in `now(`
-_CLOCK_CALL = re.compile(r"(?:time(?:_ns)?|now)\s*\(")
+_CLOCK_CALL = re.compile(r"\b(?:time|time_ns|now|utcnow)\s*\(")
+# The same without the leading \b, which makes a search try every position: a quick first
+# pass (`datetime(` passes it too) before the exact one.
+_CLOCK_CALL_QUICK = re.compile(r"(?:time(?:_ns)?|now)\s*\(")
 
 
 @detector("wall-clock-duration", "time-utc", nodes=(ast.BinOp,))
@@ -82,7 +84,11 @@ def _compared_or_returned(names: set[str], scope: ast.AST) -> bool:
 def _may_read_clock(context: ModuleContext) -> bool:
     """Cheap necessary conditions, checked before any name is traced to its binding: the module
     imports a clock module and its text calls something named like a clock."""
-    return context.imports_any(_CLOCK_MODULES) and context.text_matches(_CLOCK_CALL)
+    return (
+        context.imports_any(_CLOCK_MODULES)
+        and context.text_matches(_CLOCK_CALL_QUICK)
+        and context.text_matches(_CLOCK_CALL)
+    )
 
 
 def _is_reading(side: ast.expr, context: ModuleContext) -> bool:
