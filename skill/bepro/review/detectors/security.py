@@ -451,7 +451,8 @@ def _passed_to_call(name: str, nodes: list[ast.AST]) -> bool:
 _CREDENTIAL_SHAPES = re.compile(
     # each alternative starts with a literal character, so scanning a whole file stays cheap
     r"(?:AKIA|ASIA)[0-9A-Z]{16}\b"
-    r"|-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"
+    # a key's body, not the marker alone that code compares with (Mailu's PEM check)
+    r"|-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----\s*(?:[A-Za-z0-9+/=]{16}|Proc-Type:)"
     r"|://[^\s/:@{}<>$\[\]'\"]+:[^\s/@{}<>$*\[\]'\"]{3,}@[^\s/'\"]"
     r"|gh[pousr]_[A-Za-z0-9]{36}\b|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{16,}"
 )
