@@ -333,3 +333,37 @@ def test_an_answer_about_code_also_covers_what_the_question_is_about(
     assert {"timeouts", "retries"} <= set(asked.rules)
     assert question_topic("add retries to this client", "implement", retriever) == ["retries"]
     assert question_topic("review this", "review", retriever) == []  # flat: about nothing
+
+
+def test_preview_findings_are_listed_but_do_not_take_the_answers_rules(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """A client that hangs: the missing timeout leads; an f-string in a log call and a random
+    client id (preview codes) are in the findings table, not hypotheses of their own."""
+    code = dedent(
+        """\
+        import logging
+        import random
+
+        import requests
+
+        log = logging.getLogger(__name__)
+
+
+        def order_status(order_id: str) -> int:
+            client_id = random.randint(1, 9999)
+            response = requests.get(f"https://ca.example.com/orders/{order_id}?c={client_id}")
+            log.info(f"order {order_id}: {response.status_code}")
+            return response.status_code
+        """
+    )
+    asked = ask(
+        AskRequest("why does this hang our workers?", action="debug", context=code),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
+    listed = {finding.rule_id for finding in asked.findings}
+    assert {"timeouts", "structured-logs", "id-generation"} <= listed
+    assert asked.rules[0] == "timeouts"
+    assert not {"structured-logs", "id-generation"} & set(asked.rules)

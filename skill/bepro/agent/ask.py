@@ -317,8 +317,9 @@ def retrieve(
     rewrites = None
     if context and action in REWRITE_ACTIONS:
         rewrites = rewrites_for(context, filename, findings, catalogue)
-    broken = list(dict.fromkeys(finding.rule_id for finding in findings))
-    notes = "\n".join(f"{f.message} [{f.rule_id}]" for f in findings[:10])
+    broken = broken_rules(findings)
+    leading = [finding for finding in findings if finding.rule_id in broken]
+    notes = "\n".join(f"{f.message} [{f.rule_id}]" for f in leading[:10])
     code = f"{notes}\n{context[:FILE_CONTEXT_CHARS]}" if context else ""
     query = f"{question}\n{code}" if code else question
     ranking = retriever.rank_rules(
@@ -354,6 +355,22 @@ def _unsure_note(guess: ActionGuess, catalogue: Catalogue) -> str | None:
         f"(`--action` on the command line, `action` or a `bepro-<action>` model elsewhere): "
         f"`{other}`, or any of {', '.join(catalogue.action_names)}.*"
     )
+
+
+def broken_rules(findings: Sequence[Finding]) -> list[str]:
+    """The rules an answer about code covers whatever was asked: those of the findings `bepro
+    review` reports by default, and of any at priority 1-4. The other findings (preview codes at
+    priority 5-8) are listed too, but their rules lead only when nothing else was found: on a
+    real plugin that hangs, f-strings in logs, a random client id and a broad except had made
+    logging, ids and lint three of the five hypotheses."""
+    from bepro.review.registry import PREVIEW_CODES
+
+    leading = [
+        finding.rule_id
+        for finding in findings
+        if finding.source not in PREVIEW_CODES or finding.priority <= URGENT_PRIORITY
+    ]
+    return list(dict.fromkeys(leading or [finding.rule_id for finding in findings]))
 
 
 def review_code(code: str, filename: str, catalogue: Catalogue) -> ReviewResult:
