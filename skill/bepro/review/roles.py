@@ -22,7 +22,10 @@ Role = Literal["production", "test", "migration", "script", "example"]
 ROLES: tuple[Role, ...] = get_args(Role)
 PRODUCTION_ONLY: frozenset[Role] = frozenset({"production"})
 
-_TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "testdata", "test_data"})
+# test_project/: the project a test suite runs against (modoboa's, which setup.py leaves out)
+_TEST_DIRS = frozenset(
+    {"tests", "test", "testing", "fixtures", "testdata", "test_data", "test_project", "testproject"}
+)
 _TEST_FILES = frozenset({"conftest.py", "tests.py", "test.py", "fixtures.py"})
 _TEST_SUFFIXES = ("_test.py", "_tests.py", "_testing.py")  # configuration_testing.py: settings
 _TEST_DIR_SUFFIXES = ("_test", "_tests")  # playwright_tests/, integration_tests/
