@@ -11,7 +11,7 @@ moves less than wall time with other load on a shared machine), lines per CPU se
 memory (max RSS), all measured in this run, round after round. bepro runs cold (--no-cache) and
 warm (its cache from a run just before, nothing changed), and the CPU ratios of bandit to each
 are printed beside issue 16's targets (cold at most a tenth of bandit's, warm a fiftieth).
-With --earlier-bepro (the `skill` folder of an older checkout, `git archive REV skill | tar -x`),
+With --earlier-bepro (the `skill` folder of an older checkout, `git archive REV skill SKILL.md references | tar -x`),
 that bepro runs cold and warm in the same rounds, for before/after figures from one run.
 Quality: per rule, recall and precision of each tool on the annotated cases in evals/review,
 with ruff's and bandit's codes mapped to rule ids (ruff through bepro's own table).
@@ -98,11 +98,13 @@ def _timed(tool: Tool, cwd: Path) -> tuple[float, float, int]:
     run, from GNU time."""
     env = {**os.environ, "PYTHONPATH": tool.pythonpath} if tool.pythonpath else None
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
-        subprocess.run(
+        completed = subprocess.run(
             ["/usr/bin/time", "-f", "%e %U %S %M", "-o", report.name, *tool.command],
-            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
-            timeout=1800, env=env,
+            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
+            timeout=1800, env=env, text=True,
         )  # fmt: skip
+        if completed.returncode not in (0, 1):  # 1: findings; anything else did not review
+            sys.exit(f"{tool.command[0]} failed: {completed.stderr.strip()[-300:]}")
         wall, user, system, kilobytes = report.read().split()[-4:]
     return float(wall), float(user) + float(system), int(kilobytes) // 1024
 

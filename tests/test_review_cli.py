@@ -122,6 +122,7 @@ def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -
         "docker/healthcheck.py",  # container and deployment helpers
         "tools/convert_db.py",
         "playwright_tests/core/utilities.py",  # tests of another runner
+        "test_project/test_project/settings.py",  # the project a test suite runs against
     )
     for relative in not_production:
         (project / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -445,6 +446,17 @@ def test_a_second_review_reuses_unchanged_files_and_sees_edits(project: Path) ->
     edited = _json(project)
     assert edited != first  # the edit is reviewed, not served from the cache
     assert _json(project, "--no-cache") == edited
+
+
+def test_a_wider_selection_after_a_cached_run_reports_what_it_adds(project: Path) -> None:
+    """Only the selected codes' detectors run (as ruff runs only its selected rules), so results
+    cached by a default run cannot answer a run with --preview."""
+    (project / "pyproject.toml").write_text("", encoding="utf-8")  # the default selection
+    ids = "import random\n\n\ndef new_order_id() -> str:\n    order_id = random.randint(0, 10**9)\n    return str(order_id)\n"
+    (project / "svc" / "ids.py").write_text(ids, encoding="utf-8")
+    assert "bepro:random-id" not in {f["source"] for f in _findings(_json(project))}
+    assert "bepro:random-id" in {f["source"] for f in _findings(_json(project, "--preview"))}
+    assert "bepro:random-id" not in {f["source"] for f in _findings(_json(project))}
 
 
 def test_no_cache_writes_no_cache_folder(project: Path) -> None:

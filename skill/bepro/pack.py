@@ -423,7 +423,7 @@ class Pack:
         )
         for warning in warnings:
             self.reporter.notice(f"warning: {warning}")
-        results = ResultCache(Path.cwd() / CACHE_DIR) if cache else None
+        results = ResultCache(Path.cwd() / CACHE_DIR, options.detectors()) if cache else None
         return review_files(targets, self.catalogue, options, results)
 
     def _code_options(

@@ -107,9 +107,16 @@ def content_digest(data: bytes) -> str:
 class ResultCache:
     """The cache file of one code key: read once, written once (atomically) after a review."""
 
-    def __init__(self, folder: Path, clock: Callable[[], int] = time.time_ns) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        detectors: frozenset[str] = frozenset(),
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
         self.folder = folder
-        self.file = folder / f"review-{code_key()}.json"
+        # results hold what these detectors found: another selection has its own file
+        selection = hashlib.sha256("\n".join(sorted(detectors)).encode()).hexdigest()[:8]
+        self.file = folder / f"review-{code_key()}-{selection}.json"
         self._clock = clock  # UTC nanoseconds: when a file's status is old enough to trust
         self._entries = self._load()
         self._digests: dict[str, str] = {}

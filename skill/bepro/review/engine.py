@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache, partial
 from pathlib import Path, PurePath
 
 from bepro.catalogue.model import Catalogue
@@ -82,6 +82,21 @@ class ReviewOptions:
             for pattern, sources in self.per_file_ignores.items()
         )
 
+    def detectors(self) -> frozenset[str]:
+        """bepro's own codes whose findings this review can report: the others' detectors do
+        not run, as ruff runs only the rules it selects (the preview ones were half of the
+        detector time on InvenTree)."""
+        table = code_table()
+        return frozenset(
+            found.source
+            for found in load_detectors().values()
+            if (
+                table[found.source].default
+                if self.enabled is None
+                else found.source in self.enabled
+            )
+        )
+
 
 def snippet_options(
     enabled: frozenset[str] | None = None, min_priority: int = 8, use_ruff: bool = True
@@ -133,22 +148,27 @@ def review_files(
             else None
         )
         chosen = set(analysed)
-        by_path = _file_reviews(analysed, [name for name in names if name not in chosen], cache)
+        counted_only = [name for name in names if name not in chosen]
+        by_path = _file_reviews(analysed, counted_only, options.detectors(), cache)
         ruff_hits = ruff_future.result() if ruff_future is not None else {}
     return _assemble([by_path[name] for name in names], ruff_hits, catalogue, options)
 
 
 def _file_reviews(
-    analysed: list[str], counted_only: list[str], cache: ResultCache | None
+    analysed: list[str],
+    counted_only: list[str],
+    detectors: frozenset[str],
+    cache: ResultCache | None,
 ) -> dict[str, FileReview]:
-    """Each file's review, or for the files only counted its line count; with a cache, those
-    of files unchanged since it was written come from it."""
+    """Each file's review by these detectors, or for the files only counted its line count;
+    with a cache (of the same detectors), those of files unchanged since it was written come
+    from it."""
     if cache is None:
-        found = [*_review_all(analysed), *map(_counted, counted_only)]
+        found = [*_review_all(analysed, detectors), *map(_counted, counted_only)]
         return {review.path: review for review in found}
     cached, missing = cache.lookup(analysed)
     kept, uncounted = cache.lookup(counted_only, COUNTED)
-    fresh = _review_all(missing)
+    fresh = _review_all(missing, detectors)
     counted = [_counted(name) for name in uncounted]
     cache.save(fresh, counted)
     return {**cached, **kept, **{review.path: review for review in [*fresh, *counted]}}
@@ -173,18 +193,19 @@ def _in_silent_role(path: str, options: ReviewOptions, silent: frozenset[Role]) 
     return role in silent and (role != "production" or "script" in silent)
 
 
-def _review_all(names: list[str]) -> list[FileReview]:
+def _review_all(names: list[str], detectors: frozenset[str]) -> list[FileReview]:
     """Each file's review, in the order given; a large tree is spread over worker processes
     (forked: they inherit the loaded detectors and their dispatch table)."""
+    review = partial(_review_file, detectors=detectors)
     workers = min(4, os.cpu_count() or 1)
     if workers > 1 and len(names) >= PARALLEL_MIN_FILES:
-        _dispatch()
+        _dispatch(detectors)
         # chunks large enough to keep the messages between processes few, small enough (eight
         # a worker) that one slow chunk does not leave the other workers idle at the end
         chunk = max(16, len(names) // (workers * 8))
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_review_file, names, chunksize=chunk))
-    return [_review_file(name) for name in names]
+            return list(pool.map(review, names, chunksize=chunk))
+    return [review(name) for name in names]
 
 
 def review_source(
@@ -192,7 +213,7 @@ def review_source(
 ) -> ReviewResult:
     """Review code given as text (MCP, HTTP): nothing is read from or written to disk."""
     options = options or ReviewOptions()
-    result = _review_text(filename, source)
+    result = _review_text(filename, source, options.detectors())
     ruff_hits: dict[str, list[RawFinding]] = {}
     if options.use_ruff and result.issue is None:
         ruff_hits = {filename: ruff_adapter.run_source(source, filename)}
@@ -214,14 +235,10 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _review_file(path: str) -> FileReview:
+def _review_file(path: str, detectors: frozenset[str]) -> FileReview:
     with _gc_paused():
-        return _read_and_review(path)
-
-
-def _read_and_review(path: str) -> FileReview:
-    source = _read_source(path)
-    return source if isinstance(source, FileReview) else _review_text(path, source)
+        source = _read_source(path)
+        return source if isinstance(source, FileReview) else _review_text(path, source, detectors)
 
 
 def _counted(path: str) -> FileReview:
@@ -255,7 +272,7 @@ def _read_source(path: str) -> str | FileReview:
     return data.decode("utf-8", errors="replace")
 
 
-def _review_text(path: str, source: str) -> FileReview:
+def _review_text(path: str, source: str, detectors: frozenset[str]) -> FileReview:
     result = FileReview(path, lines=_line_count(source))
     try:
         # Syntax newer than the running Python (PEP 695, 701, 750, 758) is lowered first.
@@ -270,7 +287,7 @@ def _review_text(path: str, source: str) -> FileReview:
     context = ModuleContext.build(path, source, tree)
     result.imports = imported_modules(context.import_statements, path)
     try:
-        result.raw = _run_detectors(tree, context)
+        result.raw = _run_detectors(tree, context, detectors)
     except RecursionError:
         result.issue = FileIssue(
             path=path, kind="parse-error", message="nesting too deep to analyse"
@@ -298,10 +315,13 @@ class _Dispatch:
     children: dict[type[ast.AST], tuple[str, ...]]  # node type -> the fields the walk reads
 
 
-@cache
-def _dispatch() -> _Dispatch:
+@lru_cache(maxsize=8)
+def _dispatch(detectors: frozenset[str]) -> _Dispatch:
+    """Which of these detectors each node type (and each callee name) goes to."""
     by_type: dict[type[ast.AST], list[Detector]] = {}
     for found in load_detectors().values():
+        if found.source not in detectors:
+            continue
         for node_type in found.nodes:
             by_type.setdefault(node_type, []).append(found)
     calls = by_type.pop(ast.Call, [])
@@ -333,12 +353,14 @@ def _child_fields(wanted: Iterable[type[ast.AST]]) -> dict[type[ast.AST], tuple[
     return fields
 
 
-def _run_detectors(tree: ast.Module, context: ModuleContext) -> list[RawFinding]:
+def _run_detectors(
+    tree: ast.Module, context: ModuleContext, detectors: frozenset[str]
+) -> list[RawFinding]:
     """One depth-first walk keeping the ancestor stack, dispatching each node to the detectors
     registered for it. After parsing, the walk is most of the cost, so it is a plain recursion
     with local names that skips what no detector reads: fields that hold identifiers, contexts
     or operators, and names and constants, the leaves that make up half of a tree."""
-    table = _dispatch()
+    table = _dispatch(detectors)
     findings: list[RawFinding] = []
     stack = context.stack
     dispatch = table.by_type.get
