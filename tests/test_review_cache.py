@@ -73,3 +73,21 @@ def test_a_run_that_changes_nothing_leaves_the_cache_file_alone(tmp_path: Path) 
     assert edited.lookup([str(source)]) == ({}, [str(source)])
     edited.save([_review(source, 1)])
     assert first.file.stat().st_mtime_ns != written - 10**9
+
+
+def test_results_of_an_older_bepro_are_removed_when_the_cache_is_written(tmp_path: Path) -> None:
+    source = tmp_path / "app.py"
+    source.write_text("x = 1\n")
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    older = folder / "review-0123456789abcdef.json"  # another code key (an upgrade)
+    older.write_text("{}")
+    other_selection = ResultCache(folder, frozenset({"bepro:random-id"}), clock=LATER)
+    other_selection.lookup([str(source)])
+    other_selection.save([_review(source, 1)])
+    cache = ResultCache(folder, clock=LATER)
+    cache.lookup([str(source)])
+    cache.save([_review(source, 1)])
+    assert not older.exists()
+    assert other_selection.file.exists()  # another selection's results stay
+    assert cache.file.exists()

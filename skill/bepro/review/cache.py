@@ -212,6 +212,9 @@ class ResultCache:
             if not ignore.exists():
                 ignore.write_text("# written by bepro: a cache, never committed\n*\n")
             write_atomically(self.file, json.dumps(self._entries, separators=(",", ":")))
+            for stale in self.folder.glob("review-*.json"):  # an older bepro's or Python's
+                if not stale.name.startswith(f"review-{code_key()}-"):
+                    stale.unlink(missing_ok=True)
         except OSError as exc:
             log.warning("cannot write the review cache %s: %s", self.file, exc.strerror)
 
