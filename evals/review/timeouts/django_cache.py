@@ -5,6 +5,8 @@ import os
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://cache:6379/1")
 REDIS_HOST = os.environ.get("REDIS_HOST", "cache")
+SESSIONS_LOCATION = "redis://cache:6379/4"
+BOUNDED_LOCATION = "redis://cache:6379/5?socket_timeout=1&socket_connect_timeout=1"
 
 CACHES = {
     "default": {  # expect: timeouts
@@ -32,6 +34,14 @@ CACHES = {
             "CLIENT_CLASS": "django_redis.client.SentinelClient",
             "CONNECTION_POOL_KWARGS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
         },
+    },
+    "user_sessions": {  # expect: timeouts
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": SESSIONS_LOCATION,
+    },
+    "bounded": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": BOUNDED_LOCATION,
     },
     "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }

@@ -179,10 +179,6 @@ PREVIEW_CODES: frozenset[str] = frozenset(
         "ruff:DTZ006", "ruff:S310",
         # new, not yet audited: 7 calls on the ten applications (bookwyrm's export job among them)
         "bepro:task-queued-in-transaction",
-        # new: 2 of 2 worth fixing on twelve checkouts (recipes' and peeringdb's settings;
-        # InvenTree and peeringdb's Sentinel branch set timeouts, nautobot's LOCATION comes from
-        # a helper), too few to turn on by default
-        "bepro:cache-backend-without-timeout",
         # held out on openlibrary: 1 of 5 worth a change (a poll time compared with database
         # timestamps must stay wall-clock; timings only shown), 6 of 11 on all audited apps
         "bepro:wall-clock-duration",

@@ -22,6 +22,7 @@ from bepro.review.detectors._scope import (
     REDIS_URL_FACTORIES,
     SOCKET_TIMEOUT_CLIENTS,
     admin_only,
+    assigned_values,
     body_nodes,
     factory_of,
     last_name,
@@ -323,7 +324,8 @@ _CACHE_TIMEOUT_OPTIONS = frozenset(
 def cache_backend_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A Django `CACHES` entry on Redis with no socket timeout: redis-py waits forever, and the
     cache is read on most requests (sessions, permissions, throttles), so a stalled Redis hangs
-    every worker thread."""
+    every worker thread. In the default selection: on 21 audited checkouts it finds 3 settings
+    (recipes, peeringdb, mediacms), each judged worth fixing (bench/audit/), and nothing else."""
     assert isinstance(node, ast.Dict)  # noqa: S101 - registered for ast.Dict only
     if not context.text_matches(_REDIS_CACHE):
         return
@@ -337,7 +339,7 @@ def cache_backend_without_timeout(node: ast.AST, context: ModuleContext) -> Iter
     if options is not None and _sets_a_timeout(options):
         return
     location = entries.get("LOCATION")
-    text = string_parts(location) if location is not None else ""
+    text = _location_text(location, context) if location is not None else ""
     if location is not None and (not text or "socket_timeout" in text or "?{}" in text):
         return  # a URL from a variable or with a query may carry ?socket_timeout=
     yield Hit(
@@ -345,6 +347,19 @@ def cache_backend_without_timeout(node: ast.AST, context: ModuleContext) -> Iter
         f"the Redis cache backend ({backend.rpartition('.')[2]}) sets no socket timeout in "
         "OPTIONS: redis-py waits forever, and every request that reads the cache hangs with it",
     )
+
+
+def _location_text(location: ast.expr, context: ModuleContext) -> str:
+    """The LOCATION's literal text; a name the module binds only to string literals reads as
+    them (mediacms' `REDIS_LOCATION = "redis://127.0.0.1:6379/1"`), any other name as nothing."""
+    if not isinstance(location, ast.Name):
+        return string_parts(location)
+    values = assigned_values(context.tree, location.id)
+    if not values or not all(
+        isinstance(value, ast.Constant) and isinstance(value.value, str) for value in values
+    ):
+        return ""
+    return " ".join(string_parts(value) for value in values)
 
 
 def _sets_a_timeout(options: ast.Dict) -> bool:
