@@ -339,7 +339,8 @@ def test_preview_findings_are_listed_but_do_not_take_the_answers_rules(
     paths: Paths, catalogue: Catalogue, retriever: Retriever
 ) -> None:
     """A client that hangs: the missing timeout leads; an f-string in a log call and a random
-    client id (preview codes) are in the findings table, not hypotheses of their own."""
+    client id (preview codes, mostly noise on real code) are counted under the table and carried
+    in the result, not rows or hypotheses of their own."""
     code = dedent(
         """\
         import logging
@@ -367,3 +368,7 @@ def test_preview_findings_are_listed_but_do_not_take_the_answers_rules(
     assert {"timeouts", "structured-logs", "id-generation"} <= listed
     assert asked.rules[0] == "timeouts"
     assert not {"structured-logs", "id-generation"} & set(asked.rules)
+    table = asked.answer.split("**Action:**")[0]
+    assert "| `ruff:S113` |" in table
+    assert "| `ruff:G004` |" not in table
+    assert "also flag 2: `bepro:random-id` line 10; `ruff:G004` line 12." in table
