@@ -372,3 +372,32 @@ def test_preview_findings_are_listed_but_do_not_take_the_answers_rules(
     assert "| `ruff:S113` |" in table
     assert "| `ruff:G004` |" not in table
     assert "also flag 2: `bepro:random-id` line 10; `ruff:G004` line 12." in table
+
+
+def test_items_that_name_the_codes_own_libraries_come_first(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """An IMAP login that hangs meets the item on the standard library's clients, which the
+    question does not name but the code imports, rather than httpx's."""
+    code = dedent(
+        """\
+        import imaplib
+
+
+        def check_password(host: str, user: str, password: str) -> bool:
+            conn = imaplib.IMAP4_SSL(host)
+            try:
+                conn.login(user, password)
+            except imaplib.IMAP4.error:
+                return False
+            return True
+        """
+    )
+    asked = ask(
+        AskRequest("why do logins hang our web workers?", action="debug", context=code),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
+    closest = asked.answer.split("## Closest to your question")[1].split("\n## ")[0]
+    assert "imaplib.IMAP4_SSL(host, timeout=10)" in closest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,6 +251,16 @@ class Retrieval:
     action_confidence: float | None = None  # set when the action was inferred
     unparsed: str | None = None  # why a review of the code could not read it (a syntax error)
 
+    @property
+    def asked_about(self) -> str:
+        """What reference items are matched against: the question and, for code, the modules it
+        imports and what its review reports (an IMAP login that hangs meets the item on the
+        standard library's clients, not httpx's)."""
+        if not self.context:
+            return self.question
+        found = " ".join(finding.message for finding in reported(self.findings))
+        return f"{self.question}\n{' '.join(imported_modules(self.context))}\n{found}"
+
     def code_sections(self, answer: str) -> str:
         """The answer between the review of the user's code and its validated rewrites."""
         if self.context is None:
@@ -357,6 +368,21 @@ def _unsure_note(guess: ActionGuess, catalogue: Catalogue) -> str | None:
     )
 
 
+_IMPORT = re.compile(r"^[ \t]*(?:from|import)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+# Imported by most modules, so they say nothing about the code's stack.
+_EVERYWHERE = frozenset(
+    {"__future__", "abc", "collections", "contextlib", "copy", "dataclasses", "datetime", "enum",
+     "functools", "io", "itertools", "json", "logging", "math", "os", "pathlib", "random", "re",
+     "sys", "time", "typing", "uuid"}
+)  # fmt: skip
+
+
+def imported_modules(code: str) -> list[str]:
+    """The top-level modules the code imports, the ubiquitous ones left out."""
+    found = dict.fromkeys(match[1] for match in _IMPORT.finditer(code))
+    return [name for name in found if name not in _EVERYWHERE]
+
+
 def reported(findings: Sequence[Finding]) -> tuple[Finding, ...]:
     """The findings `bepro review` reports by default: an answer about code is led by them and
     covers their rules whatever was asked. The preview codes' findings are only counted under
@@ -439,7 +465,12 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
     }
     advice = advice_for(retrieval.chosen, retrieved, catalogue, paths.root)
     answer, citations = compose_answer(
-        retrieval.question, retrieval.action, advice, catalogue, retrieval.action_note
+        retrieval.question,
+        retrieval.action,
+        advice,
+        catalogue,
+        retrieval.action_note,
+        about=retrieval.asked_about,
     )
     return AskResult(
         action=retrieval.action,

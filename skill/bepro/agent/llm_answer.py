@@ -64,7 +64,7 @@ def _closest_passages(retrieval: Retrieval, catalogue: Catalogue, root: Path) ->
         for rule_id in retrieval.chosen
         if (reference := load_reference(root, rule_id)) is not None
     ]
-    relevance = Relevance.of(retrieval.question, references)
+    relevance = Relevance.of(retrieval.asked_about, references)
     passages: list[Passage] = []
     for item in closest_items(relevance, references):
         rule = catalogue.rule(item.reference.rule_id)

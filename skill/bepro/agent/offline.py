@@ -160,13 +160,15 @@ def compose_answer(
     advice: list[RuleAdvice],
     catalogue: Catalogue,
     note: str | None = None,
+    about: str | None = None,
 ) -> tuple[str, list[Citation]]:
     """Markdown for the answer, and every citation it relies on; `note` (the action was a guess)
-    follows the header."""
+    follows the header; `about` (the question by default) is what reference items are matched
+    against."""
     shape = SHAPES.get(action, SHAPES["implement"])
     order = _section_order(advice, shape, action)
     budget = _CodeBudget()
-    asked = _Asked(question, [item.reference for item in order if item.reference])
+    asked = _Asked(about or question, [item.reference for item in order if item.reference])
     views = [
         _View(item, item.reference, shape.wide, budget, asked)
         for item in order
