@@ -372,6 +372,8 @@ def test_preview_findings_are_listed_but_do_not_take_the_answers_rules(
     assert "| `ruff:S113` |" in table
     assert "| `ruff:G004` |" not in table
     assert "also flag 2: `bepro:random-id` line 10; `ruff:G004` line 12." in table
+    # a debug answer has no diff, but says the timeout's rewrite is one question away
+    assert "1 of these findings has an offline rewrite: ask again with the action `fix`" in table
 
 
 def test_items_that_name_the_codes_own_libraries_come_first(

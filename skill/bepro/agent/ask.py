@@ -274,7 +274,8 @@ class Retrieval:
                 rewrites += left_to_fix(len(self.findings) - len(targets))
         if rewrites:
             answer = answer.rstrip("\n") + "\n\n" + rewrites
-        return findings_section(self.findings, self.unparsed) + answer
+        hint = "" if self.action in REWRITE_ACTIONS else _rewrite_hint(self.findings)
+        return findings_section(self.findings, self.unparsed) + hint + answer
 
     def fix_outs(self) -> list[FixOut] | None:
         return None if self.rewrites is None else fix_outs(self.rewrites)
@@ -515,6 +516,19 @@ def findings_section(findings: tuple[Finding, ...], unparsed: str | None = None)
             "`bepro review` on the file lists them all.",
         ]
     return "\n".join([*lines, *(["", *preview] if preview else [])]) + "\n\n"
+
+
+def _rewrite_hint(findings: Sequence[Finding]) -> str:
+    """Where the answer's shape has no diff: that one is a question away (a debug answer about a
+    hang should not hide that `bepro fix` adds the timeout)."""
+    fixable = [finding for finding in reported(findings) if finding.fix_available]
+    if not fixable:
+        return ""
+    verb = "has" if len(fixable) == 1 else "have"
+    return (
+        f"{len(fixable)} of these findings {verb} an offline rewrite: ask again with the action "
+        "`fix` to see it as a validated diff, or run `bepro fix` on the file.\n\n"
+    )
 
 
 def _preview_note(findings: Sequence[Finding]) -> list[str]:
