@@ -259,19 +259,20 @@ class Retrieval:
         if not self.context:
             return self.question
         found = " ".join(finding.message for finding in reported(self.findings))
-        return f"{self.question}\n{' '.join(imported_modules(self.context))}\n{found}"
+        return f"{self.question}\n{' '.join(code_libraries(self.context))}\n{found}"
 
     def code_sections(self, answer: str) -> str:
         """The answer between the review of the user's code and its validated rewrites."""
         if self.context is None:
             return answer
         rewrites = rewrites_section(self.rewrites)
-        if self.action in REWRITE_ACTIONS and self.findings:
-            targets = rewrite_targets(self.findings)
+        fixable = rewritable(self.findings)
+        if self.action in REWRITE_ACTIONS and fixable:
+            targets = rewrite_targets(fixable)
             if not targets:
-                rewrites = too_many_to_rewrite(len(self.findings))
-            elif len(targets) < len(self.findings):
-                rewrites += left_to_fix(len(self.findings) - len(targets))
+                rewrites = too_many_to_rewrite(len(fixable))
+            elif len(targets) < len(fixable):
+                rewrites += left_to_fix(len(fixable) - len(targets))
         if rewrites:
             answer = answer.rstrip("\n") + "\n\n" + rewrites
         hint = "" if self.action in REWRITE_ACTIONS else _rewrite_hint(self.findings)
@@ -378,7 +379,7 @@ _EVERYWHERE = frozenset(
 )  # fmt: skip
 
 
-def imported_modules(code: str) -> list[str]:
+def code_libraries(code: str) -> list[str]:
     """The top-level modules the code imports, the ubiquitous ones left out."""
     found = dict.fromkeys(match[1] for match in _IMPORT.finditer(code))
     return [name for name in found if name not in _EVERYWHERE]
@@ -410,16 +411,28 @@ def review_code(code: str, filename: str, catalogue: Catalogue) -> ReviewResult:
 def rewrites_for(
     context: str, filename: str, findings: tuple[Finding, ...], catalogue: Catalogue
 ) -> FixReport | None:
-    """`bepro fix`'s validated offline rewrites for the code's findings, as a diff of the code
-    (nothing is written). The fix engine reviews the code as `review_code` does."""
+    """`bepro fix`'s validated offline rewrites of what it would fix in the code, as a diff
+    (nothing is written)."""
     from bepro.fix.snippet import fix_snippet
+    from bepro.fix.validate import fix_review_options
     from bepro.review.engine import snippet_options
 
-    targets = rewrite_targets(findings)
+    fixable = rewritable(findings)
+    targets = rewrite_targets(fixable)
     if not targets:
         return None
-    rules = frozenset() if len(targets) == len(findings) else frozenset(f.rule_id for f in targets)
-    return fix_snippet(context, filename, catalogue, rules=rules, review_options=snippet_options())
+    rules = frozenset() if len(targets) == len(fixable) else frozenset(f.rule_id for f in targets)
+    options = snippet_options(fix_review_options().enabled)
+    return fix_snippet(context, filename, catalogue, rules=rules, review_options=options)
+
+
+def rewritable(findings: Sequence[Finding]) -> tuple[Finding, ...]:
+    """The findings `bepro fix` looks at: those `bepro review` reports by default, and those of
+    a preview code with a safe rewrite (worth fixing when the fix is safe and checked)."""
+    from bepro.fix.validate import fix_review_options
+
+    enabled = fix_review_options().enabled or frozenset()
+    return tuple(finding for finding in findings if finding.source in enabled)
 
 
 def rewrite_targets(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
