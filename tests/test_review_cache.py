@@ -9,6 +9,9 @@ from bepro.review.cache import COUNTED, FileReview, ResultCache
 
 # A clock a day after every file here was written: each file's status counts as settled.
 LATER = lambda: 2**62  # noqa: E731 - a constant clock for the cache
+DEFAULT = frozenset(
+    {"bepro:blocking-call-without-timeout"}
+)  # the detectors whose results these are
 
 
 def _review(path: Path, lines: int) -> FileReview:
@@ -18,30 +21,30 @@ def _review(path: Path, lines: int) -> FileReview:
 def test_an_edit_that_keeps_size_and_mtime_is_still_seen(tmp_path: Path) -> None:
     source = tmp_path / "app.py"
     source.write_text("x = 1\n")
-    first = ResultCache(tmp_path / "cache", clock=LATER)
+    first = ResultCache(tmp_path / "cache", DEFAULT, clock=LATER)
     assert first.lookup([str(source)]) == ({}, [str(source)])
     first.save([_review(source, 1)])
     before = os.stat(source)
 
-    second = ResultCache(tmp_path / "cache", clock=LATER)
+    second = ResultCache(tmp_path / "cache", DEFAULT, clock=LATER)
     found, missing = second.lookup([str(source)])
     assert found[str(source)].lines == 1
     assert missing == []
 
     source.write_text("y = 2\n")  # same size; the modification time put back, as `cp -p` does
     os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
-    third = ResultCache(tmp_path / "cache", clock=LATER)
+    third = ResultCache(tmp_path / "cache", DEFAULT, clock=LATER)
     assert third.lookup([str(source)]) == ({}, [str(source)])
 
 
 def test_counted_files_keep_their_line_count_apart_from_reviews(tmp_path: Path) -> None:
     test_file = tmp_path / "test_app.py"
     test_file.write_text("a = 1\nb = 2\n")
-    cache = ResultCache(tmp_path / "cache", clock=LATER)
+    cache = ResultCache(tmp_path / "cache", DEFAULT, clock=LATER)
     assert cache.lookup([str(test_file)], COUNTED) == ({}, [str(test_file)])
     cache.save([], [_review(test_file, 3)])
 
-    again = ResultCache(tmp_path / "cache", clock=LATER)
+    again = ResultCache(tmp_path / "cache", DEFAULT, clock=LATER)
     counted, missing = again.lookup([str(test_file)], COUNTED)
     assert counted[str(test_file)].lines == 3
     assert missing == []
@@ -49,27 +52,27 @@ def test_counted_files_keep_their_line_count_apart_from_reviews(tmp_path: Path) 
     assert again.lookup([str(test_file)]) == ({}, [str(test_file)])
 
     test_file.write_text("a = 1\n")
-    edited = ResultCache(tmp_path / "cache", clock=LATER)
+    edited = ResultCache(tmp_path / "cache", DEFAULT, clock=LATER)
     assert edited.lookup([str(test_file)], COUNTED) == ({}, [str(test_file)])
 
 
 def test_a_run_that_changes_nothing_leaves_the_cache_file_alone(tmp_path: Path) -> None:
     source = tmp_path / "app.py"
     source.write_text("x = 1\n")
-    first = ResultCache(tmp_path / "cache", clock=LATER)
+    first = ResultCache(tmp_path / "cache", DEFAULT, clock=LATER)
     first.lookup([str(source)])
     first.save([_review(source, 1)])
     written = first.file.stat().st_mtime_ns
     os.utime(first.file, ns=(written - 10**9, written - 10**9))  # as if written a second ago
 
-    warm = ResultCache(tmp_path / "cache", clock=LATER)
+    warm = ResultCache(tmp_path / "cache", DEFAULT, clock=LATER)
     found, _ = warm.lookup([str(source)])
     warm.save([])
     assert found[str(source)].lines == 1
     assert first.file.stat().st_mtime_ns == written - 10**9  # not rewritten
 
     source.write_text("x = 2\n")
-    edited = ResultCache(tmp_path / "cache", clock=LATER)
+    edited = ResultCache(tmp_path / "cache", DEFAULT, clock=LATER)
     assert edited.lookup([str(source)]) == ({}, [str(source)])
     edited.save([_review(source, 1)])
     assert first.file.stat().st_mtime_ns != written - 10**9
@@ -85,7 +88,7 @@ def test_results_of_an_older_bepro_are_removed_when_the_cache_is_written(tmp_pat
     other_selection = ResultCache(folder, frozenset({"bepro:random-id"}), clock=LATER)
     other_selection.lookup([str(source)])
     other_selection.save([_review(source, 1)])
-    cache = ResultCache(folder, clock=LATER)
+    cache = ResultCache(folder, DEFAULT, clock=LATER)
     cache.lookup([str(source)])
     cache.save([_review(source, 1)])
     assert not older.exists()

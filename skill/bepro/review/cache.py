@@ -110,7 +110,7 @@ class ResultCache:
     def __init__(
         self,
         folder: Path,
-        detectors: frozenset[str] = frozenset(),
+        detectors: frozenset[str],
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self.folder = folder
