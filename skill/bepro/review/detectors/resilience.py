@@ -177,7 +177,7 @@ def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Itera
     if called is None or called[1] not in HTTP_VERBS | {"send"}:
         return
     assert isinstance(node, ast.Call)  # noqa: S101 - method_call matched a call
-    if keyword(node, "timeout") or has_kwargs_splat(node):
+    if keyword(node, "timeout") or _splat_may_carry(node, "timeout", context):
         return
     made_by = factory_of(context, called[0], context.stack)
     if made_by is None and not _held_as_a_requests_session(node, called, context):
@@ -188,6 +188,70 @@ def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Itera
         return
     receiver = ast.unparse(called[0])
     yield Hit(node, f"`{receiver}.{called[1]}()` on a requests.Session has no timeout=: {_HANGS}")
+
+
+def _splat_may_carry(call: ast.Call, key: str, context: ModuleContext) -> bool:
+    """Whether a `**options` of the call may hold `key`: yes, unless `options` is an attribute
+    of `self` that its class only ever binds to dict literals without the key and fills with
+    other literal keys (modoboa's CardDAV client sends `**self._settings`, built from `verify`
+    and `auth` only, with nine session calls)."""
+    return any(
+        not _self_dict_without(splat.value, key, context)
+        for splat in call.keywords
+        if splat.arg is None
+    )
+
+
+def _self_dict_without(value: ast.expr, key: str, context: ModuleContext) -> bool:
+    owner = next((n for n in reversed(context.stack) if isinstance(n, ast.ClassDef)), None)
+    if owner is None or not _is_self_attribute(value):
+        return False
+    assert isinstance(value, ast.Attribute)  # noqa: S101 - checked above
+    bound = False
+    for node in walk(owner):
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                verdict = _binding_without(node, target, value.attr, key)
+                if verdict is False:
+                    return False
+                bound = bound or verdict is True
+        elif isinstance(node, ast.Call) and _is_self_attribute(node.func, value.attr, nested=True):
+            return False  # `.update(...)`, `.setdefault(...)`: any key
+    return bound
+
+
+def _binding_without(
+    statement: ast.Assign | ast.AnnAssign | ast.AugAssign, target: ast.expr, attr: str, key: str
+) -> bool | None:
+    """True: binds the attribute to a dict literal without the key; False: may give it the key
+    (any other binding, or a store under the key or an unknown one); None: not about it."""
+    if _is_self_attribute(target, attr):
+        literal = statement.value
+        return (
+            not isinstance(statement, ast.AugAssign)
+            and isinstance(literal, ast.Dict)
+            and all(isinstance(k, ast.Constant) and k.value != key for k in literal.keys)
+        )
+    if isinstance(target, ast.Subscript) and _is_self_attribute(target.value, attr):
+        index = target.slice
+        return False if not isinstance(index, ast.Constant) or index.value == key else None
+    if isinstance(target, ast.Tuple | ast.List):
+        inside = any(_is_self_attribute(item, attr) for item in walk(target))
+        return False if inside else None
+    return None
+
+
+def _is_self_attribute(node: ast.AST, attr: str | None = None, nested: bool = False) -> bool:
+    """`self.<attr>` (any attribute when attr is None); nested: `self.<attr>.<method>`."""
+    if nested:
+        return isinstance(node, ast.Attribute) and _is_self_attribute(node.value, attr)
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+        and (attr is None or node.attr == attr)
+    )
 
 
 def _held_as_a_requests_session(

@@ -1,0 +1,41 @@
+"""Session calls that pass `**self.<settings>`: a dict the class builds without a timeout cannot
+carry one, so the call waits forever; a dict that has one, or that is filled from outside, may."""
+
+import requests
+
+
+class CardDavClient:
+    def __init__(self, url: str, verify: bool, user: str, password: str) -> None:
+        self.url = url
+        self.session = requests.Session()
+        self._settings = {"verify": verify}
+        if user:
+            self._settings["auth"] = (user, password)
+
+    def options(self) -> int:
+        response = self.session.request("OPTIONS", self.url, **self._settings)  # expect: timeouts
+        return response.status_code
+
+    def card(self, href: str) -> str:
+        return self.session.get(self.url + href, **self._settings).text  # expect: timeouts
+
+
+class BoundedClient:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.session = requests.Session()
+        self._request_options = {"timeout": (3.05, 10), "verify": True}
+
+    def fetch(self) -> str:
+        return self.session.get(self.url, **self._request_options).text
+
+
+class ConfiguredClient:
+    def __init__(self, url: str, extra: dict[str, object]) -> None:
+        self.url = url
+        self.session = requests.Session()
+        self._options: dict[str, object] = {}
+        self._options.update(extra)  # may hold a timeout
+
+    def fetch(self) -> str:
+        return self.session.get(self.url, **self._options).text
