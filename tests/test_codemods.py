@@ -48,10 +48,8 @@ def test_every_rewrite_in_the_table_has_a_codemod_and_a_known_code() -> None:
 def test_subprocess_calls_get_a_timeout_from_one_module_constant(
     tmp_path: Path, catalogue: Catalogue
 ) -> None:
-    after, report = fixed(
-        tmp_path,
-        catalogue,
-        '''\
+    """With --unsafe-fixes only: a guessed limit can kill a long build or migration."""
+    code = '''\
         """Runs git."""
 
         import subprocess
@@ -64,8 +62,10 @@ def test_subprocess_calls_get_a_timeout_from_one_module_constant(
                 ["git", "rev-parse", "--short", "HEAD"],
                 cwd=repo,
             ).decode()
-        ''',
-    )
+        '''
+    safe_only, _ = fixed(tmp_path, catalogue, code)
+    assert safe_only == dedent(code)
+    after, report = fixed(tmp_path, catalogue, code, unsafe=True)
     assert after == dedent(
         '''\
         """Runs git."""
@@ -174,7 +174,7 @@ def test_a_constant_the_module_already_has_is_used_as_it_is(
         out, _ = proc.communicate()
         return subprocess.call(["notify"])
     """
-    after, _ = fixed(tmp_path, catalogue, code)
+    after, _ = fixed(tmp_path, catalogue, code, unsafe=True)
     assert after == dedent(code).replace(
         "proc.communicate()", "proc.communicate(timeout=SUBPROCESS_TIMEOUT_S)"
     ).replace('call(["notify"])', 'call(["notify"], timeout=SUBPROCESS_TIMEOUT_S)')
@@ -712,6 +712,34 @@ def test_naive_constructors_parsers_and_dates_become_utc(
         """
     )
     assert sorted(statuses(report)) == ["ruff:DTZ001", "ruff:DTZ007", "ruff:DTZ011", "ruff:DTZ012"]
+
+
+def test_a_project_that_supports_python_3_10_gets_timezone_utc(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """`datetime.UTC` is 3.11+: the project's requires-python decides the spelling."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "hub"\nrequires-python = ">=3.10"\n', encoding="utf-8"
+    )
+    code = """\
+    import datetime
+    from datetime import datetime as dt
+
+
+    def stamps():
+        return datetime.datetime.utcnow(), dt.now()
+    """
+    after, _ = fixed(tmp_path, catalogue, code)
+    assert after == dedent(
+        """\
+        import datetime
+        from datetime import datetime as dt, timezone
+
+
+        def stamps():
+            return datetime.datetime.now(datetime.timezone.utc), dt.now(timezone.utc)
+        """
+    )
 
 
 def test_a_parse_format_with_an_offset_is_left_alone(tmp_path: Path, catalogue: Catalogue) -> None:

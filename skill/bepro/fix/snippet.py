@@ -12,6 +12,7 @@ from pathlib import Path
 from bepro.catalogue.model import Catalogue
 from bepro.fix.engine import FixReport, FixRequest, run_fix
 from bepro.fix.model import RewriteProposer
+from bepro.fix.target import oldest_python
 from bepro.fix.validate import TEST_TIMEOUT_S, Checks
 from bepro.review.engine import ReviewOptions
 
@@ -35,9 +36,13 @@ def fix_snippet(
     """Validated rewrites for the code's findings (of `rules` only, when given), as diffs of a
     file named like `filename` (its last part). `review_options` None: what `bepro fix` checks."""
     name = Path(filename).name or DEFAULT_NAME
+    oldest = oldest_python(filename)  # the project the code comes from, where there is one
     with tempfile.TemporaryDirectory(prefix="bepro-fix-") as folder:
         snippet = Path(folder) / name
         snippet.write_text(code, encoding="utf-8")
+        if oldest is not None:  # rewrites must run on the project's oldest Python there too
+            requires = f'[project]\nrequires-python = ">={oldest[0]}.{oldest[1]}"\n'
+            (Path(folder) / "pyproject.toml").write_text(requires, encoding="utf-8")
         checks = Checks(
             catalogue, list(test_command), test_timeout, cwd or Path(folder), review_options
         )

@@ -15,11 +15,13 @@ import libcst.matchers as m
 from libcst.metadata import MetadataWrapper
 
 from bepro.fix import cst_tools
+from bepro.fix.target import oldest_python
 from bepro.review.finding import Finding
 
 _DATETIME = "datetime.datetime"
 _DATE = "datetime.date"
 _DATETIME_FIELDS = 7  # year .. microsecond: an eighth positional argument is tzinfo
+_UTC_ALIAS = (3, 11)  # datetime.UTC; before it, datetime.timezone.utc
 
 
 def utc_datetime(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
@@ -28,7 +30,7 @@ def utc_datetime(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | Non
         owner, method = _method(names)
         if owner is None:
             continue
-        reference = _utc_reference(wrapper, call.func)
+        reference = _utc_reference(wrapper, call.func, finding.path)
         if reference is None:
             return None
         utc, needs_utc = reference
@@ -42,7 +44,7 @@ def utc_datetime(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | Non
         if new_call is None:
             continue
         module = cst_tools.replace_node(wrapper.module, call, new_call)
-        return cst_tools.import_from_name(module, "datetime", "UTC") if needs_utc else module
+        return cst_tools.import_from_name(module, "datetime", needs_utc) if needs_utc else module
     return None
 
 
@@ -99,7 +101,11 @@ def _naive_format(call: cst.Call) -> bool:
 
 
 def _utc_date(
-    wrapper: MetadataWrapper, call: cst.Call, method: str, utc: cst.BaseExpression, needs_utc: bool
+    wrapper: MetadataWrapper,
+    call: cst.Call,
+    method: str,
+    utc: cst.BaseExpression,
+    needs_utc: str | None,
 ) -> cst.Module | None:
     """`date.today()` -> `datetime.now(UTC).date()`, `date.fromtimestamp(x)` ->
     `datetime.fromtimestamp(x, UTC).date()`."""
@@ -122,7 +128,7 @@ def _utc_date(
     ):
         module = cst_tools.drop_import_name(module, "datetime", date_name.value)
     if needs_utc:
-        module = cst_tools.import_from_name(module, "datetime", "UTC")
+        module = cst_tools.import_from_name(module, "datetime", needs_utc)
     return cst_tools.import_from_name(module, "datetime", "datetime") if needs_class else module
 
 
@@ -146,18 +152,30 @@ def _datetime_class(
 
 
 def _utc_reference(
-    wrapper: MetadataWrapper, func: cst.BaseExpression
-) -> tuple[cst.BaseExpression, bool] | None:
-    """How to spell UTC here, and whether `from datetime import UTC` must be added; None when the
-    module binds `UTC` to something else."""
+    wrapper: MetadataWrapper, func: cst.BaseExpression, path: str
+) -> tuple[cst.BaseExpression, str | None] | None:
+    """How to spell UTC here (`UTC`, or `timezone.utc` where the project supports a Python before
+    3.11), and the name `from datetime import ...` must add, if any; None when the module binds
+    that name to something else."""
+    oldest = oldest_python(path)
+    legacy = oldest is not None and oldest < _UTC_ALIAS
     for owner in _owners(func):
         if m.matches(owner, m.Name()) and cst_tools.qualified_names(wrapper, owner) == {"datetime"}:
-            return cst.Attribute(value=owner.deep_clone(), attr=cst.Name("UTC")), False
-    binding = cst_tools.global_binding(wrapper, "UTC")
+            if legacy:
+                zone = cst.Attribute(value=owner.deep_clone(), attr=cst.Name("timezone"))
+                return cst.Attribute(value=zone, attr=cst.Name("utc")), None
+            return cst.Attribute(value=owner.deep_clone(), attr=cst.Name("UTC")), None
+    name = "timezone" if legacy else "UTC"
+    spelled: cst.BaseExpression = (
+        cst.Attribute(value=cst.Name("timezone"), attr=cst.Name("utc"))
+        if legacy
+        else cst.Name(name)
+    )
+    binding = cst_tools.global_binding(wrapper, name)
     if binding is None:
-        return cst.Name("UTC"), True
-    if binding == {"datetime.UTC"}:
-        return cst.Name("UTC"), False
+        return spelled, name
+    if binding == {f"datetime.{name}"}:
+        return spelled, None
     return None
 
 
