@@ -534,7 +534,10 @@ def findings_section(findings: tuple[Finding, ...], unparsed: str | None = None)
 def _rewrite_hint(findings: Sequence[Finding]) -> str:
     """Where the answer's shape has no diff: that one is a question away (a debug answer about a
     hang should not hide that `bepro fix` adds the timeout)."""
-    fixable = [finding for finding in reported(findings) if finding.fix_available]
+    from bepro.review.registry import REWRITES
+
+    safe = {code for code, rewrite in REWRITES.items() if rewrite.safe}  # what `fix` will show
+    fixable = [finding for finding in reported(findings) if finding.source in safe]
     if not fixable:
         return ""
     verb = "has" if len(fixable) == 1 else "have"
