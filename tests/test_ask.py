@@ -402,4 +402,4 @@ def test_items_that_name_the_codes_own_libraries_come_first(
         retriever=retriever,
     )
     closest = asked.answer.split("## Closest to your question")[1].split("\n## ")[0]
-    assert "imaplib.IMAP4_SSL(host, timeout=10)" in closest
+    assert "imaplib.IMAP4_SSL(host, timeout=15)" in closest
