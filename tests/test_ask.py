@@ -403,3 +403,34 @@ def test_items_that_name_the_codes_own_libraries_come_first(
     )
     closest = asked.answer.split("## Closest to your question")[1].split("\n## ")[0]
     assert "imaplib.IMAP4_SSL(host, timeout=15)" in closest
+
+
+def test_an_answer_about_code_shows_the_lines_the_question_names(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """A quoted error names a variable no detector looks at: the answer points at its lines."""
+    code = dedent(
+        """\
+        def revoke(client, cert_id: str, reason: dict) -> None:
+            if "comments" not in reason:
+                comments = "revoked via API"
+            client.revoke(cert_id, comment=comments)
+        """
+    )
+    question = (
+        "revoking with a comment fails with UnboundLocalError: local variable 'comments' "
+        "referenced before assignment"
+    )
+    asked = ask(
+        AskRequest(question, action="debug", context=code), catalogue, paths, retriever=retriever
+    )
+    section = asked.answer.split("## Lines your question names")[1].split("**Action:**")[0]
+    assert "3  comments = " in section
+    assert "4  client.revoke(cert_id, comment=comments)" in section
+    plain = ask(
+        AskRequest("why don't we retry here? it's slow", action="debug", context=code),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
+    assert "## Lines your question names" not in plain.answer

@@ -276,7 +276,8 @@ class Retrieval:
         if rewrites:
             answer = answer.rstrip("\n") + "\n\n" + rewrites
         hint = "" if self.action in REWRITE_ACTIONS else _rewrite_hint(self.findings)
-        return findings_section(self.findings, self.unparsed) + hint + answer
+        named = named_lines_section(self.question, self.context)
+        return findings_section(self.findings, self.unparsed) + hint + named + answer
 
     def fix_outs(self) -> list[FixOut] | None:
         return None if self.rewrites is None else fix_outs(self.rewrites)
@@ -529,6 +530,60 @@ def findings_section(findings: tuple[Finding, ...], unparsed: str | None = None)
             "`bepro review` on the file lists them all.",
         ]
     return "\n".join([*lines, *(["", *preview] if preview else [])]) + "\n\n"
+
+
+# What in a question names code: text in quotes or backticks, dotted or snake_case names, calls,
+# CamelCase names, and numbers of three digits or more ("10,000" is 10000 in code).
+_QUOTED = re.compile(r"`([^`\n]{1,80})`|(?<!\w)'([^'\s]{1,80})'|\"([^\"\n]{1,80})\"")
+_CODE_WORD = re.compile(
+    r"\b(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+|[a-z]+_\w+|[A-Za-z_]\w*(?=\()|"
+    r"[A-Z][a-z]+[A-Z]\w*|\d{1,3}(?:,\d{3})+|\d{3,})\b"
+)
+_NAME = re.compile(r"[A-Za-z_]\w{2,}|\d{3,}")
+_PROSE = frozenset(
+    {"the", "and", "for", "not", "but", "with", "this", "that", "from", "when", "into", "are",
+     "was", "has", "have", "none", "true", "false", "error", "object", "self"}
+)  # fmt: skip
+NAMED_LINES_SHOWN = 8
+_NAMED_AT_MOST = 6  # a name on more lines than this says little about where to look
+
+
+def named_lines_section(question: str, code: str | None) -> str:
+    """The lines of the user's code that the question names (a quoted error's variable, a
+    function, a number), so an answer about a crash points at its line even when no detector
+    has anything to say there (lemur's `comments` before assignment, jupyterhub's `log.info`)."""
+    if not code:
+        return ""
+    lines = code.splitlines()
+    found: dict[int, set[str]] = {}
+    for name in question_names(question):
+        pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+        hits = [number for number, text in enumerate(lines, start=1) if pattern.search(text)]
+        if 0 < len(hits) <= _NAMED_AT_MOST:
+            for number in hits:
+                found.setdefault(number, set()).add(name)
+    if not found:
+        return ""
+    shown = sorted(found)[:NAMED_LINES_SHOWN]
+    width = len(str(shown[-1]))
+    body = [f"{number:>{width}}  {lines[number - 1].strip()[:160]}" for number in shown]
+    names = ", ".join(f"`{name}`" for name in sorted({n for k in shown for n in found[k]}))
+    return (
+        "\n".join(["## Lines your question names", "", f"{names}:", "", "```", *body, "```", ""])
+        + "\n"
+    )
+
+
+def question_names(question: str) -> list[str]:
+    """The names and numbers a question mentions as code, longest first."""
+    quoted = [
+        next(group for group in match.groups() if group) for match in _QUOTED.finditer(question)
+    ]
+    words = [*(_NAME.findall(" ".join(quoted))), *_CODE_WORD.findall(question)]
+    names = {word.replace(",", "") if word[0].isdigit() else word for word in words}
+    names = {name for name in names if name.lower() not in _PROSE}
+    parts = {part for name in names if "." in name for part in name.split(".")}
+    return sorted(names | {p for p in parts if len(p) > 2}, key=lambda n: (-len(n), n))
 
 
 def _rewrite_hint(findings: Sequence[Finding]) -> str:
