@@ -557,8 +557,10 @@ def named_lines_section(question: str, code: str | None) -> str:
     lines = code.splitlines()
     found: dict[int, set[str]] = {}
     for name in question_names(question):
-        pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
-        hits = [number for number, text in enumerate(lines, start=1) if pattern.search(text)]
+        hits = _lines_with(name, lines)
+        if not hits and "." in name:  # `dbutil.upgrade_if_needed` is defined as the last part
+            name = name.rpartition(".")[2]
+            hits = _lines_with(name, lines)
         if 0 < len(hits) <= _NAMED_AT_MOST:
             for number in hits:
                 found.setdefault(number, set()).add(name)
@@ -574,6 +576,11 @@ def named_lines_section(question: str, code: str | None) -> str:
     )
 
 
+def _lines_with(name: str, lines: list[str]) -> list[int]:
+    pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    return [number for number, text in enumerate(lines, start=1) if pattern.search(text)]
+
+
 def question_names(question: str) -> list[str]:
     """The names and numbers a question mentions as code, longest first."""
     quoted = [
@@ -582,8 +589,7 @@ def question_names(question: str) -> list[str]:
     words = [*(_NAME.findall(" ".join(quoted))), *_CODE_WORD.findall(question)]
     names = {word.replace(",", "") if word[0].isdigit() else word for word in words}
     names = {name for name in names if name.lower() not in _PROSE}
-    parts = {part for name in names if "." in name for part in name.split(".")}
-    return sorted(names | {p for p in parts if len(p) > 2}, key=lambda n: (-len(n), n))
+    return sorted(names, key=lambda n: (-len(n), n))
 
 
 def _rewrite_hint(findings: Sequence[Finding]) -> str:
