@@ -639,6 +639,31 @@ def _statement_heads(function: ast.AST) -> set[str]:
 _JWT_SIGNERS = frozenset({"jwt.encode", "jose.jwt.encode", "jwt.JWT.encode"})
 
 
+_TRUSTING_POLICIES = frozenset({"paramiko.AutoAddPolicy", "paramiko.WarningPolicy"})
+
+
+@detector(
+    "ssh-unknown-host-trusted", "crypto", nodes=(ast.Call,), callees={"set_missing_host_key_policy"}
+)
+def ssh_unknown_host_trusted(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())`: the first host to
+    answer is trusted, so a man in the middle gets the credentials. ruff's S507 reports it on a
+    client it can trace to `paramiko.SSHClient()`, not one held on an attribute (openwisp's
+    connector), which is where this detector looks."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+    if receiver is None or isinstance(receiver, ast.Name) or len(node.args) != 1:
+        return  # a plain name is S507's
+    policy = node.args[0]
+    made = policy.func if isinstance(policy, ast.Call) else policy
+    if context.qualified_name(made) in _TRUSTING_POLICIES:
+        yield Hit(
+            node,
+            "an unknown SSH host key is accepted: a man in the middle gets the session and its "
+            "credentials; load known hosts (`load_system_host_keys()`) and use RejectPolicy",
+        )
+
+
 @detector("jwt-literal-key", "secrets", nodes=(ast.Call,), callees={"encode"})
 def jwt_literal_key(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """`jwt.encode(claims, "s3cret")` or a module constant: every copy of the code can mint valid
