@@ -427,6 +427,18 @@ def test_an_answer_about_code_shows_the_lines_the_question_names(
     section = asked.answer.split("## Lines your question names")[1].split("**Action:**")[0]
     assert "3  comments = " in section
     assert "4  client.revoke(cert_id, comment=comments)" in section
+    constants = ask(
+        AskRequest(
+            "can I raise MAX_TRIES, and is _backoff right? HTTP 500s come back",
+            action="implement",
+            context="MAX_TRIES = 3\nDELAYS = [1, 5]\n\n\ndef _backoff(n):\n    return DELAYS[n]\n",
+        ),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
+    named = constants.answer.split("## Lines your question names")[1].split("**Action:**")[0]
+    assert "`MAX_TRIES`, `_backoff`:" in named  # HTTP names nothing: the code does not define it
     plain = ask(
         AskRequest("why don't we retry here? it's slow", action="debug", context=code),
         catalogue,

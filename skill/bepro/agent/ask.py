@@ -536,9 +536,12 @@ def findings_section(findings: tuple[Finding, ...], unparsed: str | None = None)
 # CamelCase names, and numbers of three digits or more ("10,000" is 10000 in code).
 _QUOTED = re.compile(r"`([^`\n]{1,80})`|(?<!\w)'([^'\s]{1,80})'|\"([^\"\n]{1,80})\"")
 _CODE_WORD = re.compile(
-    r"\b(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+|[a-z]+_\w+|[A-Za-z_]\w*(?=\()|"
+    r"(?<![\w.])(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+|_*[A-Za-z]+_\w+|_\w{3,}|[A-Za-z_]\w*(?=\()|"
     r"[A-Z][a-z]+[A-Z]\w*|\d{1,3}(?:,\d{3})+|\d{3,})\b"
 )
+# An all-capitals word names code only where the code defines it (`DELAYS = [...]`): HTTP or JSON
+# in a question names nothing.
+_CAPITALS = re.compile(r"\b[A-Z][A-Z0-9]{2,}\b")
 _NAME = re.compile(r"[A-Za-z_]\w{2,}|\d{3,}")
 _PROSE = frozenset(
     {"the", "and", "for", "not", "but", "with", "this", "that", "from", "when", "into", "are",
@@ -556,7 +559,12 @@ def named_lines_section(question: str, code: str | None) -> str:
         return ""
     lines = code.splitlines()
     found: dict[int, set[str]] = {}
-    for name in question_names(question):
+    defined = {
+        word
+        for word in _CAPITALS.findall(question)
+        if re.search(rf"^\s*{word}\s*(?::[^=]+)?=", code, re.MULTILINE)
+    }
+    for name in [*question_names(question), *sorted(defined)]:
         hits = _lines_with(name, lines)
         if not hits and "." in name:  # `dbutil.upgrade_if_needed` is defined as the last part
             name = name.rpartition(".")[2]
