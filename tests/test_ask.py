@@ -446,3 +446,41 @@ def test_an_answer_about_code_shows_the_lines_the_question_names(
         retriever=retriever,
     )
     assert "## Lines your question names" not in plain.answer
+
+
+def test_a_preview_finding_inside_the_function_the_question_names_leads(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """A naive fromtimestamp (a preview code: mostly harmless on real code) is the cause when
+    the question is about the function it sits in and about time zones."""
+    code = dedent(
+        """\
+        import datetime
+        import os
+
+
+        def _modified_after(path: str, since: datetime.datetime) -> bool:
+            mtime = os.path.getmtime(path)
+            changed = datetime.datetime.fromtimestamp(mtime)
+            return changed.replace(tzinfo=datetime.timezone.utc) > since
+
+
+        def started() -> datetime.datetime:
+            return datetime.datetime.now()
+        """
+    )
+    asked = ask(
+        AskRequest(
+            "files edited since the last scan are missed when TZ=America/New_York; "
+            "_modified_after compares them with the scan's end, what is wrong?",
+            action="debug",
+            context=code,
+        ),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
+    table = asked.answer.split("**Action:**")[0]
+    assert "| `ruff:DTZ006` | [time-utc] |" in table  # on a line the question points at
+    assert "`ruff:DTZ005` line 12" in table  # elsewhere: counted under the table only
+    assert asked.rules[0] == "time-utc"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -250,6 +251,12 @@ class Retrieval:
     rewrites: FixReport | None = None  # for REWRITE_ACTIONS with findings
     action_confidence: float | None = None  # set when the action was inferred
     unparsed: str | None = None  # why a review of the code could not read it (a syntax error)
+    pointed: frozenset[int] = frozenset()  # the lines of the code the question points at
+
+    @property
+    def leading(self) -> tuple[Finding, ...]:
+        """The findings the answer is about (see `reported`)."""
+        return reported(self.findings, self.pointed)
 
     @property
     def asked_about(self) -> str:
@@ -258,7 +265,7 @@ class Retrieval:
         standard library's clients, not httpx's)."""
         if not self.context:
             return self.question
-        found = " ".join(finding.message for finding in reported(self.findings))
+        found = " ".join(finding.message for finding in self.leading)
         return f"{self.question}\n{' '.join(code_libraries(self.context))}\n{found}"
 
     def code_sections(self, answer: str) -> str:
@@ -275,9 +282,10 @@ class Retrieval:
                 rewrites += left_to_fix(len(fixable) - len(targets))
         if rewrites:
             answer = answer.rstrip("\n") + "\n\n" + rewrites
-        hint = "" if self.action in REWRITE_ACTIONS else _rewrite_hint(self.findings)
+        hint = "" if self.action in REWRITE_ACTIONS else _rewrite_hint(self.leading)
         named = named_lines_section(self.question, self.context)
-        return findings_section(self.findings, self.unparsed) + hint + named + answer
+        table = findings_section(self.findings, self.unparsed, self.pointed)
+        return table + hint + named + answer
 
     def fix_outs(self) -> list[FixOut] | None:
         return None if self.rewrites is None else fix_outs(self.rewrites)
@@ -331,7 +339,8 @@ def retrieve(
     rewrites = None
     if context and action in REWRITE_ACTIONS:
         rewrites = rewrites_for(context, filename, findings, catalogue)
-    leading = reported(findings)
+    pointed = pointed_lines(question, context) if context else frozenset()
+    leading = reported(findings, pointed)
     broken = list(dict.fromkeys(finding.rule_id for finding in leading))
     notes = "\n".join(f"{f.message} [{f.rule_id}]" for f in leading[:10])
     code = f"{notes}\n{context[:FILE_CONTEXT_CHARS]}" if context else ""
@@ -353,6 +362,7 @@ def retrieve(
         rewrites,
         confidence,
         unparsed,
+        pointed,
     )
 
 
@@ -386,13 +396,17 @@ def code_libraries(code: str) -> list[str]:
     return [name for name in found if name not in _EVERYWHERE]
 
 
-def reported(findings: Sequence[Finding]) -> tuple[Finding, ...]:
-    """The findings `bepro review` reports by default: an answer about code is led by them and
-    covers their rules whatever was asked. The preview codes' findings are only counted under
-    the table: on real applications they were mostly false or not worth a change (bench/audit/:
-    S105 1 of 64, BLE001 1 of 31), and on 14 real files asked about they made vault, logging
-    and lint advice the first hypotheses of unrelated questions."""
-    return tuple(finding for finding in findings if not _preview(finding))
+def reported(
+    findings: Sequence[Finding], pointed: frozenset[int] = frozenset()
+) -> tuple[Finding, ...]:
+    """The findings an answer about code is led by, covering their rules whatever was asked:
+    those `bepro review` reports by default, and a preview code's on a line the question points
+    at (librephotos' naive `fromtimestamp` inside the function a timezone question names). The
+    other preview findings are only counted under the table: on real applications they were
+    mostly false or not worth a change (bench/audit/: S105 1 of 64, BLE001 1 of 31), and on 14
+    real files asked about they made vault, logging and lint advice the first hypotheses of
+    unrelated questions."""
+    return tuple(f for f in findings if not _preview(f) or f.line in pointed)
 
 
 def _preview(finding: Finding) -> bool:
@@ -503,14 +517,19 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
     )
 
 
-def findings_section(findings: tuple[Finding, ...], unparsed: str | None = None) -> str:
+def findings_section(
+    findings: tuple[Finding, ...],
+    unparsed: str | None = None,
+    pointed: frozenset[int] = frozenset(),
+) -> str:
     """The review of the user's code, as the answer's opening table, highest priority first; past
     MAX_FINDINGS_SHOWN rows, the rest are counted per rule."""
     lines = ["## Findings in your code", ""]
     if unparsed:  # ruff's findings may still come, but bepro's own detectors saw nothing
         lines += [f"`bepro review` could not parse it ({unparsed}): fix that first.", ""]
-    preview = _preview_note(findings)
-    findings = reported(findings)
+    shown_rows = reported(findings, pointed)
+    preview = _preview_note([finding for finding in findings if finding not in shown_rows])
+    findings = shown_rows
     if not findings:
         if not unparsed:
             lines += ["`bepro review` flags nothing in it; the guidance below still applies.", ""]
@@ -558,6 +577,21 @@ def named_lines_section(question: str, code: str | None) -> str:
     if not code:
         return ""
     lines = code.splitlines()
+    found = _named_lines(question, code, lines)
+    if not found:
+        return ""
+    shown = sorted(found)[:NAMED_LINES_SHOWN]
+    width = len(str(shown[-1]))
+    body = [f"{number:>{width}}  {lines[number - 1].strip()[:160]}" for number in shown]
+    names = ", ".join(f"`{name}`" for name in sorted({n for k in shown for n in found[k]}))
+    return (
+        "\n".join(["## Lines your question names", "", f"{names}:", "", "```", *body, "```", ""])
+        + "\n"
+    )
+
+
+def _named_lines(question: str, code: str, lines: list[str]) -> dict[int, set[str]]:
+    """Each line of the code that the question names, with the names on it."""
     found: dict[int, set[str]] = {}
     defined = {
         word
@@ -572,16 +606,24 @@ def named_lines_section(question: str, code: str | None) -> str:
         if 0 < len(hits) <= _NAMED_AT_MOST:
             for number in hits:
                 found.setdefault(number, set()).add(name)
-    if not found:
-        return ""
-    shown = sorted(found)[:NAMED_LINES_SHOWN]
-    width = len(str(shown[-1]))
-    body = [f"{number:>{width}}  {lines[number - 1].strip()[:160]}" for number in shown]
-    names = ", ".join(f"`{name}`" for name in sorted({n for k in shown for n in found[k]}))
-    return (
-        "\n".join(["## Lines your question names", "", f"{names}:", "", "```", *body, "```", ""])
-        + "\n"
-    )
+    return found
+
+
+def pointed_lines(question: str, code: str) -> frozenset[int]:
+    """The lines the question points at: those it names, and the whole body of a function whose
+    `def` line it names."""
+    named = _named_lines(question, code, code.splitlines())
+    if not named:
+        return frozenset()
+    pointed = set(named)
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return frozenset(pointed)  # text that is not Python (a log, a traceback) has no bodies
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno in named:
+            pointed.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return frozenset(pointed)
 
 
 def _lines_with(name: str, lines: list[str]) -> list[int]:
@@ -600,13 +642,19 @@ def question_names(question: str) -> list[str]:
     return sorted(names, key=lambda n: (-len(n), n))
 
 
+def _some_lines(numbers: list[int], shown: int = 5) -> str:
+    ordered = sorted(numbers)
+    more = f" and {len(ordered) - shown} more" if len(ordered) > shown else ""
+    return ", ".join(map(str, ordered[:shown])) + more
+
+
 def _rewrite_hint(findings: Sequence[Finding]) -> str:
-    """Where the answer's shape has no diff: that one is a question away (a debug answer about a
+    """For the answer's own findings, where its shape has no diff: that one is a question away (a debug answer about a
     hang should not hide that `bepro fix` adds the timeout)."""
     from bepro.review.registry import REWRITES
 
     safe = {code for code, rewrite in REWRITES.items() if rewrite.safe}  # what `fix` will show
-    fixable = [finding for finding in reported(findings) if finding.source in safe]
+    fixable = [finding for finding in findings if finding.source in safe]
     if not fixable:
         return ""
     verb = "has" if len(fixable) == 1 else "have"
@@ -625,7 +673,7 @@ def _preview_note(findings: Sequence[Finding]) -> list[str]:
         return []
     total = sum(len(numbers) for numbers in lines_by_code.values())
     listed = "; ".join(
-        f"`{code}` line{'s' if len(numbers) > 1 else ''} {', '.join(map(str, sorted(numbers)))}"
+        f"`{code}` line{'s' if len(numbers) > 1 else ''} {_some_lines(numbers)}"
         for code, numbers in sorted(lines_by_code.items())
     )
     return [

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bepro import mdparse
-from bepro.agent.ask import AskResult, CitationOut, Retrieval, reported
+from bepro.agent.ask import AskResult, CitationOut, Retrieval
 from bepro.agent.offline import closest_items
 from bepro.agent.relevance import Relevance
 from bepro.catalogue.model import Catalogue
@@ -103,7 +103,7 @@ class GroundedAnswerer:
             retrieval.context,
             passages,
             structured,
-            reported(retrieval.findings),  # as the offline answer: preview codes lead nothing
+            retrieval.leading,  # as the offline answer: most preview codes lead nothing
         )
         return messages, allowed_ids(passages, retrieval.findings)
 
@@ -112,7 +112,7 @@ class GroundedAnswerer:
         messages, allowed = self._messages(retrieval, structured=True)
         completion, answer = self._structured_completion(messages, deadline)
         markdown, rules, check = render_answer(answer, self.catalogue, allowed)
-        disagreement = check_against_findings(markdown, rules, reported(retrieval.findings))
+        disagreement = check_against_findings(markdown, rules, retrieval.leading)
         markdown = _flagged(markdown, disagreement)
         return self._result(retrieval, offline, markdown, rules, check, completion, disagreement)
 
@@ -180,7 +180,7 @@ class GroundedAnswerer:
             shown.append(cleaned)
             emit(cleaned + "\n")
         text = "\n".join(shown)
-        disagreement = check_against_findings(text, check.kept, reported(retrieval.findings))
+        disagreement = check_against_findings(text, check.kept, retrieval.leading)
         if not disagreement.agrees:
             emit("\n" + disagreement.note())
         text = _flagged(text, disagreement)
