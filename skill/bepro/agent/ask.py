@@ -528,7 +528,8 @@ def findings_section(
     if unparsed:  # ruff's findings may still come, but bepro's own detectors saw nothing
         lines += [f"`bepro review` could not parse it ({unparsed}): fix that first.", ""]
     shown_rows = reported(findings, pointed)
-    preview = _preview_note([finding for finding in findings if finding not in shown_rows])
+    shown_ids = {id(finding) for finding in shown_rows}  # a generated file has thousands
+    preview = _preview_note([finding for finding in findings if id(finding) not in shown_ids])
     findings = shown_rows
     if not findings:
         if not unparsed:

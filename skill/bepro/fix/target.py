@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import lru_cache
 from pathlib import Path
 
 _LOWER_BOUND = re.compile(r"(?:>=|~=|==)\s*3\.(\d+)")
@@ -18,8 +17,8 @@ def oldest_python(path: str) -> tuple[int, int] | None:
     return _declared_above(str(Path(path).resolve().parent))
 
 
-@lru_cache(maxsize=256)
 def _declared_above(folder: str) -> tuple[int, int] | None:
+    # not cached: a long-lived server fixes code after the project's pyproject.toml changed
     directory = Path(folder)
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():

@@ -216,7 +216,11 @@ def _self_dict_without(value: ast.expr, key: str, context: ModuleContext) -> boo
                 if verdict is False:
                     return False
                 bound = bound or verdict is True
-        elif isinstance(node, ast.Call) and _is_self_attribute(node.func, value.attr, nested=True):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and _is_self_attribute(node.func.value, value.attr)
+        ):
             return False  # `.update(...)`, `.setdefault(...)`: any key
     return bound
 
@@ -242,10 +246,8 @@ def _binding_without(
     return None
 
 
-def _is_self_attribute(node: ast.AST, attr: str | None = None, nested: bool = False) -> bool:
-    """`self.<attr>` (any attribute when attr is None); nested: `self.<attr>.<method>`."""
-    if nested:
-        return isinstance(node, ast.Attribute) and _is_self_attribute(node.value, attr)
+def _is_self_attribute(node: ast.AST, attr: str | None = None) -> bool:
+    """`self.<attr>` (any attribute when attr is None)."""
     return (
         isinstance(node, ast.Attribute)
         and isinstance(node.value, ast.Name)
