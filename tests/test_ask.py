@@ -24,6 +24,27 @@ from bepro.retrieval.search import Retriever
 from .conftest import ROOT, bepro_command, invoke_bepro, run_bepro
 
 
+# A client with no timeout (a default code), an f-string in a log call and a random client id
+# (preview codes, mostly noise on real code).
+HANGING_CLIENT = dedent(
+    """\
+    import logging
+    import random
+
+    import requests
+
+    log = logging.getLogger(__name__)
+
+
+    def order_status(order_id: str) -> int:
+        client_id = random.randint(1, 9999)
+        response = requests.get(f"https://ca.example.com/orders/{order_id}?c={client_id}")
+        log.info(f"order {order_id}: {response.status_code}")
+        return response.status_code
+    """
+)
+
+
 def test_payment_retry_question_cites_idempotency_and_retries(
     paths: Paths, catalogue: Catalogue, retriever: Retriever
 ) -> None:
@@ -341,25 +362,8 @@ def test_preview_findings_are_listed_but_do_not_take_the_answers_rules(
     """A client that hangs: the missing timeout leads; an f-string in a log call and a random
     client id (preview codes, mostly noise on real code) are counted under the table and carried
     in the result, not rows or hypotheses of their own."""
-    code = dedent(
-        """\
-        import logging
-        import random
-
-        import requests
-
-        log = logging.getLogger(__name__)
-
-
-        def order_status(order_id: str) -> int:
-            client_id = random.randint(1, 9999)
-            response = requests.get(f"https://ca.example.com/orders/{order_id}?c={client_id}")
-            log.info(f"order {order_id}: {response.status_code}")
-            return response.status_code
-        """
-    )
     asked = ask(
-        AskRequest("why does this hang our workers?", action="debug", context=code),
+        AskRequest("why does this hang our workers?", action="debug", context=HANGING_CLIENT),
         catalogue,
         paths,
         retriever=retriever,
@@ -374,6 +378,23 @@ def test_preview_findings_are_listed_but_do_not_take_the_answers_rules(
     assert "also flag 2: `bepro:random-id` line 10; `ruff:G004` line 12." in table
     # a debug answer has no diff, but says the timeout's rewrite is one question away
     assert "1 of these findings has an offline rewrite: ask again with the action `fix`" in table
+
+
+def test_a_refactor_rewrites_what_the_answer_is_about_and_fix_what_bepro_fix_would(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """A refactor answer's diff adds the timeout, not a rewrite of the preview code's log call
+    (off its topic); `fix` rewrites both, as `bepro fix` does."""
+
+    def rewritten(action: str) -> str:
+        request = AskRequest("clean up this client", action=action, context=HANGING_CLIENT)
+        answer = ask(request, catalogue, paths, retriever=retriever).answer
+        return answer.split("## Validated rewrites")[1]
+
+    refactor, fix = rewritten("refactor"), rewritten("fix")
+    assert "timeout=HTTP_TIMEOUT_S)" in refactor and "timeout=HTTP_TIMEOUT_S)" in fix
+    assert '+    log.info("order %s: %s", order_id, response.status_code)' in fix
+    assert "+    log.info" not in refactor
 
 
 def test_items_that_name_the_codes_own_libraries_come_first(

@@ -232,6 +232,25 @@ def test_optimize_measures_first_then_lists_levers(answers: dict[str, AskResult]
     assert all("**Expected gain:**" in body for _, _, body in sections[1:])
 
 
+def test_optimize_after_a_measurement_goes_to_the_levers(catalogue: Catalogue) -> None:
+    """A question that quotes a profiler has measured: no "measure first" lecture before levers."""
+    advice = _advise(ROOT, catalogue, "profiling", "batching")
+    measured, _ = compose_answer(
+        "py-spy shows most of the time in grant_role and a COMMIT per user. How do I speed it up?",
+        "optimize",
+        advice,
+        catalogue,
+    )
+    profiling = _rule_sections(measured)[0]
+    assert profiling[:2] == ("Measure first ·", "profiling")
+    assert "**You have measured:** take the lever below" in profiling[2]
+    assert "**Measure:**" not in profiling[2]
+    unmeasured, _ = compose_answer(
+        "Startup got slow. How do I speed it up?", "optimize", advice, catalogue
+    )
+    assert "**Measure:**" in _rule_sections(unmeasured)[0][2]
+
+
 def test_scale_secure_and_build_shapes(answers: dict[str, AskResult]) -> None:
     scale = _rule_sections(answers["scale"].answer)
     assert scale[0][:2] == ("Bottleneck 1 ·", "stateless")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bepro.agent.intent import ActionGuess, classify_action, embedding_similarities
 from bepro.agent.offline import MEASURE_FIRST, Citation, advice_for, compose_answer
+from bepro.agent.stack import synchronous
 from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
 from bepro.errors import UsageError
@@ -273,7 +274,7 @@ class Retrieval:
         if self.context is None:
             return answer
         rewrites = rewrites_section(self.rewrites)
-        fixable = rewritable(self.findings)
+        fixable = rewritable(self.findings, self.action, self.pointed)
         if self.action in REWRITE_ACTIONS and fixable:
             targets = rewrite_targets(fixable)
             if not targets:
@@ -336,10 +337,11 @@ def retrieve(
         if request.file is not None and request.file.suffix == ".py":  # pasted text may be a log
             unparsed = next((issue.message for issue in reviewed.issues), None)
     findings = findings or ()
+    pointed = pointed_lines(question, context) if context else frozenset()
     rewrites = None
     if context and action in REWRITE_ACTIONS:
-        rewrites = rewrites_for(context, filename, findings, catalogue)
-    pointed = pointed_lines(question, context) if context else frozenset()
+        fixable = rewritable(findings, action, pointed)
+        rewrites = rewrites_for(context, filename, fixable, catalogue)
     leading = reported(findings, pointed)
     broken = list(dict.fromkeys(finding.rule_id for finding in leading))
     notes = "\n".join(f"{f.message} [{f.rule_id}]" for f in leading[:10])
@@ -424,30 +426,35 @@ def review_code(code: str, filename: str, catalogue: Catalogue) -> ReviewResult:
 
 
 def rewrites_for(
-    context: str, filename: str, findings: tuple[Finding, ...], catalogue: Catalogue
+    context: str, filename: str, fixable: tuple[Finding, ...], catalogue: Catalogue
 ) -> FixReport | None:
-    """`bepro fix`'s validated offline rewrites of what it would fix in the code, as a diff
-    (nothing is written)."""
+    """`bepro fix`'s validated offline rewrites of the `rewritable` findings of the code, as a
+    diff (nothing is written)."""
     from bepro.fix.snippet import fix_snippet
     from bepro.fix.validate import fix_review_options
     from bepro.review.engine import snippet_options
 
-    fixable = rewritable(findings)
     targets = rewrite_targets(fixable)
     if not targets:
         return None
-    rules = frozenset() if len(targets) == len(fixable) else frozenset(f.rule_id for f in targets)
+    rules = frozenset(finding.rule_id for finding in targets)
     options = snippet_options(fix_review_options().enabled)
     return fix_snippet(context, filename, catalogue, rules=rules, review_options=options)
 
 
-def rewritable(findings: Sequence[Finding]) -> tuple[Finding, ...]:
-    """The findings `bepro fix` looks at: those `bepro review` reports by default, and those of
-    a preview code with a safe rewrite (worth fixing when the fix is safe and checked)."""
+def rewritable(
+    findings: Sequence[Finding], action: str, pointed: frozenset[int] = frozenset()
+) -> tuple[Finding, ...]:
+    """The findings an answer rewrites. For `fix`, those `bepro fix` looks at: what `bepro
+    review` reports by default, and a preview code's with a safe rewrite (worth fixing when the
+    fix is safe and checked). The other actions rewrite only the findings the answer is about
+    (`reported`): on real files, a secure or refactor answer's logging-format diffs were off
+    the question's topic."""
     from bepro.fix.validate import fix_review_options
 
     enabled = fix_review_options().enabled or frozenset()
-    return tuple(finding for finding in findings if finding.source in enabled)
+    fixable = tuple(finding for finding in findings if finding.source in enabled)
+    return fixable if action == "fix" else reported(fixable, pointed)
 
 
 def rewrite_targets(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
@@ -500,6 +507,7 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
         catalogue,
         retrieval.action_note,
         about=retrieval.asked_about,
+        synchronous=synchronous(retrieval.question, retrieval.context),
     )
     return AskResult(
         action=retrieval.action,

@@ -12,9 +12,11 @@ fence), and trimmed by dropping whole blocks, never by cutting one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 
 from bepro.agent.relevance import Relevance
@@ -53,7 +55,22 @@ CLOSEST_SHOWN = 3
 CLOSEST_TYPICAL = 10
 CLOSEST_STANDOUT = 1.5
 CLOSEST = "Closest to your question"
+# The paragraph that introduces a reference's synchronous Do example (requests, Django, Celery).
+SYNC_VARIANT = "**Synchronous code**"
 MEASURE_FIRST = "profiling"  # optimize opens with it: measure before changing anything
+# A question that quotes a profiler, a query plan or a per-function split has taken that step:
+# on real files, "measure first" after "py-spy shows most of the time in grant_role" read as
+# boilerplate that ignored the question.
+MEASURED = re.compile(
+    r"\b(py-?spy|cprofile|profiled|profiler (shows|output|says)|pyinstrument|scalene|yappi"
+    r"|flame ?graphs?|explain analy[sz]e|pg_stat_statements|slow query log|debug toolbar|silk"
+    r"|most of the time (is )?(in|spent))\b",
+    re.IGNORECASE,
+)
+AFTER_MEASURING = (
+    "take the lever below that removes the most of what your measurement shows, then measure "
+    "again the same way, on the same data, to confirm the gain before the next one."
+)
 
 # What a finding of each severity means for the merge (references/actions/review.md).
 IF_FOUND = {
@@ -85,6 +102,7 @@ class _Asked:
 
     question: str
     references: list[RuleReference]
+    synchronous: bool = False  # the code or question is sync: a reference's sync Do example fits
     shown_first: list[Block] = field(default_factory=list)  # in "Closest to your question"
 
     @cached_property
@@ -135,7 +153,8 @@ class _View:
 @dataclass
 class _CodeBudget:
     lines_left: int = MAX_CODE_LINES
-    samples: list[tuple[str, list[str]]] = field(default_factory=list)  # (rule id, code lines)
+    # (rule id, label, code lines)
+    samples: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
 
 Body = Callable[[_View], list[str]]
@@ -161,14 +180,16 @@ def compose_answer(
     catalogue: Catalogue,
     note: str | None = None,
     about: str | None = None,
+    synchronous: bool = False,
 ) -> tuple[str, list[Citation]]:
     """Markdown for the answer, and every citation it relies on; `note` (the action was a guess)
     follows the header; `about` (the question by default) is what reference items are matched
-    against."""
+    against; `synchronous` picks a reference's synchronous Do example where it has one."""
     shape = SHAPES.get(action, SHAPES["implement"])
     order = _section_order(advice, shape, action)
     budget = _CodeBudget()
-    asked = _Asked(about or question, [item.reference for item in order if item.reference])
+    references = [item.reference for item in order if item.reference]
+    asked = _Asked(about or question, references, synchronous)
     views = [
         _View(item, item.reference, shape.wide, budget, asked)
         for item in order
@@ -357,22 +378,32 @@ def _code(view: _View) -> list[str]:
     """Keeps the Do example for the end of the answer while the code budget lasts; else says
     where to find it. Samples go after the rules' sections: shown inside them, a 50-line example
     written for another scenario filled the first screen of 13 of 24 real questions."""
-    code = [b for b in view.blocks(DO) if b.kind == "code"]
-    if not code:
+    found = _do_example(view.blocks(DO), view.asked.synchronous)
+    if found is None:
         return []
-    size = len(code[0].lines)
+    label, code = found
     budget = view.code
-    if budget.samples and size > budget.lines_left:
+    if budget.samples and len(code.lines) > budget.lines_left:
         return [f"*Runnable example: `{view.rule.reference_path}` > Do.*", ""]
-    budget.lines_left -= size
-    budget.samples.append((view.rule.id, list(code[0].lines)))
+    budget.lines_left -= len(code.lines)
+    budget.samples.append((view.rule.id, label, list(code.lines)))
     return []
+
+
+def _do_example(blocks: tuple[Block, ...], synchronous: bool) -> tuple[str, Block] | None:
+    """(label, code) of the Do section's first code block or, for synchronous code, of the one
+    its paragraph introduces as the synchronous variant, where the reference has one."""
+    if synchronous:
+        for before, block in pairwise(blocks):
+            if block.kind == "code" and before.lead.startswith(SYNC_VARIANT):
+                return "Do, synchronous", block
+    return next((("Do", block) for block in blocks if block.kind == "code"), None)
 
 
 def _examples(budget: _CodeBudget) -> list[str]:
     lines: list[str] = []
-    for rule_id, code in budget.samples:
-        lines += [f"## Example: `{rule_id}`", "", "**Do:**", "", *code, ""]
+    for rule_id, label, code in budget.samples:
+        lines += [f"## Example: `{rule_id}`", "", f"**{label}:**", "", *code, ""]
     return lines
 
 
@@ -475,6 +506,8 @@ def _debug_body(view: _View) -> list[str]:
 
 
 def _optimize_body(view: _View) -> list[str]:
+    if view.rule.id == MEASURE_FIRST and MEASURED.search(view.asked.question):
+        return [*_statement(view), *_labelled("You have measured", AFTER_MEASURING)]
     if view.rule.id == MEASURE_FIRST:
         return [*_statement(view), *_section(view, HOW, "Measure", NARROW_CHARS)]
     return [
