@@ -23,7 +23,6 @@ from bepro.retrieval.search import Retriever
 
 from .conftest import ROOT, bepro_command, invoke_bepro, run_bepro
 
-
 # A client with no timeout (a default code), an f-string in a log call and a random client id
 # (preview codes, mostly noise on real code).
 HANGING_CLIENT = dedent(
@@ -392,7 +391,8 @@ def test_a_refactor_rewrites_what_the_answer_is_about_and_fix_what_bepro_fix_wou
         return answer.split("## Validated rewrites")[1]
 
     refactor, fix = rewritten("refactor"), rewritten("fix")
-    assert "timeout=HTTP_TIMEOUT_S)" in refactor and "timeout=HTTP_TIMEOUT_S)" in fix
+    assert "timeout=HTTP_TIMEOUT_S)" in refactor
+    assert "timeout=HTTP_TIMEOUT_S)" in fix
     assert '+    log.info("order %s: %s", order_id, response.status_code)' in fix
     assert "+    log.info" not in refactor
 

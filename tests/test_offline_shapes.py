@@ -13,6 +13,7 @@ from bepro.agent import offline
 from bepro.agent.ask import AskRequest, AskResult, ask, select_rules
 from bepro.agent.offline import Citation, RuleAdvice, advice_for, compose_answer, fit
 from bepro.agent.relevance import Relevance
+from bepro.agent.stack import synchronous
 from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
 from bepro.knowledge.references import load_reference
@@ -249,6 +250,34 @@ def test_optimize_after_a_measurement_goes_to_the_levers(catalogue: Catalogue) -
         "Startup got slow. How do I speed it up?", "optimize", advice, catalogue
     )
     assert "**Measure:**" in _rule_sections(unmeasured)[0][2]
+
+
+@pytest.mark.parametrize(
+    ("question", "code", "sync"),
+    [
+        ("why does this hang?", "import requests\n\ndef f():\n    requests.get(URL)\n", True),
+        ("why does this hang?", "async def f(client):\n    await client.get(URL)\n", False),
+        ("Our Celery task calling the partner API hangs", None, True),
+        ("Our gunicorn workers run FastAPI under uvicorn workers", None, False),
+        ("We serve 2,000 requests per second", None, False),  # says nothing of the stack
+    ],
+)
+def test_the_example_follows_the_stack_of_the_code_or_question(
+    question: str, code: str | None, sync: bool, catalogue: Catalogue
+) -> None:
+    """Sync code (requests, Django, Celery) gets a reference's synchronous Do example where it
+    has one; async code, or nothing to go on, the first."""
+    assert synchronous(question, code) is sync
+    answer, _ = compose_answer(
+        question, "fix", _advise(ROOT, catalogue, "timeouts"), catalogue, synchronous=sync
+    )
+    example = answer.split("## Example: `timeouts`", 1)[1]
+    if sync:
+        assert example.startswith("\n\n**Do, synchronous:**")
+        assert "requests.Session()" in example
+    else:
+        assert example.startswith("\n\n**Do:**")
+        assert "httpx.AsyncClient" in example
 
 
 def test_scale_secure_and_build_shapes(answers: dict[str, AskResult]) -> None:
