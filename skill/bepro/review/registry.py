@@ -225,7 +225,6 @@ PREVIEW_CODES: frozenset[str] = frozenset(
 # and example assert, which says nothing about whether domain invariants are enforced.
 
 HUMAN_ONLY: dict[str, str] = {
-    "invariants": "domain rules live in the domain model and the database schema",
     "alerts": "alert rules and runbooks live outside the code",
     "deploys": "rollout and rollback are pipeline and platform configuration",
     "profiling": "measuring before optimising is a practice, not a code shape",

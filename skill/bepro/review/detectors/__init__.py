@@ -5,6 +5,7 @@ from bepro.review.detectors import (  # noqa: F401 - imported for their registra
     blocking,
     concurrency,
     data,
+    invariants,
     resilience,
     security,
     state,
