@@ -6,7 +6,7 @@ import ast
 import re
 from collections.abc import Iterator
 
-from bepro.review.context import ModuleContext, keyword, string_parts
+from bepro.review.context import ModuleContext, has_kwargs_splat, keyword, string_parts
 from bepro.review.detectors._scope import (
     FUNCTIONS,
     assigned_values,
@@ -662,6 +662,53 @@ def ssh_unknown_host_trusted(node: ast.AST, context: ModuleContext) -> Iterator[
             "an unknown SSH host key is accepted: a man in the middle gets the session and its "
             "credentials; load known hosts (`load_system_host_keys()`) and use RejectPolicy",
         )
+
+
+# The standard library's TLS mail and file-transfer clients: each falls back to an unverified
+# context (ssl._create_stdlib_context: CERT_NONE, no hostname check) when none is given, unlike
+# http.client and urllib since PEP 476. Value: the keyword and the position that carry one.
+_UNVERIFIED_BY_DEFAULT = {
+    "smtplib.SMTP_SSL": ("context", 7),
+    "imaplib.IMAP4_SSL": ("ssl_context", 4),
+    "poplib.POP3_SSL": ("context", 5),
+    "ftplib.FTP_TLS": ("context", 6),
+}
+_STARTTLS_MODULES = frozenset({"smtplib", "imaplib"})
+
+
+@detector(
+    "tls-unverified-by-default",
+    "crypto",
+    nodes=(ast.Call,),
+    callees={*_UNVERIFIED_BY_DEFAULT, "starttls"},
+)
+def tls_unverified_by_default(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`smtplib.SMTP_SSL(host)` or `smtp.starttls()` with no SSL context: the connection is
+    encrypted, but any certificate is accepted, so a man in the middle reads the login that
+    follows (modoboa's IMAP and SMTP authentication backends, CTFd's and privacyidea's mail)."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if has_kwargs_splat(node) or keyword(node, "context") or keyword(node, "ssl_context"):
+        return
+    name = context.call_name(node)
+    if name in _UNVERIFIED_BY_DEFAULT:
+        if len(node.args) > _UNVERIFIED_BY_DEFAULT[name][1]:
+            return
+        shown = f"{name}()"
+    elif (
+        isinstance(node.func, ast.Attribute)
+        and node.func.attr == "starttls"
+        and not node.args
+        and context.imports_any(_STARTTLS_MODULES)
+    ):
+        shown = "starttls()"
+    else:
+        return
+    yield Hit(
+        node,
+        f"`{shown}` without an SSL context does not verify the server's certificate (the "
+        "standard library's mail and FTP clients default to an unverified one): a man in the "
+        "middle reads the login; pass `ssl.create_default_context()`",
+    )
 
 
 @detector("jwt-literal-key", "secrets", nodes=(ast.Call,), callees={"encode"})
