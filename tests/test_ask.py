@@ -15,6 +15,7 @@ from bepro.agent.ask import (
     ask,
     question_topic,
     review_code,
+    without_own_names,
 )
 from bepro.agent.intent import infer_action
 from bepro.catalogue.model import Catalogue
@@ -472,8 +473,8 @@ def test_an_answer_about_code_shows_the_lines_the_question_names(
 def test_a_preview_finding_inside_the_function_the_question_names_leads(
     paths: Paths, catalogue: Catalogue, retriever: Retriever
 ) -> None:
-    """A naive fromtimestamp (a preview code: mostly harmless on real code) is the cause when
-    the question is about the function it sits in and about time zones."""
+    """A naive fromtimestamp (a preview code: mostly harmless on real code) is the likely cause
+    when the question names the function it sits in."""
     code = dedent(
         """\
         import datetime
@@ -492,7 +493,7 @@ def test_a_preview_finding_inside_the_function_the_question_names_leads(
     )
     asked = ask(
         AskRequest(
-            "files edited since the last scan are missed when TZ=America/New_York; "
+            "files edited since the last scan are missed; "
             "_modified_after compares them with the scan's end, what is wrong?",
             action="debug",
             context=code,
@@ -505,3 +506,92 @@ def test_a_preview_finding_inside_the_function_the_question_names_leads(
     assert "| `ruff:DTZ006` | [time-utc] |" in table  # on a line the question points at
     assert "`ruff:DTZ005` line 12" in table  # elsewhere: counted under the table only
     assert asked.rules[0] == "time-utc"
+
+
+def test_the_codes_own_names_and_text_do_not_choose_the_rules_of_a_pointed_question(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """Functions named after roles, in a module about roles, asked about a COMMIT per user: the
+    answer is not about authorization (jupyterhub's roles.py made it the first rule)."""
+    code = dedent(
+        '''\
+        """Roles and scopes: assign default roles to users, grant and strip roles."""
+
+        from sqlalchemy.orm import Session
+
+        from .orm import Role, User
+
+
+        def grant_role(db: Session, user: User, role_name: str, commit: bool = True) -> None:
+            """Grant a role to a user, so that the user gets the role's scopes and permissions."""
+            role = db.query(Role).filter_by(name=role_name).one()
+            if role not in user.roles:
+                user.roles.append(role)
+            if commit:
+                db.commit()
+
+
+        def check_for_default_roles(db: Session) -> None:
+            for user in db.query(User):
+                grant_role(db, user, "user")
+        '''
+    )
+    question = (
+        "Startup got really slow after we imported 20k users. py-spy shows most of the time in "
+        "check_for_default_roles -> grant_role and the postgres log has a COMMIT per user. "
+        "How do I make this faster?"
+    )
+    assert "grant_role" not in without_own_names(question, code)
+    assert "py-spy shows most of the time in" in without_own_names(question, code)
+    asked = ask(AskRequest(question, context=code), catalogue, paths, retriever=retriever)
+    assert asked.action == "optimize"
+    assert asked.rules[0] == "profiling"
+    assert "authz" not in asked.rules
+
+
+def test_a_preview_finding_of_the_rule_the_question_is_about_leads(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """An unbounded queue (a preview code) answers a question about memory growth; the f-string
+    log call beside it (another preview code) stays under the table."""
+    code = dedent(
+        """\
+        import logging
+        import threading
+        from queue import Queue
+
+        import requests
+
+        log = logging.getLogger(__name__)
+
+
+        class Tracking:
+            def __init__(self) -> None:
+                self.queue = Queue()
+                threading.Thread(target=self.send, daemon=True).start()
+
+            def __call__(self, path: str) -> None:
+                self.queue.put(path)
+
+            def send(self) -> None:
+                while True:
+                    path = self.queue.get()
+                    requests.get("https://stats.example.com/track", params={"p": path}, timeout=5)
+                    log.info(f"tracked {path}")
+        """
+    )
+    asked = ask(
+        AskRequest(
+            "Memory on our web workers keeps growing until they get OOM killed, it started "
+            "when we turned tracking on. Is this middleware the culprit?",
+            action="debug",
+            context=code,
+        ),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
+    table = asked.answer.split("**Action:**")[0]
+    assert "| snippet.py:12 | `bepro:unbounded-queue` | [backpressure] |" in table
+    assert "`ruff:G004` line 22" in table
+    assert "backpressure" in asked.rules

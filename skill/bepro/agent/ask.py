@@ -66,6 +66,11 @@ MAX_RULES_WITH_FINDINGS = MAX_RULES
 # them, and is an expected rule for 0.93 and 0.91 of those; a second rule near the best was right
 # for only about half.
 TOPIC_PEAK = 0.85
+# A preview code's finding leads an answer about code when its rule is among the ON_TOPIC rules
+# the question alone ranks best and scores ON_TOPIC_SHARE of the best or more: zds-site's
+# unbounded queue (a preview code) for "memory keeps growing until OOM" (backpressure 4th, 0.81).
+ON_TOPIC = 4
+ON_TOPIC_SHARE = 0.8
 CODE_FILENAME = "snippet.py"
 # Answers that change code end with bepro fix's validated rewrites of the code asked about.
 REWRITE_ACTIONS = frozenset({"fix", "refactor", "secure", "optimize"})
@@ -196,12 +201,32 @@ def select_rules(
     return list(dict.fromkeys([*forced, *chosen]))[:MAX_RULES_WITH_FINDINGS]
 
 
+def _read_against(
+    question: str, code: str, action: str, retriever: Retriever
+) -> tuple[str, list[str], Focus]:
+    """A question about code: its text without the code's own names, the rule it is about (when
+    one stands out) and what in the code it points at."""
+    asked = without_own_names(question, code)
+    ranking = retriever.rank_rules(asked, action=action, top_k=ON_TOPIC)
+    return asked, _peak(ranking), Focus(pointed_lines(question, code), _on_topic(ranking))
+
+
 def question_topic(question: str, action: str, retriever: Retriever) -> list[str]:
     """The rule the question alone is about, when it is about one (see TOPIC_PEAK)."""
-    hits = retriever.rank_rules(question, action=action, top_k=3).rules
+    return _peak(retriever.rank_rules(question, action=action, top_k=3))
+
+
+def _peak(ranking: RuleRanking) -> list[str]:
+    hits = ranking.rules
     if len(hits) < 3 or hits[2].score > hits[0].score * TOPIC_PEAK:
         return []
     return [hits[0].rule_id]
+
+
+def _on_topic(ranking: RuleRanking) -> frozenset[str]:
+    """The rules the question alone ranks near its best (see ON_TOPIC_SHARE)."""
+    hits = ranking.rules
+    return frozenset(h.rule_id for h in hits if h.score >= hits[0].score * ON_TOPIC_SHARE)
 
 
 def _by_score(ranking: RuleRanking, action: str, catalogue: Catalogue) -> list[str]:
@@ -238,6 +263,19 @@ def _category(rule_id: str, catalogue: Catalogue) -> str:
 
 
 @dataclass(frozen=True)
+class Focus:
+    """What a question about code points at: the lines it names (with the bodies of functions
+    whose `def` it names) and the rules it is about. A preview code's finding there leads the
+    answer like a reported one."""
+
+    lines: frozenset[int] = frozenset()
+    rules: frozenset[str] = frozenset()
+
+    def covers(self, finding: Finding) -> bool:
+        return finding.line in self.lines or finding.rule_id in self.rules
+
+
+@dataclass(frozen=True)
 class Retrieval:
     """What retrieval found for one request: shared by the offline engine and the LLM path."""
 
@@ -252,12 +290,12 @@ class Retrieval:
     rewrites: FixReport | None = None  # for REWRITE_ACTIONS with findings
     action_confidence: float | None = None  # set when the action was inferred
     unparsed: str | None = None  # why a review of the code could not read it (a syntax error)
-    pointed: frozenset[int] = frozenset()  # the lines of the code the question points at
+    focus: Focus = Focus()  # what in the code the question points at
 
     @property
     def leading(self) -> tuple[Finding, ...]:
         """The findings the answer is about (see `reported`)."""
-        return reported(self.findings, self.pointed)
+        return reported(self.findings, self.focus)
 
     @property
     def asked_about(self) -> str:
@@ -274,7 +312,7 @@ class Retrieval:
         if self.context is None:
             return answer
         rewrites = rewrites_section(self.rewrites)
-        fixable = rewritable(self.findings, self.action, self.pointed)
+        fixable = rewritable(self.findings, self.action, self.focus)
         if self.action in REWRITE_ACTIONS and fixable:
             targets = rewrite_targets(fixable)
             if not targets:
@@ -285,7 +323,7 @@ class Retrieval:
             answer = answer.rstrip("\n") + "\n\n" + rewrites
         hint = "" if self.action in REWRITE_ACTIONS else _rewrite_hint(self.leading)
         named = named_lines_section(self.question, self.context)
-        table = findings_section(self.findings, self.unparsed, self.pointed)
+        table = findings_section(self.findings, self.unparsed, self.focus)
         return table + hint + named + answer
 
     def fix_outs(self) -> list[FixOut] | None:
@@ -337,20 +375,24 @@ def retrieve(
         if request.file is not None and request.file.suffix == ".py":  # pasted text may be a log
             unparsed = next((issue.message for issue in reviewed.issues), None)
     findings = findings or ()
-    pointed = pointed_lines(question, context) if context else frozenset()
+    asked, topic, focus = (
+        _read_against(question, context, action, retriever) if context else (question, [], Focus())
+    )
     rewrites = None
     if context and action in REWRITE_ACTIONS:
-        fixable = rewritable(findings, action, pointed)
+        fixable = rewritable(findings, action, focus)
         rewrites = rewrites_for(context, filename, fixable, catalogue)
-    leading = reported(findings, pointed)
+    leading = reported(findings, focus)
     broken = list(dict.fromkeys(finding.rule_id for finding in leading))
     notes = "\n".join(f"{f.message} [{f.rule_id}]" for f in leading[:10])
     code = f"{notes}\n{context[:FILE_CONTEXT_CHARS]}" if context else ""
-    query = f"{question}\n{code}" if code else question
+    # The code's own text says what the question is about only when the question does not
+    # (jupyterhub's roles.py made authorization the first rule of a question about commits)
+    query = f"{asked}\n{notes}" if topic else f"{asked}\n{code}" if code else question
     ranking = retriever.rank_rules(
         query, action=action, top_k=CANDIDATES, include=frozenset(broken)
     )
-    forced = [*broken, *question_topic(question, action, retriever)] if code else broken
+    forced = [*broken, *topic]
     chosen = [] if ranking.abstained else select_rules(ranking, action, catalogue, forced)
     return Retrieval(
         question,
@@ -364,7 +406,7 @@ def retrieve(
         rewrites,
         confidence,
         unparsed,
-        pointed,
+        focus,
     )
 
 
@@ -398,17 +440,16 @@ def code_libraries(code: str) -> list[str]:
     return [name for name in found if name not in _EVERYWHERE]
 
 
-def reported(
-    findings: Sequence[Finding], pointed: frozenset[int] = frozenset()
-) -> tuple[Finding, ...]:
+def reported(findings: Sequence[Finding], focus: Focus = Focus()) -> tuple[Finding, ...]:
     """The findings an answer about code is led by, covering their rules whatever was asked:
-    those `bepro review` reports by default, and a preview code's on a line the question points
-    at (librephotos' naive `fromtimestamp` inside the function a timezone question names). The
+    those `bepro review` reports by default, and a preview code's where the question points (a
+    line it names: librephotos' naive `fromtimestamp` inside the function a timezone question
+    names; a rule it is about: zds-site's unbounded queue, asked about memory growth). The
     other preview findings are only counted under the table: on real applications they were
     mostly false or not worth a change (bench/audit/: S105 1 of 64, BLE001 1 of 31), and on 14
     real files asked about they made vault, logging and lint advice the first hypotheses of
     unrelated questions."""
-    return tuple(f for f in findings if not _preview(f) or f.line in pointed)
+    return tuple(f for f in findings if not _preview(f) or focus.covers(f))
 
 
 def _preview(finding: Finding) -> bool:
@@ -443,7 +484,7 @@ def rewrites_for(
 
 
 def rewritable(
-    findings: Sequence[Finding], action: str, pointed: frozenset[int] = frozenset()
+    findings: Sequence[Finding], action: str, focus: Focus = Focus()
 ) -> tuple[Finding, ...]:
     """The findings an answer rewrites. For `fix`, those `bepro fix` looks at: what `bepro
     review` reports by default, and a preview code's with a safe rewrite (worth fixing when the
@@ -454,7 +495,7 @@ def rewritable(
 
     enabled = fix_review_options().enabled or frozenset()
     fixable = tuple(finding for finding in findings if finding.source in enabled)
-    return fixable if action == "fix" else reported(fixable, pointed)
+    return fixable if action == "fix" else reported(fixable, focus)
 
 
 def rewrite_targets(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
@@ -528,14 +569,14 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
 def findings_section(
     findings: tuple[Finding, ...],
     unparsed: str | None = None,
-    pointed: frozenset[int] = frozenset(),
+    focus: Focus = Focus(),
 ) -> str:
     """The review of the user's code, as the answer's opening table, highest priority first; past
     MAX_FINDINGS_SHOWN rows, the rest are counted per rule."""
     lines = ["## Findings in your code", ""]
     if unparsed:  # ruff's findings may still come, but bepro's own detectors saw nothing
         lines += [f"`bepro review` could not parse it ({unparsed}): fix that first.", ""]
-    shown_rows = reported(findings, pointed)
+    shown_rows = reported(findings, focus)
     shown_ids = {id(finding) for finding in shown_rows}  # a generated file has thousands
     preview = _preview_note([finding for finding in findings if id(finding) not in shown_ids])
     findings = shown_rows
@@ -616,6 +657,30 @@ def _named_lines(question: str, code: str, lines: list[str]) -> dict[int, set[st
             for number in hits:
                 found.setdefault(number, set()).add(name)
     return found
+
+
+_CAMEL = re.compile(r"[a-z][A-Z]")
+_DEFINITION = re.compile(r"^\s*(?:async\s+def|def|class)\s+(\w+)", re.MULTILINE)
+
+
+def without_own_names(question: str, code: str) -> str:
+    """The question without the names of functions and classes the code defines: they say what
+    the user's code is called, not what is wrong with it (jupyterhub's `grant_role` and
+    `check_for_default_roles`, named in a question about a COMMIT per user, made authorization
+    its first rule). A name that is also a plain word ("retry", "run") goes only where the
+    question writes it as code: called, or after a dot."""
+    defined = set(_DEFINITION.findall(code))
+    shaped = {name for name in defined if "_" in name.strip("_") or _CAMEL.search(name)}
+    patterns = []
+    if shaped:  # with what it is reached through: `HgPushlogProcess.run`, `self.grant_role`
+        patterns.append(rf"(?<![\w.])(?:\w+\.)*{_any_of(shaped)}(?!\w)")
+    if plain := defined - shaped:
+        patterns.append(rf"(?<!\w){_any_of(plain)}(?=\()")
+    return re.sub("|".join(patterns), " ", question) if patterns else question
+
+
+def _any_of(names: set[str]) -> str:
+    return "(?:" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + ")"
 
 
 def pointed_lines(question: str, code: str) -> frozenset[int]:
