@@ -21,7 +21,12 @@ from pathlib import Path
 
 from bepro.agent.relevance import Relevance
 from bepro.catalogue.model import Catalogue, Rule
-from bepro.knowledge.references import RuleReference, action_contract, load_reference
+from bepro.knowledge.references import (
+    SYNC_VARIANT,
+    RuleReference,
+    action_contract,
+    load_reference,
+)
 from bepro.mdparse import Block
 
 # Whole Do examples per answer, in lines: the first is always shown, the next ones while they fit.
@@ -55,8 +60,6 @@ CLOSEST_SHOWN = 3
 CLOSEST_TYPICAL = 10
 CLOSEST_STANDOUT = 1.5
 CLOSEST = "Closest to your question"
-# The paragraph that introduces a reference's synchronous Do example (requests, Django, Celery).
-SYNC_VARIANT = "**Synchronous code**"
 MEASURE_FIRST = "profiling"  # optimize opens with it: measure before changing anything
 # A question that quotes a profiler, a query plan or a per-function split has taken that step:
 # on real files, "measure first" after "py-spy shows most of the time in grant_role" read as

@@ -16,12 +16,13 @@ from markdown_it.token import Token
 
 from bepro import mdparse
 from bepro.catalogue.model import Catalogue
+from bepro.knowledge.references import SYNC_VARIANT
 
 Kind = Literal["rule", "reference", "python-core", "action", "workflow"]
 
 MAX_CHUNK_CHARS = 700
 EMBEDDED_CODE_LINES = 4
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 _SKIPPED_REFERENCE_SECTIONS = frozenset({"Related rules"})
 
 
@@ -255,14 +256,20 @@ def _blocks(
 ) -> Iterator[_Block]:
     """Group a section's top-level blocks into chunks of at most MAX_CHUNK_CHARS.
 
-    A block is never split, so a fenced code block always stays whole.
+    A block is never split, so a fenced code block always stays whole. A reference's
+    synchronous Do example is left out: it repeats the rule for another stack, and its stack
+    words ("Django", "Celery") drew questions about those stacks to the five rules that have one.
     """
     heading = " > ".join(heading_path)
     group: list[str] = []
     group_line = 0
     size = 0
+    variant = False  # inside a Do section's synchronous variant: its paragraph and code
     for start, end in _top_level_ranges(section.tokens):
         block_text = "\n".join(lines[start:end]).strip()
+        if block_text.startswith(SYNC_VARIANT) or variant:
+            variant = not variant  # the paragraph opens it, the block after it closes it
+            continue
         if not block_text:
             continue
         if group and size + len(block_text) > MAX_CHUNK_CHARS:

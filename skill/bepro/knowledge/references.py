@@ -17,6 +17,10 @@ _RELATED_ID = re.compile(r"^`([a-z0-9-]+)`")
 _BY_ACTION = re.compile(r"^\*\*([a-z]+):\*\*\s*(.+)$")
 _CONTRACT_LABEL = re.compile(r"^\*\*(.+?)\*\*")
 
+# The paragraph that introduces a reference's synchronous Do example (requests, Django, Celery),
+# beside an asyncio one: answers about sync code show it, the index leaves it out.
+SYNC_VARIANT = "**Synchronous code**"
+
 
 @dataclass(frozen=True)
 class RuleReference:
