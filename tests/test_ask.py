@@ -12,6 +12,7 @@ from bepro.agent.ask import (
     MAX_FINDINGS_SHOWN,
     MAX_REWRITE_FINDINGS,
     AskRequest,
+    Focus,
     ask,
     question_topic,
     review_code,
@@ -474,7 +475,8 @@ def test_a_preview_finding_inside_the_function_the_question_names_leads(
     paths: Paths, catalogue: Catalogue, retriever: Retriever
 ) -> None:
     """A naive fromtimestamp (a preview code: mostly harmless on real code) is the likely cause
-    when the question names the function it sits in."""
+    when the question names the function it sits in and makes time handling plausible; the
+    naive now() in another function stays under the table."""
     code = dedent(
         """\
         import datetime
@@ -493,7 +495,7 @@ def test_a_preview_finding_inside_the_function_the_question_names_leads(
     )
     asked = ask(
         AskRequest(
-            "files edited since the last scan are missed; "
+            "files edited since the last scan are missed when TZ=America/New_York; "
             "_modified_after compares them with the scan's end, what is wrong?",
             action="debug",
             context=code,
@@ -504,8 +506,32 @@ def test_a_preview_finding_inside_the_function_the_question_names_leads(
     )
     table = asked.answer.split("**Action:**")[0]
     assert "| `ruff:DTZ006` | [time-utc] |" in table  # on a line the question points at
-    assert "`ruff:DTZ005` line 12" in table  # elsewhere: counted under the table only
     assert asked.rules[0] == "time-utc"
+
+
+def test_a_function_named_points_at_its_findings_of_the_rules_the_question_makes_plausible(
+    catalogue: Catalogue,
+) -> None:
+    """Inside a function the question names, a preview finding leads only if its rule is among
+    those the question ranks best; a line it names, or a rule it is about, lead whatever."""
+    code = dedent(
+        """\
+        import datetime
+        import logging
+
+
+        def modified(mtime: float) -> datetime.datetime:
+            logging.getLogger(__name__).info(f"mtime {mtime}")
+            return datetime.datetime.fromtimestamp(mtime)
+        """
+    )
+    found = {f.source: f for f in review_code(code, "a.py", catalogue).findings}
+    naive, log_call = found["ruff:DTZ006"], found["ruff:G004"]
+    body = Focus(bodies=frozenset(range(5, 8)), plausible=frozenset({"time-utc"}))
+    assert body.covers(naive)
+    assert not body.covers(log_call)
+    assert Focus(lines=frozenset({log_call.line})).covers(log_call)
+    assert Focus(rules=frozenset({"structured-logs"})).covers(log_call)
 
 
 def test_the_codes_own_names_and_text_do_not_choose_the_rules_of_a_pointed_question(

@@ -71,6 +71,9 @@ TOPIC_PEAK = 0.85
 # unbounded queue (a preview code) for "memory keeps growing until OOM" (backpressure 4th, 0.81).
 ON_TOPIC = 4
 ON_TOPIC_SHARE = 0.8
+# ...and inside a function the question names, one of a rule among the PLAUSIBLE the question
+# alone ranks best: librephotos' time-utc was 5th for a question about missed edits and TZ.
+PLAUSIBLE = 8
 CODE_FILENAME = "snippet.py"
 # Answers that change code end with bepro fix's validated rewrites of the code asked about.
 REWRITE_ACTIONS = frozenset({"fix", "refactor", "secure", "optimize"})
@@ -207,8 +210,10 @@ def _read_against(
     """A question about code: its text without the code's own names, the rule it is about (when
     one stands out) and what in the code it points at."""
     asked = without_own_names(question, code)
-    ranking = retriever.rank_rules(asked, action=action, top_k=ON_TOPIC)
-    return asked, _peak(ranking), Focus(pointed_lines(question, code), _on_topic(ranking))
+    ranking = retriever.rank_rules(asked, action=action, top_k=PLAUSIBLE)
+    named, bodies = pointed_lines(question, code)
+    plausible = frozenset(hit.rule_id for hit in ranking.rules)
+    return asked, _peak(ranking), Focus(named, bodies, _on_topic(ranking), plausible)
 
 
 def question_topic(question: str, action: str, retriever: Retriever) -> list[str]:
@@ -225,7 +230,7 @@ def _peak(ranking: RuleRanking) -> list[str]:
 
 def _on_topic(ranking: RuleRanking) -> frozenset[str]:
     """The rules the question alone ranks near its best (see ON_TOPIC_SHARE)."""
-    hits = ranking.rules
+    hits = ranking.rules[:ON_TOPIC]
     return frozenset(h.rule_id for h in hits if h.score >= hits[0].score * ON_TOPIC_SHARE)
 
 
@@ -264,15 +269,21 @@ def _category(rule_id: str, catalogue: Catalogue) -> str:
 
 @dataclass(frozen=True)
 class Focus:
-    """What a question about code points at: the lines it names (with the bodies of functions
-    whose `def` it names) and the rules it is about. A preview code's finding there leads the
-    answer like a reported one."""
+    """What a question about code points at; a preview code's finding there leads the answer like
+    a reported one. A line the question names, and a rule it is about (ON_TOPIC), point at their
+    findings; the body of a function whose `def` it names does so only for rules the question
+    makes plausible (among its PLAUSIBLE best): librephotos' naive `fromtimestamp` for a question
+    about time, not Mailu's f-string log calls for a question about load."""
 
     lines: frozenset[int] = frozenset()
+    bodies: frozenset[int] = frozenset()
     rules: frozenset[str] = frozenset()
+    plausible: frozenset[str] = frozenset()
 
     def covers(self, finding: Finding) -> bool:
-        return finding.line in self.lines or finding.rule_id in self.rules
+        if finding.line in self.lines or finding.rule_id in self.rules:
+            return True
+        return finding.line in self.bodies and finding.rule_id in self.plausible
 
 
 @dataclass(frozen=True)
@@ -683,21 +694,22 @@ def _any_of(names: set[str]) -> str:
     return "(?:" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + ")"
 
 
-def pointed_lines(question: str, code: str) -> frozenset[int]:
-    """The lines the question points at: those it names, and the whole body of a function whose
-    `def` line it names."""
+def pointed_lines(question: str, code: str) -> tuple[frozenset[int], frozenset[int]]:
+    """The lines the question names, and the bodies of the functions whose `def` line it names."""
     named = _named_lines(question, code, code.splitlines())
     if not named:
-        return frozenset()
-    pointed = set(named)
+        return frozenset(), frozenset()
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError):
-        return frozenset(pointed)  # text that is not Python (a log, a traceback) has no bodies
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno in named:
-            pointed.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
-    return frozenset(pointed)
+        return frozenset(named), frozenset()  # not Python (a log, a traceback): no bodies
+    bodies = {
+        number
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno in named
+        for number in range(node.lineno, (node.end_lineno or node.lineno) + 1)
+    }
+    return frozenset(named), frozenset(bodies)
 
 
 def _lines_with(name: str, lines: list[str]) -> list[int]:
