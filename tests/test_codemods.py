@@ -681,6 +681,68 @@ def test_checks_turned_off_are_turned_back_on(tmp_path: Path, catalogue: Catalog
     assert safe == {"ruff:S501": False, "ruff:S506": True, "ruff:E722": True}
 
 
+def test_mail_clients_get_a_verifying_context(tmp_path: Path, catalogue: Catalogue) -> None:
+    """With --unsafe-fixes only: a server with a self-signed certificate stops answering."""
+    code = """\
+        import imaplib
+        import smtplib
+
+
+        def send(host: str, user: str, password: str) -> None:
+            with smtplib.SMTP(host, 587, timeout=10) as smtp:
+                smtp.starttls()
+                smtp.login(user, password)
+
+
+        def inbox(host: str, user: str, password: str) -> imaplib.IMAP4_SSL:
+            mailbox = imaplib.IMAP4_SSL(host, 993, timeout=10)
+            mailbox.login(user, password)
+            return mailbox
+        """
+    safe_only, _ = fixed(tmp_path, catalogue, code)
+    assert safe_only == dedent(code)
+    after, report = fixed(tmp_path, catalogue, code, unsafe=True)
+    assert after == dedent(
+        """\
+        import imaplib
+        import smtplib
+        import ssl
+
+
+        def send(host: str, user: str, password: str) -> None:
+            with smtplib.SMTP(host, 587, timeout=10) as smtp:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.login(user, password)
+
+
+        def inbox(host: str, user: str, password: str) -> imaplib.IMAP4_SSL:
+            mailbox = imaplib.IMAP4_SSL(host, 993, timeout=10, ssl_context=ssl.create_default_context())
+            mailbox.login(user, password)
+            return mailbox
+        """
+    )
+    assert set(statuses(report).values()) == {"applied"}
+
+
+def test_a_built_and_dropped_error_is_raised(tmp_path: Path, catalogue: Catalogue) -> None:
+    """With --unsafe-fixes only: the code after it no longer runs on that path."""
+    code = """\
+        from app.errors import ApiError
+
+
+        def create(user: object) -> None:
+            try:
+                user.save()
+            except OSError as error:
+                ApiError(str(error), 500)  # the request fails here
+        """
+    safe_only, _ = fixed(tmp_path, catalogue, code)
+    assert safe_only == dedent(code)
+    after, report = fixed(tmp_path, catalogue, code, unsafe=True)
+    assert "        raise ApiError(str(error), 500) from error  # the request fails here\n" in after
+    assert statuses(report) == {"bepro:exception-not-raised": "applied"}
+
+
 # ---------------------------------------------------------------- time-utc
 
 

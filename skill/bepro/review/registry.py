@@ -137,6 +137,8 @@ REWRITES: dict[str, Rewrite] = {
     "bepro:jwt-literal-key": Rewrite("secret-from-env", safe=False),
     "bepro:secret-fallback": Rewrite("required-env", safe=False),
     "ruff:S501": Rewrite("verify-tls", safe=False),
+    "bepro:tls-unverified-by-default": Rewrite("verifying-context", safe=False),
+    "bepro:exception-not-raised": Rewrite("raise-built-error", safe=False),
     "ruff:S506": Rewrite("safe-yaml"),
     "ruff:S307": Rewrite("literal-eval", safe=False),
     "ruff:E722": Rewrite("except-exception"),

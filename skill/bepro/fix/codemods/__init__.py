@@ -16,7 +16,9 @@ bepro/review/registry.py (REWRITES); each family module here names its codemods 
     queues.py      bound-queue (unsafe)
     log_calls.py   lazy-log-args, print-to-log (unsafe), module-logger (unsafe)
     credentials.py secret-from-env (unsafe), required-env (unsafe)
-    hardening.py   verify-tls (unsafe), safe-yaml, literal-eval (unsafe), except-exception
+    hardening.py   verify-tls (unsafe), safe-yaml, literal-eval (unsafe), except-exception,
+                   verifying-context (unsafe)
+    errors.py      raise-built-error (unsafe)
     retries.py     bounded-retry
     cache.py       cache-ttl
 """
@@ -34,6 +36,7 @@ from bepro.fix.codemods import (
     credentials,
     datetimes,
     durations,
+    errors,
     hardening,
     ids,
     log_calls,
@@ -58,6 +61,7 @@ _FAMILIES: tuple[Mapping[str, Transform], ...] = (
     log_calls.TRANSFORMS,
     credentials.TRANSFORMS,
     hardening.TRANSFORMS,
+    errors.TRANSFORMS,
     retries.TRANSFORMS,
     cache.TRANSFORMS,
 )

@@ -10,6 +10,10 @@ literal-eval     `eval(text)` -> `ast.literal_eval(text)`. Unsafe: text that is 
                  expression rather than a literal (`2 * 3`, a name) no longer evaluates
 except-exception a bare `except:` -> `except Exception:`: KeyboardInterrupt, SystemExit and
                  task cancellation propagate instead of being swallowed
+verifying-context `smtplib.SMTP_SSL(...)`, `imaplib.IMAP4_SSL(...)`, `poplib.POP3_SSL(...)`,
+                 `ftplib.FTP_TLS(...)` and `starttls()` with no SSL context ->
+                 `context=ssl.create_default_context()` (`ssl_context=` for imaplib's
+                 IMAP4_SSL). Unsafe: a server with a self-signed certificate now fails
 """
 
 from __future__ import annotations
@@ -31,6 +35,32 @@ def verify_tls(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
         if off is None:
             continue
         return cst_tools.replace_node(wrapper.module, call, cst_tools.without_arg(call, off))
+    return None
+
+
+# The clients that default to an unverified context, and the keyword that takes a verifying one.
+_CONTEXT_KEYWORD = {
+    "smtplib.SMTP_SSL": "context",
+    "imaplib.IMAP4_SSL": "ssl_context",
+    "poplib.POP3_SSL": "context",
+    "ftplib.FTP_TLS": "context",
+}
+
+
+def verifying_context(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
+    for call in cst_tools.calls_at(wrapper, finding.line, finding.column):
+        names = cst_tools.qualified_names(wrapper, call.func) & _CONTEXT_KEYWORD.keys()
+        starttls = m.matches(call.func, m.Attribute(attr=m.Name("starttls"))) and not call.args
+        if not names and not starttls:
+            continue
+        if cst_tools.has_star_args(call):
+            return None
+        keyword = _CONTEXT_KEYWORD[next(iter(names))] if names else "context"
+        verifying = cst.parse_expression("ssl.create_default_context()")
+        module = cst_tools.replace_node(
+            wrapper.module, call, cst_tools.with_keyword(call, keyword, verifying)
+        )
+        return cst_tools.import_module(wrapper, module, "ssl")
     return None
 
 
@@ -84,6 +114,7 @@ def except_exception(wrapper: MetadataWrapper, finding: Finding) -> cst.Module |
 
 TRANSFORMS = {
     "verify-tls": verify_tls,
+    "verifying-context": verifying_context,
     "safe-yaml": safe_yaml,
     "literal-eval": literal_eval,
     "except-exception": except_exception,
