@@ -381,22 +381,28 @@ def test_preview_findings_are_listed_but_do_not_take_the_answers_rules(
     assert "1 of these findings has an offline rewrite: ask again with the action `fix`" in table
 
 
-def test_a_refactor_rewrites_what_the_answer_is_about_and_fix_what_bepro_fix_would(
+def test_an_answer_rewrites_what_it_is_about_and_leaves_the_rest_to_bepro_fix(
     paths: Paths, catalogue: Catalogue, retriever: Retriever
 ) -> None:
-    """A refactor answer's diff adds the timeout, not a rewrite of the preview code's log call
-    (off its topic); `fix` rewrites both, as `bepro fix` does."""
+    """A pointed fix, or a refactor, adds the timeout, not a rewrite of the preview code's log
+    call (off its topic), and says `bepro fix` on the file rewrites that one too; a terse "fix
+    this" rewrites what `bepro fix` would."""
 
-    def rewritten(action: str) -> str:
-        request = AskRequest("clean up this client", action=action, context=HANGING_CLIENT)
+    def rewrites(question: str, action: str) -> str:
+        request = AskRequest(question, action=action, context=HANGING_CLIENT)
         answer = ask(request, catalogue, paths, retriever=retriever).answer
         return answer.split("## Validated rewrites")[1]
 
-    refactor, fix = rewritten("refactor"), rewritten("fix")
-    assert "timeout=HTTP_TIMEOUT_S)" in refactor
-    assert "timeout=HTTP_TIMEOUT_S)" in fix
-    assert '+    log.info("order %s: %s", order_id, response.status_code)' in fix
-    assert "+    log.info" not in refactor
+    for pointed in (
+        rewrites("the order status call hangs our workers, fix it", "fix"),
+        rewrites("clean up this client", "refactor"),
+    ):
+        assert "timeout=HTTP_TIMEOUT_S)" in pointed
+        assert "+    log.info" not in pointed
+        assert "`bepro fix` on the file also rewrites 2 findings of preview codes" in pointed
+    terse = rewrites("fix this", "fix")
+    assert '+    log.info("order %s: %s", order_id, response.status_code)' in terse
+    assert "also rewrites" not in terse
 
 
 def test_items_that_name_the_codes_own_libraries_come_first(
@@ -507,6 +513,43 @@ def test_a_preview_finding_inside_the_function_the_question_names_leads(
     table = asked.answer.split("**Action:**")[0]
     assert "| `ruff:DTZ006` | [time-utc] |" in table  # on a line the question points at
     assert asked.rules[0] == "time-utc"
+
+
+def test_a_quoted_sentence_points_at_where_it_is_printed_not_at_its_words(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """The words of a quoted message ("been", "out") name no code; the line that prints it is
+    shown, and its f-string log call (a preview code) does not take the answer's rules."""
+    code = dedent(
+        """\
+        import logging
+
+        log = logging.getLogger(__name__)
+        been_seen: set[str] = set()
+
+
+        def poll(jobs: list[str]) -> None:
+            for job in jobs:
+                been_seen.add(job)
+                log.error(f"Worker stopped polling after {job}")
+                out = len(been_seen)
+        """
+    )
+    asked = ask(
+        AskRequest(
+            'The log says "Worker stopped polling after 42" and then nothing. Why does it stop?',
+            action="debug",
+            context=code,
+        ),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
+    lines = asked.answer.split("## Lines your question names")[1].split("\n## ")[0]
+    assert '10  log.error(f"Worker stopped polling after {job}")' in lines
+    assert "been_seen" not in lines
+    assert "out = " not in lines
+    assert "structured-logs" not in asked.rules
 
 
 def test_a_function_named_points_at_its_findings_of_the_rules_the_question_makes_plausible(

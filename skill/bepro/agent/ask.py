@@ -70,6 +70,8 @@ TOPIC_PEAK = 0.85
 # the question alone ranks best and scores ON_TOPIC_SHARE of the best or more: zds-site's
 # unbounded queue (a preview code) for "memory keeps growing until OOM" (backpressure 4th, 0.81).
 ON_TOPIC = 4
+# A fix request this short ("fix this", "fix the bugs in this file") is about the whole file.
+TERSE_WORDS = 6
 ON_TOPIC_SHARE = 0.8
 # ...and inside a function the question names, one of a rule among the PLAUSIBLE the question
 # alone ranks best: librephotos' time-utc was 5th for a question about missed edits and TZ.
@@ -323,13 +325,15 @@ class Retrieval:
         if self.context is None:
             return answer
         rewrites = rewrites_section(self.rewrites)
-        fixable = rewritable(self.findings, self.action, self.focus)
+        fixable = rewritable(self.findings, self.focus, whole_file_fix(self.question, self.action))
         if self.action in REWRITE_ACTIONS and fixable:
             targets = rewrite_targets(fixable)
             if not targets:
                 rewrites = too_many_to_rewrite(len(fixable))
             elif len(targets) < len(fixable):
                 rewrites += left_to_fix(len(fixable) - len(targets))
+        if self.action in REWRITE_ACTIONS:
+            rewrites += _left_to_bepro_fix(len(_fixable(self.findings)) - len(fixable))
         if rewrites:
             answer = answer.rstrip("\n") + "\n\n" + rewrites
         hint = "" if self.action in REWRITE_ACTIONS else _rewrite_hint(self.leading)
@@ -391,7 +395,7 @@ def retrieve(
     )
     rewrites = None
     if context and action in REWRITE_ACTIONS:
-        fixable = rewritable(findings, action, focus)
+        fixable = rewritable(findings, focus, whole_file_fix(question, action))
         rewrites = rewrites_for(context, filename, fixable, catalogue)
     leading = reported(findings, focus)
     broken = list(dict.fromkeys(finding.rule_id for finding in leading))
@@ -495,18 +499,29 @@ def rewrites_for(
 
 
 def rewritable(
-    findings: Sequence[Finding], action: str, focus: Focus = Focus()
+    findings: Sequence[Finding], focus: Focus = Focus(), whole_file: bool = False
 ) -> tuple[Finding, ...]:
-    """The findings an answer rewrites. For `fix`, those `bepro fix` looks at: what `bepro
-    review` reports by default, and a preview code's with a safe rewrite (worth fixing when the
-    fix is safe and checked). The other actions rewrite only the findings the answer is about
-    (`reported`): on real files, a secure or refactor answer's logging-format diffs were off
-    the question's topic."""
+    """The findings an answer rewrites: with `whole_file` (a terse "fix this"), all that `bepro
+    fix` would; else those the answer is about (`reported`). Preview codes' rewrites elsewhere in
+    the file are then left to `bepro fix`: on real files, fix, secure and refactor answers to
+    pointed questions showed logging-format diffs off their topic (in three of four audits)."""
+    fixable = _fixable(findings)
+    return fixable if whole_file else reported(fixable, focus)
+
+
+def whole_file_fix(question: str, action: str) -> bool:
+    """A terse fix request ("fix this", "fix the bugs in this file") asks for what `bepro fix`
+    would do to the file."""
+    return action == "fix" and len(question.split()) <= TERSE_WORDS
+
+
+def _fixable(findings: Sequence[Finding]) -> tuple[Finding, ...]:
+    """The findings `bepro fix` looks at: what `bepro review` reports by default, and a preview
+    code's with a safe rewrite (worth fixing when the fix is safe and checked)."""
     from bepro.fix.validate import fix_review_options
 
     enabled = fix_review_options().enabled or frozenset()
-    fixable = tuple(finding for finding in findings if finding.source in enabled)
-    return fixable if action == "fix" else reported(fixable, focus)
+    return tuple(finding for finding in findings if finding.source in enabled)
 
 
 def rewrite_targets(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
@@ -530,6 +545,15 @@ def left_to_fix(count: int) -> str:
     return (
         f"\nThe {count} findings at priority {URGENT_PRIORITY + 1}-8 are left to `bepro fix` on "
         "the file, with the same checks.\n"
+    )
+
+
+def _left_to_bepro_fix(count: int) -> str:
+    if count <= 0:
+        return ""
+    return (
+        f"\n`bepro fix` on the file also rewrites {count} finding{'s' * (count > 1)} of preview "
+        "codes this answer leaves aside (listed under the findings).\n"
     )
 
 
@@ -623,6 +647,8 @@ _CODE_WORD = re.compile(
 # in a question names nothing.
 _CAPITALS = re.compile(r"\b[A-Z][A-Z0-9]{2,}\b")
 _NAME = re.compile(r"[A-Za-z_]\w{2,}|\d{3,}")
+_INNER_QUOTE = re.compile(r"'([A-Za-z_]\w{2,})'")
+PHRASE_WORDS = 3  # a quoted sentence is looked for by its first words, before any placeholder
 _PROSE = frozenset(
     {"the", "and", "for", "not", "but", "with", "this", "that", "from", "when", "into", "are",
      "was", "has", "have", "none", "true", "false", "error", "object", "self"}
@@ -667,6 +693,8 @@ def _named_lines(question: str, code: str, lines: list[str]) -> dict[int, set[st
         if 0 < len(hits) <= _NAMED_AT_MOST:
             for number in hits:
                 found.setdefault(number, set()).add(name)
+    for number, phrase in _phrase_lines(question, lines).items():
+        found.setdefault(number, set()).add(phrase)
     return found
 
 
@@ -695,8 +723,11 @@ def _any_of(names: set[str]) -> str:
 
 
 def pointed_lines(question: str, code: str) -> tuple[frozenset[int], frozenset[int]]:
-    """The lines the question names, and the bodies of the functions whose `def` line it names."""
-    named = _named_lines(question, code, code.splitlines())
+    """The lines the question names, and the bodies of the functions whose `def` line it names.
+    A line found only by a quoted sentence is where a symptom is printed, not a pointer: the
+    f-string of a quoted log call made logging the one rule of a thread-crash question."""
+    found = _named_lines(question, code, code.splitlines())
+    named = {number for number, names in found.items() if not all(n[0] == '"' for n in names)}
     if not named:
         return frozenset(), frozenset()
     try:
@@ -718,14 +749,35 @@ def _lines_with(name: str, lines: list[str]) -> list[int]:
 
 
 def question_names(question: str) -> list[str]:
-    """The names and numbers a question mentions as code, longest first."""
-    quoted = [
-        next(group for group in match.groups() if group) for match in _QUOTED.finditer(question)
-    ]
-    words = [*(_NAME.findall(" ".join(quoted))), *_CODE_WORD.findall(question)]
+    """The names and numbers a question mentions as code, longest first: a quoted word, a name
+    quoted inside a quoted message (`local variable 'comments'`), and names shaped like code
+    anywhere. The plain words of a quoted sentence name nothing ("You", "been", "out")."""
+    words = _CODE_WORD.findall(question)
+    for text in _quoted(question):
+        words += _NAME.findall(text) if len(text.split()) == 1 else _INNER_QUOTE.findall(text)
     names = {word.replace(",", "") if word[0].isdigit() else word for word in words}
     names = {name for name in names if name.lower() not in _PROSE}
     return sorted(names, key=lambda n: (-len(n), n))
+
+
+def _quoted(question: str) -> list[str]:
+    return [
+        next(group for group in match.groups() if group) for match in _QUOTED.finditer(question)
+    ]
+
+
+def _phrase_lines(question: str, lines: list[str]) -> dict[int, str]:
+    """Lines holding the start of a sentence the question quotes (a log line, a flash message):
+    where the symptom is printed, shown under the phrase's first words."""
+    found: dict[int, str] = {}
+    for text in _quoted(question):
+        opening = " ".join(text.split()[:PHRASE_WORDS])
+        if len(text.split()) < PHRASE_WORDS:
+            continue
+        hits = [number for number, line in enumerate(lines, start=1) if opening in line]
+        for number in hits if len(hits) <= _NAMED_AT_MOST else []:
+            found[number] = f'"{opening} ..."'
+    return found
 
 
 def _some_lines(numbers: list[int], shown: int = 5) -> str:
