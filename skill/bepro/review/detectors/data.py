@@ -247,12 +247,14 @@ _RANDOM_FUNCTIONS = frozenset(
     {"choice", "choices", "randint", "randrange", "getrandbits", "random", "sample"}
 )
 _PICKS = frozenset({"choice", "choices", "sample"})
+# A random "hash" is a token under another name (open-event-server's password-reset and
+# Facebook-login `hash_ = random.getrandbits(128)`, accepted as credentials).
 _ID_PARTS = frozenset(
     {"id", "ids", "token", "key", "code", "secret", "password", "passwd", "nonce", "slug", "otp",
-     "reference", "ref", "uid", "uuid", "guid", "salt", "pin"}
+     "reference", "ref", "uid", "uuid", "guid", "salt", "pin", "hash"}
 )  # fmt: skip
 _SECRET_PARTS = frozenset(
-    {"token", "key", "code", "secret", "password", "passwd", "nonce", "otp", "salt", "pin"}
+    {"token", "key", "code", "secret", "password", "passwd", "nonce", "otp", "salt", "pin", "hash"}
 )
 _PRETEND_PARTS = frozenset({"test", "fake", "mock", "dummy", "sample"})
 _NOT_ID_PARTS = _PRETEND_PARTS | {

@@ -267,8 +267,9 @@ def _held_as_a_requests_session(
     if isinstance(receiver, ast.Name) and receiver.id in context.aliases:
         return False  # an imported name: flask's `session` is a mapping
     if _SESSION_NAME.search(name):
-        # an ORM's session, or Django's and Flask's request.session (a mapping)
-        if context.imports_any(_ORM_SESSIONS) or _on_request(receiver):
+        # an ORM's session (`db.session`: Flask-SQLAlchemy's, imported from the app's models),
+        # or Django's and Flask's request.session (a mapping)
+        if context.imports_any(_ORM_SESSIONS) or _on_request(receiver) or _on_db(receiver):
             return False
     elif not _HTTP_NAME.search(name):
         return False
@@ -288,6 +289,16 @@ def _imports_a_session_with_a_timeout(context: ModuleContext) -> bool:
 
 def _on_request(receiver: ast.expr) -> bool:
     return isinstance(receiver, ast.Attribute) and last_name(receiver.value) == "request"
+
+
+_DB_NAME = re.compile(r"(?:^|_)db$")
+
+
+def _on_db(receiver: ast.expr) -> bool:
+    """`db.session`, `self.db.session`, `app_db.session`: a database handle's session."""
+    return isinstance(receiver, ast.Attribute) and bool(
+        _DB_NAME.search(last_name(receiver.value) or "")
+    )
 
 
 def _gets_a_url(call: ast.Call) -> bool:
