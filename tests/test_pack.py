@@ -278,6 +278,25 @@ def test_the_llm_prompt_carries_the_findings_and_lets_their_rules_be_cited(
     assert "ruff:S113 [timeouts] priority 2" in user["content"]
     allowed = system["content"].split("Use only these ids: ", 1)[1].split(".\n", 1)[0]
     assert set(allowed.split(", ")) >= {"retries", "timeouts", "secrets", "time-utc"}
+    assert "synchronous stack" not in user["content"]
+
+
+def test_the_llm_is_asked_for_synchronous_code_for_code_that_never_awaits(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """The passages often show asyncio; a sync requests client gets sync code, async code not."""
+    from bepro.agent.ask import AskRequest, retrieve
+    from bepro.llm.prompts import build_messages
+
+    for code, sync in ((PAYMENT, True), ("async def f(c):\n    await c.get(URL)\n", False)):
+        found = retrieve(
+            AskRequest("why does this hang?", context=code), catalogue, paths, retriever=retriever
+        )
+        assert found.synchronous is sync
+        _system, user = build_messages(
+            catalogue, "debug", "", found.question, code, [], False, (), found.synchronous
+        )
+        assert ("Write any code for a synchronous stack" in user["content"]) is sync
 
 
 def test_the_llm_context_leads_with_the_items_the_question_names(

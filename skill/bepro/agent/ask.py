@@ -320,6 +320,11 @@ class Retrieval:
         found = " ".join(finding.message for finding in self.leading)
         return f"{self.question}\n{' '.join(code_libraries(self.context))}\n{found}"
 
+    @property
+    def synchronous(self) -> bool:
+        """The code (or, with none, the question) is synchronous: examples must be too."""
+        return synchronous(self.question, self.context)
+
     def code_sections(self, answer: str) -> str:
         """The answer between the review of the user's code and its validated rewrites."""
         if self.context is None:
@@ -583,7 +588,7 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
         catalogue,
         retrieval.action_note,
         about=retrieval.asked_about,
-        synchronous=synchronous(retrieval.question, retrieval.context),
+        synchronous=retrieval.synchronous,
     )
     return AskResult(
         action=retrieval.action,

@@ -104,6 +104,7 @@ class GroundedAnswerer:
             passages,
             structured,
             retrieval.leading,  # as the offline answer: most preview codes lead nothing
+            retrieval.synchronous,
         )
         return messages, allowed_ids(passages, retrieval.findings)
 

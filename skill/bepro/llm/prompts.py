@@ -28,6 +28,12 @@ USER = """{question}{code_block}{findings_block}"""
 FINDINGS_HEADER = (
     "REVIEW FINDINGS (bepro review's static analysis of USER CODE; address each, citing its rule):"
 )
+# Passages often show asyncio; for code that never awaits, or a question about a sync stack, the
+# answer's code must fit it (an asyncio example for a Celery task was the audits' complaint).
+SYNCHRONOUS = (
+    "Write any code for a synchronous stack (no async/await; requests, Django, Flask, Celery "
+    "style): the user's code or question is synchronous."
+)
 MAX_FINDINGS_IN_PROMPT = 30  # the highest-priority ones; a long tail adds tokens, not insight
 
 JSON_INSTRUCTIONS = """Answer as one JSON object with the keys "summary" (a short paragraph with
@@ -100,9 +106,10 @@ def build_messages(
     passages: list[Passage],
     structured: bool,
     findings: Sequence[Finding] = (),
+    synchronous: bool = False,
 ) -> list[Message]:
     """The system and user messages; the rules of `findings` may be cited whatever passages
-    fit the budget."""
+    fit the budget; `synchronous` (the user's code never awaits) asks for synchronous code."""
     from langchain_core.prompts import ChatPromptTemplate
 
     context = "\n\n".join(
@@ -110,6 +117,8 @@ def build_messages(
     )
     allowed = ", ".join(sorted(allowed_ids(passages, findings))) or "none"
     code_block = f"\n\nUSER CODE:\n```python\n{code}\n```" if code else ""
+    if synchronous:
+        code_block += f"\n\n{SYNCHRONOUS}"
     system = SYSTEM + ("\n\n" + JSON_INSTRUCTIONS if structured else "")
     template = ChatPromptTemplate.from_messages([("system", system), ("human", USER)])
     rendered = template.format_messages(
