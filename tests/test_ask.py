@@ -454,8 +454,8 @@ def test_an_answer_about_code_shows_the_lines_the_question_names(
         AskRequest(question, action="debug", context=code), catalogue, paths, retriever=retriever
     )
     section = asked.answer.split("## Lines your question names")[1].split("**Action:**")[0]
-    assert "3  comments = " in section
-    assert "4  client.revoke(cert_id, comment=comments)" in section
+    assert "3          comments = " in section  # indented as in the file
+    assert "4      client.revoke(cert_id, comment=comments)" in section
     constants = ask(
         AskRequest(
             "can I raise MAX_TRIES, and is _backoff right? HTTP 500s come back",
@@ -468,6 +468,7 @@ def test_an_answer_about_code_shows_the_lines_the_question_names(
     )
     named = constants.answer.split("## Lines your question names")[1].split("**Action:**")[0]
     assert "`MAX_TRIES`, `_backoff`:" in named  # HTTP names nothing: the code does not define it
+    assert "...\n5  def _backoff(n):\n6      return DELAYS[n]" in named  # a short one, whole
     plain = ask(
         AskRequest("why don't we retry here? it's slow", action="debug", context=code),
         catalogue,
@@ -546,7 +547,7 @@ def test_a_quoted_sentence_points_at_where_it_is_printed_not_at_its_words(
         retriever=retriever,
     )
     lines = asked.answer.split("## Lines your question names")[1].split("\n## ")[0]
-    assert '10  log.error(f"Worker stopped polling after {job}")' in lines
+    assert '10          log.error(f"Worker stopped polling after {job}")' in lines
     assert "been_seen" not in lines
     assert "out = " not in lines
     assert "structured-logs" not in asked.rules

@@ -659,27 +659,53 @@ _PROSE = frozenset(
      "was", "has", "have", "none", "true", "false", "error", "object", "self"}
 )  # fmt: skip
 NAMED_LINES_SHOWN = 8
+SHORT_DEFINITION = 16  # a named function or class this short is shown whole...
+NAMED_LINES_MOST = 30  # ...while the section stays under this many lines
 _NAMED_AT_MOST = 6  # a name on more lines than this says little about where to look
 
 
 def named_lines_section(question: str, code: str | None) -> str:
     """The lines of the user's code that the question names (a quoted error's variable, a
     function, a number), so an answer about a crash points at its line even when no detector
-    has anything to say there (lemur's `comments` before assignment, jupyterhub's `log.info`)."""
+    has anything to say there (lemur's `comments` before assignment, jupyterhub's `log.info`).
+    A function or class it names is shown whole when short: the line that matters is inside
+    (the fourth audit: the section showed `def` lines and missed the operative ones)."""
     if not code:
         return ""
     lines = code.splitlines()
     found = _named_lines(question, code, lines)
     if not found:
         return ""
-    shown = sorted(found)[:NAMED_LINES_SHOWN]
+    numbers = set(sorted(found)[:NAMED_LINES_SHOWN])
+    for start, span in _definitions(code, frozenset(numbers)).items():
+        if len(span) <= SHORT_DEFINITION and start in numbers:
+            numbers.update(span)
+    shown = sorted(numbers)[:NAMED_LINES_MOST]
     width = len(str(shown[-1]))
-    body = [f"{number:>{width}}  {lines[number - 1].strip()[:160]}" for number in shown]
-    names = ", ".join(f"`{name}`" for name in sorted({n for k in shown for n in found[k]}))
+    body: list[str] = []
+    for before, number in zip([0, *shown], shown, strict=False):
+        if before and number > before + 1:
+            body.append("...")
+        body.append(f"{number:>{width}}  {lines[number - 1].rstrip()[:160]}")
+    names = ", ".join(f"`{name}`" for name in sorted({n for k in shown for n in found.get(k, ())}))
     return (
         "\n".join(["## Lines your question names", "", f"{names}:", "", "```", *body, "```", ""])
         + "\n"
     )
+
+
+def _definitions(code: str, starts: frozenset[int]) -> dict[int, range]:
+    """The lines of each function or class whose `def`/`class` line is among `starts`."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return {}  # not Python (a log, a traceback): no bodies
+    return {
+        node.lineno: range(node.lineno, (node.end_lineno or node.lineno) + 1)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.lineno in starts
+    }
 
 
 def _named_lines(question: str, code: str, lines: list[str]) -> dict[int, set[str]]:
@@ -728,24 +754,14 @@ def _any_of(names: set[str]) -> str:
 
 
 def pointed_lines(question: str, code: str) -> tuple[frozenset[int], frozenset[int]]:
-    """The lines the question names, and the bodies of the functions whose `def` line it names.
-    A line found only by a quoted sentence is where a symptom is printed, not a pointer: the
-    f-string of a quoted log call made logging the one rule of a thread-crash question."""
+    """The lines the question names, and the bodies of the functions and classes whose `def`
+    or `class` line it names. A line found only by a quoted sentence is where a symptom is
+    printed, not a pointer: the f-string of a quoted log call made logging the one rule of a
+    thread-crash question."""
     found = _named_lines(question, code, code.splitlines())
-    named = {number for number, names in found.items() if not all(n[0] == '"' for n in names)}
-    if not named:
-        return frozenset(), frozenset()
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError):
-        return frozenset(named), frozenset()  # not Python (a log, a traceback): no bodies
-    bodies = {
-        number
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno in named
-        for number in range(node.lineno, (node.end_lineno or node.lineno) + 1)
-    }
-    return frozenset(named), frozenset(bodies)
+    named = frozenset(n for n, names in found.items() if not all(m[0] == '"' for m in names))
+    bodies = {number for span in _definitions(code, named).values() for number in span}
+    return named, frozenset(bodies)
 
 
 def _lines_with(name: str, lines: list[str]) -> list[int]:
