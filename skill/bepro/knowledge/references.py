@@ -1,6 +1,6 @@
 """Structured access to the reference files: a rule's sections (as text and as markdown blocks
-from the token tree), its Do/Don't code, its checklist, its advice per action; an action guide's
-output contract."""
+from the token tree, Do/Don't code included), its checklist, its advice per action; an action
+guide's output contract."""
 
 from __future__ import annotations
 
@@ -32,20 +32,11 @@ class RuleReference:
     checklist: tuple[str, ...]
     how_bullets: tuple[str, ...]
     related: tuple[str, ...]
-    code: dict[str, str] = field(default_factory=dict)
     # Each section's top-level blocks, rendered back to markdown: what answers show, so nested
     # lists keep their children, tables stay tables and code stays whole.
     blocks: dict[str, tuple[mdparse.Block, ...]] = field(default_factory=dict)
     # "By action": one line of advice per action name (plan, review, fix, ...).
     by_action: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def do_code(self) -> str | None:
-        return self.code.get("Do")
-
-    @property
-    def dont_code(self) -> str | None:
-        return self.code.get("Don't")
 
 
 def reference_path(root: Path, rule_id: str) -> Path:
@@ -84,7 +75,6 @@ def parse_reference(rule_id: str, path: Path, text: str) -> RuleReference:
     ]
     statement = next((p for p in paragraphs if not p.startswith("**Category:**")), "")
     sections: dict[str, str] = {}
-    code: dict[str, str] = {}
     checklist: tuple[str, ...] = ()
     how: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
@@ -92,9 +82,6 @@ def parse_reference(rule_id: str, path: Path, text: str) -> RuleReference:
     for section in mdparse.sections(tokens, level=2):
         sections[section.title] = _section_text(section, lines)
         blocks[section.title] = tuple(mdparse.blocks(section.tokens))
-        fence = first_python_fence(section.tokens)
-        if fence is not None:
-            code[section.title] = fence.content
         items = tuple(_item_text(inline) for _, inline in mdparse.list_items(section.tokens))
         if section.title == "Review checklist":
             checklist = items
@@ -111,7 +98,6 @@ def parse_reference(rule_id: str, path: Path, text: str) -> RuleReference:
         checklist=checklist,
         how_bullets=how,
         related=related,
-        code=code,
         blocks=blocks,
         by_action=_by_action(blocks.get("By action", ())),
     )
@@ -145,17 +131,6 @@ def _contract_cached(path: Path, modified_ns: int) -> tuple[str, ...]:
             found = (_CONTRACT_LABEL.match(b.lead) for b in mdparse.blocks(section.tokens))
             return tuple(match[1].rstrip(":") for match in found if match)
     return ()
-
-
-def first_python_fence(tokens: list[Token]) -> Token | None:
-    return next(
-        (
-            t
-            for t in tokens
-            if t.type == "fence" and t.info.strip().split(" ")[0] in ("python", "py")
-        ),
-        None,
-    )
 
 
 def _item_text(inline: Token) -> str:
