@@ -12,6 +12,7 @@ from bepro.agent.ask import (
     MAX_FINDINGS_SHOWN,
     MAX_REWRITE_FINDINGS,
     AskRequest,
+    AskResult,
     Focus,
     ask,
     question_topic,
@@ -44,6 +45,17 @@ HANGING_CLIENT = dedent(
         return response.status_code
     """
 )
+
+
+def _debug(
+    question: str, code: str, pack: tuple[Paths, Catalogue, Retriever]
+) -> tuple[AskResult, str]:
+    """A debug answer about the code, and its part before the header (the findings table)."""
+    paths, catalogue, retriever = pack
+    asked = ask(
+        AskRequest(question, action="debug", context=code), catalogue, paths, retriever=retriever
+    )
+    return asked, asked.answer.split("**Action:**")[0]
 
 
 def test_payment_retry_question_cites_idempotency_and_retries(
@@ -500,18 +512,12 @@ def test_a_preview_finding_inside_the_function_the_question_names_leads(
             return datetime.datetime.now()
         """
     )
-    asked = ask(
-        AskRequest(
-            "files edited since the last scan are missed when TZ=America/New_York; "
-            "_modified_after compares them with the scan's end, what is wrong?",
-            action="debug",
-            context=code,
-        ),
-        catalogue,
-        paths,
-        retriever=retriever,
+    asked, table = _debug(
+        "files edited since the last scan are missed when TZ=America/New_York; "
+        "_modified_after compares them with the scan's end, what is wrong?",
+        code,
+        (paths, catalogue, retriever),
     )
-    table = asked.answer.split("**Action:**")[0]
     assert "| `ruff:DTZ006` | [time-utc] |" in table  # on a line the question points at
     assert asked.rules[0] == "time-utc"
 
@@ -650,18 +656,12 @@ def test_a_preview_finding_of_the_rule_the_question_is_about_leads(
                     log.info(f"tracked {path}")
         """
     )
-    asked = ask(
-        AskRequest(
-            "Memory on our web workers keeps growing until they get OOM killed, it started "
-            "when we turned tracking on. Is this middleware the culprit?",
-            action="debug",
-            context=code,
-        ),
-        catalogue,
-        paths,
-        retriever=retriever,
+    asked, table = _debug(
+        "Memory on our web workers keeps growing until they get OOM killed, it started "
+        "when we turned tracking on. Is this middleware the culprit?",
+        code,
+        (paths, catalogue, retriever),
     )
-    table = asked.answer.split("**Action:**")[0]
     assert "| snippet.py:12 | `bepro:unbounded-queue` | [backpressure] |" in table
     assert "`ruff:G004` line 22" in table
     assert "backpressure" in asked.rules
