@@ -677,8 +677,8 @@ def named_lines_section(question: str, code: str | None) -> str:
     if not found:
         return ""
     numbers = set(sorted(found)[:NAMED_LINES_SHOWN])
-    for start, span in _definitions(code, frozenset(numbers)).items():
-        if len(span) <= SHORT_DEFINITION and start in numbers:
+    for span in _definitions(code, frozenset(numbers)).values():
+        if len(span) <= SHORT_DEFINITION:
             numbers.update(span)
     shown = sorted(numbers)[:NAMED_LINES_MOST]
     width = len(str(shown[-1]))
@@ -792,9 +792,9 @@ def _phrase_lines(question: str, lines: list[str]) -> dict[int, str]:
     where the symptom is printed, shown under the phrase's first words."""
     found: dict[int, str] = {}
     for text in _quoted(question):
-        opening = " ".join(text.split()[:PHRASE_WORDS])
         if len(text.split()) < PHRASE_WORDS:
             continue
+        opening = " ".join(text.split()[:PHRASE_WORDS])
         hits = [number for number, line in enumerate(lines, start=1) if opening in line]
         for number in hits if len(hits) <= _NAMED_AT_MOST else []:
             found[number] = f'"{opening} ..."'
