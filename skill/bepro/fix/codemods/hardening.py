@@ -23,6 +23,7 @@ import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bepro.fix import cst_tools
+from bepro.review.detectors.security import UNVERIFIED_BY_DEFAULT
 from bepro.review.finding import Finding
 
 _YAML_LOADS = {"yaml.load": "safe_load", "yaml.load_all": "safe_load_all"}
@@ -38,24 +39,16 @@ def verify_tls(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
     return None
 
 
-# The clients that default to an unverified context, and the keyword that takes a verifying one.
-_CONTEXT_KEYWORD = {
-    "smtplib.SMTP_SSL": "context",
-    "imaplib.IMAP4_SSL": "ssl_context",
-    "poplib.POP3_SSL": "context",
-    "ftplib.FTP_TLS": "context",
-}
-
-
 def verifying_context(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
     for call in cst_tools.calls_at(wrapper, finding.line, finding.column):
-        names = cst_tools.qualified_names(wrapper, call.func) & _CONTEXT_KEYWORD.keys()
+        names = cst_tools.qualified_names(wrapper, call.func) & UNVERIFIED_BY_DEFAULT.keys()
         starttls = m.matches(call.func, m.Attribute(attr=m.Name("starttls"))) and not call.args
         if not names and not starttls:
             continue
         if cst_tools.has_star_args(call):
             return None
-        keyword = _CONTEXT_KEYWORD[next(iter(names))] if names else "context"
+        # the keyword that takes a context: the detector's table of those clients has it
+        keyword = UNVERIFIED_BY_DEFAULT[next(iter(names))][0] if names else "context"
         verifying = cst.parse_expression("ssl.create_default_context()")
         module = cst_tools.replace_node(
             wrapper.module, call, cst_tools.with_keyword(call, keyword, verifying)

@@ -667,7 +667,7 @@ def ssh_unknown_host_trusted(node: ast.AST, context: ModuleContext) -> Iterator[
 # The standard library's TLS mail and file-transfer clients: each falls back to an unverified
 # context (ssl._create_stdlib_context: CERT_NONE, no hostname check) when none is given, unlike
 # http.client and urllib since PEP 476. Value: the keyword and the position that carry one.
-_UNVERIFIED_BY_DEFAULT = {
+UNVERIFIED_BY_DEFAULT = {
     "smtplib.SMTP_SSL": ("context", 7),
     "imaplib.IMAP4_SSL": ("ssl_context", 4),
     "poplib.POP3_SSL": ("context", 5),
@@ -680,7 +680,7 @@ _STARTTLS_MODULES = frozenset({"smtplib", "imaplib"})
     "tls-unverified-by-default",
     "crypto",
     nodes=(ast.Call,),
-    callees={*_UNVERIFIED_BY_DEFAULT, "starttls"},
+    callees={*UNVERIFIED_BY_DEFAULT, "starttls"},
 )
 def tls_unverified_by_default(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """`smtplib.SMTP_SSL(host)` or `smtp.starttls()` with no SSL context: the connection is
@@ -690,8 +690,8 @@ def tls_unverified_by_default(node: ast.AST, context: ModuleContext) -> Iterator
     if has_kwargs_splat(node) or keyword(node, "context") or keyword(node, "ssl_context"):
         return
     name = context.call_name(node)
-    if name in _UNVERIFIED_BY_DEFAULT:
-        if len(node.args) > _UNVERIFIED_BY_DEFAULT[name][1]:
+    if name in UNVERIFIED_BY_DEFAULT:
+        if len(node.args) > UNVERIFIED_BY_DEFAULT[name][1]:
             return
         shown = f"{name}()"
     elif (
