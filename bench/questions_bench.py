@@ -25,7 +25,6 @@ from bepro.config import resolve_paths
 from bepro.evals.actions import half_of
 from bepro.retrieval.search import Retriever, SilentReporter
 
-
 Case = tuple[str, str, str, list[str], list[str]]  # set, question, action, acceptable, rules
 
 
