@@ -159,6 +159,40 @@ def test_a_module_with_a_main_block_that_production_code_imports_is_production(
     assert paths == {"svc/app.py", "shop/server.py", "shop/geo/lookup.py"}
 
 
+def test_management_commands_are_scripts_unless_the_code_or_a_deployment_runs_them(
+    project: Path,
+) -> None:
+    """A backfill run by hand is a script; a command a Celery task runs with call_command, or
+    that the production uwsgi.ini starts, is the application. A command only a developer's
+    compose file runs, and a development settings module, stay out."""
+    commands = project / "svc" / "management" / "commands"
+    commands.mkdir(parents=True)
+    for name in ("backfill", "import_daily", "sendalerts", "seed_demo"):
+        (commands / f"{name}.py").write_text(SERVICE, encoding="utf-8")
+    (project / "svc" / "tasks.py").write_text(
+        "from django.core import management\n\n\n"
+        "def nightly():\n    management.call_command('import_daily', verbosity=0)\n",
+        encoding="utf-8",
+    )
+    (project / "docker").mkdir()
+    (project / "docker" / "uwsgi.ini").write_text(
+        "[uwsgi]\nattach-daemon = python manage.py sendalerts\n", encoding="utf-8"
+    )
+    (project / "docker-compose.dev.yml").write_text(
+        "services:\n  seed:\n    command: python manage.py seed_demo\n", encoding="utf-8"
+    )
+    (project / "svc" / "settings").mkdir()
+    for name in ("local.py", "production.py"):
+        (project / "svc" / "settings" / name).write_text(ORDER_CACHE, encoding="utf-8")
+    paths = {Path(f["path"]).as_posix() for f in _json(project, target=".")["findings"]}
+    assert paths == {
+        "svc/app.py",
+        "svc/management/commands/import_daily.py",
+        "svc/management/commands/sendalerts.py",
+        "svc/settings/production.py",
+    }
+
+
 def test_a_file_with_a_shebang_line_is_a_script(project: Path) -> None:
     """A plugin a monitoring agent runs (it kills the plugin after its own timeout)."""
     (project / "svc" / "munin_plugin.py").write_text(

@@ -29,3 +29,9 @@ def find_customer_safely(conn: sqlite3.Connection, email: str) -> list[tuple]:
 def list_customers(conn: sqlite3.Connection, order: str) -> list[tuple]:
     column = SORTABLE.get(order, "created_at")
     return conn.execute(f"SELECT id FROM customers ORDER BY {column}").fetchall()
+
+
+def call_report_function(conn: sqlite3.Connection, func_name: str, *args: object) -> list[tuple]:
+    # a database function's name is an identifier, not a value: callers pass literals
+    placeholders = ", ".join("?" * len(args))
+    return conn.execute(f"SELECT * FROM reports.{func_name}({placeholders})", args).fetchall()

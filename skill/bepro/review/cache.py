@@ -54,6 +54,7 @@ class FileReview:
     suppressed: dict[int, frozenset[str]] = field(default_factory=dict)
     entry_point: bool = False  # run as a program: `if __name__ == "__main__":`
     imports: tuple[str, ...] = ()  # roles.imported_modules: is an entry point imported?
+    commands: tuple[str, ...] = ()  # roles.called_commands: which management commands it runs
 
     def cacheable(self) -> bool:
         return self.issue is None or self.issue.kind in _STABLE_ISSUES
@@ -66,6 +67,7 @@ class FileReview:
             "suppressed": {str(line): sorted(codes) for line, codes in self.suppressed.items()},
             "entry_point": self.entry_point,
             "imports": list(self.imports),
+            "commands": list(self.commands),
         }
 
     @classmethod
@@ -82,6 +84,7 @@ class FileReview:
             suppressed={int(line): frozenset(codes) for line, codes in data["suppressed"].items()},
             entry_point=bool(data["entry_point"]),
             imports=tuple(str(name) for name in data.get("imports", ())),
+            commands=tuple(str(name) for name in data.get("commands", ())),
         )
 
 

@@ -35,9 +35,12 @@ from bepro.review.registry import (
 from bepro.review.roles import (
     ROLES,
     Role,
+    command_name,
+    deployed_commands,
     imported_by,
     imported_modules,
     is_entry_point,
+    is_management_command,
     role_of,
 )
 
@@ -151,7 +154,10 @@ def review_files(
         counted_only = [name for name in names if name not in chosen]
         by_path = _file_reviews(analysed, counted_only, options.detectors(), cache)
         ruff_hits = ruff_future.result() if ruff_future is not None else {}
-    return _assemble([by_path[name] for name in names], ruff_hits, catalogue, options)
+    folders = [target for target in targets if target.is_dir()]
+    return _assemble(
+        [by_path[name] for name in names], ruff_hits, catalogue, options, folders=folders
+    )
 
 
 def _file_reviews(
@@ -286,6 +292,7 @@ def _review_text(path: str, source: str, detectors: frozenset[str]) -> FileRevie
     result.entry_point = is_entry_point(tree, source)
     context = ModuleContext.build(path, source, tree)
     result.imports = imported_modules(context.import_statements, path)
+    result.commands = _called_commands(tree, context) if "call_command" in source else ()
     try:
         result.raw = _run_detectors(tree, context, detectors)
     except RecursionError:
@@ -468,19 +475,45 @@ class _LineTexts:
         return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
-def _imported_entry_points(results: list[FileReview], roles: dict[str, Role]) -> set[str]:
-    """Modules with a main block that production code imports: they are production code."""
-    entry_points = [r.path for r in results if r.entry_point and roles[r.path] == "production"]
-    if not entry_points:
-        return set()
-    imports = (
-        name
-        for result in results
-        if roles[result.path] == "production" and not result.entry_point
-        for name in result.imports
-    )
-    packages = {PurePath(r.path).parent for r in results if PurePath(r.path).name == "__init__.py"}
-    return imported_by(entry_points, imports, packages)
+def _production_entry_points(
+    results: list[FileReview], roles: dict[str, Role], folders: list[Path]
+) -> set[str]:
+    """Modules run as programs that are production code all the same: those production code
+    imports, and the management commands it or a deployment file under `folders` runs."""
+    production = [r for r in results if roles[r.path] == "production"]
+    entry_points = [r.path for r in production if r.entry_point]
+    commands = [r.path for r in production if is_management_command(r.path)]
+    found: set[str] = set()
+    if entry_points:
+        imports = (name for r in production if not r.entry_point for name in r.imports)
+        packages = {
+            PurePath(r.path).parent for r in results if PurePath(r.path).name == "__init__.py"
+        }
+        found |= imported_by(entry_points, imports, packages)
+    if commands:
+        run = {name for r in production if not _runs_as_program(r) for name in r.commands}
+        run |= deployed_commands(folders)
+        found.update(path for path in commands if command_name(path) in run)
+    return found
+
+
+def _called_commands(tree: ast.Module, context: ModuleContext) -> tuple[str, ...]:
+    """The management commands a module runs itself: `call_command("name", ...)` (a Celery task
+    running an import daily)."""
+    names = {
+        first.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and callee_name(node, context.aliases) == "call_command"
+        and node.args
+        and isinstance(first := node.args[0], ast.Constant)
+        and isinstance(first.value, str)
+    }
+    return tuple(sorted(names))
+
+
+def _runs_as_program(result: FileReview) -> bool:
+    return result.entry_point or is_management_command(result.path)
 
 
 BINARY_SNIFF_BYTES = 8192
@@ -514,16 +547,17 @@ def _assemble(
     catalogue: Catalogue,
     options: ReviewOptions,
     sources: dict[str, str] | None = None,
+    folders: Iterable[Path] = (),
 ) -> ReviewResult:
     findings: list[Finding] = []
     texts = _LineTexts(sources or {})
     issues = [result.issue for result in results if result.issue is not None]
     table = code_table()
     path_roles = {result.path: role_of(result.path, options.role_overrides) for result in results}
-    imported = _imported_entry_points(results, path_roles)
+    in_production = _production_entry_points(results, path_roles, list(folders))
     for result in results:
         # A file bepro could not parse still gets ruff's findings: ruff parses what CPython does.
-        entry_point = result.entry_point and result.path not in imported
+        entry_point = _runs_as_program(result) and result.path not in in_production
         role = role_of(result.path, options.role_overrides, entry_point)
         for raw in [*result.raw, *ruff_hits.get(result.path, [])]:
             rule = catalogue.rule(raw.rule_id)

@@ -9,11 +9,12 @@ and Django lay projects out, and `[tool.bepro.review] roles` can override it per
 from __future__ import annotations
 
 import ast
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Literal, get_args
 
 from bepro.review.globs import matches
@@ -35,7 +36,7 @@ _MOCK = re.compile(r"^mocks?(?:_\w*|services?)?(?:\.py)?$")
 _MIGRATION_DIRS = frozenset({"migrations", "alembic", "migration", "revisions"})
 # One module of ordered migration functions (lnbits and its extensions: `async def m001_...`).
 _MIGRATION_FILES = frozenset({"migrations.py"})
-# Django management commands are left out: many run in production (workers, schedulers).
+# Django management commands are left out here: see is_management_command.
 # CI, editor, linter-rule and coding-agent folders hold developers' tools, never the application;
 # docker/, infra/ and tools/ hold container, deployment and maintenance helpers (a HEALTHCHECK
 # probe, a log viewer, a database converter).
@@ -47,6 +48,11 @@ _SCRIPT_DIRS = frozenset(
 _SCRIPT_FILES = frozenset(
     {"manage.py", "noxfile.py", "fabfile.py", "__main__.py", "seed.py", "seeds.py"}
 )  # fmt: skip
+# Development settings modules: cookiecutter-django's settings/local.py, edx's devstack.py, a
+# settings/development.py that a developer's local.py imports. The production ones sit beside them.
+_DEV_SETTINGS = frozenset(
+    {"local.py", "dev.py", "development.py", "develop.py", "devel.py", "devstack.py"}
+)
 _EXAMPLE_DIRS = frozenset({"examples", "example", "docs", "doc", "samples", "demo", "tutorial"})
 # A plugin written as an example (ckanext/example_idatastorebackend/).
 _EXAMPLE_PREFIX = "example_"
@@ -81,6 +87,71 @@ def is_entry_point(tree: ast.Module, source: str = "") -> bool:
         or isinstance(statement, ast.While)
         for statement in tree.body
     )
+
+
+def is_management_command(path: str) -> bool:
+    """A Django management command (`<app>/management/commands/<name>.py`): manage.py runs it as
+    a program, mostly by hand: of 18 findings judged in commands of audited applications, 2 were
+    worth fixing (one a Celery task runs, one a deprecated cron job) and the rest sat in
+    backfills and developers' loaders. The commands a deployment file or the code itself runs
+    are production code (engine._production_entry_points)."""
+    parts = PurePath(path).parts
+    return (
+        len(parts) >= 3
+        and parts[-3].lower() == "management"
+        and parts[-2].lower() == "commands"
+        and parts[-1].endswith(".py")
+        and not parts[-1].startswith("_")
+    )
+
+
+def command_name(path: str) -> str:
+    """The name manage.py knows a management command by: its module's name."""
+    return PurePath(path).stem
+
+
+# Files that start processes where the application is deployed: a Procfile, compose and
+# Kubernetes manifests, shell entrypoints, cron tables, supervisor, uwsgi and systemd
+# configuration (healthchecks' uwsgi.ini attaches `manage.py sendalerts` as a daemon).
+_DEPLOY_FILE = re.compile(
+    r"procfile.*|dockerfile.*|crontab|.*\.(sh|ya?ml|ini|conf|cfg|toml|json|service|cron|j2)", re.I
+)
+# A developer's or CI's copy of them: docker-compose.dev.yml, setup-local.sh, Ctl/local/.
+_DEV_ONLY = re.compile(r"(^|[._-])(dev|devel|development|local|test|tests|testing|ci)([._-]|$)")
+_NOT_DEPLOYMENT_DIRS = _TEST_DIRS | _EXAMPLE_DIRS | {"node_modules", "site-packages", "venv"}
+_RUNS_COMMAND = re.compile(r"(?:manage\.py|django-admin)\s+([A-Za-z_][\w-]*)")
+_DEPLOY_FILE_MOST_BYTES = 256 * 1024
+
+
+def deployed_commands(folders: Iterable[Path]) -> frozenset[str]:
+    """The management commands the deployment files under `folders` run (`manage.py <name>`),
+    hidden folders (CI, editors) and developers' copies left out."""
+    names: set[str] = set()
+    for folder in folders:
+        for directory, subfolders, files in os.walk(folder):
+            subfolders[:] = [name for name in subfolders if _deployment_folder(name)]
+            for name in files:
+                if _DEPLOY_FILE.fullmatch(name) and not _DEV_ONLY.search(name.lower()):
+                    names.update(_RUNS_COMMAND.findall(_small_text(Path(directory, name))))
+    return frozenset(names)
+
+
+def _deployment_folder(name: str) -> bool:
+    lowered = name.lower()
+    return not (
+        lowered.startswith(".")
+        or lowered in _NOT_DEPLOYMENT_DIRS
+        or _DEV_ONLY.fullmatch(lowered) is not None
+    )
+
+
+def _small_text(path: Path) -> str:
+    try:
+        if path.stat().st_size > _DEPLOY_FILE_MOST_BYTES:
+            return ""
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 _STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
@@ -191,6 +262,8 @@ def _role_from_path(text: str) -> Role:
     if name in _MIGRATION_FILES or not folders.isdisjoint(_MIGRATION_DIRS):
         return "migration"
     if name in _SCRIPT_FILES or not folders.isdisjoint(_SCRIPT_DIRS):
+        return "script"
+    if name in _DEV_SETTINGS and path.parent.name.lower() == "settings":
         return "script"
     if not folders.isdisjoint(_EXAMPLE_DIRS) or any(
         folder.startswith(_EXAMPLE_PREFIX) for folder in folders

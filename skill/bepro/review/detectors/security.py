@@ -523,11 +523,13 @@ _SQL_START = re.compile(
     r"^\s*(select|insert|update|delete|merge|replace|upsert|with)\b.*\b(from|into|set|where|values)\b",
     re.IGNORECASE | re.DOTALL,
 )
-# Interpolated names that are identifiers (a table, a column, a sort key) rather than values:
-# they cannot be bound as parameters, and are usually checked against a fixed list.
+# Interpolated names that are identifiers (a table, a column, a sort key, a database function
+# to call: mathesar's `SELECT * FROM msar.{func_name}(...)`) rather than values: they cannot be
+# bound as parameters, and are usually checked against a fixed list.
 _IDENTIFIER_WORDS = frozenset(
     {"table", "tables", "column", "columns", "col", "cols", "schema", "field", "fields", "order",
-     "sort", "direction", "dir", "index", "name_of", "tablename", "placeholders", "clause"}
+     "sort", "direction", "dir", "index", "name_of", "tablename", "placeholders", "clause",
+     "func", "function", "proc", "procedure"}
 )  # fmt: skip
 
 
