@@ -240,7 +240,6 @@ HUMAN_ONLY: dict[str, str] = {
     "circuit-breakers": "whether a dependency needs a breaker depends on its failure modes",
     "bulkheads": "pool isolation is sized from traffic, not visible in one call",
     "load-shedding": "shedding policy depends on capacity and SLOs",
-    "authz": "whether each boundary checks permissions needs the access model",
     "api-contracts": "schema versioning is judged across the API surface",
     "tests": "test coverage of behaviour needs the test suite and the change together",
     "determinism": "hermeticity shows up when tests run, not in one file",

@@ -748,6 +748,34 @@ def _module_constant(name: str, context: ModuleContext) -> ast.AST | None:
     return values[0] if len(values) == 1 else None
 
 
+# ---------------------------------------------------------------- access checks
+
+# Functions that decide access by their name: has_perm(), has_permission_for_form(),
+# check_object_permissions(), can_edit(), user_can_view(), is_authorized(), has_access().
+_ACCESS_CHECK = re.compile(r"perm|authori[sz]|access|^(can|may|user_can|is_allowed)(_|$)")
+
+
+@detector("permission-check-by-assert", "authz", nodes=(ast.Assert,))
+def permission_check_by_assert(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`assert has_permission_for_form(user, form)`: `python -O` (PYTHONOPTIMIZE) strips every
+    assert, and then anyone passes; when it does run, a refusal is an AssertionError, a 500
+    rather than a 403. Only calls named like an access decision count, inside a function (one at
+    a module's top level is a self-check of an example): `assert request.user.is_authenticated`
+    after a login decorator narrows a type for mypy."""
+    assert isinstance(node, ast.Assert)  # noqa: S101 - registered for ast.Assert only
+    if context.enclosing_function() is None:
+        return
+    for inner in walk(node.test):
+        name = last_name(inner.func) if isinstance(inner, ast.Call) else None
+        if name is not None and _ACCESS_CHECK.search(name.lower()):
+            yield Hit(
+                node,
+                f"access is checked with `assert {name}(...)`: `python -O` removes the check and "
+                "a refusal is a 500; raise a permission error (a 403) instead",
+            )
+            return
+
+
 # ---------------------------------------------------------------- log format
 
 
