@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 
 @cache
 def _spec(pattern: str) -> pathspec.GitIgnoreSpec:
+    # imported with the first glob: `bepro ask` loads this module (file roles) and needs none
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines([pattern.removeprefix("./")])
 
 

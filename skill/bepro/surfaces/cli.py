@@ -86,6 +86,11 @@ def open_pack() -> Pack:
 
 
 def _print_markdown(text: str) -> None:
+    """Rendered on a terminal, the markdown itself when piped. rich, 70 ms to import, is loaded
+    only when the output may be a terminal (a tty, or rich's FORCE_COLOR / TTY_INTERACTIVE)."""
+    if not (sys.stdout.isatty() or any(map(os.environ.get, ("FORCE_COLOR", "TTY_INTERACTIVE")))):
+        sys.stdout.write(text)
+        return
     from rich.console import Console
     from rich.markdown import Markdown
 
