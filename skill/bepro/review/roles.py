@@ -95,7 +95,7 @@ def is_management_command(path: str) -> bool:
     worth fixing (one a Celery task runs, one a deprecated cron job) and the rest sat in
     backfills and developers' loaders. The commands a deployment file or the code itself runs
     are production code (engine._production_entry_points)."""
-    parts = PurePath(path).parts
+    parts = path.replace("\\", "/").rsplit("/", 3)  # string splits: asked of every file
     return (
         len(parts) >= 3
         and parts[-3].lower() == "management"
@@ -125,11 +125,16 @@ _DEPLOY_FILE_MOST_BYTES = 256 * 1024
 
 def deployed_commands(folders: Iterable[Path]) -> frozenset[str]:
     """The management commands the deployment files under `folders` run (`manage.py <name>`),
-    hidden folders (CI, editors) and developers' copies left out."""
+    hidden folders (CI, editors) and developers' copies left out. The walk does not go below a
+    Python package's folder: deployment files sit beside the code, not inside it, and the
+    packages are most of a tree (on courtlistener, 23 ms -> 4 ms)."""
     names: set[str] = set()
     for folder in folders:
         for directory, subfolders, files in os.walk(folder):
-            subfolders[:] = [name for name in subfolders if _deployment_folder(name)]
+            inside_package = "__init__.py" in files
+            subfolders[:] = [
+                name for name in subfolders if not inside_package and _deployment_folder(name)
+            ]
             for name in files:
                 if _DEPLOY_FILE.fullmatch(name) and not _DEV_ONLY.search(name.lower()):
                     names.update(_RUNS_COMMAND.findall(_small_text(Path(directory, name))))
