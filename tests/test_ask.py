@@ -665,3 +665,37 @@ def test_a_preview_finding_of_the_rule_the_question_is_about_leads(
     assert "| snippet.py:12 | `bepro:unbounded-queue` | [backpressure] |" in table
     assert "`ruff:G004` line 22" in table
     assert "backpressure" in asked.rules
+
+
+def test_the_rule_the_code_breaks_leads_a_priority_ordered_shape(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """A secure answer lists its rules by priority, but the one the user's code breaks (an
+    access check made with assert, authz at P3) comes before the P1 rules the question also
+    retrieves: the answer opens with the findings, then their rules."""
+    code = dedent(
+        """\
+        from forms.models import Form
+        from forms.permissions import has_permission_for_form
+
+
+        def get_form(token, user):
+            form = Form.objects.get(token=token)
+            assert has_permission_for_form(user, form), "insufficient permission"
+            return form
+        """
+    )
+    result = ask(
+        AskRequest(
+            "is the permission handling in get_form safe for anonymous users?",
+            action="secure",
+            context=code,
+        ),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
+    assert result.rules[0] == "authz"
+    assert catalogue.rule("authz").priority > catalogue.rule(result.rules[1]).priority
+    assert "\nRules that apply, those your code breaks first: [authz]" in result.answer
+    assert result.answer.index("## 1. `authz`") < result.answer.index("## 2.")

@@ -580,7 +580,8 @@ def offline_result(retrieval: Retrieval, catalogue: Catalogue, paths: Paths) -> 
         hit.rule_id: Citation(hit.rule_id, hit.chunks[0].chunk.source, hit.chunks[0].chunk.heading)
         for hit in retrieval.ranking.rules
     }
-    advice = advice_for(retrieval.chosen, retrieved, catalogue, paths.root)
+    broken = {finding.rule_id for finding in reported(retrieval.findings, retrieval.focus)}
+    advice = advice_for(retrieval.chosen, retrieved, catalogue, paths.root, broken)
     answer, citations = compose_answer(
         retrieval.question,
         retrieval.action,

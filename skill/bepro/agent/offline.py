@@ -13,7 +13,7 @@ fence), and trimmed by dropping whole blocks, never by cutting one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
@@ -96,6 +96,7 @@ class RuleAdvice:
     reference: RuleReference | None
     retrieved_from: Citation
     rank: int = 0  # 0 is the closest match to the question: ranked shapes follow it
+    in_code: bool = False  # a finding in the user's code breaks it: it leads any shape
 
 
 @dataclass
@@ -207,7 +208,8 @@ def compose_answer(
         lines += [note, ""]
     if advice:  # the first citations, in priority order, whatever order the sections take
         cited = " · ".join(f"[{item.rule.id}]" for item in advice)
-        lines += [f"Rules that apply, highest priority first: {cited}", ""]
+        order_said = "those your code breaks first" if advice[0].in_code else ""
+        lines += [f"Rules that apply, {order_said or 'highest priority first'}: {cited}", ""]
     lines += closest
     if shape.framing is not None and views:
         lines += shape.framing(views)
@@ -700,12 +702,20 @@ SHAPES: dict[str, Shape] = {
 
 
 def advice_for(
-    rule_ids: list[str], retrieved: dict[str, Citation], catalogue: Catalogue, root: Path
+    rule_ids: list[str],
+    retrieved: dict[str, Citation],
+    catalogue: Catalogue,
+    root: Path,
+    in_code: Collection[str] = (),
 ) -> list[RuleAdvice]:
-    """The rules in priority order, each remembering its rank in `rule_ids` (best match first)."""
+    """The rules in priority order, those a finding in the user's code breaks (`in_code`) ahead
+    of the rest (an answer about code opens with its findings, then their rules: mathesar's
+    assert-based permission check came third, after two P1 rules, in a secure answer); each
+    remembers its rank in `rule_ids` (best match first)."""
     rank = {rule_id: index for index, rule_id in enumerate(dict.fromkeys(rule_ids))}
+    ordered = catalogue.in_priority_order(rule_ids)
     advice: list[RuleAdvice] = []
-    for rule_id in catalogue.in_priority_order(rule_ids):
+    for rule_id in sorted(ordered, key=lambda rule_id: rule_id not in in_code):
         rule = catalogue.rule(rule_id)
         if rule is None:
             continue
@@ -713,5 +723,6 @@ def advice_for(
         found = retrieved.get(rule_id) or Citation(
             rule_id, rule.reference_path, f"{rule_id}: {rule.summary}"
         )
-        advice.append(RuleAdvice(rule, load_reference(root, rule_id), found, rank[rule_id]))
+        reference = load_reference(root, rule_id)
+        advice.append(RuleAdvice(rule, reference, found, rank[rule_id], rule_id in in_code))
     return advice

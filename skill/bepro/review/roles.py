@@ -38,10 +38,11 @@ _MIGRATION_DIRS = frozenset({"migrations", "alembic", "migration", "revisions"})
 _MIGRATION_FILES = frozenset({"migrations.py"})
 # Django management commands are left out here: see is_management_command.
 # CI, editor, linter-rule and coding-agent folders hold developers' tools, never the application;
+# cli/ holds commands an operator runs (liberapay's maintainer scripts, warehouse's click group);
 # docker/, infra/ and tools/ hold container, deployment and maintenance helpers (a HEALTHCHECK
 # probe, a log viewer, a database converter).
 _SCRIPT_DIRS = frozenset(
-    {"scripts", "script", "bin", "dev", "devtools", "tools", "docker", "infra", ".github",
+    {"scripts", "script", "bin", "cli", "dev", "devtools", "tools", "docker", "infra", ".github",
      ".gitlab", ".circleci", ".buildkite", ".devcontainer", ".vscode", ".claude", ".cursor",
      ".semgrep"}
 )  # fmt: skip
