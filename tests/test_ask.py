@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 from textwrap import dedent
 
+import pytest
+
 from bepro.agent.ask import (
     MAX_FINDINGS_SHOWN,
     MAX_REWRITE_FINDINGS,
@@ -273,6 +275,7 @@ def test_cli_off_topic_exits_0_with_a_message(index_dir: Path) -> None:
     assert "No rule in this pack covers that question" in result.stdout
 
 
+@pytest.mark.integration  # a sweep over every review eval file, as the evals run
 def test_asking_about_a_file_reports_what_bepro_review_reports(catalogue: Catalogue) -> None:
     """On every snippet of the review evals, the findings an answer about the file opens with
     include every finding of `bepro review --preview` on it (so of the default selection too)."""

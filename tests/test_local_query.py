@@ -40,6 +40,7 @@ def chroma_retriever(retriever: Retriever, paths: Paths) -> Retriever:
     return retriever.with_vectors(store.ChromaVectors(collection, chunks))
 
 
+@pytest.mark.integration  # every eval question through a Chroma store too
 def test_the_matrix_ranks_the_eval_questions_as_chroma_does(
     retriever: Retriever, chroma_retriever: Retriever
 ) -> None:
