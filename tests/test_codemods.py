@@ -180,6 +180,32 @@ def test_a_constant_the_module_already_has_is_used_as_it_is(
     ).replace('call(["notify"])', 'call(["notify"], timeout=SUBPROCESS_TIMEOUT_S)')
 
 
+def test_calls_on_the_session_a_helper_returns_get_a_timeout(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """liberapay's shape: the module's requests.Session comes from `_init_session()`, which sets
+    its auth header first; the helper's own call is not the HTTP call."""
+    after, report = fixed(
+        tmp_path,
+        catalogue,
+        """        import requests
+
+        session = requests.Session()
+
+
+        def _init_session():
+            session.headers["Authorization"] = "Basic abc"
+            return session
+
+
+        def create_order(url, data):
+            return _init_session().post(url, json=data).json()
+        """,
+    )
+    assert statuses(report) == {"bepro:session-call-without-timeout": "applied"}
+    assert "return _init_session().post(url, json=data, timeout=HTTP_TIMEOUT_S).json()" in after
+
+
 def test_disabled_timeouts_are_turned_back_on_in_each_library_spelling(
     tmp_path: Path, catalogue: Catalogue
 ) -> None:

@@ -110,12 +110,16 @@ def _http_call(wrapper: MetadataWrapper, finding: Finding) -> cst.Call | None:
     for call in calls:
         if cst_tools.qualified_names(wrapper, call.func) & _HTTP_CALLS:
             return call
-    exact = calls[0] if calls else None
-    if exact is None or not isinstance(exact.func, cst.Attribute):
-        return None
-    if exact.func.attr.value in _HTTP_VERBS and _imports_http(wrapper.module):
-        return exact
-    return None
+    # Several calls can start there: `_init_session().post(url)` holds `_init_session()` too.
+    verb_call = next(
+        (
+            call
+            for call in calls
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value in _HTTP_VERBS
+        ),
+        None,
+    )
+    return verb_call if verb_call is not None and _imports_http(wrapper.module) else None
 
 
 def _imports_http(module: cst.Module) -> bool:

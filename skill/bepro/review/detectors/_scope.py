@@ -157,7 +157,34 @@ def factory_of(
     if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
         owner = _method_owner(ancestors, expr.value.id)
         return bindings.attributes.get(owner, {}).get(expr.attr) if owner else None
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
+        return _returned_factory(context, expr.func.id)
     return None
+
+
+def _returned_factory(context: ModuleContext, function_name: str) -> str | None:
+    """What a function of the module hands back, when each of its returns is the same kind of
+    object: liberapay's `_init_session()` sets a header on the module's requests.Session and
+    returns it, and every PayPal call goes `_init_session().post(...)`."""
+    function = next(
+        (
+            statement
+            for statement in context.tree.body
+            if isinstance(statement, FUNCTIONS) and statement.name == function_name
+        ),
+        None,
+    )
+    if function is None:
+        return None
+    scope = [context.tree, function]
+    made = {
+        context.call_name(value)
+        if isinstance(value, ast.Call)
+        else factory_of(context, value, scope)
+        for node in body_nodes(function)
+        if isinstance(node, ast.Return) and (value := node.value) is not None
+    }
+    return made.pop() if len(made) == 1 else None
 
 
 @functools.lru_cache(maxsize=64)
