@@ -145,10 +145,17 @@ def test_every_answer_keeps_the_frame_and_cites_each_rule_in_its_section(
     for action, result in answers.items():
         text = result.answer
         assert text.startswith(f"**Action:** {action} · **Question:** "), action
-        assert "\nRules that apply, highest priority first: " in text
         assert "\n## Checklist" in text, action
         assert "\n## Sources\n" in text, action
         sections = _rule_sections(text.split("\n## Checklist")[0])
+        # the header cites in priority order; debug, optimize, plan, scale and fix lay their
+        # sections out by rank, and say so
+        header = "\nRules that apply, highest priority first: "
+        assert header in text, action
+        listed = text.split(header)[1].split("\n")[0]
+        assert listed.startswith(" · ".join(f"[{rule_id}]" for rule_id in result.rules)), action
+        layout = offline.SHAPES[action].ranked_by
+        assert listed.endswith(f" (the sections below: {layout})" if layout else "]"), action
         assert sorted(rule_id for _, rule_id, _ in sections) == sorted(result.rules), action
         for _, rule_id, body in sections:
             assert f"[{rule_id}]" in body, (action, rule_id)

@@ -171,10 +171,15 @@ class Shape:
 
     body: Body  # what one rule's section shows
     label: str = ""  # "Phase" -> "## Phase 1 · `id`: ..."; "" -> "## 1. `id`: ..."
-    ranked: bool = False  # sections by rank (likeliest cause, biggest gain first), not priority
+    # sections by rank, in the order this names ("likeliest cause first"), not by priority
+    ranked_by: str = ""
     wide: bool = False  # 4-6 rules: less of each reference per rule
     framing: Framing | None = None  # a section before the rules' own (a findings table, ...)
     checklist: Framing | None = None  # replaces the review checklist
+
+    @property
+    def ranked(self) -> bool:
+        return bool(self.ranked_by)
 
 
 def compose_answer(
@@ -206,10 +211,14 @@ def compose_answer(
     lines = [f"**Action:** {action} · **Question:** {question.strip()}", ""]
     if note:
         lines += [note, ""]
-    if advice:  # the first citations, in priority order, whatever order the sections take
+    if advice:  # the first citations, in priority order (or the code's first), then the layout
         cited = " · ".join(f"[{item.rule.id}]" for item in advice)
         order_said = "those your code breaks first" if advice[0].in_code else ""
-        lines += [f"Rules that apply, {order_said or 'highest priority first'}: {cited}", ""]
+        layout = f" (the sections below: {shape.ranked_by})" if shape.ranked else ""
+        lines += [
+            f"Rules that apply, {order_said or 'highest priority first'}: {cited}{layout}",
+            "",
+        ]
     lines += closest
     if shape.framing is not None and views:
         lines += shape.framing(views)
@@ -686,17 +695,25 @@ def _relative(source: str) -> str:
 
 SHAPES: dict[str, Shape] = {
     # phases by rank: the work the question is about first, the rules it touches after
-    "plan": Shape(_plan_body, label="Phase", ranked=True, wide=True, checklist=_phase_gates),
+    "plan": Shape(
+        _plan_body,
+        label="Phase",
+        ranked_by="the work you asked about first",
+        wide=True,
+        checklist=_phase_gates,
+    ),
     "design": Shape(_design_body, label="Decision", wide=True),
     "build": Shape(_build_body, wide=True, checklist=_scaffolding),
-    "scale": Shape(_scale_body, label="Bottleneck", ranked=True, wide=True),
+    "scale": Shape(
+        _scale_body, label="Bottleneck", ranked_by="closest to your question first", wide=True
+    ),
     "secure": Shape(_secure_body, wide=True, framing=_threats_table),
     "review": Shape(_review_body, framing=_findings_table),
-    "debug": Shape(_debug_body, label="Hypothesis", ranked=True),
-    "optimize": Shape(_optimize_body, ranked=True),
+    "debug": Shape(_debug_body, label="Hypothesis", ranked_by="likeliest cause first"),
+    "optimize": Shape(_optimize_body, ranked_by="measuring, then the likeliest gain"),
     "implement": Shape(_change_body),
     # the defect the question describes (or the code's findings) first, not the highest priority
-    "fix": Shape(_fix_body, ranked=True),
+    "fix": Shape(_fix_body, ranked_by="the defect you describe first"),
     "refactor": Shape(_change_body),
 }
 
