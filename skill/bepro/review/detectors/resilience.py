@@ -771,3 +771,79 @@ def _tenacity_message(problems: list[str]) -> str:
     }
     said = "; ".join(f"{problem} ({consequences[problem]})" for problem in problems)
     return f"tenacity retry with {said}: use stop_after_attempt(3-5) and wait_random_exponential"
+
+
+# ---------------------------------------------------------------- mail over SMTP
+
+_EMAIL_HOST = re.compile(r"\bEMAIL_HOST\b")
+# The backends that do not speak SMTP from this process (console, files, memory, HTTP APIs such as
+# django-ses and anymail): when one is set unconditionally and no SMTP one anywhere, no timeout is
+# needed here.
+_SMTP_BACKEND = "smtp"
+
+
+@detector("smtp-without-timeout", "timeouts", nodes=(ast.Module,))
+def smtp_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """Django settings that send mail over SMTP (`EMAIL_HOST`) with no `EMAIL_TIMEOUT`: Django's
+    SMTP backend then passes timeout=None to smtplib, and a mail server that stops answering
+    hangs the request or worker that sends, a password reset or a notification task. Three
+    audits' recall notes found it (bookwyrm's password reset in the request, froide's and plane's
+    mail workers with no task time limit)."""
+    assert isinstance(node, ast.Module)  # noqa: S101 - registered for ast.Module only
+    if not context.text_matches(_EMAIL_HOST) or not _django_settings(context):
+        return
+    assignments = _settings_assignments(node)
+    host = next((value for name, value, _ in assignments if name == "EMAIL_HOST"), None)
+    if host is None or any(name == "EMAIL_TIMEOUT" for name, _, _ in assignments):
+        return
+    if not _may_use_smtp(assignments):
+        return
+    yield Hit(
+        host,
+        "mail goes out over SMTP with no EMAIL_TIMEOUT: smtplib waits forever on a mail server "
+        "that stops answering, and the request or task sending it hangs; set EMAIL_TIMEOUT",
+    )
+
+
+def _django_settings(context: ModuleContext) -> bool:
+    return "settings" in context.path.lower() or "INSTALLED_APPS" in context.source
+
+
+def _settings_assignments(module: ast.Module) -> list[tuple[str, ast.expr, bool]]:
+    """(name, value, unconditional) for each assignment to an upper-case name at module level or
+    in a class body (django-configurations), inside `if` branches too."""
+    found: list[tuple[str, ast.expr, bool]] = []
+
+    def visit(statements: list[ast.stmt], unconditional: bool) -> None:
+        for statement in statements:
+            if isinstance(statement, ast.Assign):
+                for target in statement.targets:
+                    if isinstance(target, ast.Name) and target.id.isupper():
+                        found.append((target.id, statement.value, unconditional))
+            elif isinstance(statement, ast.ClassDef):
+                visit(statement.body, unconditional)
+            elif isinstance(statement, ast.If | ast.Try):
+                for branch in _branches(statement):
+                    visit(branch, False)
+
+    visit(module.body, True)
+    return found
+
+
+def _branches(statement: ast.If | ast.Try) -> list[list[ast.stmt]]:
+    if isinstance(statement, ast.If):
+        return [statement.body, statement.orelse]
+    return [statement.body, *(handler.body for handler in statement.handlers), statement.orelse]
+
+
+def _may_use_smtp(assignments: list[tuple[str, ast.expr, bool]]) -> bool:
+    """Unless a backend that is not SMTP is set unconditionally and nothing names an SMTP one
+    (`CELERY_EMAIL_BACKEND = "...smtp.EmailBackend"` counts), Django's default SMTP backend or
+    one chosen at run time may send."""
+    backends = [
+        (value, always) for name, value, always in assignments if name.endswith("EMAIL_BACKEND")
+    ]
+    literal = [(string_parts(value), always) for value, always in backends]
+    if any(_SMTP_BACKEND in text.lower() for text, _ in literal if text):
+        return True
+    return not any(always and text for text, always in literal)
