@@ -776,9 +776,8 @@ def _tenacity_message(problems: list[str]) -> str:
 # ---------------------------------------------------------------- mail over SMTP
 
 _EMAIL_HOST = re.compile(r"\bEMAIL_HOST\b")
-# The backends that do not speak SMTP from this process (console, files, memory, HTTP APIs such as
-# django-ses and anymail): when one is set unconditionally and no SMTP one anywhere, no timeout is
-# needed here.
+# In a backend's dotted path: Django's own SMTP backend, and subclasses named after it (froide's
+# foirequest.smtp.EmailBackend, kitsune's SMTPEmailBackendWithSentryCapture).
 _SMTP_BACKEND = "smtp"
 
 
