@@ -54,7 +54,7 @@ class FileReview:
     suppressed: dict[int, frozenset[str]] = field(default_factory=dict)
     entry_point: bool = False  # run as a program: `if __name__ == "__main__":`
     imports: tuple[str, ...] = ()  # roles.imported_modules: is an entry point imported?
-    commands: tuple[str, ...] = ()  # roles.called_commands: which management commands it runs
+    commands: tuple[str, ...] = ()  # the management commands it runs (call_command("name"))
 
     def cacheable(self) -> bool:
         return self.issue is None or self.issue.kind in _STABLE_ISSUES
