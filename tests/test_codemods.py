@@ -206,6 +206,31 @@ def test_calls_on_the_session_a_helper_returns_get_a_timeout(
     assert "return _init_session().post(url, json=data, timeout=HTTP_TIMEOUT_S).json()" in after
 
 
+def test_django_mail_settings_get_an_email_timeout_in_the_block_that_sets_the_host(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, report = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        import os
+
+        INSTALLED_APPS = ["accounts"]
+
+        if os.environ.get("EMAIL_HOST"):
+            EMAIL_HOST = os.environ["EMAIL_HOST"]
+            EMAIL_PORT = 587
+        """,
+    )
+    assert statuses(report) == {"bepro:smtp-without-timeout": "applied"}
+    assert after.endswith(
+        '    EMAIL_HOST = os.environ["EMAIL_HOST"]\n'
+        "    # Seconds Django waits on the mail server (added by `bepro fix`): tune per server.\n"
+        "    EMAIL_TIMEOUT = 10\n"
+        "    EMAIL_PORT = 587\n"
+    )
+
+
 def test_disabled_timeouts_are_turned_back_on_in_each_library_spelling(
     tmp_path: Path, catalogue: Catalogue
 ) -> None:

@@ -144,6 +144,7 @@ REWRITES: dict[str, Rewrite] = {
     "ruff:E722": Rewrite("except-exception"),
     "bepro:retry-decorator-defaults": Rewrite("bounded-retry"),
     "bepro:cache-fill-without-ttl": Rewrite("cache-ttl"),
+    "bepro:smtp-without-timeout": Rewrite("mail-timeout"),
 }
 
 # Codes outside the default selection, as ruff's preview rules are: `--preview`, or naming the

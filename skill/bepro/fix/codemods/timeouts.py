@@ -7,6 +7,8 @@
                       kind of wait
     enable-timeout    httpx/aiohttp `timeout=None` -> HTTP_TIMEOUT_S (aiohttp: a ClientTimeout)
     wait-timeout      `Popen.communicate()` -> `communicate(timeout=SUBPROCESS_TIMEOUT_S)`
+    mail-timeout      Django settings' `EMAIL_HOST = ...` -> followed by `EMAIL_TIMEOUT = 10`
+                      in the same block (a class body or an `if` branch keeps it there)
 
 A constant the module already binds is used as it is: the user may have tuned it.
 """
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import MetadataWrapper
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bepro.fix import cst_tools
 from bepro.fix.cst_tools import added
@@ -42,6 +44,11 @@ _CHILD = _Bound(
     "SUBPROCESS_TIMEOUT_S", "60.0", added("Seconds a child process may run", "per command")
 )
 _REDIS = _Bound("REDIS_TIMEOUT_S", "5.0", added("Seconds a redis command or connect may take"))
+_MAIL = _Bound(
+    "EMAIL_TIMEOUT",
+    "10",
+    added("Seconds Django waits on the mail server", "per server"),
+)
 _DB_CONNECT = _Bound(
     "DB_CONNECT_TIMEOUT_S", "10", added("Whole seconds a database connect may take")
 )
@@ -209,8 +216,47 @@ def wait_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | Non
     return cst_tools.ensure_constant(wrapper, module, _CHILD.name, _CHILD.value, _CHILD.comment)
 
 
+def mail_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
+    positions = wrapper.resolve(PositionProvider)
+    host = next(
+        (
+            node
+            for node, where in positions.items()
+            if isinstance(node, cst.SimpleStatementLine)
+            and where.start.line == finding.line
+            and m.matches(
+                node, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name("EMAIL_HOST"))])])
+            )
+        ),
+        None,
+    )
+    if host is None:
+        return None
+    setting = cst.parse_statement(f"# {_MAIL.comment}\n{_MAIL.name} = {_MAIL.value}\n")
+    updated = wrapper.module.visit(_InsertAfter(host, setting))
+    assert isinstance(updated, cst.Module)  # noqa: S101 - a transformer keeps the module
+    return updated
+
+
+class _InsertAfter(cst.CSTTransformer):
+    """Puts `new` right after `anchor`, in whatever block holds it."""
+
+    def __init__(self, anchor: cst.SimpleStatementLine, new: cst.BaseStatement) -> None:
+        super().__init__()
+        self.anchor = anchor
+        self.new = new
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.BaseStatement]:
+        if original_node is self.anchor:
+            return cst.FlattenSentinel([updated_node, self.new])
+        return updated_node
+
+
 TRANSFORMS = {
     "add-timeout": add_timeout,
+    "mail-timeout": mail_timeout,
     "blocking-timeout": blocking_timeout,
     "enable-timeout": enable_timeout,
     "wait-timeout": wait_timeout,
