@@ -689,6 +689,27 @@ def test_a_secret_fallback_becomes_a_required_variable(
     assert after == 'import os\n\nSECRET_KEY = os.environ["SECRET_KEY"]\n'
 
 
+def test_a_settings_library_read_loses_its_default_key(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """django-environ and decouple raise on a missing variable once no default is given."""
+    code = dedent(
+        """\
+        import environ
+        from decouple import config
+
+        env = environ.Env()
+        SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="change-me")
+        JWT_SECRET = config("JWT_SECRET", default="dev-jwt")
+        DEBUG = env.bool("DEBUG", default=False)
+        """
+    )
+    after, _ = fixed(tmp_path, catalogue, code, unsafe=True)
+    assert 'SECRET_KEY = env.str("DJANGO_SECRET_KEY")\n' in after
+    assert 'JWT_SECRET = config("JWT_SECRET")\n' in after
+    assert 'DEBUG = env.bool("DEBUG", default=False)\n' in after
+
+
 def test_checks_turned_off_are_turned_back_on(tmp_path: Path, catalogue: Catalogue) -> None:
     after, report = fixed(
         tmp_path,

@@ -182,7 +182,7 @@ def test_management_commands_are_scripts_unless_the_code_or_a_deployment_runs_th
         "services:\n  seed:\n    command: python manage.py seed_demo\n", encoding="utf-8"
     )
     (project / "svc" / "settings").mkdir()
-    for name in ("local.py", "production.py"):
+    for name in ("local.py", "docker_compose.py", "production.py"):
         (project / "svc" / "settings" / name).write_text(ORDER_CACHE, encoding="utf-8")
     paths = {Path(f["path"]).as_posix() for f in _json(project, target=".")["findings"]}
     assert paths == {

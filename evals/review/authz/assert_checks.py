@@ -2,6 +2,7 @@
 and asserts that only narrow a type or state an internal invariant, are fine."""
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from forms.models import Form
@@ -30,3 +31,14 @@ def form_owner(request: HttpRequest, form: Form) -> str:
     assert request.user.is_authenticated  # after @login_required: narrows the type for mypy
     assert isinstance(form.fields, list)
     return str(form.owner_id)
+
+
+def mark_archived(forms: QuerySet[Form]) -> int:
+    assert forms.query.can_filter(), "cannot update a sliced queryset"  # a state check
+    return forms.update(archived=True)
+
+
+def publish_form(request: HttpRequest, form: Form) -> None:
+    assert request.user.can_publish()  # expect: authz
+    form.published = True
+    form.save()

@@ -35,3 +35,18 @@ def call_report_function(conn: sqlite3.Connection, func_name: str, *args: object
     # a database function's name is an identifier, not a value: callers pass literals
     placeholders = ", ".join("?" * len(args))
     return conn.execute(f"SELECT * FROM reports.{func_name}({placeholders})", args).fetchall()
+
+
+def purge_linked_rows(conn: sqlite3.Connection, target: dict[str, str], ids: list[int]) -> None:
+    # quoted identifiers read from the catalog; the values are bound
+    conn.execute(f'DELETE FROM "{target["table"]}" WHERE "{target["key"]}" = ANY(?)', (ids,))
+
+
+def move_rows(conn: sqlite3.Connection, source: str, target: str, conditions: str) -> None:
+    # `conditions` is a where clause the caller composed from bound values
+    conn.execute(f'INSERT INTO "{target}" SELECT * FROM "{source}" WHERE {conditions}')
+
+
+def find_by_label(conn: sqlite3.Connection, label: str) -> list[tuple]:
+    # MySQL reads a double-quoted text after `=` as a string
+    return conn.execute(f'SELECT id FROM tags WHERE label = "{label}"').fetchall()  # expect: input-validation

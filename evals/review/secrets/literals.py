@@ -11,6 +11,7 @@ SIGNING_KEY_PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx\n-----END 
 ANALYTICS_DSN = "postgresql://analytics:Wint3r-Sun-42@db.internal:5432/analytics"  # expect: secrets
 JWT_SECRET = os.environ.get("JWT_SIGNING_SECRET", "dev-only-secret")  # expect: secrets
 STRIPE_KEY = os.getenv("STRIPE_API_KEY", "sk_test_placeholder")  # expect: secrets
+SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "mailer-pass-2024")  # expect: secrets
 
 DOCS_EXAMPLE_KEY = "AKIAIOSFODNN7EXAMPLE"
 DSN_TEMPLATE = "postgresql://{user}:{password}@{host}/app"

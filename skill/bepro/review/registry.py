@@ -136,6 +136,7 @@ REWRITES: dict[str, Rewrite] = {
     "bepro:credential-literal": Rewrite("secret-from-env", safe=False),
     "bepro:jwt-literal-key": Rewrite("secret-from-env", safe=False),
     "bepro:secret-fallback": Rewrite("required-env", safe=False),
+    "bepro:signing-key-fallback": Rewrite("required-env", safe=False),
     "ruff:S501": Rewrite("verify-tls", safe=False),
     "bepro:tls-unverified-by-default": Rewrite("verifying-context", safe=False),
     "bepro:exception-not-raised": Rewrite("raise-built-error", safe=False),

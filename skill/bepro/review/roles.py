@@ -50,10 +50,12 @@ _SCRIPT_FILES = frozenset(
     {"manage.py", "noxfile.py", "fabfile.py", "__main__.py", "seed.py", "seeds.py"}
 )  # fmt: skip
 # Development settings modules: cookiecutter-django's settings/local.py, edx's devstack.py, a
-# settings/development.py that a developer's local.py imports. The production ones sit beside them.
+# settings/development.py that a developer's local.py imports, readthedocs' docker_compose.py for
+# its local compose setup. The production ones sit beside them.
 _DEV_SETTINGS = frozenset(
-    {"local.py", "dev.py", "development.py", "develop.py", "devel.py", "devstack.py"}
-)
+    {"local.py", "dev.py", "development.py", "develop.py", "devel.py", "devstack.py",
+     "docker_compose.py"}
+)  # fmt: skip
 _EXAMPLE_DIRS = frozenset({"examples", "example", "docs", "doc", "samples", "demo", "tutorial"})
 # A plugin written as an example (ckanext/example_idatastorebackend/).
 _EXAMPLE_PREFIX = "example_"

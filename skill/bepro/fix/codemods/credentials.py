@@ -6,7 +6,9 @@ a KeyError naming it, where it is missing), which a reviewer must see before it 
                         (the variable named after the constant); a JWT key given as a literal ->
                         `os.environ["JWT_SECRET"]`, through its module constant when it has one
     required-env        `os.environ.get("JWT_SECRET", "dev-secret")` / `os.getenv(...)` with a secret
-                        fallback -> `os.environ["JWT_SECRET"]`: a missing variable stops the start
+                        fallback -> `os.environ["JWT_SECRET"]`: a missing variable stops the start;
+                        django-environ's `env("SECRET_KEY", default="...")` (or `env.str`) and
+                        decouple's `config(...)` lose the default, and raise where it is missing
 """
 
 from __future__ import annotations
@@ -89,8 +91,16 @@ def _environ(variable: str) -> cst.BaseExpression:
     return cst.parse_expression(f'os.environ["{variable}"]')
 
 
+# django-environ's `env(...)`, `env.str(...)` and decouple's `config(...)`
+_LIBRARY_READS = (
+    m.Name("env") | m.Name("config") | m.Attribute(value=m.Name("env"), attr=m.Name("str"))
+)
+
+
 def required_env(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
     for call in cst_tools.calls_at(wrapper, finding.line, finding.column):
+        if m.matches(call.func, _LIBRARY_READS):
+            return _without_default(wrapper.module, call)
         if not cst_tools.qualified_names(wrapper, call.func) & _ENV_READS:
             continue
         if len(call.args) != 2 or not isinstance(call.args[0].value, cst.SimpleString):
@@ -101,6 +111,14 @@ def required_env(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | Non
         module = cst_tools.replace_node(wrapper.module, call, _environ(variable))
         return cst_tools.import_module(wrapper, module, "os")
     return None
+
+
+def _without_default(module: cst.Module, call: cst.Call) -> cst.Module | None:
+    kept = [arg for arg in call.args if arg.keyword is None or arg.keyword.value != "default"]
+    if len(kept) == len(call.args) or len(kept) != 1:
+        return None
+    bare = kept[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return cst_tools.replace_node(module, call, call.with_changes(args=[bare]))
 
 
 TRANSFORMS = {"secret-from-env": secret_from_env, "required-env": required_env}

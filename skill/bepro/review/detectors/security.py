@@ -491,32 +491,83 @@ def credential_literal(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
 
 
 _ENV_READS = frozenset({"os.environ.get", "os.getenv"})
+# django-environ's `env("X", default=...)` / `env.str(...)` and python-decouple's `config(...)`
+_ENV_LIBRARIES = frozenset({"environ", "decouple"})
+_LIBRARY_READS = frozenset({"env", "env.str", "decouple.config"})
 _FLAG_VALUES = frozenset({"true", "false", "yes", "no", "on", "off", "0", "1", "none"})
 # `SECRET_KEY_ID`, `TOKEN_URL`: names about a secret, not the secret itself
 _NOT_SECRET_VALUES = frozenset({"id", "name", "url", "uri", "path", "file", "region", "ttl"})
+# Keys that sign sessions, cookies and tokens (Django's SECRET_KEY, JWT_SECRET): with the
+# fallback in use anyone can forge a login. A credential for a store (AWS_SECRET_ACCESS_KEY,
+# RABBITMQ_PASSWORD) that falls back to a bundled service's stock value only fails to connect.
+_SIGNING_WORDS = frozenset({"jwt", "signing", "session", "cookie", "csrf", "hmac"})
+_STORE_WORDS = frozenset({"access", "api", "client", "aws", "s3", "storage", "minio", "db"})
+
+
+def _env_fallback(node: ast.Call, context: ModuleContext) -> tuple[str, str] | None:
+    """(variable, literal default) of an environment read that falls back to a literal."""
+    name = context.call_name(node)
+    if name in _ENV_READS and len(node.args) == 2:
+        default: ast.expr | None = node.args[1]
+    elif name in _LIBRARY_READS and context.imports_any(_ENV_LIBRARIES) and len(node.args) == 1:
+        found = keyword(node, "default")
+        default = found.value if found else None
+    else:
+        return None
+    variable = node.args[0]
+    if not (isinstance(variable, ast.Constant) and isinstance(variable.value, str)):
+        return None
+    if not (isinstance(default, ast.Constant) and isinstance(default.value, str) and default.value):
+        return None
+    if default.value.strip().lower() in _FLAG_VALUES:
+        return None  # `ALLOW_CREDENTIALS` defaulting to "false": a switch about secrets, not one
+    return variable.value, default.value
+
+
+def _signs(variable: str) -> bool:
+    words = set(text_words(variable))
+    if words & _STORE_WORDS or text_words(variable)[-1] in _NOT_SECRET_VALUES:
+        return False
+    return {"secret", "key"} <= words or bool(words & _SIGNING_WORDS and words & {"secret", "key"})
 
 
 @detector("secret-fallback", "secrets", nodes=(ast.Call,), callees={"get", "getenv"})
 def secret_fallback(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
-    """`os.environ.get("JWT_SECRET", "dev-secret")`: when the variable is missing, the service
-    starts anyway, signing with a key that is in the source."""
+    """`os.environ.get("SMTP_PASSWORD", "dev-secret")`: when the variable is missing, the service
+    starts anyway, with a secret that is in the source. Signing keys are signing-key-fallback's."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
-    if context.call_name(node) not in _ENV_READS or len(node.args) != 2:
+    found = _env_fallback(node, context) if context.call_name(node) in _ENV_READS else None
+    if found is None or _signs(found[0]):
         return
-    variable, default = node.args
-    if not (isinstance(variable, ast.Constant) and isinstance(variable.value, str)):
-        return
-    if not (isinstance(default, ast.Constant) and isinstance(default.value, str) and default.value):
-        return
-    if default.value.strip().lower() in _FLAG_VALUES:
-        return  # `ALLOW_CREDENTIALS` defaulting to "false": a switch about secrets, not one
-    words = text_words(variable.value)
-    if sensitive(variable.value, _SECRETS) and words[-1] not in _NOT_SECRET_VALUES:
+    variable = found[0]
+    if sensitive(variable, _SECRETS) and text_words(variable)[-1] not in _NOT_SECRET_VALUES:
         yield Hit(
             node,
-            f"`{variable.value}` falls back to a secret written in the source: a missing variable "
+            f"`{variable}` falls back to a secret written in the source: a missing variable "
             "goes unnoticed; fail at startup instead (os.environ[...] or a settings model)",
         )
+
+
+@detector(
+    "signing-key-fallback",
+    "secrets",
+    nodes=(ast.Call,),
+    callees={"get", "getenv", "env", "str", "config"},
+)
+def signing_key_fallback(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`SECRET_KEY = os.getenv("DJANGO_SECRET_KEY", "onlyusethisindev")`: a deploy that misses the
+    variable starts anyway and signs sessions with a key anyone can read in the source, so
+    anyone can forge a login. Django warns only under `check --deploy`."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    found = _env_fallback(node, context)
+    if found is None or not _signs(found[0]):
+        return
+    yield Hit(
+        node,
+        f"`{found[0]}` falls back to a key written in the source: a deploy that misses the "
+        "variable signs sessions and tokens with a key anyone can read; read it with no default "
+        "so the start fails",
+    )
 
 
 _SQL_START = re.compile(
@@ -529,7 +580,7 @@ _SQL_START = re.compile(
 _IDENTIFIER_WORDS = frozenset(
     {"table", "tables", "column", "columns", "col", "cols", "schema", "field", "fields", "order",
      "sort", "direction", "dir", "index", "name_of", "tablename", "placeholders", "clause",
-     "func", "function", "proc", "procedure"}
+     "func", "function", "proc", "procedure", "condition", "conditions", "where", "predicate"}
 )  # fmt: skip
 
 
@@ -604,9 +655,33 @@ def _interpolated_names(node: ast.expr, runner: ast.expr | None) -> Iterator[str
         and runner_name is not None
         and _is_name(inner.value, runner_name)
     }
+    quoted = {id(inner) for value in _quoted_identifiers(node) for inner in walk(value)}
     for inner in walk(node):
-        if isinstance(inner, ast.Name) and id(inner) not in dialect:
+        if isinstance(inner, ast.Name) and id(inner) not in dialect | quoted:
             yield inner.id
+
+
+def _quoted_identifiers(node: ast.expr) -> Iterator[ast.expr]:
+    """Values an f-string puts between double quotes where a name goes (`FROM "{schema}"."{table}"`,
+    `WHERE "{column}" = ANY(%s)`): a quoted identifier in SQL, a name koku reads from the catalog,
+    not a value to bind. After a comparison (`name = "{name}"`) MySQL reads it as a string."""
+    for inner in walk(node):
+        if not isinstance(inner, ast.JoinedStr):
+            continue
+        values = inner.values
+        for before, value, after in zip(values, values[1:], values[2:], strict=False):
+            text = string_parts(before)
+            if (
+                isinstance(value, ast.FormattedValue)
+                and text.endswith('"')
+                and string_parts(after).startswith('"')
+                and not _VALUE_BEFORE.search(text[:-1])
+            ):
+                yield value.value
+
+
+# What comes before a value in SQL rather than a name.
+_VALUE_BEFORE = re.compile(r"(=|<|>|\(|\blike|\bin)\s*$", re.IGNORECASE)
 
 
 # Calls whose first argument is a whole SQL statement that they run.
@@ -753,6 +828,10 @@ def _module_constant(name: str, context: ModuleContext) -> ast.AST | None:
 # Functions that decide access by their name: has_perm(), has_permission_for_form(),
 # check_object_permissions(), can_edit(), user_can_view(), is_authorized(), has_access().
 _ACCESS_CHECK = re.compile(r"perm|authori[sz]|access|^(can|may|user_can|is_allowed)(_|$)")
+# `can_*`/`may_*` with nothing to decide about is a state check: Django's
+# `query.can_filter()` asks whether a queryset is sliced.
+_ABILITY = re.compile(r"^(can|may)(_|$)")
+_SUBJECT = re.compile(r"user|request|member|account|actor|principal|viewer|session")
 
 
 @detector("permission-check-by-assert", "authz", nodes=(ast.Assert,))
@@ -766,14 +845,25 @@ def permission_check_by_assert(node: ast.AST, context: ModuleContext) -> Iterato
     if context.enclosing_function() is None:
         return
     for inner in walk(node.test):
-        name = last_name(inner.func) if isinstance(inner, ast.Call) else None
-        if name is not None and _ACCESS_CHECK.search(name.lower()):
+        if not isinstance(inner, ast.Call):
+            continue
+        name = last_name(inner.func)
+        if name is not None and _decides_access(inner, name.lower()):
             yield Hit(
                 node,
                 f"access is checked with `assert {name}(...)`: `python -O` removes the check and "
                 "a refusal is a 500; raise a permission error (a 403) instead",
             )
             return
+
+
+def _decides_access(call: ast.Call, name: str) -> bool:
+    if not _ACCESS_CHECK.search(name):
+        return False
+    if not _ABILITY.search(name) or call.args or call.keywords:
+        return True
+    receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    return receiver is not None and bool(_SUBJECT.search(ast.unparse(receiver).lower()))
 
 
 # ---------------------------------------------------------------- log format
