@@ -13,6 +13,7 @@ import pytest
 from bepro.agent.ask import (
     MAX_FINDINGS_SHOWN,
     MAX_REWRITE_FINDINGS,
+    UNSURE_BELOW,
     AskRequest,
     AskResult,
     Focus,
@@ -99,15 +100,15 @@ def test_explicit_action_weighs_its_categories(
     assert "data-min" in secure.rules
 
 
-def test_the_guess_note_follows_the_whole_question_echo(
+def test_the_question_is_echoed_on_one_line_and_the_guess_note_follows_it(
     paths: Paths, catalogue: Catalogue, retriever: Retriever
 ) -> None:
     question = "Our orders thing.\n\n    def handler(order):\n        return order\n\nThoughts?"
     result = ask(AskRequest(question), catalogue, paths, retriever=retriever)
     assert result.action_confidence is not None
-    assert result.action_confidence < 0.4  # a guess: the answer says so...
-    echo, _, rest = result.answer.partition("Thoughts?\n\n")
-    assert "Answered as" not in echo  # ...after the question, never inside its pasted code
+    assert result.action_confidence < UNSURE_BELOW  # a guess: the answer says so...
+    echo, _, rest = result.answer.partition("\n\n")
+    assert echo.endswith("**Question:** Our orders thing…")  # ...never its pasted code
     assert rest.startswith(f"*Answered as `{result.action}` (a guess)")
 
 

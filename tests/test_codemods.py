@@ -231,6 +231,38 @@ def test_django_mail_settings_get_an_email_timeout_in_the_block_that_sets_the_ho
     )
 
 
+def test_authlib_clients_get_a_default_timeout_where_they_are_built(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, report = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        from authlib.integrations.django_client import OAuth
+        from authlib.integrations.requests_client import OAuth2Session
+
+        oauth = OAuth()
+        oauth.register(
+            name="feide",
+            server_metadata_url="https://auth.example/.well-known/openid-configuration",
+            client_kwargs={
+                "scope": "openid",
+            },
+        )
+        oauth.register(name="github", client_id="id", api_base_url="https://api.github.com/")
+
+
+        def admin_session() -> OAuth2Session:
+            return OAuth2Session(client_id="admin", token_endpoint="https://auth.example/token")
+        """,
+    )
+    assert set(statuses(report).values()) == {"applied"}
+    assert '        "scope": "openid",\n        "default_timeout": HTTP_TIMEOUT_S,\n' in after
+    assert 'client_kwargs={"default_timeout": HTTP_TIMEOUT_S})' in after
+    assert 'token_endpoint="https://auth.example/token", default_timeout=HTTP_TIMEOUT_S)' in after
+    assert "HTTP_TIMEOUT_S = 10.0\n" in after
+
+
 def test_disabled_timeouts_are_turned_back_on_in_each_library_spelling(
     tmp_path: Path, catalogue: Catalogue
 ) -> None:

@@ -123,6 +123,7 @@ def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -
         "tools/convert_db.py",
         "playwright_tests/core/utilities.py",  # tests of another runner
         "test_project/test_project/settings.py",  # the project a test suite runs against
+        "svc/pytest_plugin.py",  # fixtures the package ships for its functional tests
     )
     for relative in not_production:
         (project / relative).parent.mkdir(parents=True, exist_ok=True)

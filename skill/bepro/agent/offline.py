@@ -208,7 +208,7 @@ def compose_answer(
     # Bodies are written best match first, so the code budget goes to the closest rules, then
     # laid out in the shape's order.
     bodies = {v.rule.id: shape.body(v) for v in sorted(views, key=lambda v: v.advice.rank)}
-    lines = [f"**Action:** {action} · **Question:** {question.strip()}", ""]
+    lines = [f"**Action:** {action} · **Question:** {_headline(question)}", ""]
     if note:
         lines += [note, ""]
     if advice:  # the first citations, in priority order (or the code's first), then the layout
@@ -237,6 +237,21 @@ def compose_answer(
     lines += ["## Sources", ""]
     lines += [f"- [{c.rule_id}] {c.source} - {c.heading}" for c in citations]
     return "\n".join(lines).rstrip() + "\n", citations
+
+
+# The question is echoed on one line: a pasted issue with its code took 9-22 of the first
+# screen's lines in an audit of answers to real questions.
+HEADLINE_CHARS = 100
+
+
+def _headline(question: str) -> str:
+    """The question's first line, cut at a word near HEADLINE_CHARS, `…` where text was left."""
+    lines = [line.strip() for line in question.strip().splitlines() if line.strip()]
+    first = " ".join(lines[0].split()) if lines else ""
+    if len(first) <= HEADLINE_CHARS and len(lines) <= 1:
+        return first
+    cut = first[:HEADLINE_CHARS].rsplit(" ", 1)[0] if len(first) > HEADLINE_CHARS else first
+    return f"{cut.rstrip(' .,:;')}…"
 
 
 def _section_order(advice: list[RuleAdvice], shape: Shape, action: str) -> list[RuleAdvice]:

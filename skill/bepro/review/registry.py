@@ -146,6 +146,7 @@ REWRITES: dict[str, Rewrite] = {
     "bepro:retry-decorator-defaults": Rewrite("bounded-retry"),
     "bepro:cache-fill-without-ttl": Rewrite("cache-ttl"),
     "bepro:smtp-without-timeout": Rewrite("mail-timeout"),
+    "bepro:oauth-client-without-timeout": Rewrite("oauth-timeout"),
 }
 
 # Codes outside the default selection, as ruff's preview rules are: `--preview`, or naming the
@@ -212,6 +213,9 @@ PREVIEW_CODES: frozenset[str] = frozenset(
         # loop), handler-mutates-module-state 0 of 2 (an application single-process by design)
         "ruff:S307", "ruff:S506", "bepro:retry-unbounded", "bepro:blocking-helper-in-async",
         "bepro:handler-mutates-module-state",
+        # 0 of 3 in production code (held-out round 10, mitxonline): a transaction held around
+        # a call was the per-user lock itself, or the call came before any write
+        "bepro:network-call-in-transaction",
     }
 )  # fmt: skip
 

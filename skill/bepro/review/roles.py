@@ -259,7 +259,8 @@ def _role_from_path(text: str) -> Role:
     path = PurePath(text)
     folders = {part.lower() for part in path.parts[:-1]}
     name = path.name.lower()
-    if name.startswith("test_") or name.endswith(_TEST_SUFFIXES):
+    # pytest_plugin.py: fixtures a package ships for its tests (pulpcore's, a pytest11 entry point)
+    if name.startswith(("test_", "pytest_")) or name.endswith(_TEST_SUFFIXES):
         return "test"
     if name in _TEST_FILES or not folders.isdisjoint(_TEST_DIRS):
         return "test"

@@ -8,7 +8,8 @@ safely; the finding is then reported as skipped (or left to an LLM proposer).
 Which code gets which codemod, and whether it is safe, is the rewrite table in
 bepro/review/registry.py (REWRITES); each family module here names its codemods in TRANSFORMS:
 
-    timeouts.py    add-timeout, blocking-timeout, enable-timeout, wait-timeout, mail-timeout
+    timeouts.py    add-timeout, blocking-timeout, enable-timeout, wait-timeout, mail-timeout,
+                   oauth-timeout
     datetimes.py   utc-datetime
     durations.py   monotonic
     async_io.py    async-sleep, thread-file-io, keep-task

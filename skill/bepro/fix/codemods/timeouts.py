@@ -9,6 +9,9 @@
     wait-timeout      `Popen.communicate()` -> `communicate(timeout=SUBPROCESS_TIMEOUT_S)`
     mail-timeout      Django settings' `EMAIL_HOST = ...` -> followed by `EMAIL_TIMEOUT = 10`
                       in the same block (a class body or an `if` branch keeps it there)
+    oauth-timeout     authlib's `OAuth2Session(...)` -> `default_timeout=HTTP_TIMEOUT_S`; its
+                      Flask/Django `oauth.register(...)` -> `"default_timeout": HTTP_TIMEOUT_S`
+                      in `client_kwargs` (added when the call has none)
 
 A constant the module already binds is used as it is: the user may have tuned it.
 """
@@ -254,8 +257,48 @@ class _InsertAfter(cst.CSTTransformer):
         return updated_node
 
 
+_AUTHLIB_SESSIONS = frozenset(
+    {"authlib.integrations.requests_client.OAuth2Session",
+     "authlib.integrations.requests_client.oauth2_session.OAuth2Session"}
+)  # fmt: skip
+
+
+def oauth_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
+    value = cst.Name(_HTTP.name)
+    for call in cst_tools.calls_at(wrapper, finding.line, finding.column):
+        if cst_tools.has_star_args(call):
+            return None
+        if cst_tools.qualified_names(wrapper, call.func) & _AUTHLIB_SESSIONS:
+            new_call: cst.Call | None = cst_tools.with_keyword(call, "default_timeout", value)
+        elif m.matches(call.func, m.Attribute(attr=m.Name("register"))):
+            new_call = _client_kwargs_with_timeout(call, value)
+        else:
+            continue
+        if new_call is None:
+            return None
+        module = cst_tools.replace_node(wrapper.module, call, new_call)
+        return cst_tools.ensure_constant(wrapper, module, _HTTP.name, _HTTP.value, _HTTP.comment)
+    return None
+
+
+def _client_kwargs_with_timeout(call: cst.Call, value: cst.BaseExpression) -> cst.Call | None:
+    entry = cst.DictElement(cst.SimpleString('"default_timeout"'), value)
+    options = cst_tools.keyword_arg(call, "client_kwargs")
+    if options is None:
+        return cst_tools.with_keyword(call, "client_kwargs", cst.Dict([entry]))
+    if not isinstance(options.value, cst.Dict):
+        return None  # built elsewhere: what it holds is not known here
+    elements = options.value.elements
+    grown = options.value.with_changes(
+        elements=cst_tools.append_item(elements, entry, options.value.lbrace.whitespace_after)
+    )
+    args = [arg.with_changes(value=grown) if arg is options else arg for arg in call.args]
+    return call.with_changes(args=args)
+
+
 TRANSFORMS = {
     "add-timeout": add_timeout,
+    "oauth-timeout": oauth_timeout,
     "mail-timeout": mail_timeout,
     "blocking-timeout": blocking_timeout,
     "enable-timeout": enable_timeout,

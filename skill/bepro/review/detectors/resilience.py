@@ -190,6 +190,64 @@ def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Itera
     yield Hit(node, f"`{receiver}.{called[1]}()` on a requests.Session has no timeout=: {_HANGS}")
 
 
+# authlib's requests-based OAuth 2 client, and the integrations that build one per provider. Its
+# httpx clients (Starlette, httpx_client) have httpx's 5 s default.
+_AUTHLIB_SESSIONS = frozenset(
+    {"authlib.integrations.requests_client.OAuth2Session",
+     "authlib.integrations.requests_client.oauth2_session.OAuth2Session"}
+)  # fmt: skip
+_AUTHLIB_REGISTRIES = re.compile(r"authlib\.integrations\.(?:flask_client|django_client)\b")
+_PROVIDER_KEYWORDS = frozenset(
+    {"client_id", "server_metadata_url", "access_token_url", "authorize_url", "api_base_url",
+     "client_kwargs"}
+)  # fmt: skip
+
+
+@detector(
+    "oauth-client-without-timeout",
+    "timeouts",
+    nodes=(ast.Call,),
+    callees={"OAuth2Session", "register"},
+)
+def oauth_client_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """authlib's `OAuth2Session`, and the client `oauth.register(...)` builds in its Flask and
+    Django integrations, send with no timeout unless given `default_timeout`: a login's metadata,
+    token and userinfo calls wait forever on an identity provider that stops answering (lego's,
+    mitxonline's and aleph's sign-in). S113 sees only direct requests calls."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if has_kwargs_splat(node) or keyword(node, "default_timeout"):
+        return
+    if context.call_name(node) in _AUTHLIB_SESSIONS:
+        yield Hit(node, f"authlib's `OAuth2Session` has no default_timeout=: {_HANGS}")
+    elif _registers_requests_client(node, context):
+        yield Hit(
+            node,
+            "`register()` builds an authlib requests client with no default_timeout: the "
+            "provider's metadata, token and userinfo calls wait forever when it stops answering; "
+            "pass client_kwargs={'default_timeout': ...}",
+        )
+
+
+def _registers_requests_client(call: ast.Call, context: ModuleContext) -> bool:
+    """`oauth.register(name=..., client_id=..., client_kwargs={...})` from authlib's Flask or Django
+    integration, for OAuth 2 (an OAuth 1 provider has a request_token_url), with client_kwargs a
+    literal dict that sets no default_timeout (or none at all)."""
+    if not isinstance(call.func, ast.Attribute) or call.func.attr != "register":
+        return False
+    given = {kw.arg for kw in call.keywords}
+    if not given & _PROVIDER_KEYWORDS or "request_token_url" in given:
+        return False
+    if not context.text_matches(_AUTHLIB_REGISTRIES):
+        return False
+    options = keyword(call, "client_kwargs")
+    if options is None:
+        return True
+    return isinstance(options.value, ast.Dict) and not any(
+        key is None or string_parts(key) in {"default_timeout", "timeout"}
+        for key in options.value.keys
+    )
+
+
 def _splat_may_carry(call: ast.Call, key: str, context: ModuleContext) -> bool:
     """Whether a `**options` of the call may hold `key`: yes, unless `options` is an attribute
     of `self` that its class only ever binds to dict literals without the key and fills with
