@@ -66,7 +66,8 @@ def _closest_passages(retrieval: Retrieval, catalogue: Catalogue, root: Path) ->
     ]
     relevance = Relevance.of(retrieval.asked_about, references)
     passages: list[Passage] = []
-    for item in closest_items(relevance, references):
+    prose = None if retrieval.context else retrieval.question
+    for item in closest_items(relevance, references, prose):
         rule = catalogue.rule(item.reference.rule_id)
         heading = f"{item.reference.title} > {item.heading}"
         text = "\n".join(item.block.lines)

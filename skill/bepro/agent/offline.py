@@ -59,6 +59,14 @@ SIGNS_SHOWN = 3  # a matching symptom is among the 3 closest for 0.85-0.91 of re
 CLOSEST_SHOWN = 3
 CLOSEST_TYPICAL = 10
 CLOSEST_STANDOUT = 1.5
+# Shared words alone drew items off target in 9 of 16 answers of a later audit ("feature" met a
+# cache TTL item, "already" a Django one): an item must also mean something close to the question,
+# its opening CLOSEST_MEANING_CHARS (a long How item's tail blurs its embedding) at a cosine of
+# CLOSEST_MIN_COSINE to the question's. On the 72 items the two audits' 40 questions drew
+# (bench/*answers-audit*.questions.jsonl), judged by hand: 17 of the 24 off target fell under it,
+# and 1 of the 48 on point or partly; the lowest on point kept was at 0.31.
+CLOSEST_MIN_COSINE = 0.3
+CLOSEST_MEANING_CHARS = 240
 CLOSEST = "Closest to your question"
 MEASURE_FIRST = "profiling"  # optimize opens with it: measure before changing anything
 # A question that quotes a profiler, a query plan or a per-function split has taken that step:
@@ -107,6 +115,7 @@ class _Asked:
     question: str
     references: list[RuleReference]
     synchronous: bool = False  # the code or question is sync: a reference's sync Do example fits
+    prose: str | None = None  # the question, when it came without code
     shown_first: list[Block] = field(default_factory=list)  # in "Closest to your question"
 
     @cached_property
@@ -198,7 +207,8 @@ def compose_answer(
     order = _section_order(advice, shape, action)
     budget = _CodeBudget()
     references = [item.reference for item in order if item.reference]
-    asked = _Asked(about or question, references, synchronous)
+    prose = question if about in (None, question) else None  # else it carries code's findings
+    asked = _Asked(about or question, references, synchronous, prose)
     views = [
         _View(item, item.reference, shape.wide, budget, asked)
         for item in order
@@ -327,10 +337,14 @@ class ClosestItem:
     block: Block
 
 
-def closest_items(relevance: Relevance, references: Iterable[RuleReference]) -> list[ClosestItem]:
+def closest_items(
+    relevance: Relevance, references: Iterable[RuleReference], prose: str | None
+) -> list[ClosestItem]:
     """The few symptoms and How items, across the references, that the question names outright
     (a `--preload` question meets the fork-safe pools item, a `../../etc/passwd` one the file-name
-    item), closest first."""
+    item), closest first; for a question in prose, those that mean something close to it. Asked
+    about code, the words matched are the review's findings, which name the defect as the
+    references do."""
     scored = [
         (relevance.score(block), ClosestItem(reference, heading, block))
         for reference in references
@@ -341,7 +355,26 @@ def closest_items(relevance: Relevance, references: Iterable[RuleReference]) -> 
     ranked = sorted(scored, key=lambda entry: -entry[0])
     typical = ranked[min(len(ranked), CLOSEST_TYPICAL) // 2][0] if ranked else 0.0
     floor = max(PIN_MIN, CLOSEST_STANDOUT * typical)
-    return [item for score, item in ranked if score >= floor][:CLOSEST_SHOWN]
+    standing_out = [item for score, item in ranked if score >= floor][: 2 * CLOSEST_SHOWN]
+    if prose is not None:
+        standing_out = _near_in_meaning(standing_out, prose)
+    return standing_out[:CLOSEST_SHOWN]
+
+
+def _near_in_meaning(items: list[ClosestItem], question: str) -> list[ClosestItem]:
+    if not items:
+        return []
+    from bepro.retrieval.embed import default_embedder  # loaded already: it ranked the rules
+
+    embedder = default_embedder()
+    asked = embedder.embed([question])[0]
+    openings = [" ".join(item.block.lines)[:CLOSEST_MEANING_CHARS] for item in items]
+    vectors = embedder.embed(openings)
+    return [
+        item
+        for item, vector in zip(items, vectors, strict=True)
+        if asked @ vector >= CLOSEST_MIN_COSINE
+    ]
 
 
 def _closest(views: list[_View]) -> list[str]:
@@ -350,7 +383,8 @@ def _closest(views: list[_View]) -> list[str]:
         return []
     by_rule = {view.rule.id: view for view in views}
     lines: list[str] = []
-    for item in closest_items(views[0].asked.relevance, (view.reference for view in views)):
+    asked = views[0].asked
+    for item in closest_items(asked.relevance, (view.reference for view in views), asked.prose):
         view = by_rule[item.reference.rule_id]
         view.blocks(item.heading)  # cited
         view.asked.shown_first.append(item.block)

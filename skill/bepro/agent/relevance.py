@@ -40,7 +40,15 @@ _FUNCTION_WORDS = """
     this those though through thus to too under until up upon us very via was we were what when
     where whether which while who whom whose why will with within without would yet you your
     yours issue issues problem problems question thanks hi hello"""
-FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
+# Words real questions use whatever they ask about (in 490 of them, "use" in 231, "set" in 95,
+# "instead" in 40), which drew Closest items on "set", "take" or "already" in an audit.
+_QUESTION_WORDS = """
+    use used uses using get gets getting got set sets need needs needed one current currently
+    make makes making made way ways every possible possibly take takes taking took try tried
+    trying tries want wants wanted see saw instead something don doesn didn isn re since follow
+    follows following look looks looking two first keep keeps single already another think many
+    case different based example true false work works worked working thing things going"""
+FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split()) | frozenset(_QUESTION_WORDS.split())
 
 
 # "502s" are responses with status 502: split a number from the letters that follow it.
@@ -49,7 +57,13 @@ _NUMBER_SUFFIX = re.compile(r"(?<=\d)(?=[a-z])", re.IGNORECASE)
 
 @lru_cache(maxsize=4096)
 def _words(text: str) -> frozenset[str]:
-    return frozenset(tokenize(_NUMBER_SUFFIX.sub(" ", text), stopwords=FUNCTION_WORDS))
+    """Stemmed words, without single letters and numbers under 100: a question's "30" or "2" met
+    the references' "30 s" timeouts and sizes in off-target Closest items of an audit, while
+    "502" or "137" name what went wrong."""
+    words = tokenize(_NUMBER_SUFFIX.sub(" ", text), stopwords=FUNCTION_WORDS)
+    return frozenset(
+        word for word in words if len(word) > 2 or (not word.isdigit() and len(word) > 1)
+    )
 
 
 def _block_words(block: Block) -> frozenset[str]:
