@@ -75,6 +75,10 @@ async def fan_out(jobs: list[asyncio.Task[None]]) -> None:
         task.result()
 
 
+async def drain(consumers: set[asyncio.Task[None]]) -> None:
+    await asyncio.wait(consumers)  # expect: timeouts
+
+
 # ---- clean look-alikes
 
 
@@ -119,6 +123,15 @@ async def fan_out_bounded(jobs: list[asyncio.Task[None]]) -> None:
     _done, pending = await asyncio.wait(jobs, timeout=30)
     for task in pending:
         task.cancel()
+
+
+async def fan_out_under_a_deadline(jobs: list[asyncio.Task[None]]) -> None:
+    async with asyncio.timeout(30):
+        await asyncio.wait(jobs)
+
+
+async def connect_under_a_deadline(dsn: str) -> asyncpg.Pool:
+    return await asyncio.wait_for(asyncpg.create_pool(dsn), timeout=10)
 
 
 def dict_lookup(cache: dict[str, str], key: str) -> str | None:

@@ -76,10 +76,6 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
     "psycopg.AsyncConnection.connect": _PG_CONNECT,
     "asyncpg.connect": _ASYNCPG,
     "asyncpg.create_pool": _ASYNCPG,
-    # return_when=FIRST_COMPLETED races tasks against each other (a reply vs. a disconnect)
-    "asyncio.wait": _Wait(
-        ("timeout",), "if one task never finishes the caller waits forever", exempt=("return_when",)
-    ),
     # redis-py waits forever on a socket by default; a connection pool carries its own timeouts
     **dict.fromkeys(
         REDIS_CLIENTS,
@@ -88,6 +84,14 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
     **dict.fromkeys(
         REDIS_URL_FACTORIES,
         _Wait(("socket_timeout",), _REDIS, dsn_key="socket_timeout", exempt=("connection_pool",)),
+    ),
+}
+# asyncio.wait: apart, a preview code, because the tasks it waits for were bounded by their own
+# calls' timeouts in all 8 judged on real code (supervisor's, jupyterhub's). return_when=
+# FIRST_COMPLETED races tasks against each other (a reply vs. a disconnect).
+_TASK_WAITS: dict[str, _Wait] = {
+    "asyncio.wait": _Wait(
+        ("timeout",), "if one task never finishes the caller waits forever", exempt=("return_when",)
     ),
 }
 # A child process: apart, because most of these run local tools that end (git, a converter at
@@ -103,9 +107,15 @@ _REQUESTS_SESSIONS = frozenset(
 
 @detector("blocking-call-without-timeout", "timeouts", nodes=(ast.Call,), callees=_BLOCKING_CALLS)
 def blocking_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
-    """A socket, mail or file-transfer client, database or redis connect, or asyncio.wait with no
-    timeout can block forever (not reported on pages only staff reach)."""
+    """A socket, mail or file-transfer client, or a database or redis connect with no timeout
+    can block forever (not reported on pages only staff reach)."""
     yield from _wait_without_timeout(node, context, _BLOCKING_CALLS)
+
+
+@detector("task-wait-without-timeout", "timeouts", nodes=(ast.Call,), callees=_TASK_WAITS)
+def task_wait_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`asyncio.wait(tasks)` with no timeout waits as long as the slowest task."""
+    yield from _wait_without_timeout(node, context, _TASK_WAITS)
 
 
 @detector("subprocess-without-timeout", "timeouts", nodes=(ast.Call,), callees=_CHILD_RUNS)
@@ -132,7 +142,7 @@ def _wait_without_timeout(
         return
     if wait.uses_socket_default and _sets_socket_default(context.tree):
         return
-    if admin_only(context):
+    if admin_only(context) or _inside_deadline(context):
         return
     yield Hit(node, f"`{name}()` has no {' or '.join(wait.keywords)}=: {wait.why}")
 
@@ -664,13 +674,16 @@ def _has_call(statements: list[ast.stmt]) -> bool:
 
 
 def _inside_deadline(context: ModuleContext) -> bool:
-    """`async with asyncio.timeout(30):` around the loop bounds it."""
+    """`async with asyncio.timeout(30):` around the loop or call bounds it, as does
+    `asyncio.wait_for(...)` around a call."""
     for ancestor in context.stack:
         if isinstance(ancestor, ast.With | ast.AsyncWith):
             for item in ancestor.items:
                 expr = item.context_expr
                 if isinstance(expr, ast.Call) and context.call_name(expr) in _DEADLINE_SCOPES:
                     return True
+        elif isinstance(ancestor, ast.Call) and context.call_name(ancestor) == "asyncio.wait_for":
+            return True
     return False
 
 
