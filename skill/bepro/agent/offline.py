@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bepro.agent.relevance import Relevance
 from bepro.catalogue.model import Catalogue, Rule
@@ -28,6 +29,9 @@ from bepro.knowledge.references import (
     load_reference,
 )
 from bepro.mdparse import Block
+
+if TYPE_CHECKING:  # numpy comes with the embedder, which only the Closest block's check loads
+    from bepro.retrieval.embed import Vectors
 
 # Whole Do examples per answer, in lines: the first is always shown, the next ones while they fit.
 MAX_CODE_LINES = 120
@@ -366,15 +370,24 @@ def _near_in_meaning(items: list[ClosestItem], question: str) -> list[ClosestIte
         return []
     from bepro.retrieval.embed import default_embedder  # loaded already: it ranked the rules
 
-    embedder = default_embedder()
-    asked = embedder.embed([question])[0]
-    openings = [" ".join(item.block.lines)[:CLOSEST_MEANING_CHARS] for item in items]
-    vectors = embedder.embed(openings)
+    asked = default_embedder().embed([question])[0]
     return [
         item
-        for item, vector in zip(items, vectors, strict=True)
-        if asked @ vector >= CLOSEST_MIN_COSINE
+        for item in items
+        if asked @ _opening_vector(" ".join(item.block.lines)[:CLOSEST_MEANING_CHARS])
+        >= CLOSEST_MIN_COSINE
     ]
+
+
+@lru_cache(maxsize=4096)  # openings of the pack's own items, a few thousand at most
+def _opening_vector(opening: str) -> Vectors:
+    """An item opening's embedding, kept: a server meets the same items again and again, and an
+    embedding costs more than the rest of an offline answer."""
+    from bepro.retrieval.embed import default_embedder
+
+    vector: Vectors = default_embedder().embed([opening])[0]
+    vector.flags.writeable = False
+    return vector
 
 
 def _closest(views: list[_View]) -> list[str]:
