@@ -2,6 +2,7 @@
 bound parameters, constant SQL and identifiers chosen from a fixed list are not flagged."""
 
 import sqlite3
+from typing import Literal
 
 SORTABLE = {"created": "created_at", "name": "name"}
 
@@ -50,3 +51,32 @@ def move_rows(conn: sqlite3.Connection, source: str, target: str, conditions: st
 def find_by_label(conn: sqlite3.Connection, label: str) -> list[tuple]:
     # MySQL reads a double-quoted text after `=` as a string
     return conn.execute(f'SELECT id FROM tags WHERE label = "{label}"').fetchall()  # expect: input-validation
+
+
+def delete_orders(conn: sqlite3.Connection, order_ids: list[int]) -> None:
+    # only the number of ids reaches the text: one placeholder each
+    conn.execute(f"DELETE FROM orders WHERE id IN ({','.join('?' * len(order_ids))})", order_ids)
+    conn.execute(f"DELETE FROM order_lines WHERE order_id IN ({','.join('?' for _ in order_ids)})", order_ids)
+
+
+def find_by_tags(conn: sqlite3.Connection, tags: list[str]) -> list[tuple]:
+    return conn.execute(f"SELECT id FROM posts WHERE tag IN ({','.join(repr(t) for t in tags)})").fetchall()  # expect: input-validation
+
+
+def purge_kind(conn: sqlite3.Connection, kind: Literal["draft", "trash"], before: int) -> None:
+    # the annotation admits two constant names only
+    conn.execute(f"DELETE FROM posts_{kind} WHERE created < ?", (before,))
+
+
+def mark_spam(conn: sqlite3.Connection, token: "Token") -> None:
+    # the token's class names its table
+    conn.execute(f"UPDATE {token.db_table} SET protocol = 'spam' WHERE id = ?", (token.id,))
+
+
+def totals(conn: sqlite3.Connection, query_filters: str, group_by: str, bindings: list[str]) -> list[tuple]:
+    # a query builder's fragments: what reaches them is judged at its callers
+    return conn.execute(f"SELECT kind, SUM(amount) FROM events {query_filters} GROUP BY {group_by}", bindings).fetchall()
+
+
+def rename_token(conn: sqlite3.Connection, token: "Token") -> None:
+    conn.execute(f"UPDATE tokens SET name = '{token.name}' WHERE id = ?", (token.id,))  # expect: input-validation

@@ -374,8 +374,7 @@ def _near_in_meaning(items: list[ClosestItem], question: str) -> list[ClosestIte
     return [
         item
         for item in items
-        if asked @ _opening_vector(" ".join(item.block.lines)[:CLOSEST_MEANING_CHARS])
-        >= CLOSEST_MIN_COSINE
+        if asked @ _opening_vector(_opening_text(item.block)) >= CLOSEST_MIN_COSINE
     ]
 
 
@@ -417,10 +416,34 @@ def _with_the_asked_item(
     best = max(items, key=relevance.score)  # the first of equals
     score = relevance.score(best)
     runner_up = max((relevance.score(b) for b in shown if b.kind == "item"), default=0.0)
-    if best in shown or score < PIN_MIN or score < PIN_RATIO * runner_up:
-        return shown
-    size = sum(len(line) + 1 for line in best.lines)
-    return [best, *fit((b for b in found if b is not best), chars - size)]
+    if best not in shown and score >= PIN_MIN and score >= PIN_RATIO * runner_up:
+        shown = _led_by(best, found, chars)
+    nearest = _nearest_in_meaning(items, view.asked.prose)
+    return shown if nearest is None or nearest in shown else _led_by(nearest, found, chars)
+
+
+def _led_by(item: Block, found: tuple[Block, ...], chars: int) -> list[Block]:
+    size = sum(len(line) + 1 for line in item.lines)
+    return [item, *fit((b for b in found if b is not item), chars - size)]
+
+
+def _nearest_in_meaning(items: list[Block], prose: str | None) -> Block | None:
+    """The item whose opening means most nearly what a question in prose asks, when near enough
+    (CLOSEST_MIN_COSINE). On 97 real questions with the items a labeller picked per rule, the
+    section then showed a picked item for 0.94 (dev) and 0.85 (held-out) of them, against 0.78
+    and 0.77 with shared words alone (bench/how_items.py)."""
+    if prose is None:
+        return None
+    from bepro.retrieval.embed import default_embedder
+
+    asked = default_embedder().embed([prose])[0]
+    closeness = [float(asked @ _opening_vector(_opening_text(item))) for item in items]
+    best = max(range(len(items)), key=closeness.__getitem__)
+    return items[best] if closeness[best] >= CLOSEST_MIN_COSINE else None
+
+
+def _opening_text(block: Block) -> str:
+    return " ".join(block.lines)[:CLOSEST_MEANING_CHARS]
 
 
 def _signs(view: _View) -> list[str]:

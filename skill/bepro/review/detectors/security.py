@@ -580,7 +580,8 @@ _SQL_START = re.compile(
 _IDENTIFIER_WORDS = frozenset(
     {"table", "tables", "column", "columns", "col", "cols", "schema", "field", "fields", "order",
      "sort", "direction", "dir", "index", "name_of", "tablename", "placeholders", "clause",
-     "func", "function", "proc", "procedure", "condition", "conditions", "where", "predicate"}
+     "func", "function", "proc", "procedure", "condition", "conditions", "where", "predicate",
+     "filter", "filters", "queryfilter", "wherestatement", "by"}
 )  # fmt: skip
 
 
@@ -599,7 +600,9 @@ def sql_from_parameters(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     built = _sql_text_parts(node.args[0], function)
     if not built:  # most runs take a literal or a bound statement: no need to read the function
         return
-    parameters = {arg.arg for arg, _ in _parameters(function.args)} - {"self", "cls"}
+    parameters = {
+        arg.arg for arg, _ in _parameters(function.args) if not _closed_set(arg.annotation)
+    } - {"self", "cls"}
     parameters -= _statement_heads(function)
     runner = node.func.value if isinstance(node.func, ast.Attribute) else None
     tainted = sorted(
@@ -614,6 +617,16 @@ def sql_from_parameters(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
             f"SQL built from `{tainted[0]}` and run: pass values as bound parameters "
             "(`execute(sql, params)`), never as SQL text",
         )
+
+
+def _closed_set(annotation: ast.expr | None) -> bool:
+    """`entry_type: Literal["calendar", "reminders"]`: the type admits a few constants only."""
+    return (
+        isinstance(annotation, ast.Subscript)
+        and last_name(annotation.value) == "Literal"
+        and all(isinstance(value, ast.Constant) for value in walk(annotation.slice)
+                if not isinstance(value, ast.Tuple | ast.Load))
+    )  # fmt: skip
 
 
 def _sql_text_parts(argument: ast.expr, function: ast.AST) -> list[ast.expr]:
@@ -656,9 +669,35 @@ def _interpolated_names(node: ast.expr, runner: ast.expr | None) -> Iterator[str
         and _is_name(inner.value, runner_name)
     }
     quoted = {id(inner) for value in _quoted_identifiers(node) for inner in walk(value)}
+    counted = {id(inner) for value in _counted_only(node) for inner in walk(value)}
+    named = {
+        id(inner)
+        for attribute in walk(node)
+        if isinstance(attribute, ast.Attribute)
+        and set(text_words(attribute.attr)) & _IDENTIFIER_WORDS
+        for inner in walk(attribute)
+    }  # `{token.db_table}`: an object's table name, not its data
     for inner in walk(node):
-        if isinstance(inner, ast.Name) and id(inner) not in dialect | quoted:
+        if isinstance(inner, ast.Name) and id(inner) not in dialect | quoted | counted | named:
             yield inner.id
+
+
+def _counted_only(node: ast.expr) -> Iterator[ast.expr]:
+    """Values whose size, not content, reaches the text: `",".join("?" * len(keys))`, and the
+    iterable of `"?" for _ in names` (rotki builds its placeholder lists both ways)."""
+    for inner in walk(node):
+        if isinstance(inner, ast.Call) and last_name(inner.func) == "len" and inner.args:
+            yield inner.args[0]
+        elif isinstance(inner, ast.GeneratorExp | ast.ListComp):
+            targets = {
+                name.id
+                for generator in inner.generators
+                for name in walk(generator.target)
+                if isinstance(name, ast.Name)
+            }
+            used = {name.id for name in walk(inner.elt) if isinstance(name, ast.Name)}
+            if not targets & used:
+                yield from (generator.iter for generator in inner.generators)
 
 
 def _quoted_identifiers(node: ast.expr) -> Iterator[ast.expr]:
