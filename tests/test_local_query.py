@@ -62,6 +62,32 @@ def test_the_matrix_is_memory_mapped_and_read_only(retriever: Retriever) -> None
     assert not vectors.matrix.flags.writeable
 
 
+def test_answers_weigh_items_by_the_vectors_the_index_kept(
+    paths: Paths, retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build embeds every How and Symptoms item's opening; an answer then embeds only the
+    question (a cold `bepro ask` paid 0.3 s for the openings before)."""
+    from bepro.agent.ask import AskRequest, ask
+    from bepro.catalogue.load import load_catalogue
+    from bepro.knowledge.references import item_openings
+    from bepro.retrieval import embed, openings
+
+    catalogue = load_catalogue(paths.skill)
+    manifest = layout.read_manifest(paths.index)
+    assert manifest is not None
+    texts, vectors = layout.load_items(paths.index, manifest)
+    assert texts == item_openings(paths.root, (rule.id for rule in catalogue.rules))
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    embedded: list[str] = []
+    model = embed.default_embedder()
+    real = model.embed
+    monkeypatch.setattr(model, "embed", lambda batch: embedded.extend(batch) or real(batch))
+    question = "Our Celery workers are killed mid-task on every Kubernetes deploy."
+    ask(AskRequest(question), catalogue, paths, retriever=retriever)
+    assert set(embedded) <= {question}, "only the question is embedded"
+    assert openings.vector_of(texts[0]) is not None
+
+
 def test_keyword_scores_equal_bm25s(paths: Paths, retriever: Retriever, tmp_path: Path) -> None:
     import bm25s
 

@@ -15,10 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bepro.agent.relevance import Relevance
 from bepro.catalogue.model import Catalogue, Rule
@@ -27,11 +26,9 @@ from bepro.knowledge.references import (
     RuleReference,
     action_contract,
     load_reference,
+    opening_text,
 )
 from bepro.mdparse import Block
-
-if TYPE_CHECKING:  # numpy comes with the embedder, which only the Closest block's check loads
-    from bepro.retrieval.embed import Vectors
 
 # Whole Do examples per answer, in lines: the first is always shown, the next ones while they fit.
 MAX_CODE_LINES = 120
@@ -65,12 +62,11 @@ CLOSEST_TYPICAL = 10
 CLOSEST_STANDOUT = 1.5
 # Shared words alone drew items off target in 9 of 16 answers of a later audit ("feature" met a
 # cache TTL item, "already" a Django one): an item must also mean something close to the question,
-# its opening CLOSEST_MEANING_CHARS (a long How item's tail blurs its embedding) at a cosine of
+# its opening (references.OPENING_CHARS; a long How item's tail blurs its embedding) at a cosine of
 # CLOSEST_MIN_COSINE to the question's. On the 72 items the two audits' 40 questions drew
 # (bench/*answers-audit*.questions.jsonl), judged by hand: 17 of the 24 off target fell under it,
 # and 1 of the 48 on point or partly; the lowest on point kept was at 0.31.
 CLOSEST_MIN_COSINE = 0.3
-CLOSEST_MEANING_CHARS = 240
 CLOSEST = "Closest to your question"
 MEASURE_FIRST = "profiling"  # optimize opens with it: measure before changing anything
 # A question that quotes a profiler, a query plan or a per-function split has taken that step:
@@ -369,24 +365,12 @@ def _near_in_meaning(items: list[ClosestItem], question: str) -> list[ClosestIte
     if not items:
         return []
     from bepro.retrieval.embed import default_embedder  # loaded already: it ranked the rules
+    from bepro.retrieval.openings import vector_of
 
     asked = default_embedder().embed([question])[0]
     return [
-        item
-        for item in items
-        if asked @ _opening_vector(_opening_text(item.block)) >= CLOSEST_MIN_COSINE
+        item for item in items if asked @ vector_of(opening_text(item.block)) >= CLOSEST_MIN_COSINE
     ]
-
-
-@lru_cache(maxsize=4096)  # openings of the pack's own items, a few thousand at most
-def _opening_vector(opening: str) -> Vectors:
-    """An item opening's embedding, kept: a server meets the same items again and again, and an
-    embedding costs more than the rest of an offline answer."""
-    from bepro.retrieval.embed import default_embedder
-
-    vector: Vectors = default_embedder().embed([opening])[0]
-    vector.flags.writeable = False
-    return vector
 
 
 def _closest(views: list[_View]) -> list[str]:
@@ -435,15 +419,12 @@ def _nearest_in_meaning(items: list[Block], prose: str | None) -> Block | None:
     if prose is None:
         return None
     from bepro.retrieval.embed import default_embedder
+    from bepro.retrieval.openings import vector_of
 
     asked = default_embedder().embed([prose])[0]
-    closeness = [float(asked @ _opening_vector(_opening_text(item))) for item in items]
+    closeness = [float(asked @ vector_of(opening_text(item))) for item in items]
     best = max(range(len(items)), key=closeness.__getitem__)
     return items[best] if closeness[best] >= CLOSEST_MIN_COSINE else None
-
-
-def _opening_text(block: Block) -> str:
-    return " ".join(block.lines)[:CLOSEST_MEANING_CHARS]
 
 
 def _signs(view: _View) -> list[str]:

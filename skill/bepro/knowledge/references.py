@@ -5,6 +5,7 @@ guide's output contract."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,10 @@ _CONTRACT_LABEL = re.compile(r"^\*\*(.+?)\*\*")
 # The paragraph that introduces a reference's synchronous Do example (requests, Django, Celery),
 # beside an asyncio one: answers about sync code show it, the index leaves it out.
 SYNC_VARIANT = "**Synchronous code**"
+# The sections whose items an answer matches to a question by meaning, and how much of an item
+# is read for it: a long How item's tail blurs its embedding.
+MEANING_SECTIONS = ("How to apply it in Python", "Symptoms and situations")
+OPENING_CHARS = 240
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,25 @@ class RuleReference:
     blocks: dict[str, tuple[mdparse.Block, ...]] = field(default_factory=dict)
     # "By action": one line of advice per action name (plan, review, fix, ...).
     by_action: dict[str, str] = field(default_factory=dict)
+
+
+def opening_text(block: mdparse.Block) -> str:
+    """The start of an item, as its meaning is read (the index embeds the same text)."""
+    return " ".join(block.lines)[:OPENING_CHARS]
+
+
+def item_openings(root: Path, rule_ids: Iterable[str]) -> list[str]:
+    """The opening of every item in the rules' MEANING_SECTIONS, each once, in pack order."""
+    openings: dict[str, None] = {}
+    for rule_id in rule_ids:
+        reference = load_reference(root, rule_id)
+        if reference is None:
+            continue
+        for heading in MEANING_SECTIONS:
+            for block in reference.blocks.get(heading, ()):
+                if block.kind == "item":
+                    openings[opening_text(block)] = None
+    return list(openings)
 
 
 def reference_path(root: Path, rule_id: str) -> Path:

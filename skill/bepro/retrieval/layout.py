@@ -4,7 +4,8 @@ Layout of the index directory:
     manifest.json          what is live: content hash, model id, store folder, chunk count,
                            where the vectors are and their collection
     store-<hash>-<tag>/    chroma/ (PersistentClient), bm25/ and bm25-rules/ (bm25s),
-                           chunks.json, rules.json, vectors.npy and vectors.json
+                           chunks.json, rules.json, vectors.npy and vectors.json,
+                           items.npy and items.json
     .build.lock            held while a build runs, so two processes never build at once
     index-id               (Chroma server only) names this index's collections on the server
 
@@ -12,6 +13,8 @@ vectors.npy holds the chunks' unit embeddings in chunks.json's order (float32, o
 vectors.json names the rows' chunk ids, the content hash and the model they were made from. A
 local query scores them with one matrix product (memory-mapped, so opening costs no copy) and never
 imports chromadb, which stays the store of record for `bepro index` and for a Chroma server.
+items.npy holds the embeddings of the reference items' openings (knowledge.references.item_openings),
+which answers weigh against the question; items.json lists the openings in the rows' order.
 A store folder is written in a staging folder and renamed into place, so the matrix, the chroma
 store and the manifest that names them are always of one build.
 """
@@ -34,10 +37,12 @@ from bepro.retrieval.embed import DIMENSIONS, MODEL_ID
 
 COLLECTION = "bepro"
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 3  # bump when the store layout or the keyword tokenizer changes
+MANIFEST_VERSION = 4  # bump when the store layout or the keyword tokenizer changes
 EMBEDDED = "embedded"  # Manifest.vectors when the vectors live in the store folder
 MATRIX = "vectors.npy"
 MATRIX_IDS = "vectors.json"
+ITEMS = "items.npy"
+ITEM_TEXTS = "items.json"
 
 Matrix = npt.NDArray[np.float32]
 
@@ -128,6 +133,28 @@ def save_matrix(folder: Path, ids: list[str], vectors: Matrix, content_hash: str
     replace_from_temp(folder / MATRIX, lambda stream: np.save(stream, matrix))
     rows = {"content_hash": content_hash, "model_id": MODEL_ID, "ids": ids}
     write_atomically(folder / MATRIX_IDS, json.dumps(rows))
+
+
+def save_items(folder: Path, openings: list[str], vectors: Matrix) -> None:
+    """Write the item openings' matrix and their texts, each through a temporary file."""
+    matrix = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(openings), DIMENSIONS)
+    replace_from_temp(folder / ITEMS, lambda stream: np.save(stream, matrix))
+    write_atomically(folder / ITEM_TEXTS, json.dumps({"model_id": MODEL_ID, "texts": openings}))
+
+
+def load_items(index_dir: Path, manifest: Manifest) -> tuple[list[str], Matrix]:
+    """The item openings and their vectors; none when the store has no readable ones of this
+    model (answers then embed the openings they weigh)."""
+    folder = index_dir / manifest.store
+    try:
+        data = json.loads((folder / ITEM_TEXTS).read_text(encoding="utf-8"))
+        matrix = np.load(folder / ITEMS, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return [], np.zeros((0, DIMENSIONS), dtype=np.float32)
+    texts = [str(text) for text in cast(list[object], data.get("texts", []))]
+    if data.get("model_id") != MODEL_ID or matrix.shape != (len(texts), DIMENSIONS):
+        return [], np.zeros((0, DIMENSIONS), dtype=np.float32)
+    return texts, cast(Matrix, matrix)
 
 
 def load_matrix(index_dir: Path, manifest: Manifest, chunks: list[Chunk]) -> Matrix:

@@ -24,7 +24,9 @@ from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
 from bepro.errors import IndexUnavailableError
 from bepro.knowledge.chunk import Chunk, chunk_pack, content_hash
+from bepro.knowledge.references import item_openings
 from bepro.retrieval.keyword import tokenize
+from bepro.retrieval.openings import remember as remember_openings
 
 if TYPE_CHECKING:
     from bepro.retrieval.dependency import ChromaDependency
@@ -378,12 +380,8 @@ def _open_or_build(paths: Paths, catalogue: Catalogue, reporter: Reporter) -> _O
             raise  # a rebuild cannot cure a server that does not answer
         except Exception:  # noqa: BLE001 - whatever broke, a rebuild is the cure
             reporter.notice(f"the index in {paths.index} is corrupt; rebuilding it")
-    from bepro.retrieval import store
-
-    chunks = chunk_pack(paths.root, catalogue)
     try:
-        manifest = store.build_store(paths.index, chunks, current_hash, reporter.progress, server)
-        return _open(paths, manifest)
+        return _open(paths, _build(paths, catalogue, reporter))
     except OSError as exc:
         raise IndexUnavailableError(
             f"cannot build the index in {paths.index}: {exc}",
@@ -404,6 +402,7 @@ def _open(paths: Paths, manifest: Manifest) -> _OpenIndex:
         vectors: DenseVectors = LocalVectors(layout.load_matrix(paths.index, manifest, chunks))
     else:
         vectors, dependency, fallback = _server_vectors(paths, manifest, chunks, server)
+    remember_openings(*layout.load_items(paths.index, manifest))
     return _OpenIndex(
         vectors=vectors,
         chunk_keyword=KeywordIndex(folder / "bm25"),
@@ -487,13 +486,22 @@ def index_state(paths: Paths) -> IndexState:
 
 def build_index(paths: Paths, catalogue: Catalogue, reporter: Reporter, force: bool = False) -> int:
     """Build the index if it is not current (with force, always); returns the chunk count."""
-    from bepro.retrieval import layout, store
+    from bepro.retrieval import layout
 
     if force:
         (paths.index / layout.MANIFEST).unlink(missing_ok=True)
-    chunks = chunk_pack(paths.root, catalogue)
-    server = layout.chroma_server(paths.chroma_url)
-    manifest = store.build_store(
-        paths.index, chunks, content_hash(paths.root), reporter.progress, server
+    return _build(paths, catalogue, reporter).chunks
+
+
+def _build(paths: Paths, catalogue: Catalogue, reporter: Reporter) -> Manifest:
+    """A current store for the pack: its chunks, and the openings of its reference items."""
+    from bepro.retrieval import layout, store
+
+    return store.build_store(
+        paths.index,
+        chunk_pack(paths.root, catalogue),
+        content_hash(paths.root),
+        reporter.progress,
+        layout.chroma_server(paths.chroma_url),
+        item_openings(paths.root, (rule.id for rule in catalogue.rules)),
     )
-    return manifest.chunks

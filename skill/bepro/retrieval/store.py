@@ -60,6 +60,7 @@ from bepro.retrieval.layout import (
     load_matrix,
     load_rule_order,
     read_manifest,
+    save_items,
     save_matrix,
 )
 
@@ -156,8 +157,10 @@ def build_store(
     content_hash: str,
     progress: Progress | None = None,
     server: ChromaServer | None = None,
+    openings: Sequence[str] = (),
 ) -> Manifest:
-    """Build a new store aside and swap it in; concurrent builders wait for the first one."""
+    """Build a new store aside and swap it in; concurrent builders wait for the first one.
+    `openings` are the reference items' openings whose vectors the store keeps (layout.ITEMS)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     try:
         with FileLock(str(index_dir / ".build.lock"), timeout=BUILD_LOCK_TIMEOUT_S):
@@ -168,7 +171,7 @@ def build_store(
                 and _store_ok(index_dir, current, server)
             ):
                 return current
-            return _build_locked(index_dir, chunks, content_hash, progress, server)
+            return _build_locked(index_dir, chunks, content_hash, progress, server, openings)
     except Timeout as exc:
         raise IndexUnavailableError(
             f"another process has held the index build lock for {BUILD_LOCK_TIMEOUT_S:.0f} s",
@@ -182,6 +185,7 @@ def _build_locked(
     content_hash: str,
     progress: Progress | None,
     server: ChromaServer | None,
+    openings: Sequence[str] = (),
 ) -> Manifest:
     staging = index_dir / f".staging-{uuid.uuid4().hex[:8]}"
     store_name = f"store-{content_hash[:12]}-{uuid.uuid4().hex[:6]}"
@@ -194,6 +198,7 @@ def _build_locked(
             client = _server_client(server) if server else _client(staging / "chroma")
             vectors = _populate(staging, client, collection_name, chunks, progress)
         save_matrix(staging, [chunk.id for chunk in chunks], vectors, content_hash)
+        save_items(staging, list(openings), default_embedder().embed(list(openings)))
         os.replace(staging, index_dir / store_name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
