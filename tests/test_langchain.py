@@ -25,7 +25,13 @@ from bepro import Pack
 from bepro.catalogue.model import Catalogue
 from bepro.config import BeproSettings, LLMSettings, Paths
 from bepro.errors import UsageError
-from bepro.langchain import BeproRetriever, answer_prompt, bepro_tools, format_docs
+from bepro.langchain import (
+    MAX_REFERENCE_CHARS,
+    BeproRetriever,
+    answer_prompt,
+    bepro_tools,
+    format_docs,
+)
 from bepro.llm.prompts import JSON_INSTRUCTIONS, Passage, build_messages
 from bepro.pack import MAX_TOOL_FINDINGS
 from bepro.retrieval.search import Retriever
@@ -248,6 +254,10 @@ def test_get_rule_returns_its_reference(tools: dict[str, BaseTool], paths: Paths
     expected = (paths.root / "references/rules/timeouts.md").read_text(encoding="utf-8")
     assert rule["reference_text"] == expected
     assert tools["get_rule"].invoke({"rule_id": " Timeouts "})["id"] == "timeouts"
+    longest = max(
+        len(path.read_text(encoding="utf-8")) for path in paths.root.glob("references/rules/*.md")
+    )
+    assert longest <= MAX_REFERENCE_CHARS, "every reference reaches a model whole"
 
 
 def test_unknown_rule_ids_and_bad_arguments_give_clear_errors(tools: dict[str, BaseTool]) -> None:

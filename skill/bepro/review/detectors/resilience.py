@@ -86,6 +86,30 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
         _Wait(("socket_timeout",), _REDIS, dsn_key="socket_timeout", exempt=("connection_pool",)),
     ),
 }
+# SDK clients whose calls have no timeout unless one is configured where the client is made
+# (each library's source read: zeep 4.3, twilio 9, google-genai 1, gql 3.5): apart, so their
+# precision is counted on its own. The keyword named is where the bound goes.
+_SDK_CLIENTS: dict[str, _Wait] = {
+    "zeep.Client": _Wait(
+        ("transport",),
+        "zeep sends SOAP operations with no timeout unless its Transport has operation_timeout",
+    ),
+    "zeep.AsyncClient": _Wait(
+        ("transport",),
+        "zeep sends SOAP operations with no timeout unless its Transport has operation_timeout",
+    ),
+    "twilio.rest.Client": _Wait(
+        ("http_client",),
+        "twilio's default HTTP client has no timeout; pass TwilioHttpClient(timeout=...)",
+    ),
+    "google.genai.Client": _Wait(
+        ("http_options",),
+        "google-genai sets no timeout; pass HttpOptions(timeout=...), in milliseconds",
+    ),
+    "gql.transport.requests.RequestsHTTPTransport": _Wait(
+        ("timeout",), "gql's requests transport waits forever on a server that stops answering"
+    ),
+}
 # asyncio.wait: apart, a preview code, because the tasks it waits for were bounded by their own
 # calls' timeouts in all 8 judged on real code (supervisor's, jupyterhub's). return_when=
 # FIRST_COMPLETED races tasks against each other (a reply vs. a disconnect).
@@ -110,6 +134,14 @@ def blocking_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iter
     """A socket, mail or file-transfer client, or a database or redis connect with no timeout
     can block forever (not reported on pages only staff reach)."""
     yield from _wait_without_timeout(node, context, _BLOCKING_CALLS)
+
+
+@detector("sdk-client-without-timeout", "timeouts", nodes=(ast.Call,), callees=_SDK_CLIENTS)
+def sdk_client_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """An SDK client made without the setting that bounds its calls (zeep, twilio, google-genai,
+    gql): every call it makes can hang, and no call site can fix it. The recall notes of five
+    audited applications named one (khoj, ecommerce, open-prices, rotki, and twilio in khoj)."""
+    yield from _wait_without_timeout(node, context, _SDK_CLIENTS)
 
 
 @detector("task-wait-without-timeout", "timeouts", nodes=(ast.Call,), callees=_TASK_WAITS)

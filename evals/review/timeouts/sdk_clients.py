@@ -1,0 +1,44 @@
+"""SDK clients whose calls have no timeout unless one is set where the client is made; the same
+clients made with their bound are fine."""
+
+from gql.transport.requests import RequestsHTTPTransport
+from google import genai
+from google.genai import types
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+from zeep import Client as SoapClient
+from zeep.transports import Transport
+
+from config import settings
+
+
+def caption_model() -> genai.Client:
+    return genai.Client(api_key=settings.GEMINI_API_KEY)  # expect: timeouts
+
+
+def sms_client() -> Client:
+    return Client(settings.TWILIO_SID, settings.TWILIO_TOKEN)  # expect: timeouts
+
+
+def payments_client() -> SoapClient:
+    return SoapClient(settings.PAYMENTS_WSDL)  # expect: timeouts
+
+
+def bounded_caption_model() -> genai.Client:
+    return genai.Client(
+        api_key=settings.GEMINI_API_KEY, http_options=types.HttpOptions(timeout=30_000)
+    )
+
+
+def bounded_sms_client() -> Client:
+    return Client(
+        settings.TWILIO_SID, settings.TWILIO_TOKEN, http_client=TwilioHttpClient(timeout=10)
+    )
+
+
+def bounded_payments_client() -> SoapClient:
+    return SoapClient(settings.PAYMENTS_WSDL, transport=Transport(operation_timeout=15))
+
+
+def graph_transport() -> RequestsHTTPTransport:
+    return RequestsHTTPTransport(url=settings.GRAPH_URL, timeout=10)
