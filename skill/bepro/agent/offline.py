@@ -362,15 +362,19 @@ def closest_items(
 
 
 def _near_in_meaning(items: list[ClosestItem], question: str) -> list[ClosestItem]:
-    if not items:
+    closeness = _closeness([item.block for item in items], question)
+    return [item for item, near in zip(items, closeness, strict=True) if near >= CLOSEST_MIN_COSINE]
+
+
+def _closeness(blocks: list[Block], prose: str) -> list[float]:
+    """Each item's cosine to the question, by its opening (the index keeps their vectors)."""
+    if not blocks:
         return []
     from bepro.retrieval.embed import default_embedder  # loaded already: it ranked the rules
     from bepro.retrieval.openings import vector_of
 
-    asked = default_embedder().embed([question])[0]
-    return [
-        item for item in items if asked @ vector_of(opening_text(item.block)) >= CLOSEST_MIN_COSINE
-    ]
+    asked = default_embedder().embed([prose])[0]
+    return [float(asked @ vector_of(opening_text(block))) for block in blocks]
 
 
 def _closest(views: list[_View]) -> list[str]:
@@ -418,11 +422,7 @@ def _nearest_in_meaning(items: list[Block], prose: str | None) -> Block | None:
     and 0.77 with shared words alone (bench/how_items.py)."""
     if prose is None:
         return None
-    from bepro.retrieval.embed import default_embedder
-    from bepro.retrieval.openings import vector_of
-
-    asked = default_embedder().embed([prose])[0]
-    closeness = [float(asked @ vector_of(opening_text(item))) for item in items]
+    closeness = _closeness(items, prose)
     best = max(range(len(items)), key=closeness.__getitem__)
     return items[best] if closeness[best] >= CLOSEST_MIN_COSINE else None
 

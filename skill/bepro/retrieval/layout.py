@@ -146,14 +146,15 @@ def load_items(index_dir: Path, manifest: Manifest) -> tuple[list[str], Matrix]:
     """The item openings and their vectors; none when the store has no readable ones of this
     model (answers then embed the openings they weigh)."""
     folder = index_dir / manifest.store
+    none: tuple[list[str], Matrix] = ([], np.zeros((0, DIMENSIONS), dtype=np.float32))
     try:
         data = json.loads((folder / ITEM_TEXTS).read_text(encoding="utf-8"))
         matrix = np.load(folder / ITEMS, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError):
-        return [], np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return none
     texts = [str(text) for text in cast(list[object], data.get("texts", []))]
     if data.get("model_id") != MODEL_ID or matrix.shape != (len(texts), DIMENSIONS):
-        return [], np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return none
     return texts, cast(Matrix, matrix)
 
 

@@ -185,7 +185,7 @@ def _build_locked(
     content_hash: str,
     progress: Progress | None,
     server: ChromaServer | None,
-    openings: Sequence[str] = (),
+    openings: Sequence[str],
 ) -> Manifest:
     staging = index_dir / f".staging-{uuid.uuid4().hex[:8]}"
     store_name = f"store-{content_hash[:12]}-{uuid.uuid4().hex[:6]}"

@@ -89,15 +89,13 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
 # SDK clients whose calls have no timeout unless one is configured where the client is made
 # (each library's source read: zeep 4.3, twilio 9, google-genai 1, gql 3.5): apart, so their
 # precision is counted on its own. The keyword named is where the bound goes.
+_ZEEP = _Wait(
+    ("transport",),
+    "zeep sends SOAP operations with no timeout unless its Transport has operation_timeout",
+)
 _SDK_CLIENTS: dict[str, _Wait] = {
-    "zeep.Client": _Wait(
-        ("transport",),
-        "zeep sends SOAP operations with no timeout unless its Transport has operation_timeout",
-    ),
-    "zeep.AsyncClient": _Wait(
-        ("transport",),
-        "zeep sends SOAP operations with no timeout unless its Transport has operation_timeout",
-    ),
+    "zeep.Client": _ZEEP,
+    "zeep.AsyncClient": _ZEEP,
     "twilio.rest.Client": _Wait(
         ("http_client",),
         "twilio's default HTTP client has no timeout; pass TwilioHttpClient(timeout=...)",

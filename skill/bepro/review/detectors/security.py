@@ -677,8 +677,9 @@ def _interpolated_names(node: ast.expr, runner: ast.expr | None) -> Iterator[str
         and set(text_words(attribute.attr)) & _IDENTIFIER_WORDS
         for inner in walk(attribute)
     }  # `{token.db_table}`: an object's table name, not its data
+    excluded = dialect | quoted | counted | named
     for inner in walk(node):
-        if isinstance(inner, ast.Name) and id(inner) not in dialect | quoted | counted | named:
+        if isinstance(inner, ast.Name) and id(inner) not in excluded:
             yield inner.id
 
 
