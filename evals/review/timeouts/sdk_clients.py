@@ -36,6 +36,11 @@ def bounded_sms_client() -> Client:
     )
 
 
+def wsdl_bounded_payments_client() -> SoapClient:
+    # timeout= bounds loading the WSDL only
+    return SoapClient(settings.PAYMENTS_WSDL, transport=Transport(timeout=10))  # expect: timeouts
+
+
 def bounded_payments_client() -> SoapClient:
     return SoapClient(settings.PAYMENTS_WSDL, transport=Transport(operation_timeout=15))
 

@@ -138,8 +138,24 @@ def blocking_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iter
 def sdk_client_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """An SDK client made without the setting that bounds its calls (zeep, twilio, google-genai,
     gql): every call it makes can hang, and no call site can fix it. The recall notes of five
-    audited applications named one (khoj, ecommerce, open-prices, rotki, and twilio in khoj)."""
+    audited applications named one (khoj, ecommerce, open-prices, rotki, and twilio in khoj).
+    zeep's `Transport(timeout=...)` bounds only loading the WSDL, not the operations."""
     yield from _wait_without_timeout(node, context, _SDK_CLIENTS)
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    transport = keyword(node, "transport")
+    if context.call_name(node) in {"zeep.Client", "zeep.AsyncClient"} and transport is not None:
+        made = transport.value
+        if (
+            isinstance(made, ast.Call)
+            and last_name(made.func) in {"Transport", "AsyncTransport"}
+            and not has_kwargs_splat(made)
+            and keyword(made, "operation_timeout") is None
+        ):
+            yield Hit(
+                made,
+                "zeep's Transport has no operation_timeout=: its timeout= bounds only loading the "
+                "WSDL, and SOAP operations wait forever on a service that stops answering",
+            )
 
 
 @detector("task-wait-without-timeout", "timeouts", nodes=(ast.Call,), callees=_TASK_WAITS)
