@@ -141,21 +141,34 @@ def sdk_client_without_timeout(node: ast.AST, context: ModuleContext) -> Iterato
     audited applications named one (khoj, ecommerce, open-prices, rotki, and twilio in khoj).
     zeep's `Transport(timeout=...)` bounds only loading the WSDL, not the operations."""
     yield from _wait_without_timeout(node, context, _SDK_CLIENTS)
-    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    transport = _zeep_transport_without_operation_timeout(node, context)
+    if transport is not None and not (admin_only(context) or _inside_deadline(context)):
+        yield Hit(
+            transport,
+            "zeep's Transport has no operation_timeout=: its timeout= bounds only loading the "
+            "WSDL, and SOAP operations wait forever on a service that stops answering",
+        )
+
+
+def _zeep_transport_without_operation_timeout(
+    node: ast.AST, context: ModuleContext
+) -> ast.Call | None:
+    """The `Transport(...)` a zeep client is made with, when it sets no operation_timeout."""
+    if (
+        not isinstance(node, ast.Call)
+        or _SDK_CLIENTS.get(context.call_name(node) or "") is not _ZEEP
+    ):
+        return None
     transport = keyword(node, "transport")
-    if context.call_name(node) in {"zeep.Client", "zeep.AsyncClient"} and transport is not None:
-        made = transport.value
-        if (
-            isinstance(made, ast.Call)
-            and last_name(made.func) in {"Transport", "AsyncTransport"}
-            and not has_kwargs_splat(made)
-            and keyword(made, "operation_timeout") is None
-        ):
-            yield Hit(
-                made,
-                "zeep's Transport has no operation_timeout=: its timeout= bounds only loading the "
-                "WSDL, and SOAP operations wait forever on a service that stops answering",
-            )
+    made = transport.value if transport is not None else None
+    if (
+        isinstance(made, ast.Call)
+        and last_name(made.func) in {"Transport", "AsyncTransport"}
+        and not has_kwargs_splat(made)
+        and keyword(made, "operation_timeout") is None
+    ):
+        return made
+    return None
 
 
 @detector("task-wait-without-timeout", "timeouts", nodes=(ast.Call,), callees=_TASK_WAITS)
