@@ -208,6 +208,37 @@ def test_a_file_with_a_shebang_line_is_a_script(project: Path) -> None:
     }.items()
 
 
+def test_copies_of_installed_packages_are_vendored_code(project: Path) -> None:
+    """A lib/ put on sys.path with certifi, six and dns in it (Tautulli's) and a vendor/ folder
+    are other projects' code: left out unless --all-roles or a roles glob says otherwise. A
+    folder of the application's own packages is not."""
+    for relative in ("lib/certifi/core.py", "lib/six.py", "lib/dns/resolver.py", "svc/vendor/x.py"):
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative).write_text(SERVICE, encoding="utf-8")
+    for relative in ("svc/billing/api.py", "svc/orders.py", "svc/users/views.py"):
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative).write_text(SERVICE, encoding="utf-8")
+    own = {"svc/app.py", "svc/billing/api.py", "svc/orders.py", "svc/users/views.py"}
+    paths = {Path(f["path"]).as_posix() for f in _json(project, target=".")["findings"]}
+    assert paths == own
+    everything = _json(project, "--all-roles", target=".")["findings"]
+    roles = {Path(f["path"]).as_posix(): f["role"] for f in everything}
+    assert roles["lib/dns/resolver.py"] == roles["svc/vendor/x.py"] == "vendored"
+    (project / "pyproject.toml").write_text(
+        PREVIEW_ON + 'roles = { "lib/six.py" = "production" }\n', encoding="utf-8"
+    )
+    paths = {Path(f["path"]).as_posix() for f in _json(project, target=".")["findings"]}
+    assert paths == own | {"lib/six.py"}
+
+
+def test_a_file_opening_with_a_byte_order_mark_is_reviewed(project: Path) -> None:
+    """Python runs a UTF-8 file that starts with a BOM (Tautulli's modules): so does review."""
+    (project / "svc" / "app.py").write_bytes(b"\xef\xbb\xbf" + ORDER_CACHE.encode())
+    payload = _json(project)
+    assert payload["issues"] == []
+    assert [f["source"] for f in payload["findings"]] == ["bepro:blocking-call-without-timeout"]
+
+
 def test_a_roles_override_wins_over_a_main_block(project: Path) -> None:
     """`roles = { "tools/**" = "production" }` makes a tool with a main block production code."""
     tool = SERVICE + '\n\nif __name__ == "__main__":\n    fetch("https://example.com")\n'

@@ -35,7 +35,7 @@ class ReviewSettings(BaseModel):
     preview: bool = False
     exclude: list[str] = Field(default_factory=list)
     extend_exclude: list[str] = Field(default_factory=list, alias="extend-exclude")
-    # glob -> file role (production, test, migration, script, example), over what paths say.
+    # glob -> file role (production, test, migration, script, example, vendored), over paths.
     roles: dict[str, str] = Field(default_factory=dict)
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from pathlib import Path, PurePath
 
@@ -42,6 +42,7 @@ from bepro.review.roles import (
     is_entry_point,
     is_management_command,
     role_of,
+    vendored_folders,
 )
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class ReviewOptions:
     role_overrides: dict[str, Role] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
     use_ruff: bool = True
-    all_roles: bool = False  # report tests, migrations, scripts and examples too
+    all_roles: bool = False  # report tests, migrations, scripts, examples and vendored code too
 
     def wants(self, info: CodeInfo, priority: int, path: str, role: Role) -> bool:
         enabled = info.default if self.enabled is None else info.source in self.enabled
@@ -139,6 +140,7 @@ def review_files(
     would be reported."""
     files = collect_files(targets, options.exclude)
     names = [str(path) for path in files]
+    options = _with_vendored_roles(options, names)
     silent = _silent_roles(options)
     analysed = [name for name in names if not _in_silent_role(name, options, silent)]
     # ruff (native, fast) runs in a thread while bepro's detectors run; its hits for files that
@@ -178,6 +180,15 @@ def _file_reviews(
     counted = [_counted(name) for name in uncounted]
     cache.save(fresh, counted)
     return {**cached, **kept, **{review.path: review for review in [*fresh, *counted]}}
+
+
+def _with_vendored_roles(options: ReviewOptions, names: list[str]) -> ReviewOptions:
+    """Folders of copied dependencies are vendored code, unless the project's own role globs
+    say otherwise (the first matching glob decides)."""
+    found: dict[str, Role] = {f"{folder}/**": "vendored" for folder in vendored_folders(names)}
+    if not found:
+        return options
+    return replace(options, role_overrides={**options.role_overrides, **found})
 
 
 def _silent_roles(options: ReviewOptions) -> frozenset[Role]:
@@ -275,7 +286,8 @@ def _read_source(path: str) -> str | FileReview:
         return FileReview(
             path, issue=FileIssue(path=path, kind="skipped-binary", message="binary file")
         )
-    return data.decode("utf-8", errors="replace")
+    # utf-8-sig: a byte-order mark opens some files (Windows editors); Python runs them
+    return data.decode("utf-8-sig", errors="replace")
 
 
 def _review_text(path: str, source: str, detectors: frozenset[str]) -> FileReview:
@@ -467,7 +479,7 @@ class _LineTexts:
     def line(self, path: str, number: int) -> str:
         if path not in self._lines:
             try:
-                text = Path(path).read_text(encoding="utf-8", errors="replace")
+                text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
             except OSError:
                 text = ""
             self._lines[path] = text.splitlines()

@@ -1,4 +1,4 @@
-"""What a file is for: production code, tests, migrations, scripts or examples.
+"""What a file is for: production code, tests, migrations, scripts, examples or vendored code.
 
 Most backend rules are about code that runs in production: a dummy key in a test, an applied
 migration or a one-off script run by hand are not defects worth a finding. Each detector code
@@ -19,7 +19,7 @@ from typing import Literal, get_args
 
 from bepro.review.globs import matches
 
-Role = Literal["production", "test", "migration", "script", "example"]
+Role = Literal["production", "test", "migration", "script", "example", "vendored"]
 ROLES: tuple[Role, ...] = get_args(Role)
 PRODUCTION_ONLY: frozenset[Role] = frozenset({"production"})
 
@@ -57,6 +57,22 @@ _DEV_SETTINGS = frozenset(
      "docker_compose.py"}
 )  # fmt: skip
 _EXAMPLE_DIRS = frozenset({"examples", "example", "docs", "doc", "samples", "demo", "tutorial"})
+# Copies of other projects' code, which the application does not write and a review cannot fix
+# (indico's vendor/django_mail). Not third_party/: courtlistener's settings for its services.
+_VENDOR_DIRS = frozenset({"vendor", "vendored", "_vendor", "site-packages"})
+# Import names of packages applications install and never write: a folder holding three of them
+# side by side is a copy of dependencies put on sys.path (Tautulli's lib/: 17 of its 27
+# findings were in dnspython, pygments and the like).
+_DISTRIBUTIONS = frozenset(
+    {"requests", "urllib3", "certifi", "idna", "chardet", "charset_normalizer", "six",
+     "dateutil", "pytz", "yaml", "bs4", "jinja2", "markupsafe", "cherrypy", "cheroot", "tornado",
+     "simplejson", "future", "past", "backports", "pkg_resources", "setuptools", "attr", "click",
+     "html5lib", "bleach", "arrow", "mako", "dns", "pygments", "websocket", "oauthlib",
+     "requests_oauthlib", "xmltodict", "tzlocal", "apscheduler", "httplib2", "socks",
+     "packaging", "pyparsing", "colorama", "distro", "feedparser", "jaraco", "more_itertools",
+     "zipp", "importlib_metadata", "typing_extensions", "soupsieve", "webencodings", "jwt"}
+)  # fmt: skip
+_VENDORED_AT_LEAST = 3
 # A plugin written as an example (ckanext/example_idatastorebackend/).
 _EXAMPLE_PREFIX = "example_"
 
@@ -274,11 +290,31 @@ def _role_from_path(text: str) -> Role:
         return "script"
     if name in _DEV_SETTINGS and path.parent.name.lower() == "settings":
         return "script"
+    if not folders.isdisjoint(_VENDOR_DIRS):
+        return "vendored"
     if not folders.isdisjoint(_EXAMPLE_DIRS) or any(
         folder.startswith(_EXAMPLE_PREFIX) for folder in folders
     ):
         return "example"
     return "production"
+
+
+def vendored_folders(paths: Iterable[str]) -> list[str]:
+    """The folders among `paths`' parents that hold copies of installed packages: three or more
+    well-known distributions' packages or modules directly inside (`lib/certifi/`, `lib/six.py`).
+    An application's own folders hold its own packages."""
+    children: dict[PurePath, set[str]] = {}
+    for text in paths:
+        path = PurePath(text)
+        for depth in range(len(path.parts) - 1):
+            child = path.parts[depth + 1]
+            folder = PurePath(*path.parts[: depth + 1])
+            children.setdefault(folder, set()).add(child.removesuffix(".py"))
+    return sorted(
+        folder.as_posix()
+        for folder, names in children.items()
+        if len(names & _DISTRIBUTIONS) >= _VENDORED_AT_LEAST
+    )
 
 
 def parse_role(text: str) -> Role:

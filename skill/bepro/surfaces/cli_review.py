@@ -74,8 +74,8 @@ def review_command(
         bool,
         typer.Option(
             "--all-roles",
-            help="Also report findings in tests, migrations, scripts and examples (each finding "
-            "names its file's role).",
+            help="Also report findings in tests, migrations, scripts, examples and vendored "
+            "code (each finding names its file's role).",
         ),
     ] = False,
     baseline: Annotated[

@@ -259,6 +259,51 @@ def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Itera
     yield Hit(node, f"`{receiver}.{called[1]}()` on a requests.Session has no timeout=: {_HANGS}")
 
 
+@detector("request-by-name-without-timeout", "timeouts", nodes=(ast.Call,), callees={"getattr"})
+def request_by_name_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A requests function or Session method picked by name and called without timeout=
+    (`getattr(requests, method)(url)`): one helper behind every outbound call of an application
+    (Tautulli's notifiers, IntelOwl's generic analyzer), which ruff's S113 does not see."""
+    if not context.imports_any(_REQUESTS_ROOT):
+        return
+    assert isinstance(node, ast.Call)  # noqa: S101 - the detector asks for calls
+    if len(node.args) < 2 or not _requests_client(node.args[0], context):
+        return
+    for call in _calls_of(node, context):
+        if not keyword(call, "timeout") and not _splat_may_carry(call, "timeout", context):
+            client = ast.unparse(node.args[0])
+            yield Hit(call, f"a `{client}` method picked by getattr has no timeout=: {_HANGS}")
+
+
+def _requests_client(expr: ast.expr, context: ModuleContext) -> bool:
+    """The requests module, or a requests.Session (made here or held under a session's name)."""
+    if isinstance(expr, ast.Name) and context.aliases.get(expr.id) == "requests":
+        return True
+    made_by = factory_of(context, expr, context.stack)
+    if made_by is not None:
+        return made_by in _REQUESTS_SESSIONS
+    stand_in = ast.Call(func=ast.Name("request"), args=[], keywords=[])
+    return _held_as_a_requests_session(stand_in, (expr, "request"), context)
+
+
+def _calls_of(picked: ast.Call, context: ModuleContext) -> Iterator[ast.Call]:
+    """The calls, in the enclosing function, of what `picked` returns: at once
+    (`getattr(...)(url)`) or through the name it is bound to."""
+    scope = context.enclosing_function() or context.tree
+    names = {
+        target.id
+        for statement in walk(scope)
+        if isinstance(statement, ast.Assign) and statement.value is picked
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    }
+    for call in walk(scope):
+        if isinstance(call, ast.Call) and (
+            call.func is picked or (isinstance(call.func, ast.Name) and call.func.id in names)
+        ):
+            yield call
+
+
 # authlib's requests-based OAuth 2 client, and the integrations that build one per provider. Its
 # httpx clients (Starlette, httpx_client) have httpx's 5 s default.
 _AUTHLIB_SESSIONS = frozenset(

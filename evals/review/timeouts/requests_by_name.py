@@ -1,0 +1,29 @@
+"""A requests function or Session method picked by its name, the way one helper sends every
+outbound call; the same helper passing timeout=, or taking it from its caller, is fine."""
+
+import requests
+
+HTTP_TIMEOUT_S = 10
+session = requests.Session()
+
+
+def send(method: str, url: str, payload: dict[str, str]) -> requests.Response:
+    request = getattr(requests, method.lower())
+    return request(url, json=payload)  # expect: timeouts
+
+
+def send_on_session(verb: str, url: str) -> requests.Response:
+    return getattr(session, verb)(url)  # expect: timeouts
+
+
+def bounded_send(method: str, url: str) -> requests.Response:
+    request = getattr(requests, method.lower())
+    return request(url, timeout=HTTP_TIMEOUT_S)
+
+
+def forwarded_send(method: str, url: str, **options: object) -> requests.Response:
+    return getattr(session, method)(url, **options)
+
+
+def setting(name: str) -> object:
+    return getattr(requests.adapters, name)
