@@ -80,3 +80,8 @@ def totals(conn: sqlite3.Connection, query_filters: str, group_by: str, bindings
 
 def rename_token(conn: sqlite3.Connection, token: "Token") -> None:
     conn.execute(f"UPDATE tokens SET name = '{token.name}' WHERE id = ?", (token.id,))  # expect: input-validation
+
+
+def link_resources(conn: sqlite3.Connection, tile: "Tile") -> None:
+    # a row's primary key: read from the database or checked by its model
+    conn.execute(f"SELECT * FROM link_resources('{tile.pk}')")

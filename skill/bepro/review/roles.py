@@ -290,6 +290,8 @@ def _role_from_path(text: str) -> Role:
         return "script"
     if name in _DEV_SETTINGS and path.parent.name.lower() == "settings":
         return "script"
+    if path.parent.name.lower() == "commands" and path.parent.parent.name.lower() != "management":
+        return "script"  # an operator's CLI commands (faraday-manage's server/commands/)
     if not folders.isdisjoint(_VENDOR_DIRS):
         return "vendored"
     if not folders.isdisjoint(_EXAMPLE_DIRS) or any(

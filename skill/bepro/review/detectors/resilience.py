@@ -282,7 +282,7 @@ def _requests_client(expr: ast.expr, context: ModuleContext) -> bool:
     made_by = factory_of(context, expr, context.stack)
     if made_by is not None:
         return made_by in _REQUESTS_SESSIONS
-    stand_in = ast.Call(func=ast.Name("request"), args=[], keywords=[])
+    stand_in = ast.Call(func=ast.Name("request"), args=[ast.Name("url")], keywords=[])
     return _held_as_a_requests_session(stand_in, (expr, "request"), context)
 
 
@@ -436,6 +436,8 @@ def _held_as_a_requests_session(
     name = last_name(receiver) or ""
     if context.imports_any(_OTHER_CLIENTS) or _imports_a_session_with_a_timeout(context):
         return False
+    if not call.args and not keyword(call, "url"):
+        return False  # every requests method takes a URL: arches' `session.delete()` is a row
     if isinstance(receiver, ast.Name) and receiver.id in context.aliases:
         return False  # an imported name: flask's `session` is a mapping
     if _SESSION_NAME.search(name):

@@ -585,6 +585,11 @@ _IDENTIFIER_WORDS = frozenset(
 )  # fmt: skip
 
 
+# An object's primary key (`{tile.pk}`: arches' model row, a UUID its field validated): a key
+# read from a row or checked by its model, never free text.
+_KEY_ATTRIBUTES = frozenset({"pk", "id"})
+
+
 @detector("sql-from-parameters", "input-validation", nodes=(ast.Call,), callees={"execute"})
 def sql_from_parameters(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """`cursor.execute(query)` where the SQL text was built from the function's own parameters
@@ -674,7 +679,10 @@ def _interpolated_names(node: ast.expr, runner: ast.expr | None) -> Iterator[str
         id(inner)
         for attribute in walk(node)
         if isinstance(attribute, ast.Attribute)
-        and set(text_words(attribute.attr)) & _IDENTIFIER_WORDS
+        and (
+            attribute.attr in _KEY_ATTRIBUTES
+            or set(text_words(attribute.attr)) & _IDENTIFIER_WORDS
+        )
         for inner in walk(attribute)
     }  # `{token.db_table}`: an object's table name, not its data
     excluded = dialect | quoted | counted | named
