@@ -680,8 +680,7 @@ def _interpolated_names(node: ast.expr, runner: ast.expr | None) -> Iterator[str
         for attribute in walk(node)
         if isinstance(attribute, ast.Attribute)
         and (
-            attribute.attr in _KEY_ATTRIBUTES
-            or set(text_words(attribute.attr)) & _IDENTIFIER_WORDS
+            attribute.attr in _KEY_ATTRIBUTES or set(text_words(attribute.attr)) & _IDENTIFIER_WORDS
         )
         for inner in walk(attribute)
     }  # `{token.db_table}`: an object's table name, not its data
