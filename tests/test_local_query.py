@@ -65,18 +65,21 @@ def test_the_matrix_is_memory_mapped_and_read_only(retriever: Retriever) -> None
 def test_answers_weigh_items_by_the_vectors_the_index_kept(
     paths: Paths, retriever: Retriever, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The build embeds every How and Symptoms item's opening; an answer then embeds only the
-    question (a cold `bepro ask` paid 0.3 s for the openings before)."""
+    """The build embeds every How and Symptoms item's opening and the labelled questions that
+    rank rules by example; an answer then embeds only the question (a cold `bepro ask` paid
+    0.3 s for the openings before)."""
     from bepro.agent.ask import AskRequest, ask
     from bepro.catalogue.load import load_catalogue
     from bepro.knowledge.references import item_openings
     from bepro.retrieval import embed, openings
+    from bepro.retrieval.examples import example_questions
 
     catalogue = load_catalogue(paths.skill)
     manifest = layout.read_manifest(paths.index)
     assert manifest is not None
     texts, vectors = layout.load_items(paths.index, manifest)
-    assert texts == item_openings(paths.root, (rule.id for rule in catalogue.rules))
+    openings_first = item_openings(paths.root, (rule.id for rule in catalogue.rules))
+    assert texts == [*openings_first, *example_questions()]
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
     embedded: list[str] = []
     model = embed.default_embedder()

@@ -1,13 +1,17 @@
 """Retrieval shared by a server's answer threads: no lock, so it must give the same rankings
-when many questions run at once as when they run one at a time."""
+when many questions run at once as when they run one at a time; and rules ranked by example."""
 
 from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from importlib import resources
 
 from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
+from bepro.evals.actions import half_of, rule_examples
+from bepro.retrieval.examples import EXAMPLES_FILE
 from bepro.retrieval.search import Retriever, RuleRanking, SilentReporter
 
 from .conftest import ROOT
@@ -41,3 +45,26 @@ def test_a_repeated_question_ranks_the_same_from_the_cache(retriever: Retriever)
     first = retriever.rank_rules(question)
     assert first.rules[0].rule_id == "timeouts"
     assert retriever.rank_rules(question) == first
+
+
+def test_a_question_like_one_people_asked_before_ranks_the_rule_it_was_labelled_with(
+    retriever: Retriever, paths: Paths, catalogue: Catalogue
+) -> None:
+    """A labelled real question ("Running as root? ... good practice to run as a non-root user")
+    draws its rule, supply chain, ahead of the passages that share the question's words."""
+    question = (
+        "Is it a problem that our service's container runs as root? "
+        "People say a non-root user is good practice."
+    )
+    without = replace(retriever.params, example_weight=0.0)
+    words_only = Retriever(paths, catalogue, SilentReporter(), params=without)
+    assert words_only.rank_rules(question).rules[0].rule_id != "supply-chain"
+    assert retriever.rank_rules(question).rules[0].rule_id == "supply-chain"
+
+
+def test_the_shipped_examples_are_the_dev_half_of_the_real_questions(catalogue: Catalogue) -> None:
+    """One source: bepro/data/rule-examples.json is what `python -m bepro.evals.actions` writes
+    from evals/, and never holds a held-out question."""
+    shipped = json.loads((resources.files("bepro") / "data" / EXAMPLES_FILE).read_bytes())
+    assert shipped["examples"] == rule_examples(ROOT / "evals", catalogue)
+    assert {half_of(row["question"]) for row in shipped["examples"]} == {"dev"}

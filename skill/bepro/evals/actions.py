@@ -10,8 +10,9 @@ Train and test stay apart: the cue weights in bepro.agent.intent were set on act
 and on the "dev" half of the real questions; actions.jsonl and the "heldout" half measure them.
 The halves are fixed by a hash of each question, so a question added later lands in a half
 without moving the others. The embedding centroids and the example classifier
-(bepro/data/action-centroids.json) are built from the same training questions only
-(`python -m bepro.evals.actions`).
+(bepro/data/action-centroids.json) are built from the same training questions only, and so are
+the examples that rank rules (bepro/data/rule-examples.json, the dev half's rules)
+(`python -m bepro.evals.actions` writes both).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bepro.agent.intent import CENTROIDS_FILE, Embed, classify_action, softmax
 from bepro.catalogue.model import Catalogue
 from bepro.evals.datasets import check_action, read_jsonl
+from bepro.retrieval.examples import EXAMPLES_FILE
 
 Style = Literal["imperative", "question", "incident", "code", "short", "long"]
 Half = Literal["dev", "heldout"]
@@ -260,6 +262,31 @@ def write_action_model(root: Path) -> Path:
     return target
 
 
+def rule_examples(evals_dir: Path, catalogue: Catalogue) -> list[dict[str, object]]:
+    """The labelled real questions `ask` ranks rules by example with (bepro.retrieval.examples):
+    the dev half only, so the held-out half and every other set keep measuring it."""
+    return [
+        {"question": case.question, "rules": case.rules}
+        for case in load_action_cases(evals_dir / REAL_FILE, catalogue)
+        if half_of(case.question) == "dev" and case.rules
+    ]
+
+
+def write_rule_examples(root: Path) -> Path:
+    """Rebuild bepro/data/rule-examples.json from the dev half of the real questions."""
+    from bepro.catalogue.load import load_catalogue
+
+    catalogue = load_catalogue(root / "SKILL.md")
+    payload = {
+        "source": f"evals/{REAL_FILE}, dev half",
+        "examples": rule_examples(root / "evals", catalogue),
+    }
+    target = root / "skill" / "bepro" / "data" / EXAMPLES_FILE
+    target.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+    return target
+
+
 if __name__ == "__main__":
-    written = write_action_model(Path(__file__).resolve().parents[3])
-    sys.stdout.write(f"wrote {written}\n")
+    project = Path(__file__).resolve().parents[3]
+    for written in (write_action_model(project), write_rule_examples(project)):
+        sys.stdout.write(f"wrote {written}\n")

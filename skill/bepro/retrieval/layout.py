@@ -14,7 +14,8 @@ vectors.json names the rows' chunk ids, the content hash and the model they were
 local query scores them with one matrix product (memory-mapped, so opening costs no copy) and never
 imports chromadb, which stays the store of record for `bepro index` and for a Chroma server.
 items.npy holds the embeddings of the reference items' openings (knowledge.references.item_openings),
-which answers weigh against the question; items.json lists the openings in the rows' order.
+which answers weigh against the question, and of the labelled questions that rank rules by example
+(retrieval.examples); items.json lists their texts in the rows' order.
 A store folder is written in a staging folder and renamed into place, so the matrix, the chroma
 store and the manifest that names them are always of one build.
 """

@@ -22,7 +22,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -41,6 +41,7 @@ _STABLE_ISSUES = frozenset({"parse-error", "skipped-binary", "skipped-too-large"
 # the coarsest timestamp granularity of common file systems.
 SETTLED_NS = 3_000_000_000
 REVIEWED, COUNTED = "result", "counted"  # an entry's two kinds of result, under these keys
+RUFF = "ruff"  # and ruff's hits, with the key of the ruff configuration that found them
 
 
 @dataclass
@@ -76,10 +77,7 @@ class FileReview:
         return cls(
             path=path,
             lines=int(data["lines"]),
-            raw=[
-                RawFinding(str(r), str(s), int(a), int(b), int(c), str(m))
-                for r, s, a, b, c, m in data["raw"]
-            ],
+            raw=[_raw(fields) for fields in data["raw"]],
             issue=FileIssue.model_validate({**issue, "path": path}) if issue else None,
             suppressed={int(line): frozenset(codes) for line, codes in data["suppressed"].items()},
             entry_point=bool(data["entry_point"]),
@@ -150,6 +148,35 @@ class ResultCache:
             self.hits = len(found)
         return found, missing
 
+    def lookup_ruff(
+        self, paths: list[str], key: Callable[[str], str]
+    ) -> tuple[dict[str, list[RawFinding]], list[str]]:
+        """Ruff's hits in files that have not changed since ruff checked them under the same
+        configuration (`key` of a path), and the paths ruff must check."""
+        found: dict[str, list[RawFinding]] = {}
+        missing: list[str] = []
+        for path in paths:
+            hits = self._cached_ruff(path, key)
+            if hits is None:
+                missing.append(path)
+            else:
+                found[path] = hits
+        return found, missing
+
+    def _cached_ruff(self, path: str, key: Callable[[str], str]) -> list[RawFinding] | None:
+        entry = self._entries.get(path)
+        entry = entry if isinstance(entry, dict) else {}
+        stored = entry.get(RUFF)
+        if not isinstance(stored, dict):
+            return None
+        digest = self._digest(path, entry.get("status"), entry.get("digest"))
+        if digest is None or entry.get("digest") != digest or stored.get("key") != key(path):
+            return None
+        try:
+            return [_raw(fields) for fields in stored["raw"]]
+        except (KeyError, TypeError, ValueError):
+            return None
+
     def _cached(self, path: str, kind: str) -> FileReview | None:
         entry = self._entries.get(path)
         entry = entry if isinstance(entry, dict) else {}
@@ -180,13 +207,23 @@ class ResultCache:
             self._statuses[path] = now
         return digest
 
-    def save(self, fresh: Iterable[FileReview], counted: Iterable[FileReview] = ()) -> None:
-        """Remember the fresh results and the files' statuses (files already gone from disk are
-        forgotten); a cache that cannot be written costs the next run time, nothing else. A run
-        that changed nothing writes nothing (a warm review of a large tree would spend a tenth of
-        its time re-encoding the same JSON)."""
+    def save(
+        self,
+        fresh: Iterable[FileReview],
+        counted: Iterable[FileReview] = (),
+        ruff_hits: Mapping[str, list[RawFinding]] | None = None,
+        ruff_key: Callable[[str], str] | None = None,
+    ) -> None:
+        """Remember the fresh results, ruff's hits in the files it checked (under `ruff_key`)
+        and the files' statuses (files already gone from disk are forgotten); a cache that
+        cannot be written costs the next run time, nothing else. A run that changed nothing
+        writes nothing (a warm review of a large tree would spend a tenth of its time
+        re-encoding the same JSON)."""
         changed = any([self._remember(review, REVIEWED) for review in fresh])
         changed = any([self._remember(review, COUNTED) for review in counted]) or changed
+        if ruff_hits and ruff_key is not None:
+            remembered = [self._remember_ruff(p, h, ruff_key) for p, h in ruff_hits.items()]
+            changed = any(remembered) or changed
         for path, digest in self._digests.items():
             entry = self._entries.get(path)
             if not isinstance(entry, dict) or entry.get("digest") != digest:
@@ -222,16 +259,40 @@ class ResultCache:
             log.warning("cannot write the review cache %s: %s", self.file, exc.strerror)
 
     def _remember(self, review: FileReview, kind: str) -> bool:
-        """Add a result to the file's entry, which keeps its other kind if the bytes match."""
-        digest = self._digests.get(review.path)
-        if digest is None or not review.cacheable():
+        """Add a result to the file's entry, which keeps its other kinds if the bytes match."""
+        if not review.cacheable():
             return False
-        entry = self._entries.get(review.path)
-        if not isinstance(entry, dict) or entry.get("digest") != digest:
-            entry = {"digest": digest}
-            self._entries[review.path] = entry
+        entry = self._entry(review.path)
+        if entry is None:
+            return False
         entry[kind] = review.to_json()
         return True
+
+    def _remember_ruff(self, path: str, hits: list[RawFinding], key: Callable[[str], str]) -> bool:
+        entry = self._entry(path)
+        if entry is None:
+            return False
+        entry[RUFF] = {"key": key(path), "raw": [list(_raw_fields(raw)) for raw in hits]}
+        return True
+
+    def _entry(self, path: str) -> dict[str, Any] | None:
+        """The file's entry for the bytes this run read (a new one when they changed); None when
+        this run never read the file."""
+        digest = self._digests.get(path)
+        if digest is None:
+            return None
+        entry = self._entries.get(path)
+        if not isinstance(entry, dict) or entry.get("digest") != digest:
+            entry = {"digest": digest}
+            self._entries[path] = entry
+        return entry
+
+
+def _raw(fields: list[Any]) -> RawFinding:
+    rule_id, source, line, column, end_line, message = fields
+    return RawFinding(
+        str(rule_id), str(source), int(line), int(column), int(end_line), str(message)
+    )
 
 
 def _status(result: os.stat_result) -> list[int]:

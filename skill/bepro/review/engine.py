@@ -135,31 +135,48 @@ def review_files(
     cache: ResultCache | None = None,
 ) -> ReviewResult:
     """Review files and folders; with a cache, files unchanged since it was written are not
-    parsed again (ruff keeps its own cache). Files whose role no selected code applies to (tests,
-    migrations, scripts by default) are read and counted, not analysed: nothing found in them
-    would be reported."""
+    parsed again, nor checked by ruff again under the same ruff configuration. Files whose role
+    no selected code applies to (tests, migrations, scripts by default) are read and counted,
+    not analysed: nothing found in them would be reported."""
     files = collect_files(targets, options.exclude)
     names = [str(path) for path in files]
     options = _with_vendored_roles(options, names)
     silent = _silent_roles(options)
     analysed = [name for name in names if not _in_silent_role(name, options, silent)]
+    ruff_known, ruff_todo = _ruff_cached(analysed, cache) if options.use_ruff else ({}, [])
     # ruff (native, fast) runs in a thread while bepro's detectors run; its hits for files that
     # turn out unreadable or unparsable are dropped when the results are joined.
     with ThreadPoolExecutor(max_workers=1) as background:
         ruff_cache = cache.folder / "ruff" if cache is not None else None
         ruff_future = (
-            background.submit(ruff_adapter.run, analysed, ruff_cache)
-            if options.use_ruff and analysed
-            else None
+            background.submit(ruff_adapter.run, ruff_todo, ruff_cache) if ruff_todo else None
         )
         chosen = set(analysed)
         counted_only = [name for name in names if name not in chosen]
-        by_path = _file_reviews(analysed, counted_only, options.detectors(), cache)
-        ruff_hits = ruff_future.result() if ruff_future is not None else {}
+        by_path, fresh, counted = _file_reviews(analysed, counted_only, options.detectors(), cache)
+        ruff_new = ruff_future.result() if ruff_future is not None else {}
+    if cache is not None:
+        checked = {path: ruff_new.get(path, []) for path in ruff_todo}
+        cache.save(fresh, counted, checked, ruff_adapter.settings_key)
     folders = [target for target in targets if target.is_dir()]
     return _assemble(
-        [by_path[name] for name in names], ruff_hits, catalogue, options, folders=folders
+        [by_path[name] for name in names],
+        {**ruff_known, **ruff_new},
+        catalogue,
+        options,
+        folders=folders,
     )
+
+
+def _ruff_cached(
+    analysed: list[str], cache: ResultCache | None
+) -> tuple[dict[str, list[RawFinding]], list[str]]:
+    """Ruff's remembered hits for the files unchanged under the same ruff configuration, and the
+    files ruff must check (a warm review of a large tree runs no ruff process at all)."""
+    if cache is None:
+        return {}, analysed
+    ruff_adapter.forget_configuration()
+    return cache.lookup_ruff(analysed, ruff_adapter.settings_key)
 
 
 def _file_reviews(
@@ -167,19 +184,19 @@ def _file_reviews(
     counted_only: list[str],
     detectors: frozenset[str],
     cache: ResultCache | None,
-) -> dict[str, FileReview]:
+) -> tuple[dict[str, FileReview], list[FileReview], list[FileReview]]:
     """Each file's review by these detectors, or for the files only counted its line count;
     with a cache (of the same detectors), those of files unchanged since it was written come
-    from it."""
+    from it. Also the fresh reviews and counts, for the cache to remember."""
     if cache is None:
         found = [*_review_all(analysed, detectors), *map(_counted, counted_only)]
-        return {review.path: review for review in found}
+        return {review.path: review for review in found}, [], []
     cached, missing = cache.lookup(analysed)
     kept, uncounted = cache.lookup(counted_only, COUNTED)
     fresh = _review_all(missing, detectors)
     counted = [_counted(name) for name in uncounted]
-    cache.save(fresh, counted)
-    return {**cached, **kept, **{review.path: review for review in [*fresh, *counted]}}
+    reviews = {**cached, **kept, **{review.path: review for review in [*fresh, *counted]}}
+    return reviews, fresh, counted
 
 
 def _with_vendored_roles(options: ReviewOptions, names: list[str]) -> ReviewOptions:

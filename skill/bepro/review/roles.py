@@ -304,19 +304,15 @@ def _role_from_path(text: str) -> Role:
 def vendored_folders(paths: Iterable[str]) -> list[str]:
     """The folders among `paths`' parents that hold copies of installed packages: three or more
     well-known distributions' packages or modules directly inside (`lib/certifi/`, `lib/six.py`).
-    An application's own folders hold its own packages."""
-    children: dict[PurePath, set[str]] = {}
+    An application's own folders hold its own packages. String splits: asked of every file."""
+    held: dict[str, set[str]] = {}
     for text in paths:
-        path = PurePath(text)
-        for depth in range(len(path.parts) - 1):
-            child = path.parts[depth + 1]
-            folder = PurePath(*path.parts[: depth + 1])
-            children.setdefault(folder, set()).add(child.removesuffix(".py"))
-    return sorted(
-        folder.as_posix()
-        for folder, names in children.items()
-        if len(names & _DISTRIBUTIONS) >= _VENDORED_AT_LEAST
-    )
+        parts = text.replace("\\", "/").split("/")
+        for depth in range(1, len(parts)):
+            name = parts[depth].removesuffix(".py")
+            if name in _DISTRIBUTIONS:
+                held.setdefault("/".join(parts[:depth]), set()).add(name)
+    return sorted(folder for folder, names in held.items() if len(names) >= _VENDORED_AT_LEAST)
 
 
 def parse_role(text: str) -> Role:

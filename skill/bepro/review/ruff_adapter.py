@@ -7,6 +7,7 @@ lists the files to review: it walks a tree with gitignore semantics at every lev
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -94,11 +95,7 @@ def _as_given(path: str, given: list[tuple[str, Path]]) -> Path:
 def run(paths: list[str], cache_dir: Path | None = None) -> dict[str, list[RawFinding]]:
     """Ruff's findings per path (as given), for the codes bepro maps to rules; with a cache
     folder, ruff reuses its results for unchanged files."""
-    # The folder and configuration caches hold for one run: a long-lived process (the server,
-    # MCP, the Python API) may review from another working directory, or after an edited
-    # pyproject.toml, next time.
-    for per_run in (_resolved_folder, _nearest_config, _codes_ignored_by, _parsed_toml):
-        per_run.cache_clear()
+    forget_configuration()
     hits: dict[str, list[RawFinding]] = {}
     by_resolved = {_resolved(path): path for path in paths}
     for ignore, group in _by_project_ignores(by_resolved).items():
@@ -112,6 +109,35 @@ def run(paths: list[str], cache_dir: Path | None = None) -> dict[str, list[RawFi
                 if finding is not None:
                     hits.setdefault(original, []).append(finding)
     return hits
+
+
+def forget_configuration() -> None:
+    """The folder and configuration caches hold for one run: a long-lived process (the server,
+    MCP, the Python API) may review from another working directory, or after an edited
+    pyproject.toml, next time."""
+    for per_run in (_resolved_folder, _nearest_config, _codes_ignored_by, _parsed_toml, _key_of):
+        per_run.cache_clear()
+
+
+def settings_key(path: str) -> str:
+    """What ruff's hits in a file depend on besides its bytes and bepro's code (which selects
+    the codes): the ruff binary, and the project configuration that governs the file (its
+    nearest ruff configuration and the one that extends)."""
+    return _key_of(_nearest_config(Path(_resolved(path)).parent))
+
+
+@cache
+def _key_of(config: Path | None) -> str:
+    binary = os.stat(ruff_binary())
+    digest = hashlib.sha256(f"{binary.st_size} {binary.st_mtime_ns}".encode())
+    sources = [] if config is None else [config]
+    extended = (_ruff_table(config) or {}).get("extend") if config is not None else None
+    if config is not None and isinstance(extended, str):
+        sources.append(config.parent / extended)
+    for source in sources:
+        digest.update(str(source).encode())
+        digest.update(source.read_bytes() if source.is_file() else b"")
+    return digest.hexdigest()[:16]
 
 
 def run_source(source: str, filename: str) -> list[RawFinding]:
