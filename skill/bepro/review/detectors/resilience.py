@@ -235,28 +235,59 @@ _OTHER_CLIENTS = frozenset({"httpx", "aiohttp"})
 _ORM_SESSIONS = frozenset({"sqlalchemy", "flask_sqlalchemy", "sqlmodel"})
 
 
+# requests_oauthlib's OAuth 2 session is a requests.Session whose token calls take timeout= too
+# (arches' and liberapay's sign-in callbacks fetch tokens with none).
+_OAUTHLIB_ROOT = frozenset({"requests_oauthlib"})
+_OAUTHLIB_SESSIONS = frozenset(
+    {"requests_oauthlib.OAuth2Session", "requests_oauthlib.oauth2_session.OAuth2Session"}
+)
+_TOKEN_CALLS = frozenset({"fetch_token", "refresh_token"})
+_SESSION_CALLS = HTTP_VERBS | {"send"}
+
+
 @detector(
-    "session-call-without-timeout", "timeouts", nodes=(ast.Call,), callees=HTTP_VERBS | {"send"}
+    "session-call-without-timeout",
+    "timeouts",
+    nodes=(ast.Call,),
+    callees=_SESSION_CALLS | _TOKEN_CALLS,
 )
 def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
-    """`requests.Session()` has no default timeout; ruff's S113 does not follow session objects."""
-    if not context.imports_any(_REQUESTS_ROOT):
-        return
+    """`requests.Session()` has no default timeout; ruff's S113 does not follow session objects.
+    Nor does requests_oauthlib's OAuth2Session, whose token requests wait as long."""
     called = method_call(node)
-    if called is None or called[1] not in HTTP_VERBS | {"send"}:
+    if called is None or not context.imports_any(_REQUESTS_ROOT | _OAUTHLIB_ROOT):
         return
     assert isinstance(node, ast.Call)  # noqa: S101 - method_call matched a call
     if keyword(node, "timeout") or _splat_may_carry(node, "timeout", context):
         return
-    made_by = factory_of(context, called[0], context.stack)
-    if made_by is None and not _held_as_a_requests_session(node, called, context):
-        return
-    if made_by is not None and made_by not in _REQUESTS_SESSIONS:
-        return
     if _mounts_timeout_adapter(context.tree):
         return
     receiver = ast.unparse(called[0])
+    if called[1] in _TOKEN_CALLS:
+        if _oauthlib_session(called[0], context):
+            yield Hit(
+                node, f"`{receiver}.{called[1]}()` on an OAuth2Session has no timeout=: {_HANGS}"
+            )
+        return
+    if called[1] not in _SESSION_CALLS:
+        return
+    made_by = factory_of(context, called[0], context.stack)
+    if made_by is None:
+        if not context.imports_any(_REQUESTS_ROOT):
+            return
+        if not _held_as_a_requests_session(node, called, context):
+            return
+    elif made_by not in _REQUESTS_SESSIONS | _OAUTHLIB_SESSIONS:
+        return
     yield Hit(node, f"`{receiver}.{called[1]}()` on a requests.Session has no timeout=: {_HANGS}")
+
+
+def _oauthlib_session(receiver: ast.expr, context: ModuleContext) -> bool:
+    """requests_oauthlib's OAuth2Session, made here or, in a module that imports it, elsewhere."""
+    if not context.imports_any(_OAUTHLIB_ROOT):
+        return False
+    made_by = factory_of(context, receiver, context.stack)
+    return made_by is None or made_by in _OAUTHLIB_SESSIONS
 
 
 @detector("request-by-name-without-timeout", "timeouts", nodes=(ast.Call,), callees={"getattr"})
