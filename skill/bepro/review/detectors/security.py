@@ -458,9 +458,11 @@ _CREDENTIAL_SHAPES = re.compile(
 )
 # A password for a server on this machine (`@localhost`, `@127.0.0.1`) is a developer default
 # (a docker-compose database), not a deployed secret: 2 of 2 such findings on real apps were.
+# So is the stock password of a public image (postgres, RabbitMQ, MinIO) in a fallback URL: 2 of
+# 2 in tracecat's settings (held-out round 15) were the compose file's own database.
 _PLACEHOLDERS = (
     "example", ":password@", ":pass@", ":secret@", ":changeme@", "xxx",
-    "@localhost", "@127.0.0.1", "@[::1]",
+    "@localhost", "@127.0.0.1", "@[::1]", ":postgres@", ":guest@", ":minioadmin@",
 )  # fmt: skip
 
 
