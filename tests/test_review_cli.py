@@ -169,7 +169,7 @@ def test_management_commands_are_scripts_unless_the_code_or_a_deployment_runs_th
     compose file runs, and a development settings module, stay out."""
     commands = project / "svc" / "management" / "commands"
     commands.mkdir(parents=True)
-    for name in ("backfill", "import_daily", "sendalerts", "seed_demo"):
+    for name in ("backfill", "import_daily", "sendalerts", "seed_demo", "import_people"):
         (commands / f"{name}.py").write_text(SERVICE, encoding="utf-8")
     (project / "svc" / "tasks.py").write_text(
         "from django.core import management\n\n\n"
@@ -183,6 +183,9 @@ def test_management_commands_are_scripts_unless_the_code_or_a_deployment_runs_th
     (project / "docker-compose.dev.yml").write_text(
         "services:\n  seed:\n    command: python manage.py seed_demo\n", encoding="utf-8"
     )
+    (project / "sam-template.yaml").write_text(  # a schedule whose handler calls call_command
+        'Events:\n  Nightly:\n    Input: \'{"command": "import_people"}\'\n', encoding="utf-8"
+    )
     (project / "svc" / "settings").mkdir()
     for name in ("local.py", "docker_compose.py", "production.py"):
         (project / "svc" / "settings" / name).write_text(ORDER_CACHE, encoding="utf-8")
@@ -190,6 +193,7 @@ def test_management_commands_are_scripts_unless_the_code_or_a_deployment_runs_th
     assert paths == {
         "svc/app.py",
         "svc/management/commands/import_daily.py",
+        "svc/management/commands/import_people.py",
         "svc/management/commands/sendalerts.py",
         "svc/settings/production.py",
     }
