@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import threading
 
-from bepro.retrieval.embed import Vectors, default_embedder
+import numpy as np
+
+from bepro.retrieval.embed import DIMENSIONS, Vectors, default_embedder
 
 _known: dict[str, Vectors] = {}
 _lock = threading.Lock()
@@ -32,3 +34,15 @@ def vector_of(opening: str) -> Vectors:
     vector.flags.writeable = False
     with _lock:
         return _known.setdefault(opening, vector)
+
+
+def vectors_of(texts: list[str]) -> Vectors:
+    """The texts' unit vectors, row i for texts[i]: those this process knows already, the rest
+    embedded in one batch and kept (a process that builds indexes again, as the tests do, embeds
+    the same openings once)."""
+    unknown = [text for text in dict.fromkeys(texts) if text not in _known]
+    if unknown:
+        remember(unknown, default_embedder().embed(unknown))
+    if not texts:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    return np.stack([_known[text] for text in texts])

@@ -63,6 +63,7 @@ from bepro.retrieval.layout import (
     save_items,
     save_matrix,
 )
+from bepro.retrieval.openings import vectors_of
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ def _build_locked(
             client = _server_client(server) if server else _client(staging / "chroma")
             vectors = _populate(staging, client, collection_name, chunks, progress)
         save_matrix(staging, [chunk.id for chunk in chunks], vectors, content_hash)
-        save_items(staging, list(openings), default_embedder().embed(list(openings)))
+        save_items(staging, list(openings), vectors_of(list(openings)))
         os.replace(staging, index_dir / store_name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
