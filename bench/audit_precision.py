@@ -85,6 +85,9 @@ def main() -> None:
     parser.add_argument("--all-roles", action="store_true", help="pass --all-roles to review")
     parser.add_argument("--preview", action="store_true", help="pass --preview to review")
     parser.add_argument("--legacy", action="store_true", help="a bepro without these flags")
+    parser.add_argument(
+        "--findings", type=Path, help="also write each finding as path:line:code:verdict here"
+    )
     args = parser.parse_args()
     wanted = (
         ("--all-roles", args.all_roles),
@@ -96,6 +99,7 @@ def main() -> None:
     counts: Counter[str] = Counter()
     judged: dict[str, list[bool]] = defaultdict(list)
     by_role: Counter[str] = Counter()
+    listed: list[str] = []
     lines = 0
     print("| repo | commit | lines | findings | per 1k lines | unparsed |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -116,6 +120,8 @@ def main() -> None:
             )
             if verdict is not None:
                 judged[finding["source"]].append(verdict.good)
+            mark = "unjudged" if verdict is None else ("tp" if verdict.good else "fp")
+            listed.append(f"{finding['path']}:{finding['line']}:{source}:{mark}")
         density = 1000 * len(findings) / max(1, int(summary["lines"]))
         print(
             f"| {repo} | {commit[:10]} | {summary['lines']} | {len(findings)} | "
@@ -125,6 +131,8 @@ def main() -> None:
         f"{role} {1000 * count / max(1, lines):.2f}" for role, count in sorted(by_role.items())
     ))  # fmt: skip
     _print_codes(counts, judged)
+    if args.findings:
+        args.findings.write_text("".join(f"{line}\n" for line in sorted(listed)), encoding="utf-8")
 
 
 def _print_codes(counts: Counter[str], judged: dict[str, list[bool]]) -> None:

@@ -164,9 +164,10 @@ def test_a_module_with_a_main_block_that_production_code_imports_is_production(
 def test_management_commands_are_scripts_unless_the_code_or_a_deployment_runs_them(
     project: Path,
 ) -> None:
-    """A backfill run by hand is a script; a command a Celery task runs with call_command, or
-    that the production uwsgi.ini starts, is the application. A command only a developer's
-    compose file runs, and a development settings module, stay out."""
+    """A backfill run by hand is a script; a command a Celery task runs with call_command, one
+    the production uwsgi.ini starts and one whose help says cron runs it are the application.
+    A command only a developer's compose file runs, and a development settings module, stay
+    out."""
     commands = project / "svc" / "management" / "commands"
     commands.mkdir(parents=True)
     for name in ("backfill", "import_daily", "sendalerts", "seed_demo", "import_people"):
@@ -186,6 +187,9 @@ def test_management_commands_are_scripts_unless_the_code_or_a_deployment_runs_th
     (project / "sam-template.yaml").write_text(  # a schedule whose handler calls call_command
         'Events:\n  Nightly:\n    Input: \'{"command": "import_people"}\'\n', encoding="utf-8"
     )
+    (commands / "poll_batches.py").write_text(  # its help names its scheduler
+        '"""Intended to be run periodically via cron."""\n' + SERVICE, encoding="utf-8"
+    )
     (project / "svc" / "settings").mkdir()
     for name in ("local.py", "docker_compose.py", "production.py"):
         (project / "svc" / "settings" / name).write_text(ORDER_CACHE, encoding="utf-8")
@@ -194,9 +198,48 @@ def test_management_commands_are_scripts_unless_the_code_or_a_deployment_runs_th
         "svc/app.py",
         "svc/management/commands/import_daily.py",
         "svc/management/commands/import_people.py",
+        "svc/management/commands/poll_batches.py",
         "svc/management/commands/sendalerts.py",
         "svc/settings/production.py",
     }
+
+
+def test_modules_only_hand_run_commands_import_are_scripts(project: Path) -> None:
+    """fecfile's Cloud Foundry client: only the credential-rotation helpers import it, and only
+    management commands an operator runs import those. A client the views import as well, one
+    a setting names, and one only a deployed command imports stay production code."""
+    for package in ("svc", "svc/devops", "svc/devops/utils", "svc/clients"):
+        (project / package).mkdir(parents=True, exist_ok=True)
+        (project / package / "__init__.py").write_text("", encoding="utf-8")
+    for module in ("devops/utils/cf_api", "clients/billing", "clients/audit", "clients/sync"):
+        (project / "svc" / f"{module}.py").write_text(SERVICE, encoding="utf-8")
+    (project / "svc" / "devops" / "utils" / "rotate.py").write_text(
+        "from svc.devops.utils.cf_api import fetch\n", encoding="utf-8"
+    )
+    commands = project / "svc" / "management" / "commands"
+    commands.mkdir(parents=True)
+    imports = {
+        "rotate_keys": "from svc.devops.utils import rotate\n",
+        "refund_all": "from svc.clients.billing import fetch\nfrom svc.clients import audit\n",
+        "sync": "from svc.clients.sync import fetch\n",
+    }
+    for name, text in imports.items():
+        (commands / f"{name}.py").write_text(text, encoding="utf-8")
+    (project / "svc" / "views.py").write_text("from .clients import billing\n", encoding="utf-8")
+    (project / "svc" / "settings.py").write_text(
+        'AUDIT_BACKEND = "svc.clients.audit.Client"\n', encoding="utf-8"
+    )
+    (project / "Procfile").write_text("sync: python manage.py sync\n", encoding="utf-8")
+    paths = {Path(f["path"]).as_posix() for f in _json(project, target=".")["findings"]}
+    assert paths == {
+        "svc/app.py",
+        "svc/clients/billing.py",
+        "svc/clients/audit.py",
+        "svc/clients/sync.py",
+    }
+    everything = _json(project, "--all-roles", target=".")["findings"]
+    roles = {Path(f["path"]).as_posix(): f["role"] for f in everything}
+    assert roles["svc/devops/utils/cf_api.py"] == "script"
 
 
 def test_a_file_with_a_shebang_line_is_a_script(project: Path) -> None:

@@ -7,6 +7,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://cache:6379/1")
 REDIS_HOST = os.environ.get("REDIS_HOST", "cache")
 SESSIONS_LOCATION = "redis://cache:6379/4"
 BOUNDED_LOCATION = "redis://cache:6379/5?socket_timeout=1&socket_connect_timeout=1"
+LOCAL_LOCATION = "redis://127.0.0.1:6379/7"  # a name the deployment's settings rebind
 
 CACHES = {
     "default": {  # expect: timeouts
@@ -44,4 +45,14 @@ CACHES = {
         "LOCATION": BOUNDED_LOCATION,
     },
     "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # A Redis on this host written into the entry: a development default the deployment's
+    # settings replace whole.
+    "dev": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/6",
+    },
+    "rebound": {  # expect: timeouts
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": LOCAL_LOCATION,
+    },
 }

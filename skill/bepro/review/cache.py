@@ -54,8 +54,10 @@ class FileReview:
     issue: FileIssue | None = None
     suppressed: dict[int, frozenset[str]] = field(default_factory=dict)
     entry_point: bool = False  # run as a program: `if __name__ == "__main__":`
-    imports: tuple[str, ...] = ()  # roles.imported_modules: is an entry point imported?
+    imports: tuple[str, ...] = ()  # reach.imported_modules: is an entry point imported?
     commands: tuple[str, ...] = ()  # the management commands it runs (call_command("name"))
+    quoted: tuple[str, ...] = ()  # reach.quoted_names: may it load a module by name?
+    scheduled: bool = False  # a management command whose help says cron or a daemon runs it
 
     def cacheable(self) -> bool:
         return self.issue is None or self.issue.kind in _STABLE_ISSUES
@@ -69,6 +71,8 @@ class FileReview:
             "entry_point": self.entry_point,
             "imports": list(self.imports),
             "commands": list(self.commands),
+            "quoted": list(self.quoted),
+            "scheduled": self.scheduled,
         }
 
     @classmethod
@@ -83,6 +87,8 @@ class FileReview:
             entry_point=bool(data["entry_point"]),
             imports=tuple(str(name) for name in data.get("imports", ())),
             commands=tuple(str(name) for name in data.get("commands", ())),
+            quoted=tuple(str(name) for name in data.get("quoted", ())),
+            scheduled=bool(data.get("scheduled", False)),
         )
 
 

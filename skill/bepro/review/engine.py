@@ -23,6 +23,7 @@ from bepro.review.context import ModuleContext
 from bepro.review.finding import FileIssue, Finding, RawFinding, ReviewResult
 from bepro.review.globs import matches
 from bepro.review.modern_syntax import parse_module
+from bepro.review.reach import imported_by, imported_modules, quoted_names, run_by_hand_only
 from bepro.review.registry import (
     REWRITES,
     CodeInfo,
@@ -37,11 +38,10 @@ from bepro.review.roles import (
     Role,
     command_name,
     deployed_commands,
-    imported_by,
-    imported_modules,
     is_entry_point,
     is_management_command,
     role_of,
+    says_scheduled,
     vendored_folders,
 )
 
@@ -322,6 +322,8 @@ def _review_text(path: str, source: str, detectors: frozenset[str]) -> FileRevie
     context = ModuleContext.build(path, source, tree)
     result.imports = imported_modules(context.import_statements, path)
     result.commands = _called_commands(tree, context) if "call_command" in source else ()
+    result.quoted = quoted_names(source)
+    result.scheduled = is_management_command(path) and says_scheduled(tree)
     try:
         result.raw = _run_detectors(tree, context, detectors)
     except RecursionError:
@@ -508,22 +510,48 @@ def _production_entry_points(
     results: list[FileReview], roles: dict[str, Role], folders: list[Path]
 ) -> set[str]:
     """Modules run as programs that are production code all the same: those production code
-    imports, and the management commands it or a deployment file under `folders` runs."""
+    imports, the management commands it or a deployment file under `folders` runs, and those
+    whose own help says a cron job or a daemon runs them."""
     production = [r for r in results if roles[r.path] == "production"]
     entry_points = [r.path for r in production if r.entry_point]
     commands = [r.path for r in production if is_management_command(r.path)]
     found: set[str] = set()
     if entry_points:
         imports = (name for r in production if not r.entry_point for name in r.imports)
-        packages = {
-            PurePath(r.path).parent for r in results if PurePath(r.path).name == "__init__.py"
-        }
-        found |= imported_by(entry_points, imports, packages)
+        found |= imported_by(entry_points, imports, _packages(results))
     if commands:
         run = {name for r in production if not _runs_as_program(r) for name in r.commands}
         run |= deployed_commands(folders)
         found.update(path for path in commands if command_name(path) in run)
+        found.update(r.path for r in production if r.scheduled)
     return found
+
+
+def _reached_by_hand_only(
+    results: list[FileReview], roles: dict[str, Role], in_production: set[str]
+) -> set[str]:
+    """Production modules that only the programs run by hand import, directly or not: the
+    management commands no deployment file runs and the files of script folders."""
+    by_hand = {
+        r.path
+        for r in results
+        if (roles[r.path] == "script" and PurePath(r.path).name not in _MAIN_MODULES)
+        or (is_management_command(r.path) and r.path not in in_production)
+    }
+    if not by_hand:
+        return set()
+    production = [r for r in results if roles[r.path] == "production" and r.path not in by_hand]
+    imports = {r.path: r.imports for r in [*production, *(r for r in results if r.path in by_hand)]}
+    quoted = (name for r in production for name in r.quoted)
+    return run_by_hand_only(imports, by_hand, quoted, _packages(results))
+
+
+# The application's own entry: it imports the application, which is not run by hand.
+_MAIN_MODULES = frozenset({"manage.py", "__main__.py"})
+
+
+def _packages(results: list[FileReview]) -> set[PurePath]:
+    return {PurePath(r.path).parent for r in results if PurePath(r.path).name == "__init__.py"}
 
 
 def _called_commands(tree: ast.Module, context: ModuleContext) -> tuple[str, ...]:
@@ -584,9 +612,12 @@ def _assemble(
     table = code_table()
     path_roles = {result.path: role_of(result.path, options.role_overrides) for result in results}
     in_production = _production_entry_points(results, path_roles, list(folders))
+    by_hand_only = _reached_by_hand_only(results, path_roles, in_production)
     for result in results:
         # A file bepro could not parse still gets ruff's findings: ruff parses what CPython does.
-        entry_point = _runs_as_program(result) and result.path not in in_production
+        entry_point = (
+            _runs_as_program(result) and result.path not in in_production
+        ) or result.path in by_hand_only
         role = role_of(result.path, options.role_overrides, entry_point)
         for raw in [*result.raw, *ruff_hits.get(result.path, [])]:
             rule = catalogue.rule(raw.rule_id)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import os
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path, PurePath
@@ -38,13 +37,14 @@ _MIGRATION_DIRS = frozenset({"migrations", "alembic", "migration", "revisions"})
 _MIGRATION_FILES = frozenset({"migrations.py"})
 # Django management commands are left out here: see is_management_command.
 # CI, editor, linter-rule and coding-agent folders hold developers' tools, never the application;
+# development/ holds a developer's setup (EvaP's localsettings template for its nix environment);
 # cli/ holds commands an operator runs (liberapay's maintainer scripts, warehouse's click group);
 # docker/, infra/ and tools/ hold container, deployment and maintenance helpers (a HEALTHCHECK
 # probe, a log viewer, a database converter).
 _SCRIPT_DIRS = frozenset(
-    {"scripts", "script", "bin", "cli", "dev", "devtools", "tools", "docker", "infra", ".github",
-     ".gitlab", ".circleci", ".buildkite", ".devcontainer", ".vscode", ".claude", ".cursor",
-     ".semgrep"}
+    {"scripts", "script", "bin", "cli", "dev", "development", "devtools", "tools", "docker", "infra",
+     ".github", ".gitlab", ".circleci", ".buildkite", ".devcontainer", ".vscode", ".claude",
+     ".cursor", ".semgrep"}
 )  # fmt: skip
 _SCRIPT_FILES = frozenset(
     {"manage.py", "noxfile.py", "fabfile.py", "__main__.py", "seed.py", "seeds.py"}
@@ -124,6 +124,28 @@ def is_management_command(path: str) -> bool:
     )
 
 
+# A command's docstring or help naming its scheduler: courtlistener's check_gemini_batch_status
+# ("Intended to be run periodically via cronjob or daemon"), its *_daemon commands.
+_SCHEDULED = re.compile(r"\b(?:cron(?:job|tab)?s?|periodically|daemon)\b", re.IGNORECASE)
+
+
+def says_scheduled(tree: ast.Module) -> bool:
+    """Whether a management command's docstrings or `help` text say a scheduler runs it."""
+    texts = [ast.get_docstring(tree) or ""]
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            texts.append(ast.get_docstring(node) or "")
+            texts += [
+                statement.value.value
+                for statement in node.body
+                if isinstance(statement, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "help" for t in statement.targets)
+                and isinstance(statement.value, ast.Constant)
+                and isinstance(statement.value.value, str)
+            ]
+    return any(_SCHEDULED.search(text) for text in texts)
+
+
 def command_name(path: str) -> str:
     """The name manage.py knows a management command by: its module's name."""
     return PurePath(path).stem
@@ -182,59 +204,6 @@ def _small_text(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
-
-
-_STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
-
-
-def imported_modules(imports: Iterable[ast.Import | ast.ImportFrom], path: str) -> tuple[str, ...]:
-    """The dotted names a module imports anywhere in it (`from a.b import c` gives a.b and
-    a.b.c: c may be a module), relative imports resolved against its path; the standard
-    library left out."""
-    package = PurePath(path).parent.parts
-    names: set[str] = set()
-    for node in imports:
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        else:
-            base = node.module or ""
-            if node.level:
-                anchor = package[: len(package) - node.level + 1]
-                base = ".".join([*anchor, base] if base else anchor)
-            names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
-    return tuple(sorted(name for name in names if name and name.partition(".")[0] not in _STDLIB))
-
-
-def imported_by(paths: Iterable[str], imports: Iterable[str], packages: set[PurePath]) -> set[str]:
-    """Those of `paths` that some name in `imports` refers to: `archivebox/machine/detect.py`
-    is imported as `archivebox.machine.detect` or `machine.detect` when those folders are
-    packages (hold an `__init__.py`), never as a bare `detect`, which could be any module."""
-    wanted = {name: path for path in paths for name in _dotted_names(path, packages)}
-    if not wanted:
-        return set()
-    found: set[str] = set()
-    for name in imports:
-        words = name.split(".")
-        for start in range(len(words) - 1):
-            path = wanted.get(".".join(words[start:]))
-            if path is not None:
-                found.add(path)
-    return found
-
-
-def _dotted_names(path: str, packages: set[PurePath]) -> list[str]:
-    """The names of two parts or more a module can be imported under, through its packages."""
-    module = PurePath(path)
-    parts = [] if module.stem == "__init__" else [module.stem]
-    folder = module.parent
-    names: list[str] = []
-    while folder in packages and folder.name:
-        parts.insert(0, folder.name)
-        if len(parts) > 1:
-            names.append(".".join(parts))
-        folder = folder.parent
-    return names
 
 
 def _imports_faker(statement: ast.stmt) -> bool:

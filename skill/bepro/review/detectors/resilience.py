@@ -602,6 +602,12 @@ _CACHE_TIMEOUT_OPTIONS = frozenset(
 )
 
 
+# A Redis on this host written into the entry itself (EvaP's and WhoCanIVoteFor's settings):
+# a deployment replaces the entry, while a name (mediacms' REDIS_LOCATION) is what its local
+# settings rebind to the real server, so a name keeps the finding.
+_LOOPBACK = re.compile(r"^(?:rediss?://(?:[^@/]*@)?(?:127\.0\.0\.1|localhost|\[::1\])\b|unix://)")
+
+
 @detector("cache-backend-without-timeout", "timeouts", nodes=(ast.Dict,))
 def cache_backend_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A Django `CACHES` entry on Redis with no socket timeout: redis-py waits forever, and the
@@ -624,6 +630,8 @@ def cache_backend_without_timeout(node: ast.AST, context: ModuleContext) -> Iter
     text = _location_text(location, context) if location is not None else ""
     if location is not None and (not text or "socket_timeout" in text or "?{}" in text):
         return  # a URL from a variable or with a query may carry ?socket_timeout=
+    if isinstance(location, ast.Constant) and _LOOPBACK.search(text):
+        return  # a development default: a deployment replaces the entry (a name it may rebind)
     yield Hit(
         node,
         f"the Redis cache backend ({backend.rpartition('.')[2]}) sets no socket timeout in "

@@ -1,0 +1,161 @@
+"""Which modules import which, within the reviewed tree: an entry point that production code
+imports is production code, and a module that only hand-run programs reach is not.
+
+A name resolves to a file through its packages (folders holding an `__init__.py`): the longest
+tail of two parts or more that names a module wins, and a one-word import names a module beside
+the importer (`import helpers` in a folder that holds helpers.py). What does not resolve is no
+edge, which can only keep a module in production: a module that nothing known imports is a root.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import PurePath
+
+_STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
+
+# Modules a framework loads by their name or folder, whoever else imports them: Django's apps,
+# models, views, URL confs, admin, signals and template tags, Celery's autodiscovered tasks,
+# WSGI/ASGI and settings modules named in deployment files, an application factory's app/main.
+_LOADED_BY_NAME = frozenset(
+    {"__init__", "admin", "api", "app", "application", "apps", "asgi", "celery", "conf", "config",
+     "consumers", "context_processors", "handlers", "hooks", "jobs", "main", "middleware",
+     "models", "receivers", "routes", "routing", "schema", "schemas", "serializers", "server",
+     "settings", "signals", "tasks", "urls", "views", "wsgi"}
+)  # fmt: skip
+_LOADED_BY_FOLDER = frozenset({"settings", "templatetags", "plugins", "tasks", "views", "models"})
+
+# A dotted name in quotes: a settings entry ("app.middleware.Audit"), a Celery task name, an
+# import_module() argument, an entry point ("app.wsgi:application").
+_QUOTED_NAME = re.compile(r"""["']([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?::[A-Za-z_]\w*)?["']""")
+
+
+def imported_modules(imports: Iterable[ast.Import | ast.ImportFrom], path: str) -> tuple[str, ...]:
+    """The dotted names a module imports anywhere in it (`from a.b import c` gives a.b and
+    a.b.c: c may be a module), relative imports resolved against its path; the standard
+    library left out."""
+    package = PurePath(path).parent.parts
+    names: set[str] = set()
+    for node in imports:
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        else:
+            base = node.module or ""
+            if node.level:
+                anchor = package[: len(package) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+    return tuple(sorted(name for name in names if name and name.partition(".")[0] not in _STDLIB))
+
+
+def quoted_names(source: str) -> tuple[str, ...]:
+    """The dotted names a module's source quotes, which may load a module by its name."""
+    if "." not in source:
+        return ()
+    return tuple(sorted(set(_QUOTED_NAME.findall(source))))
+
+
+def imported_by(paths: Iterable[str], imports: Iterable[str], packages: set[PurePath]) -> set[str]:
+    """Those of `paths` that some name in `imports` refers to: `archivebox/machine/detect.py`
+    is imported as `archivebox.machine.detect` or `machine.detect` when those folders are
+    packages (hold an `__init__.py`), never as a bare `detect`, which could be any module."""
+    names = _ModuleNames(paths, packages)
+    return {path for name in imports for path in names.resolve(name)}
+
+
+def run_by_hand_only(
+    imports: Mapping[str, Iterable[str]],
+    by_hand: set[str],
+    quoted: Iterable[str],
+    packages: set[PurePath],
+) -> set[str]:
+    """Modules of `imports` (path -> names it imports: production code and the programs run
+    by hand, tests left out) that programs run by hand reach and nothing else does: a helper
+    only the operators' management commands import, and what only it imports (fecfile's Cloud
+    Foundry API client, used to rotate credentials by hand). Roots are the modules that nothing
+    imports, those a framework loads by name, and those a `quoted` name in production code
+    names; what a root reaches, through any chain of imports, stays production code."""
+    names = _ModuleNames(imports, packages)
+    edges = {
+        path: {target for name in found for target in names.resolve(name, path)} - {path}
+        for path, found in imports.items()
+    }
+    imported: set[str] = {target for targets in edges.values() for target in targets}
+    named = {path for name in quoted for path in names.resolve_prefix(name)}
+    roots = [
+        path
+        for path in imports
+        if path not in by_hand and (path not in imported or path in named or _loaded_by_name(path))
+    ]
+    return _reached(by_hand, edges) - _reached(roots, edges) - by_hand
+
+
+def _loaded_by_name(path: str) -> bool:
+    module = PurePath(path)
+    return module.stem in _LOADED_BY_NAME or module.parent.name in _LOADED_BY_FOLDER
+
+
+def _reached(starts: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
+    seen = set(starts)
+    pending = list(seen)
+    while pending:
+        for target in edges.get(pending.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                pending.append(target)
+    return seen
+
+
+class _ModuleNames:
+    """The files of a tree by the dotted names they can be imported under."""
+
+    def __init__(self, paths: Iterable[str], packages: set[PurePath]) -> None:
+        self._paths: dict[str, set[str]] = defaultdict(set)
+        self._files: set[str] = set()
+        for path in paths:
+            self._files.add(path)
+            for name in _dotted_names(path, packages):
+                self._paths[name].add(path)
+
+    def resolve(self, name: str, importer: str | None = None) -> set[str]:
+        """The files `name` imports: its longest tail that names a module, or for a one-word
+        name read from `importer`, a module beside it."""
+        words = name.split(".")
+        if len(words) == 1:
+            if importer is None:
+                return set()
+            sibling = str(PurePath(importer).with_name(f"{name}.py"))
+            return {sibling} if sibling in self._files else set()
+        for start in range(len(words) - 1):
+            found = self._paths.get(".".join(words[start:]))
+            if found:
+                return found
+        return set()
+
+    def resolve_prefix(self, name: str) -> set[str]:
+        """The module a quoted name starts with ("app.tasks.send" names app/tasks.py)."""
+        words = name.split(".")
+        for end in range(len(words), 1, -1):
+            found = self._paths.get(".".join(words[:end]))
+            if found:
+                return found
+        return set()
+
+
+def _dotted_names(path: str, packages: set[PurePath]) -> list[str]:
+    """The names of two parts or more a module can be imported under, through its packages."""
+    module = PurePath(path)
+    parts = [] if module.stem == "__init__" else [module.stem]
+    folder = module.parent
+    names: list[str] = []
+    while folder in packages and folder.name:
+        parts.insert(0, folder.name)
+        if len(parts) > 1:
+            names.append(".".join(parts))
+        folder = folder.parent
+    return names
