@@ -550,8 +550,10 @@ def _reached_by_hand_only(
 _MAIN_MODULES = frozenset({"manage.py", "__main__.py"})
 
 
-def _packages(results: list[FileReview]) -> set[PurePath]:
-    return {PurePath(r.path).parent for r in results if PurePath(r.path).name == "__init__.py"}
+def _packages(results: list[FileReview]) -> set[str]:
+    """The folders that hold an `__init__.py`, `/`-separated (reach.py's form)."""
+    paths = (r.path.replace("\\", "/") for r in results)
+    return {path.rpartition("/")[0] for path in paths if path.endswith("/__init__.py")}
 
 
 def _called_commands(tree: ast.Module, context: ModuleContext) -> tuple[str, ...]:

@@ -60,10 +60,11 @@ def quoted_names(source: str) -> tuple[str, ...]:
     return tuple(sorted(set(_QUOTED_NAME.findall(source))))
 
 
-def imported_by(paths: Iterable[str], imports: Iterable[str], packages: set[PurePath]) -> set[str]:
+def imported_by(paths: Iterable[str], imports: Iterable[str], packages: set[str]) -> set[str]:
     """Those of `paths` that some name in `imports` refers to: `archivebox/machine/detect.py`
     is imported as `archivebox.machine.detect` or `machine.detect` when those folders are
-    packages (hold an `__init__.py`), never as a bare `detect`, which could be any module."""
+    packages (`packages`: the folders that hold an `__init__.py`, `/`-separated), never as a
+    bare `detect`, which could be any module."""
     names = _ModuleNames(paths, packages)
     return {path for name in imports for path in names.resolve(name)}
 
@@ -72,7 +73,7 @@ def run_by_hand_only(
     imports: Mapping[str, Iterable[str]],
     by_hand: set[str],
     quoted: Iterable[str],
-    packages: set[PurePath],
+    packages: set[str],
 ) -> set[str]:
     """Modules of `imports` (path -> names it imports: production code and the programs run
     by hand, tests left out) that programs run by hand reach and nothing else does: a helper
@@ -96,8 +97,9 @@ def run_by_hand_only(
 
 
 def _loaded_by_name(path: str) -> bool:
-    module = PurePath(path)
-    return module.stem in _LOADED_BY_NAME or module.parent.name in _LOADED_BY_FOLDER
+    folder, _, filename = path.replace("\\", "/").rpartition("/")
+    parent = folder.rpartition("/")[2]
+    return filename.removesuffix(".py") in _LOADED_BY_NAME or parent in _LOADED_BY_FOLDER
 
 
 def _reached(starts: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
@@ -114,28 +116,34 @@ def _reached(starts: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
 class _ModuleNames:
     """The files of a tree by the dotted names they can be imported under."""
 
-    def __init__(self, paths: Iterable[str], packages: set[PurePath]) -> None:
+    def __init__(self, paths: Iterable[str], packages: set[str]) -> None:
         self._paths: dict[str, set[str]] = defaultdict(set)
         self._files: set[str] = set()
+        self._resolved: dict[str, set[str]] = {}  # most names are imported by many files
+        self._stems: set[str] = set()
         for path in paths:
             self._files.add(path)
+            self._stems.add(path.replace("\\", "/").rpartition("/")[2].removesuffix(".py"))
             for name in _dotted_names(path, packages):
                 self._paths[name].add(path)
+                self._stems.add(name.rpartition(".")[2])  # a package's name
 
     def resolve(self, name: str, importer: str | None = None) -> set[str]:
         """The files `name` imports: its longest tail that names a module, or for a one-word
         name read from `importer`, a module beside it."""
         words = name.split(".")
         if len(words) == 1:
-            if importer is None:
+            if importer is None or name not in self._stems:
                 return set()
             sibling = str(PurePath(importer).with_name(f"{name}.py"))
             return {sibling} if sibling in self._files else set()
-        for start in range(len(words) - 1):
-            found = self._paths.get(".".join(words[start:]))
-            if found:
-                return found
-        return set()
+        if words[-1] not in self._stems:
+            return set()  # a tail ends with a module's or a package's own name
+        known = self._resolved.get(name)
+        if known is None:
+            tails = (self._paths.get(".".join(words[start:])) for start in range(len(words) - 1))
+            known = self._resolved[name] = next((found for found in tails if found), set())
+        return known
 
     def resolve_prefix(self, name: str) -> set[str]:
         """The module a quoted name starts with ("app.tasks.send" names app/tasks.py)."""
@@ -147,15 +155,18 @@ class _ModuleNames:
         return set()
 
 
-def _dotted_names(path: str, packages: set[PurePath]) -> list[str]:
-    """The names of two parts or more a module can be imported under, through its packages."""
-    module = PurePath(path)
-    parts = [] if module.stem == "__init__" else [module.stem]
-    folder = module.parent
+def _dotted_names(path: str, packages: set[str]) -> list[str]:
+    """The names of two parts or more a module can be imported under, through its packages
+    (folders as `/`-separated text: string splits, asked of every file)."""
+    folder, _, filename = path.replace("\\", "/").rpartition("/")
+    stem = filename.removesuffix(".py")
+    parts = [] if stem == "__init__" else [stem]
     names: list[str] = []
-    while folder in packages and folder.name:
-        parts.insert(0, folder.name)
+    while folder in packages:
+        folder, _, name = folder.rpartition("/")
+        if not name:
+            break
+        parts.insert(0, name)
         if len(parts) > 1:
             names.append(".".join(parts))
-        folder = folder.parent
     return names
