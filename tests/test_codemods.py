@@ -231,6 +231,32 @@ def test_django_mail_settings_get_an_email_timeout_in_the_block_that_sets_the_ho
     )
 
 
+def test_mozilla_django_oidc_settings_get_an_oidc_timeout_after_the_token_endpoint(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    after, report = fixed(
+        tmp_path,
+        catalogue,
+        """\
+        import os
+
+        INSTALLED_APPS = ["mozilla_django_oidc"]
+
+        if os.getenv("ENABLE_OIDC"):
+            OIDC_OP_TOKEN_ENDPOINT = os.getenv("OIDC_OP_TOKEN_ENDPOINT")
+            OIDC_RP_CLIENT_ID = os.getenv("OIDC_RP_CLIENT_ID")
+        """,
+    )
+    assert statuses(report) == {"bepro:oidc-login-without-timeout": "applied"}
+    assert after.endswith(
+        '    OIDC_OP_TOKEN_ENDPOINT = os.getenv("OIDC_OP_TOKEN_ENDPOINT")\n'
+        "    # Seconds the OIDC login waits on the provider (added by `bepro fix`): tune per"
+        " provider.\n"
+        "    OIDC_TIMEOUT = 10\n"
+        '    OIDC_RP_CLIENT_ID = os.getenv("OIDC_RP_CLIENT_ID")\n'
+    )
+
+
 def test_authlib_clients_get_a_default_timeout_where_they_are_built(
     tmp_path: Path, catalogue: Catalogue
 ) -> None:

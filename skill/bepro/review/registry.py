@@ -147,6 +147,7 @@ REWRITES: dict[str, Rewrite] = {
     "bepro:cache-fill-without-ttl": Rewrite("cache-ttl"),
     "bepro:smtp-without-timeout": Rewrite("mail-timeout"),
     "bepro:oauth-client-without-timeout": Rewrite("oauth-timeout"),
+    "bepro:oidc-login-without-timeout": Rewrite("oidc-timeout"),
 }
 
 # Codes outside the default selection, as ruff's preview rules are: `--preview`, or naming the

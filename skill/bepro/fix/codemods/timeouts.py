@@ -52,6 +52,11 @@ _MAIL = _Bound(
     "10",
     added("Seconds Django waits on the mail server", "per server"),
 )
+_OIDC = _Bound(
+    "OIDC_TIMEOUT",
+    "10",
+    added("Seconds the OIDC login waits on the provider", "per provider"),
+)
 _DB_CONNECT = _Bound(
     "DB_CONNECT_TIMEOUT_S", "10", added("Whole seconds a database connect may take")
 )
@@ -220,23 +225,36 @@ def wait_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | Non
 
 
 def mail_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
+    """`EMAIL_HOST = ...` -> followed by `EMAIL_TIMEOUT = 10`."""
+    return _setting_after(wrapper, finding, "EMAIL_HOST", _MAIL)
+
+
+def oidc_timeout(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
+    """`OIDC_OP_TOKEN_ENDPOINT = ...` -> followed by `OIDC_TIMEOUT = 10`."""
+    return _setting_after(wrapper, finding, "OIDC_OP_TOKEN_ENDPOINT", _OIDC)
+
+
+def _setting_after(
+    wrapper: MetadataWrapper, finding: Finding, anchor: str, setting: _Bound
+) -> cst.Module | None:
+    """The settings module with `setting` right after the assignment to `anchor` on the
+    finding's line, in whatever block holds it."""
     positions = wrapper.resolve(PositionProvider)
-    host = next(
+    assignment = m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name(anchor))])])
+    found = next(
         (
             node
             for node, where in positions.items()
             if isinstance(node, cst.SimpleStatementLine)
             and where.start.line == finding.line
-            and m.matches(
-                node, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name("EMAIL_HOST"))])])
-            )
+            and m.matches(node, assignment)
         ),
         None,
     )
-    if host is None:
+    if found is None:
         return None
-    setting = cst.parse_statement(f"# {_MAIL.comment}\n{_MAIL.name} = {_MAIL.value}\n")
-    updated = wrapper.module.visit(_InsertAfter(host, setting))
+    statement = cst.parse_statement(f"# {setting.comment}\n{setting.name} = {setting.value}\n")
+    updated = wrapper.module.visit(_InsertAfter(found, statement))
     assert isinstance(updated, cst.Module)  # noqa: S101 - a transformer keeps the module
     return updated
 
@@ -300,6 +318,7 @@ TRANSFORMS = {
     "add-timeout": add_timeout,
     "oauth-timeout": oauth_timeout,
     "mail-timeout": mail_timeout,
+    "oidc-timeout": oidc_timeout,
     "blocking-timeout": blocking_timeout,
     "enable-timeout": enable_timeout,
     "wait-timeout": wait_timeout,

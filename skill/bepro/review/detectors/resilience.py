@@ -1020,6 +1020,33 @@ def smtp_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]
     )
 
 
+_OIDC_TOKEN_ENDPOINT = re.compile(r"\bOIDC_OP_TOKEN_ENDPOINT\b")
+
+
+@detector("oidc-login-without-timeout", "timeouts", nodes=(ast.Module,))
+def oidc_login_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """Django settings for mozilla-django-oidc (`OIDC_OP_TOKEN_ENDPOINT`) with no `OIDC_TIMEOUT`:
+    the library passes that setting, None unless set, as the timeout of its token, userinfo,
+    JWKS and refresh requests, so a sign-in waits forever on an identity provider that stops
+    answering (EvaP's recall notes; linkding's, kitsune's and socorro's settings too)."""
+    assert isinstance(node, ast.Module)  # noqa: S101 - registered for ast.Module only
+    if (
+        not context.text_matches(_OIDC_TOKEN_ENDPOINT)
+        or "mozilla_django_oidc" not in context.source
+    ):
+        return
+    assignments = _settings_assignments(node)
+    endpoint = next((v for name, v, _ in assignments if name == "OIDC_OP_TOKEN_ENDPOINT"), None)
+    if endpoint is None or any(name == "OIDC_TIMEOUT" for name, _, _ in assignments):
+        return
+    yield Hit(
+        endpoint,
+        "mozilla-django-oidc signs users in with no OIDC_TIMEOUT: its token and userinfo "
+        "requests wait forever on an identity provider that stops answering, and the login "
+        "request hangs; set OIDC_TIMEOUT",
+    )
+
+
 def _django_settings(context: ModuleContext) -> bool:
     return "settings" in context.path.lower() or "INSTALLED_APPS" in context.source
 
