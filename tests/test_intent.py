@@ -59,6 +59,10 @@ REAL_HELDOUT_FLOOR = 0.38
         ("Have you considered RFC 7807 for our error responses?", "design"),
         ("Evaluate async SQLAlchemy for the persistence layer.", "design"),
         ("Move the query logic from the views into a services layer.", "refactor"),
+        ("Is it okay to open one httpx client per request in our FastAPI app?", "review"),
+        ("Take a look at our Celery settings before we ship them.", "review"),
+        ("Set a statement timeout on the reporting connection: queries pile up.", "fix"),
+        ("Disable the retry loop in the webhook handler: it sends every email twice.", "fix"),
     ],
 )
 def test_questions_get_the_action_a_principal_would_pick(

@@ -133,7 +133,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
             2.0: "feedback|what do you think|wrong here|is this the right way|is this how"
             "|look over|is this enough|is this sufficient|is this safe|sanity check|any concerns"
             "|am i missing|what am i missing|are we missing|thoughts on this|good idea",
-            1.5: "merge|look right|point out|would you change|findings|go through|nits",
+            1.5: "merge|look right|point out|would you change|you would change|findings"
+            "|go through|go over|take a look|good enough|is it okay|is it ok|nits",
             1.0: "colleague|this code|this handler",
         }
     ),
@@ -240,7 +241,7 @@ WEAK_VERBS = _verb_table(
         "plan": "stage sequence outline",
         "build": "create start",
         "implement": "support expose wire enable",
-        "fix": "correct",
+        "fix": "correct configure set increase raise bump pin remove disable",
         "optimize": "improve profile",
         "refactor": "replace convert",
         "debug": "explain trace",
