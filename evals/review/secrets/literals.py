@@ -17,6 +17,7 @@ DOCS_EXAMPLE_KEY = "AKIAIOSFODNN7EXAMPLE"
 DSN_TEMPLATE = "postgresql://{user}:{password}@{host}/app"
 LOCAL_DSN = "postgresql://app:app@localhost/app"
 PEM_MARKER = "-----BEGIN PRIVATE KEY-----"  # compared with, not a key
+LINK_PATTERN = r"\b(?:https?://(?:(?:\w+:)?\w+@)?)(?:[\w-]+\.)+[\w-]+"  # finds links in posts
 COMPOSE_DSN = "postgres://postgres:mozilla1234@127.0.0.1:5432/treeherder"  # docker-compose default
 SECRET_KEY_ID = os.environ.get("SIGNING_KEY_ID", "primary")
 TOKEN_URL = os.getenv("OAUTH_TOKEN_URL", "https://auth.internal/token")

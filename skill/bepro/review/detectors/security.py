@@ -453,7 +453,8 @@ _CREDENTIAL_SHAPES = re.compile(
     r"(?:AKIA|ASIA)[0-9A-Z]{16}\b"
     # a key's body, not the marker alone that code compares with (Mailu's PEM check)
     r"|-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----\s*(?:[A-Za-z0-9+/=]{16}|Proc-Type:)"
-    r"|://[^\s/:@{}<>$\[\]'\"]+:[^\s/@{}<>$*\[\]'\"]{3,}@[^\s/'\"]"
+    # (no backslash or parenthesis: that is a regular expression for URLs, takahe's URL_REGEX)
+    r"|://[^\s/:@{}<>$\[\]()\\'\"]+:[^\s/@{}<>$*\[\]()\\'\"]{3,}@[^\s/'\"]"
     r"|gh[pousr]_[A-Za-z0-9]{36}\b|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{16,}"
 )
 # A password for a server on this machine (`@localhost`, `@127.0.0.1`) is a developer default
