@@ -7,7 +7,8 @@ expected rule is in the top 3 of the ranking (and whose any expected rule is: la
 question's rules differently), and the share of expected rules the answer covers.
 
 bench/fresh-questions-*.jsonl (real questions gathered after the changes they measure, each set
-judged once) are reported apart, as fresh-<date>.
+judged once) are reported apart, as fresh-<date>; those that now rank rules by example
+(EXAMPLE_SETS) as examples-<date>, for the record only.
 
 python bench/questions_bench.py [--misses]
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from bepro.agent.ask import AskRequest, question_topic, retrieve
 from bepro.catalogue.load import load_catalogue
 from bepro.config import resolve_paths
-from bepro.evals.actions import half_of
+from bepro.evals.actions import EXAMPLE_SETS, half_of
 from bepro.retrieval.search import Retriever, SilentReporter
 
 Case = tuple[str, str, str, list[str], list[str]]  # set, question, action, acceptable, rules
@@ -57,7 +58,9 @@ def main() -> None:
     cases = _cases(paths.root / "evals" / "questions-real.jsonl", real=True)
     cases += _cases(paths.root / "evals" / "retrieval.jsonl", real=False)
     for fresh in sorted((paths.root / "bench").glob("fresh-questions-*.jsonl")):
-        name = "fresh-" + fresh.stem.removeprefix("fresh-questions-")
+        date = fresh.stem.removeprefix("fresh-questions-")
+        # a set that now teaches by example (bepro.evals.actions.EXAMPLE_SETS) measures nothing
+        name = ("examples-" if date in EXAMPLE_SETS else "fresh-") + date
         cases += [(name, *fields) for _, *fields in _cases(fresh, real=True)]
     totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0.0, 0, 0])
     for name, question, action, acceptable, expected in cases:
@@ -78,13 +81,13 @@ def main() -> None:
         if show_misses and not top3:
             print(f"miss {name}: {expected} got {ranked[:3]} | {question[:100]!r}")
     print(
-        f"{'set':<18}{'cases':>6}{'action':>8}{'lenient':>8}{'top3':>8}{'any3':>8}{'covered':>9}"
+        f"{'set':<22}{'cases':>6}{'action':>8}{'lenient':>8}{'top3':>8}{'any3':>8}{'covered':>9}"
         f"{'topic':>8}{'topic_ok':>10}"
     )
     for name, (count, right, fits, top, anywhere, covered, fired, apt) in sorted(totals.items()):
         figures = (right, fits, top, anywhere)
         print(
-            f"{name:<18}{count:>6}"
+            f"{name:<22}{count:>6}"
             + "".join(f"{value / count:>8.3f}" for value in figures)
             + f"{covered / count:>9.3f}{fired / count:>8.3f}{apt / max(fired, 1):>10.3f}"
         )

@@ -546,12 +546,11 @@ def test_a_quoted_sentence_points_at_where_it_is_printed_not_at_its_words(
                 out = len(been_seen)
         """
     )
+    asked_question = (
+        'The log says "Worker stopped polling after 42" and then nothing. Why does it stop?'
+    )
     asked = ask(
-        AskRequest(
-            'The log says "Worker stopped polling after 42" and then nothing. Why does it stop?',
-            action="debug",
-            context=code,
-        ),
+        AskRequest(asked_question, action="debug", context=code),
         catalogue,
         paths,
         retriever=retriever,
@@ -560,7 +559,18 @@ def test_a_quoted_sentence_points_at_where_it_is_printed_not_at_its_words(
     assert '10          log.error(f"Worker stopped polling after {job}")' in lines
     assert "been_seen" not in lines
     assert "out = " not in lines
-    assert "structured-logs" not in asked.rules
+    plain_call = code.replace(
+        'f"Worker stopped polling after {job}"', '"Worker stopped polling after %s", job'
+    )
+    without_finding = ask(
+        AskRequest(asked_question, action="debug", context=plain_call),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
+    assert [f.source for f in asked.findings or []] == ["ruff:G004"]
+    assert not without_finding.findings
+    assert asked.rules == without_finding.rules  # the preview finding took no rule of its own
 
 
 def test_a_function_named_points_at_its_findings_of_the_rules_the_question_makes_plausible(

@@ -10,7 +10,7 @@ from importlib import resources
 
 from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
-from bepro.evals.actions import half_of, rule_examples
+from bepro.evals.actions import EXAMPLE_SETS, half_of, rule_examples
 from bepro.retrieval.examples import EXAMPLES_FILE
 from bepro.retrieval.search import Retriever, RuleRanking, SilentReporter
 
@@ -62,9 +62,25 @@ def test_a_question_like_one_people_asked_before_ranks_the_rule_it_was_labelled_
     assert retriever.rank_rules(question).rules[0].rule_id == "supply-chain"
 
 
-def test_the_shipped_examples_are_the_dev_half_of_the_real_questions(catalogue: Catalogue) -> None:
+def test_the_shipped_examples_never_hold_a_question_that_measures_them(
+    catalogue: Catalogue,
+) -> None:
     """One source: bepro/data/rule-examples.json is what `python -m bepro.evals.actions` writes
-    from evals/, and never holds a held-out question."""
+    from the dev half and the retired fresh sets; no held-out question and no question of a
+    fresh set that still measures is in it."""
     shipped = json.loads((resources.files("bepro") / "data" / EXAMPLES_FILE).read_bytes())
-    assert shipped["examples"] == rule_examples(ROOT / "evals", catalogue)
-    assert {half_of(row["question"]) for row in shipped["examples"]} == {"dev"}
+    assert shipped["examples"] == rule_examples(ROOT, catalogue)
+    questions = {row["question"] for row in shipped["examples"]}
+    real = [json.loads(line) for line in (ROOT / "evals" / "questions-real.jsonl").open()]
+    assert (
+        not {row["question"] for row in real if half_of(row["question"]) == "heldout"} & questions
+    )
+    measuring = [
+        path
+        for path in (ROOT / "bench").glob("fresh-questions-*.jsonl")
+        if path.stem.removeprefix("fresh-questions-") not in EXAMPLE_SETS
+    ]
+    assert measuring, "a fresh set still measures the examples"
+    for path in measuring:
+        asked = {json.loads(line)["question"] for line in path.open() if line.strip()}
+        assert not asked & questions, path.name
