@@ -242,6 +242,33 @@ def test_modules_only_hand_run_commands_import_are_scripts(project: Path) -> Non
     assert roles["svc/devops/utils/cf_api.py"] == "script"
 
 
+def test_an_async_view_calling_a_blocking_helper_of_another_module_is_flagged(
+    project: Path,
+) -> None:
+    """umap's proxy view calls a URL check in utils.py that resolves the host on the event loop.
+    The finding follows the helper: the view's file is unchanged (its review comes from the
+    cache) when the helper stops blocking, and the finding is gone."""
+    helpers = project / "svc" / "urls.py"
+    helpers.write_text(
+        "import socket\n\n\ndef checked(url):\n    socket.getaddrinfo(url, 443)\n    return url\n",
+        encoding="utf-8",
+    )
+    (project / "svc" / "proxy.py").write_text(
+        "from svc.urls import checked\n\n\nasync def proxy(url):\n    return checked(url)\n",
+        encoding="utf-8",
+    )
+    (project / "svc" / "__init__.py").write_text("", encoding="utf-8")
+
+    def flagged() -> list[tuple[object, object]]:
+        found = _findings(_json(project, "--select", "bepro:blocking-helper-in-async"))
+        return [(f["path"], f["line"]) for f in found]
+
+    assert flagged() == [(str(Path("svc/proxy.py")), 5)]
+    assert flagged() == [(str(Path("svc/proxy.py")), 5)]  # warm: both files from the cache
+    helpers.write_text("def checked(url):\n    return url\n", encoding="utf-8")
+    assert flagged() == []
+
+
 def test_a_file_with_a_shebang_line_is_a_script(project: Path) -> None:
     """A plugin a monitoring agent runs (it kills the plugin after its own timeout)."""
     (project / "svc" / "munin_plugin.py").write_text(

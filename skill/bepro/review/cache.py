@@ -58,6 +58,11 @@ class FileReview:
     commands: tuple[str, ...] = ()  # the management commands it runs (call_command("name"))
     quoted: tuple[str, ...] = ()  # reach.quoted_names: may it load a module by name?
     scheduled: bool = False  # a management command whose help says cron or a daemon runs it
+    # detectors/blocking.py's facts joined across files: plain functions that block (name ->
+    # the blocking call), and async calls to imported functions (line, column, end line, name,
+    # the dotted name it was imported as)
+    blocking: dict[str, str] = field(default_factory=dict)
+    async_calls: tuple[tuple[int, int, int, str, str], ...] = ()
 
     def cacheable(self) -> bool:
         return self.issue is None or self.issue.kind in _STABLE_ISSUES
@@ -73,6 +78,8 @@ class FileReview:
             "commands": list(self.commands),
             "quoted": list(self.quoted),
             "scheduled": self.scheduled,
+            "blocking": self.blocking,
+            "async_calls": [list(call) for call in self.async_calls],
         }
 
     @classmethod
@@ -89,7 +96,14 @@ class FileReview:
             commands=tuple(str(name) for name in data.get("commands", ())),
             quoted=tuple(str(name) for name in data.get("quoted", ())),
             scheduled=bool(data.get("scheduled", False)),
+            blocking={str(k): str(v) for k, v in data.get("blocking", {}).items()},
+            async_calls=tuple(_async_call(call) for call in data.get("async_calls", ())),
         )
+
+
+def _async_call(fields: list[Any]) -> tuple[int, int, int, str, str]:
+    line, column, end_line, name, dotted = fields
+    return int(line), int(column), int(end_line), str(name), str(dotted)
 
 
 def _raw_fields(raw: RawFinding) -> tuple[str, str, int, int, int, str]:

@@ -20,10 +20,18 @@ from bepro.catalogue.model import Catalogue
 from bepro.review import ruff_adapter
 from bepro.review.cache import COUNTED, FileReview, ResultCache
 from bepro.review.context import ModuleContext
+from bepro.review.detectors.blocking import async_calls_to, blocking_definitions
 from bepro.review.finding import FileIssue, Finding, RawFinding, ReviewResult
 from bepro.review.globs import matches
 from bepro.review.modern_syntax import parse_module
-from bepro.review.reach import imported_by, imported_modules, quoted_names, run_by_hand_only
+from bepro.review.reach import (
+    functions_defined,
+    imported_by,
+    imported_modules,
+    imported_names,
+    quoted_names,
+    run_by_hand_only,
+)
 from bepro.review.registry import (
     REWRITES,
     CodeInfo,
@@ -324,6 +332,8 @@ def _review_text(path: str, source: str, detectors: frozenset[str]) -> FileRevie
     result.commands = _called_commands(tree, context) if "call_command" in source else ()
     result.quoted = quoted_names(source)
     result.scheduled = is_management_command(path) and says_scheduled(tree)
+    if f"bepro:{BLOCKING_HELPER}" in detectors:
+        _blocking_facts(result, context)
     try:
         result.raw = _run_detectors(tree, context, detectors)
     except RecursionError:
@@ -527,6 +537,47 @@ def _production_entry_points(
     return found
 
 
+BLOCKING_HELPER = "blocking-helper-in-async"
+
+
+def _blocking_facts(result: FileReview, context: ModuleContext) -> None:
+    """What `_blocking_imports` joins across files (see detectors/blocking.py)."""
+    result.blocking = blocking_definitions(context)
+    imported = imported_names(context.import_statements, result.path)
+    result.async_calls = tuple(
+        (call.lineno, call.col_offset, call.end_lineno or call.lineno, name, dotted)
+        for call, dotted in async_calls_to(imported, context)
+        if isinstance(call.func, ast.Name) and (name := call.func.id)
+    )
+
+
+def _blocking_imports(results: list[FileReview]) -> dict[str, list[RawFinding]]:
+    """blocking-helper-in-async across modules: an async function's call to a plain function
+    another reviewed module defines, which blocks."""
+    defined = {r.path: r.blocking for r in results if r.blocking}
+    calls = {
+        r.path: [(str(index), call[4]) for index, call in enumerate(r.async_calls)]
+        for r in results
+        if r.async_calls
+    }
+    if not defined or not calls:
+        return {}
+    rule_id = load_detectors()[BLOCKING_HELPER].rule_id
+    by_path = {r.path: r for r in results}
+    found: dict[str, list[RawFinding]] = {}
+    for path, hits in functions_defined(calls, defined, _packages(results)).items():
+        for key, module, blocking in hits:
+            line, column, end_line, name, _ = by_path[path].async_calls[int(key)]
+            message = (
+                f"`{name}()` blocks the event loop (it calls `{blocking}`, in "
+                f"{PurePath(module).name}): make it async, or run it with "
+                f"`await asyncio.to_thread({name}, ...)`"
+            )
+            raw = RawFinding(rule_id, f"bepro:{BLOCKING_HELPER}", line, column, end_line, message)
+            found.setdefault(path, []).append(raw)
+    return found
+
+
 def _reached_by_hand_only(
     results: list[FileReview], roles: dict[str, Role], in_production: set[str]
 ) -> set[str]:
@@ -615,13 +666,14 @@ def _assemble(
     path_roles = {result.path: role_of(result.path, options.role_overrides) for result in results}
     in_production = _production_entry_points(results, path_roles, list(folders))
     by_hand_only = _reached_by_hand_only(results, path_roles, in_production)
+    across = _blocking_imports(results)
     for result in results:
         # A file bepro could not parse still gets ruff's findings: ruff parses what CPython does.
         entry_point = (
             _runs_as_program(result) and result.path not in in_production
         ) or result.path in by_hand_only
         role = role_of(result.path, options.role_overrides, entry_point)
-        for raw in [*result.raw, *ruff_hits.get(result.path, [])]:
+        for raw in [*result.raw, *ruff_hits.get(result.path, []), *across.get(result.path, [])]:
             rule = catalogue.rule(raw.rule_id)
             info = table.get(raw.source)
             if rule is None or info is None:

@@ -44,13 +44,33 @@ def imported_modules(imports: Iterable[ast.Import | ast.ImportFrom], path: str) 
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         else:
-            base = node.module or ""
-            if node.level:
-                anchor = package[: len(package) - node.level + 1]
-                base = ".".join([*anchor, base] if base else anchor)
+            base = _from_module(node, package)
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
     return tuple(sorted(name for name in names if name and name.partition(".")[0] not in _STDLIB))
+
+
+def imported_names(imports: Iterable[ast.Import | ast.ImportFrom], path: str) -> dict[str, str]:
+    """The names `from m import f` binds, as the dotted name they stand for (`f` ->
+    `m.f`), relative imports resolved against the module's path; the standard library left
+    out."""
+    package = PurePath(path).parent.parts
+    bound: dict[str, str] = {}
+    for node in imports:
+        if isinstance(node, ast.ImportFrom):
+            base = _from_module(node, package)
+            if base and base.partition(".")[0] not in _STDLIB:
+                for alias in node.names:
+                    bound[alias.asname or alias.name] = f"{base}.{alias.name}"
+    return bound
+
+
+def _from_module(node: ast.ImportFrom, package: tuple[str, ...]) -> str:
+    base = node.module or ""
+    if node.level:
+        anchor = package[: len(package) - node.level + 1]
+        base = ".".join([*anchor, base] if base else anchor)
+    return base
 
 
 def quoted_names(source: str) -> tuple[str, ...]:
@@ -94,6 +114,27 @@ def run_by_hand_only(
         if path not in by_hand and (path not in imported or path in named or _loaded_by_name(path))
     ]
     return _reached(by_hand, edges) - _reached(roots, edges) - by_hand
+
+
+def functions_defined(
+    calls: Mapping[str, Iterable[tuple[str, str]]],
+    defined: Mapping[str, Mapping[str, str]],
+    packages: set[str],
+) -> dict[str, list[tuple[str, str, str]]]:
+    """For each file's calls (path -> (key, dotted name of a function another module defines)),
+    the ones whose function `defined` (path -> function name -> what it says of it) holds:
+    path -> [(key, the defining module's path, what `defined` says)]."""
+    names = _ModuleNames(defined, packages)
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    for path, wanted in calls.items():
+        for key, dotted in wanted:
+            module, _, function = dotted.rpartition(".")
+            for target in names.resolve(module, path) if module else ():
+                said = defined[target].get(function)
+                if said is not None and target != path:
+                    found.setdefault(path, []).append((key, target, said))
+                    break
+    return found
 
 
 def _loaded_by_name(path: str) -> bool:

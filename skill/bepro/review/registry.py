@@ -211,7 +211,10 @@ PREVIEW_CODES: frozenset[str] = frozenset(
         # 0 of 3 (yaml.load of the project's own schema files, an admin form's boot script),
         # retry-unbounded 0 of 4 (wait-for-the-database loops, a cron thread recording its own
         # status row each minute), blocking-helper-in-async 0 of 3 (one small file on an idle
-        # loop), handler-mutates-module-state 0 of 2 (an application single-process by design)
+        # loop), handler-mutates-module-state 0 of 2 (an application single-process by design);
+        # blocking-helper-in-async follows helpers into other modules since, 3 of 4 on the 100
+        # audited applications (khoj's speech and image helpers, umap's DNS check; openlibrary's
+        # updater awaits one call at a time), below the 0.90 bar
         "ruff:S307", "ruff:S506", "bepro:retry-unbounded", "bepro:blocking-helper-in-async",
         "bepro:handler-mutates-module-state",
         # 0 of 3 in production code (held-out round 10, mitxonline): a transaction held around

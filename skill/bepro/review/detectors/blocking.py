@@ -12,7 +12,7 @@ import ast
 import re
 from collections.abc import Iterator
 
-from bepro.review.context import ModuleContext
+from bepro.review.context import ModuleContext, keyword
 from bepro.review.detectors._scope import (
     AWS_CLIENT_FACTORIES,
     AWS_LOCAL_METHODS,
@@ -185,7 +185,9 @@ def _made_by(context: ModuleContext, receiver: ast.expr) -> str | None:
 _BLOCKING_CALLS = frozenset(
     {*(f"requests.{method}" for method in _HTTP_METHODS), "time.sleep",
      "urllib.request.urlopen", "subprocess.run", "subprocess.call", "subprocess.check_call",
-     "subprocess.check_output", "os.system", "socket.create_connection", *_SYNC_CONNECTS,
+     "subprocess.check_output", "os.system", "socket.create_connection", "socket.getaddrinfo",
+     "socket.gethostbyname", "socket.gethostbyname_ex", "smtplib.SMTP", "smtplib.SMTP_SSL",
+     *_SYNC_CONNECTS,
      *_CPU_HEAVY}
 )  # fmt: skip
 _ASYNC_DEF = re.compile(r"async\s+def\b")  # no leading \b: a literal prefix is searched fast
@@ -195,7 +197,8 @@ _ASYNC_DEF = re.compile(r"async\s+def\b")  # no leading \b: a literal prefix is 
 def blocking_helper_in_async(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """`async def` calling a plain function of the same module that blocks (an HTTP call with
     requests, `time.sleep`, a subprocess, a sync DB connect): ruff sees the blocking call only
-    where it is written, so one helper hides it, and the event loop stalls all the same."""
+    where it is written, so one helper hides it, and the event loop stalls all the same. A
+    helper another reviewed module defines is found by engine.py, from the facts below."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
     if not isinstance(node.func, ast.Name) or not context.text_matches(_ASYNC_DEF):
         return
@@ -230,6 +233,92 @@ def _first_blocking_call(function: ast.FunctionDef, context: ModuleContext) -> s
     for inner in body_nodes(function):
         if isinstance(inner, ast.Call):
             name = context.call_name(inner)
-            if name in _BLOCKING_CALLS:
+            if name in _BLOCKING_CALLS and not _cheap_derivation(name, inner):
                 return name
     return None
+
+
+# PBKDF2 at a few thousand rounds is a millisecond of CPU: a derived key, not a password hash
+# (lnbits' fake wallet key, 2048 rounds).
+_CHEAP_ROUNDS = 50_000
+
+
+def _cheap_derivation(name: str, call: ast.Call) -> bool:
+    if name != "hashlib.pbkdf2_hmac":
+        return False
+    given = keyword(call, "iterations")
+    rounds = call.args[3] if len(call.args) > 3 else given.value if given else None
+    return (
+        isinstance(rounds, ast.Constant)
+        and isinstance(rounds.value, int)
+        and rounds.value < _CHEAP_ROUNDS
+    )
+
+
+# ---------------------------------------------------------------- across modules
+# The facts engine.py joins across the files of a review (cached per file): the plain functions a
+# module defines that block, and the calls its async functions make to functions it imports. A
+# helper in utils.py called from an async view in views.py stalls the loop as surely as one in
+# the same module (umap's proxy view resolving a host name, khoj's text-to-speech call).
+
+# A source that holds none of these makes no blocking call a function could be flagged for.
+_MAY_BLOCK = re.compile(
+    r"requests\.|time\.sleep|sleep\(|urlopen|subprocess|os\.system|socket\.|connect\(|bcrypt|SMTP"
+    r"|pbkdf2|scrypt|argon2|get\(|post\("
+)
+
+
+def blocking_definitions(context: ModuleContext) -> dict[str, str]:
+    """Module-level plain `def`s that block, with the blocking call: directly (the same-module
+    check's helpers) or by calling another such `def` of the module."""
+    if not context.text_matches(_MAY_BLOCK):
+        return {}
+    found = dict(_blocking_helpers(context))
+    functions = [s for s in context.tree.body if isinstance(s, ast.FunctionDef)]
+    grew = bool(found)
+    while grew:
+        grew = False
+        for function in functions:
+            if function.name not in found:
+                via = _calls_one_of(function, found)
+                if via is not None:
+                    found[function.name] = found[via]
+                    grew = True
+    return found
+
+
+def _calls_one_of(function: ast.FunctionDef, names: dict[str, str]) -> str | None:
+    for inner in body_nodes(function):
+        if (
+            isinstance(inner, ast.Call)
+            and isinstance(inner.func, ast.Name)
+            and inner.func.id in names
+            and inner.func.id != function.name
+        ):
+            return inner.func.id
+    return None
+
+
+def async_calls_to(imported: dict[str, str], context: ModuleContext) -> list[tuple[ast.Call, str]]:
+    """Calls in `async def` bodies, not awaited, to a name in `imported` (a name -> the dotted
+    name it was imported as) that the module does not define itself."""
+    if not imported or not context.text_matches(_ASYNC_DEF):
+        return []
+    own = {s.name for s in context.tree.body if isinstance(s, ast.FunctionDef | ast.ClassDef)}
+    found: list[tuple[ast.Call, str]] = []
+    for function in ast.walk(context.tree):
+        if not isinstance(function, ast.AsyncFunctionDef):
+            continue
+        awaited = set()
+        for inner in body_nodes(function):
+            if isinstance(inner, ast.Await):
+                awaited.add(id(inner.value))
+            elif (
+                isinstance(inner, ast.Call)
+                and isinstance(inner.func, ast.Name)
+                and id(inner) not in awaited
+                and inner.func.id in imported
+                and inner.func.id not in own
+            ):
+                found.append((inner, imported[inner.func.id]))
+    return found
