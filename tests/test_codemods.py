@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from textwrap import dedent
 
+import pytest
+
 from bepro.catalogue.model import Catalogue
 from bepro.fix import codemods
 from bepro.fix.engine import FixReport, FixRequest, run_fix
@@ -206,55 +208,46 @@ def test_calls_on_the_session_a_helper_returns_get_a_timeout(
     assert "return _init_session().post(url, json=data, timeout=HTTP_TIMEOUT_S).json()" in after
 
 
-def test_django_mail_settings_get_an_email_timeout_in_the_block_that_sets_the_host(
-    tmp_path: Path, catalogue: Catalogue
+SETTINGS_BOUNDS = [
+    (
+        "smtp-without-timeout",
+        ("EMAIL_HOST", 'os.environ["EMAIL_HOST"]'),
+        ("EMAIL_PORT", "587"),
+        "# Seconds Django waits on the mail server (added by `bepro fix`): tune per server.\n"
+        "    EMAIL_TIMEOUT = 10",
+    ),
+    (
+        "oidc-login-without-timeout",
+        ("OIDC_OP_TOKEN_ENDPOINT", 'os.getenv("OIDC_OP_TOKEN_ENDPOINT")'),
+        ("OIDC_RP_CLIENT_ID", '"staff"'),
+        "# Seconds the OIDC login waits on the provider (added by `bepro fix`): tune per"
+        " provider.\n    OIDC_TIMEOUT = 10",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "anchor", "next_setting", "added"), SETTINGS_BOUNDS)
+def test_django_settings_get_their_timeout_right_after_the_setting_that_needs_it(
+    tmp_path: Path,
+    catalogue: Catalogue,
+    code: str,
+    anchor: tuple[str, str],
+    next_setting: tuple[str, str],
+    added: str,
 ) -> None:
-    after, report = fixed(
-        tmp_path,
-        catalogue,
-        """\
-        import os
-
-        INSTALLED_APPS = ["accounts"]
-
-        if os.environ.get("EMAIL_HOST"):
-            EMAIL_HOST = os.environ["EMAIL_HOST"]
-            EMAIL_PORT = 587
-        """,
+    """EMAIL_TIMEOUT after EMAIL_HOST, OIDC_TIMEOUT after the token endpoint, in the block
+    (here an `if`) that sets it."""
+    (name, value), (next_name, next_value) = anchor, next_setting
+    source = (
+        "import os\n\n"
+        'INSTALLED_APPS = ["accounts", "mozilla_django_oidc"]\n\n'
+        'if os.environ.get("CONFIGURED"):\n'
+        f"    {name} = {value}\n"
+        f"    {next_name} = {next_value}\n"
     )
-    assert statuses(report) == {"bepro:smtp-without-timeout": "applied"}
-    assert after.endswith(
-        '    EMAIL_HOST = os.environ["EMAIL_HOST"]\n'
-        "    # Seconds Django waits on the mail server (added by `bepro fix`): tune per server.\n"
-        "    EMAIL_TIMEOUT = 10\n"
-        "    EMAIL_PORT = 587\n"
-    )
-
-
-def test_mozilla_django_oidc_settings_get_an_oidc_timeout_after_the_token_endpoint(
-    tmp_path: Path, catalogue: Catalogue
-) -> None:
-    after, report = fixed(
-        tmp_path,
-        catalogue,
-        """\
-        import os
-
-        INSTALLED_APPS = ["mozilla_django_oidc"]
-
-        if os.getenv("ENABLE_OIDC"):
-            OIDC_OP_TOKEN_ENDPOINT = os.getenv("OIDC_OP_TOKEN_ENDPOINT")
-            OIDC_RP_CLIENT_ID = os.getenv("OIDC_RP_CLIENT_ID")
-        """,
-    )
-    assert statuses(report) == {"bepro:oidc-login-without-timeout": "applied"}
-    assert after.endswith(
-        '    OIDC_OP_TOKEN_ENDPOINT = os.getenv("OIDC_OP_TOKEN_ENDPOINT")\n'
-        "    # Seconds the OIDC login waits on the provider (added by `bepro fix`): tune per"
-        " provider.\n"
-        "    OIDC_TIMEOUT = 10\n"
-        '    OIDC_RP_CLIENT_ID = os.getenv("OIDC_RP_CLIENT_ID")\n'
-    )
+    after, report = fixed(tmp_path, catalogue, source)
+    assert statuses(report) == {f"bepro:{code}": "applied"}
+    assert after.endswith(f"    {name} = {value}\n    {added}\n    {next_name} = {next_value}\n")
 
 
 def test_authlib_clients_get_a_default_timeout_where_they_are_built(
