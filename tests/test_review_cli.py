@@ -269,6 +269,25 @@ def test_an_async_view_calling_a_blocking_helper_of_another_module_is_flagged(
     assert flagged() == []
 
 
+def test_a_project_template_whose_pyproject_ruff_cannot_parse_does_not_stop_the_review(
+    project: Path,
+) -> None:
+    """richie ships a cookiecutter template with Jinja in its pyproject.toml: ruff stops at it,
+    so bepro runs ruff without configuration files and says which file it could not read."""
+    template = project / "svc" / "template" / "{{cookiecutter.name}}"
+    template.mkdir(parents=True)
+    (template / "pyproject.toml").write_text(
+        '[project]\nname = "{{ cookiecutter.name }}"\n{% if cookiecutter.db %}db = 1{% endif %}\n',
+        encoding="utf-8",
+    )
+    result = invoke_bepro("review", "svc", "--format", "json", cwd=project)
+    assert result.returncode == 1, result.stderr
+    codes = {f["source"] for f in json.loads(result.stdout)["findings"]}
+    assert "ruff:S113" in codes
+    assert "ruff cannot parse" in result.stderr
+    assert "{{cookiecutter.name}}" in result.stderr
+
+
 def test_a_file_with_a_shebang_line_is_a_script(project: Path) -> None:
     """A plugin a monitoring agent runs (it kills the plugin after its own timeout)."""
     (project / "svc" / "munin_plugin.py").write_text(

@@ -1,5 +1,6 @@
 """django-configurations settings: the web process prints mail to the console, but the mail
-worker sends through an SMTP backend, and nothing sets EMAIL_TIMEOUT."""
+worker sends through an SMTP backend, and nothing sets EMAIL_TIMEOUT. Production's Redis cache
+has no socket timeout; the test run's (a Sentinel next to the CI job) is not production's."""
 
 from configurations import Configuration, values
 
@@ -15,3 +16,21 @@ class Base(Configuration):
 
 class Dev(Base):
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+
+class Test(Base):
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "mymaster/redis-sentinel:26379/0",
+        },
+    }
+
+
+class Production(Base):
+    CACHES = {
+        "default": {  # expect: timeouts
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://cache.internal:6379/0",
+        },
+    }

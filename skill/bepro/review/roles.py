@@ -36,7 +36,7 @@ _MIGRATION_DIRS = frozenset({"migrations", "alembic", "migration", "revisions"})
 # One module of ordered migration functions (lnbits and its extensions: `async def m001_...`).
 _MIGRATION_FILES = frozenset({"migrations.py"})
 # Django management commands are left out here: see is_management_command.
-# CI, editor, linter-rule and coding-agent folders hold developers' tools, never the application;
+# CI, editor, linter-rule (gitlint/, .semgrep/) and coding-agent folders hold developers' tools;
 # development/ holds a developer's setup (EvaP's localsettings template for its nix environment);
 # cli/ holds commands an operator runs (liberapay's maintainer scripts, warehouse's click group);
 # docker/, infra/ and tools/ hold container, deployment and maintenance helpers (a HEALTHCHECK
@@ -44,7 +44,7 @@ _MIGRATION_FILES = frozenset({"migrations.py"})
 _SCRIPT_DIRS = frozenset(
     {"scripts", "script", "bin", "cli", "dev", "development", "devtools", "tools", "docker", "infra",
      ".github", ".gitlab", ".circleci", ".buildkite", ".devcontainer", ".vscode", ".claude",
-     ".cursor", ".semgrep"}
+     ".cursor", ".semgrep", "gitlint"}
 )  # fmt: skip
 _SCRIPT_FILES = frozenset(
     {"manage.py", "noxfile.py", "fabfile.py", "__main__.py", "seed.py", "seeds.py"}

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import subprocess
 import tomllib
 from collections.abc import Iterable
@@ -61,10 +62,8 @@ def list_files(targets: Iterable[Path]) -> list[Path]:
     on the command line is kept (as ruff does) unless the project's configuration excludes it."""
     targets = list(targets)
     names = [str(target) for target in targets]
-    completed = subprocess.run(  # noqa: S603 - a fixed argv to the ruff binary, no shell
-        [ruff_binary(), "check", "--show-files", "--force-exclude", "--no-cache", *names],
-        capture_output=True, text=True, timeout=RUFF_TIMEOUT_S, check=False,
-    )  # fmt: skip
+    listing = [ruff_binary(), "check", "--show-files", "--force-exclude", "--no-cache", *names]
+    completed = _ruff(listing, None)
     if completed.returncode not in (0, 1) and not completed.stdout:
         raise RuffUnavailableError(
             f"ruff could not list the files (exit {completed.returncode}): "
@@ -215,10 +214,36 @@ def _parsed_toml(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _execute(command: list[str], stdin: str | None) -> list[dict[str, Any]]:
-    completed = subprocess.run(  # noqa: S603 - a fixed argv to the ruff binary, no shell
+# ruff stops at the first configuration file it cannot parse anywhere under the targets: a
+# project template's pyproject.toml with Jinja in it (richie's cookiecutter) stopped a review.
+_UNREADABLE_CONFIG = re.compile(r"Failed to parse (.+?\.toml)")
+_WARNED: set[str] = set()
+
+
+def _ruff(command: list[str], stdin: str | None) -> subprocess.CompletedProcess[str]:
+    """Run ruff; where a configuration file under the targets cannot be parsed, run it again
+    with no configuration files (`--isolated`), and say so."""
+    completed = _run_ruff(command, stdin)
+    broken = _UNREADABLE_CONFIG.search(completed.stderr) if completed.returncode > 1 else None
+    if broken is None:
+        return completed
+    if broken.group(1) not in _WARNED:
+        _WARNED.add(broken.group(1))
+        log.warning(
+            "ruff cannot parse %s; ruff runs without the project's configuration files",
+            broken.group(1),
+        )
+    return _run_ruff([*command[:2], "--isolated", *command[2:]], stdin)
+
+
+def _run_ruff(command: list[str], stdin: str | None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - a fixed argv to the ruff binary, no shell
         command, input=stdin, capture_output=True, text=True, timeout=RUFF_TIMEOUT_S, check=False
     )
+
+
+def _execute(command: list[str], stdin: str | None) -> list[dict[str, Any]]:
+    completed = _ruff(command, stdin)
     if completed.returncode != 0:
         raise RuffUnavailableError(
             f"ruff failed (exit {completed.returncode}): {completed.stderr.strip()[:200]}",

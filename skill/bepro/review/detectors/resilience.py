@@ -615,7 +615,7 @@ def cache_backend_without_timeout(node: ast.AST, context: ModuleContext) -> Iter
     every worker thread. In the default selection: on 21 audited checkouts it finds 3 settings
     (recipes, peeringdb, mediacms), each judged worth fixing (bench/audit/), and nothing else."""
     assert isinstance(node, ast.Dict)  # noqa: S101 - registered for ast.Dict only
-    if not context.text_matches(_REDIS_CACHE):
+    if not context.text_matches(_REDIS_CACHE) or _in_development_configuration(context):
         return
     entries = _literal_entries(node)
     backend = string_parts(entries["BACKEND"]) if "BACKEND" in entries else ""
@@ -636,6 +636,20 @@ def cache_backend_without_timeout(node: ast.AST, context: ModuleContext) -> Iter
         node,
         f"the Redis cache backend ({backend.rpartition('.')[2]}) sets no socket timeout in "
         "OPTIONS: redis-py waits forever, and every request that reads the cache hangs with it",
+    )
+
+
+# django-configurations' classes for a developer's machine or the test run (richie's `Test`,
+# which CI selects; its Production class builds the cache from the environment).
+_DEVELOPMENT_CLASS = re.compile(
+    r"(?:dev|devel|development|local|test|tests|testing|ci|continuousintegration)", re.IGNORECASE
+)
+
+
+def _in_development_configuration(context: ModuleContext) -> bool:
+    return any(
+        isinstance(node, ast.ClassDef) and _DEVELOPMENT_CLASS.fullmatch(node.name) is not None
+        for node in context.stack
     )
 
 
