@@ -288,6 +288,29 @@ def test_a_project_template_whose_pyproject_ruff_cannot_parse_does_not_stop_the_
     assert "{{cookiecutter.name}}" in result.stderr
 
 
+def test_roles_are_judged_from_inside_the_project_not_from_the_folders_above_it(
+    tmp_path: Path,
+) -> None:
+    """An application under ~/dev, reviewed by its absolute path, is not a developer's tool;
+    a checkout named `docs` (it holds a pyproject.toml) is not documentation; its own tests/
+    and docs/ folders still are what they say."""
+    home = tmp_path / "dev"
+    for app in ("shop", "docs"):
+        (home / app / "api").mkdir(parents=True)
+        (home / app / "api" / "views.py").write_text(SERVICE, encoding="utf-8")
+        (home / app / "tests").mkdir()
+        (home / app / "tests" / "helpers.py").write_text(SERVICE, encoding="utf-8")
+    (home / "docs" / "pyproject.toml").write_text("[project]\nname = 'docs'\n", encoding="utf-8")
+    (home / "docs" / "docs").mkdir()
+    (home / "docs" / "docs" / "snippet.py").write_text(SERVICE, encoding="utf-8")
+    for app in ("shop", "docs"):
+        result = invoke_bepro("review", str(home / app), "--format", "json", cwd=tmp_path)
+        paths = {
+            Path(f["path"]).relative_to(home / app) for f in json.loads(result.stdout)["findings"]
+        }
+        assert paths == {Path("api/views.py")}, app
+
+
 def test_a_file_with_a_shebang_line_is_a_script(project: Path) -> None:
     """A plugin a monitoring agent runs (it kills the plugin after its own timeout)."""
     (project / "svc" / "munin_plugin.py").write_text(

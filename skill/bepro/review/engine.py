@@ -48,6 +48,7 @@ from bepro.review.roles import (
     deployed_commands,
     is_entry_point,
     is_management_command,
+    project_root,
     role_of,
     says_scheduled,
     vendored_folders,
@@ -83,6 +84,20 @@ class ReviewOptions:
     exclude: tuple[str, ...] = ()
     use_ruff: bool = True
     all_roles: bool = False  # report tests, migrations, scripts, examples and vendored code too
+    roots: tuple[str, ...] = ()  # the targets' project folders (roles.project_root), deepest first
+
+    def role(self, path: str, entry_point: bool = False) -> Role:
+        """The file's role (roles.role_of), its path judged from inside its project."""
+        return role_of(path, self.role_overrides, entry_point, self._within_project(path))
+
+    def _within_project(self, path: str) -> str | None:
+        if not self.roots:
+            return None
+        absolute = os.path.abspath(path)
+        for root in self.roots:
+            if absolute.startswith(root.rstrip(os.sep) + os.sep):
+                return absolute[len(root.rstrip(os.sep)) + 1 :]
+        return None
 
     def wants(self, info: CodeInfo, priority: int, path: str, role: Role) -> bool:
         enabled = info.default if self.enabled is None else info.source in self.enabled
@@ -148,7 +163,8 @@ def review_files(
     not analysed: nothing found in them would be reported."""
     files = collect_files(targets, options.exclude)
     names = [str(path) for path in files]
-    options = _with_vendored_roles(options, names)
+    roots = sorted({project_root(target) for target in targets}, key=len, reverse=True)
+    options = _with_vendored_roles(replace(options, roots=tuple(roots)), names)
     silent = _silent_roles(options)
     analysed = [name for name in names if not _in_silent_role(name, options, silent)]
     ruff_known, ruff_todo = _ruff_cached(analysed, cache) if options.use_ruff else ({}, [])
@@ -231,7 +247,7 @@ def _silent_roles(options: ReviewOptions) -> frozenset[Role]:
 def _in_silent_role(path: str, options: ReviewOptions, silent: frozenset[Role]) -> bool:
     """Whether the file's role is silent whatever its code says (a production file run as a
     program is a script: that takes the parse to know)."""
-    role = role_of(path, options.role_overrides)
+    role = options.role(path)
     return role in silent and (role != "production" or "script" in silent)
 
 
@@ -663,7 +679,7 @@ def _assemble(
     texts = _LineTexts(sources or {})
     issues = [result.issue for result in results if result.issue is not None]
     table = code_table()
-    path_roles = {result.path: role_of(result.path, options.role_overrides) for result in results}
+    path_roles = {result.path: options.role(result.path) for result in results}
     in_production = _production_entry_points(results, path_roles, list(folders))
     by_hand_only = _reached_by_hand_only(results, path_roles, in_production)
     across = _blocking_imports(results)
@@ -672,7 +688,7 @@ def _assemble(
         entry_point = (
             _runs_as_program(result) and result.path not in in_production
         ) or result.path in by_hand_only
-        role = role_of(result.path, options.role_overrides, entry_point)
+        role = options.role(result.path, entry_point)
         for raw in [*result.raw, *ruff_hits.get(result.path, []), *across.get(result.path, [])]:
             rule = catalogue.rule(raw.rule_id)
             info = table.get(raw.source)

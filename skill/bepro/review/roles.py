@@ -78,18 +78,39 @@ _EXAMPLE_PREFIX = "example_"
 
 
 def role_of(
-    path: str, overrides: Mapping[str, Role] | None = None, entry_point: bool = False
+    path: str,
+    overrides: Mapping[str, Role] | None = None,
+    entry_point: bool = False,
+    within: str | None = None,
 ) -> Role:
-    """The role of a file: the first matching override glob, else what its path says; a module
-    run as a program (an `if __name__ == "__main__":` block) that its path calls production is
-    a script, the way one-off tools and CLIs are written (the caller passes entry_point=False
-    for one that production code imports: the application's own app.py or a helper with a
-    debugging main block)."""
+    """The role of a file: the first matching override glob, else what its path inside its
+    project (`within`, see project_root; the path itself when not given) says; a module run as a
+    program (an `if __name__ == "__main__":` block) that its path calls production is a script,
+    the way one-off tools and CLIs are written (the caller passes entry_point=False for one that
+    production code imports: the application's own app.py or a helper with a debugging main
+    block)."""
     for pattern, role in (overrides or {}).items():
         if matches(path, pattern):
             return role
-    role = _role_from_path(path)
+    role = _role_from_path(within or path)
     return "script" if role == "production" and entry_point else role
+
+
+# What marks a project's top folder: the folders above it say nothing of its files' roles.
+_PROJECT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")
+
+
+def project_root(target: Path) -> str:
+    """The absolute folder a reviewed target's roles are judged from: the nearest one at or
+    above it that holds a project marker (a checkout named `docs`, reviewed by that name, is an
+    application, not documentation), else the folder holding the target, so its own name still
+    counts (`bepro review /home/me/dev/app` is not a developer tool for being under `dev/`)."""
+    absolute = Path(os.path.abspath(target))
+    folder = absolute if absolute.is_dir() else absolute.parent
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).exists() for marker in _PROJECT_MARKERS):
+            return str(candidate)
+    return str(folder.parent)
 
 
 def is_entry_point(tree: ast.Module, source: str = "") -> bool:
