@@ -1,5 +1,6 @@
 """Which modules import which, within the reviewed tree: an entry point that production code
-imports is production code, and a module that only hand-run programs reach is not.
+imports is production code, a module that only hand-run programs reach is not, and a function
+an async view imports from another module can be looked up where it is defined.
 
 A name resolves to a file through its packages (folders holding an `__init__.py`): the longest
 tail of two parts or more that names a module wins, and a one-word import names a module beside
