@@ -14,24 +14,15 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
-from pathlib import Path, PurePath
+from pathlib import Path
 
 from bepro.catalogue.model import Catalogue
-from bepro.review import ruff_adapter
+from bepro.review import across, ruff_adapter
 from bepro.review.cache import COUNTED, FileReview, ResultCache
 from bepro.review.context import ModuleContext
-from bepro.review.detectors.blocking import async_calls_to, blocking_definitions
 from bepro.review.finding import FileIssue, Finding, RawFinding, ReviewResult
 from bepro.review.globs import matches
 from bepro.review.modern_syntax import parse_module
-from bepro.review.reach import (
-    functions_defined,
-    imported_by,
-    imported_modules,
-    imported_names,
-    quoted_names,
-    run_by_hand_only,
-)
 from bepro.review.registry import (
     REWRITES,
     CodeInfo,
@@ -44,13 +35,8 @@ from bepro.review.registry import (
 from bepro.review.roles import (
     ROLES,
     Role,
-    command_name,
-    deployed_commands,
-    is_entry_point,
-    is_management_command,
     project_root,
     role_of,
-    says_scheduled,
     vendored_folders,
 )
 
@@ -342,14 +328,8 @@ def _review_text(path: str, source: str, detectors: frozenset[str]) -> FileRevie
         message = f"cannot parse: {getattr(exc, 'msg', None) or exc}{where}"
         result.issue = FileIssue(path=path, kind="parse-error", message=message)
         return result
-    result.entry_point = is_entry_point(tree, source)
     context = ModuleContext.build(path, source, tree)
-    result.imports = imported_modules(context.import_statements, path)
-    result.commands = _called_commands(tree, context) if "call_command" in source else ()
-    result.quoted = quoted_names(source)
-    result.scheduled = is_management_command(path) and says_scheduled(tree)
-    if f"bepro:{BLOCKING_HELPER}" in detectors:
-        _blocking_facts(result, context)
+    across.record_facts(result, tree, context, detectors)
     try:
         result.raw = _run_detectors(tree, context, detectors)
     except RecursionError:
@@ -532,116 +512,6 @@ class _LineTexts:
         return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
-def _production_entry_points(
-    results: list[FileReview], roles: dict[str, Role], folders: list[Path]
-) -> set[str]:
-    """Modules run as programs that are production code all the same: those production code
-    imports, the management commands it or a deployment file under `folders` runs, and those
-    whose own help says a cron job or a daemon runs them."""
-    production = [r for r in results if roles[r.path] == "production"]
-    entry_points = [r.path for r in production if r.entry_point]
-    commands = [r.path for r in production if is_management_command(r.path)]
-    found: set[str] = set()
-    if entry_points:
-        imports = (name for r in production if not r.entry_point for name in r.imports)
-        found |= imported_by(entry_points, imports, _packages(results))
-    if commands:
-        run = {name for r in production if not _runs_as_program(r) for name in r.commands}
-        run |= deployed_commands(folders)
-        found.update(path for path in commands if command_name(path) in run)
-        found.update(r.path for r in production if r.scheduled)
-    return found
-
-
-BLOCKING_HELPER = "blocking-helper-in-async"
-
-
-def _blocking_facts(result: FileReview, context: ModuleContext) -> None:
-    """What `_blocking_imports` joins across files (see detectors/blocking.py)."""
-    result.blocking = blocking_definitions(context)
-    imported = imported_names(context.import_statements, result.path)
-    result.async_calls = tuple(
-        (call.lineno, call.col_offset, call.end_lineno or call.lineno, name, dotted)
-        for call, dotted in async_calls_to(imported, context)
-        if isinstance(call.func, ast.Name) and (name := call.func.id)
-    )
-
-
-def _blocking_imports(results: list[FileReview]) -> dict[str, list[RawFinding]]:
-    """blocking-helper-in-async across modules: an async function's call to a plain function
-    another reviewed module defines, which blocks."""
-    defined = {r.path: r.blocking for r in results if r.blocking}
-    calls = {
-        r.path: [(str(index), call[4]) for index, call in enumerate(r.async_calls)]
-        for r in results
-        if r.async_calls
-    }
-    if not defined or not calls:
-        return {}
-    rule_id = load_detectors()[BLOCKING_HELPER].rule_id
-    by_path = {r.path: r for r in results}
-    found: dict[str, list[RawFinding]] = {}
-    for path, hits in functions_defined(calls, defined, _packages(results)).items():
-        for key, module, blocking in hits:
-            line, column, end_line, name, _ = by_path[path].async_calls[int(key)]
-            message = (
-                f"`{name}()` blocks the event loop (it calls `{blocking}`, in "
-                f"{PurePath(module).name}): make it async, or run it with "
-                f"`await asyncio.to_thread({name}, ...)`"
-            )
-            raw = RawFinding(rule_id, f"bepro:{BLOCKING_HELPER}", line, column, end_line, message)
-            found.setdefault(path, []).append(raw)
-    return found
-
-
-def _reached_by_hand_only(
-    results: list[FileReview], roles: dict[str, Role], in_production: set[str]
-) -> set[str]:
-    """Production modules that only the programs run by hand import, directly or not: the
-    management commands no deployment file runs and the files of script folders."""
-    by_hand = {
-        r.path
-        for r in results
-        if (roles[r.path] == "script" and PurePath(r.path).name not in _MAIN_MODULES)
-        or (is_management_command(r.path) and r.path not in in_production)
-    }
-    if not by_hand:
-        return set()
-    production = [r for r in results if roles[r.path] == "production" and r.path not in by_hand]
-    imports = {r.path: r.imports for r in [*production, *(r for r in results if r.path in by_hand)]}
-    quoted = (name for r in production for name in r.quoted)
-    return run_by_hand_only(imports, by_hand, quoted, _packages(results))
-
-
-# The application's own entry: it imports the application, which is not run by hand.
-_MAIN_MODULES = frozenset({"manage.py", "__main__.py"})
-
-
-def _packages(results: list[FileReview]) -> set[str]:
-    """The folders that hold an `__init__.py`, `/`-separated (reach.py's form)."""
-    paths = (r.path.replace("\\", "/") for r in results)
-    return {path.rpartition("/")[0] for path in paths if path.endswith("/__init__.py")}
-
-
-def _called_commands(tree: ast.Module, context: ModuleContext) -> tuple[str, ...]:
-    """The management commands a module runs itself: `call_command("name", ...)` (a Celery task
-    running an import daily)."""
-    names = {
-        first.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and callee_name(node, context.aliases) == "call_command"
-        and node.args
-        and isinstance(first := node.args[0], ast.Constant)
-        and isinstance(first.value, str)
-    }
-    return tuple(sorted(names))
-
-
-def _runs_as_program(result: FileReview) -> bool:
-    return result.entry_point or is_management_command(result.path)
-
-
 BINARY_SNIFF_BYTES = 8192
 
 
@@ -679,17 +549,12 @@ def _assemble(
     texts = _LineTexts(sources or {})
     issues = [result.issue for result in results if result.issue is not None]
     table = code_table()
-    path_roles = {result.path: options.role(result.path) for result in results}
-    in_production = _production_entry_points(results, path_roles, list(folders))
-    by_hand_only = _reached_by_hand_only(results, path_roles, in_production)
-    across = _blocking_imports(results)
+    joined = across.join(results, {r.path: options.role(r.path) for r in results}, folders)
     for result in results:
         # A file bepro could not parse still gets ruff's findings: ruff parses what CPython does.
-        entry_point = (
-            _runs_as_program(result) and result.path not in in_production
-        ) or result.path in by_hand_only
-        role = options.role(result.path, entry_point)
-        for raw in [*result.raw, *ruff_hits.get(result.path, []), *across.get(result.path, [])]:
+        role = options.role(result.path, joined.run_by_hand(result))
+        spanning = joined.findings.get(result.path, [])
+        for raw in [*result.raw, *ruff_hits.get(result.path, []), *spanning]:
             rule = catalogue.rule(raw.rule_id)
             info = table.get(raw.source)
             if rule is None or info is None:

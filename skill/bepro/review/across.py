@@ -1,0 +1,186 @@
+"""What no single file tells: joins over every file's review.
+
+A file's review records facts about it (what it imports, the commands it runs, the dotted names
+it quotes, the functions it defines that block, the calls its async functions make to imported
+functions); the review cache keeps them with it. Joined over the whole tree they decide which
+programs are production code after all, which production modules only hand-run programs
+reach, and the findings that span two modules (an async view calling another module's blocking
+helper). The joins run on every review, cached files included, so a change to one file
+reaches the findings of the files that depend on it.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+from bepro.review.cache import FileReview
+from bepro.review.context import ModuleContext
+from bepro.review.detectors.blocking import async_calls_to, blocking_definitions
+from bepro.review.finding import RawFinding
+from bepro.review.reach import (
+    functions_defined,
+    imported_by,
+    imported_modules,
+    imported_names,
+    quoted_names,
+    run_by_hand_only,
+)
+from bepro.review.registry import callee_name, load_detectors
+from bepro.review.roles import (
+    Role,
+    command_name,
+    deployed_commands,
+    is_entry_point,
+    is_management_command,
+    says_scheduled,
+)
+
+BLOCKING_HELPER = "blocking-helper-in-async"
+
+
+def record_facts(
+    result: FileReview, tree: ast.Module, context: ModuleContext, detectors: frozenset[str]
+) -> None:
+    """The facts of one file the joins read (blocking ones only when that code is selected)."""
+    source, path = context.source, result.path
+    result.entry_point = is_entry_point(tree, source)
+    result.imports = imported_modules(context.import_statements, path)
+    result.commands = _called_commands(tree, context) if "call_command" in source else ()
+    result.quoted = quoted_names(source)
+    result.scheduled = is_management_command(path) and says_scheduled(tree)
+    if f"bepro:{BLOCKING_HELPER}" in detectors:
+        _blocking_facts(result, context)
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What the joins decided for one review."""
+
+    in_production: set[str] = field(default_factory=set)  # programs that are production code
+    by_hand_only: set[str] = field(default_factory=set)  # modules only hand-run programs reach
+    findings: dict[str, list[RawFinding]] = field(default_factory=dict)  # across modules
+
+    def run_by_hand(self, result: FileReview) -> bool:
+        """Whether the file is a script whatever its path says (roles.role_of's entry_point)."""
+        runs = _runs_as_program(result) and result.path not in self.in_production
+        return runs or result.path in self.by_hand_only
+
+
+def join(results: list[FileReview], roles: dict[str, Role], folders: Iterable[Path]) -> Joined:
+    """The joins over a review's files (`roles`: each file's role by its path)."""
+    in_production = _production_entry_points(results, roles, list(folders))
+    return Joined(
+        in_production,
+        _reached_by_hand_only(results, roles, in_production),
+        _blocking_imports(results),
+    )
+
+
+def _production_entry_points(
+    results: list[FileReview], roles: dict[str, Role], folders: list[Path]
+) -> set[str]:
+    """Modules run as programs that are production code all the same: those production code
+    imports, the management commands it or a deployment file under `folders` runs, and those
+    whose own help says a cron job or a daemon runs them."""
+    production = [r for r in results if roles[r.path] == "production"]
+    entry_points = [r.path for r in production if r.entry_point]
+    commands = [r.path for r in production if is_management_command(r.path)]
+    found: set[str] = set()
+    if entry_points:
+        imports = (name for r in production if not r.entry_point for name in r.imports)
+        found |= imported_by(entry_points, imports, _packages(results))
+    if commands:
+        run = {name for r in production if not _runs_as_program(r) for name in r.commands}
+        run |= deployed_commands(folders)
+        found.update(path for path in commands if command_name(path) in run)
+        found.update(r.path for r in production if r.scheduled)
+    return found
+
+
+def _blocking_facts(result: FileReview, context: ModuleContext) -> None:
+    """What `_blocking_imports` joins across files (see detectors/blocking.py)."""
+    result.blocking = blocking_definitions(context)
+    imported = imported_names(context.import_statements, result.path)
+    result.async_calls = tuple(
+        (call.lineno, call.col_offset, call.end_lineno or call.lineno, name, dotted)
+        for call, dotted in async_calls_to(imported, context)
+        if isinstance(call.func, ast.Name) and (name := call.func.id)
+    )
+
+
+def _blocking_imports(results: list[FileReview]) -> dict[str, list[RawFinding]]:
+    """blocking-helper-in-async across modules: an async function's call to a plain function
+    another reviewed module defines, which blocks."""
+    defined = {r.path: r.blocking for r in results if r.blocking}
+    calls = {
+        r.path: [(str(index), call[4]) for index, call in enumerate(r.async_calls)]
+        for r in results
+        if r.async_calls
+    }
+    if not defined or not calls:
+        return {}
+    rule_id = load_detectors()[BLOCKING_HELPER].rule_id
+    by_path = {r.path: r for r in results}
+    found: dict[str, list[RawFinding]] = {}
+    for path, hits in functions_defined(calls, defined, _packages(results)).items():
+        for key, module, blocking in hits:
+            line, column, end_line, name, _ = by_path[path].async_calls[int(key)]
+            message = (
+                f"`{name}()` blocks the event loop (it calls `{blocking}`, in "
+                f"{PurePath(module).name}): make it async, or run it with "
+                f"`await asyncio.to_thread({name}, ...)`"
+            )
+            raw = RawFinding(rule_id, f"bepro:{BLOCKING_HELPER}", line, column, end_line, message)
+            found.setdefault(path, []).append(raw)
+    return found
+
+
+def _reached_by_hand_only(
+    results: list[FileReview], roles: dict[str, Role], in_production: set[str]
+) -> set[str]:
+    """Production modules that only the programs run by hand import, directly or not: the
+    management commands no deployment file runs and the files of script folders."""
+    by_hand = {
+        r.path
+        for r in results
+        if (roles[r.path] == "script" and PurePath(r.path).name not in _MAIN_MODULES)
+        or (is_management_command(r.path) and r.path not in in_production)
+    }
+    if not by_hand:
+        return set()
+    production = [r for r in results if roles[r.path] == "production" and r.path not in by_hand]
+    imports = {r.path: r.imports for r in [*production, *(r for r in results if r.path in by_hand)]}
+    quoted = (name for r in production for name in r.quoted)
+    return run_by_hand_only(imports, by_hand, quoted, _packages(results))
+
+
+# The application's own entry: it imports the application, which is not run by hand.
+_MAIN_MODULES = frozenset({"manage.py", "__main__.py"})
+
+
+def _packages(results: list[FileReview]) -> set[str]:
+    """The folders that hold an `__init__.py`, `/`-separated (reach.py's form)."""
+    paths = (r.path.replace("\\", "/") for r in results)
+    return {path.rpartition("/")[0] for path in paths if path.endswith("/__init__.py")}
+
+
+def _called_commands(tree: ast.Module, context: ModuleContext) -> tuple[str, ...]:
+    """The management commands a module runs itself: `call_command("name", ...)` (a Celery task
+    running an import daily)."""
+    names = {
+        first.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and callee_name(node, context.aliases) == "call_command"
+        and node.args
+        and isinstance(first := node.args[0], ast.Constant)
+        and isinstance(first.value, str)
+    }
+    return tuple(sorted(names))
+
+
+def _runs_as_program(result: FileReview) -> bool:
+    return result.entry_point or is_management_command(result.path)
