@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bepro.catalogue.model import Catalogue
 from bepro.config import Paths
 from bepro.retrieval.search import Retriever
@@ -42,3 +44,15 @@ def test_the_gallery_shows_one_current_answer_per_action(
         assert shape(shown[entry.action]) == shape(answer(pack, entry)), (
             f"the README's {entry.action} answer is stale: python -m tests.readme_gallery --write"
         )
+
+
+def test_the_count_of_rewrites_is_the_table_of_rewrites() -> None:
+    """The Fixing code section counts the rewrites `bepro fix` has: REWRITES, not a memory."""
+    from bepro.review.registry import REWRITES
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"rewrite (\d+) detector codes \((\d+) safe, (\d+) unsafe\)", text)
+    assert found is not None
+    safe = sum(1 for rewrite in REWRITES.values() if rewrite.safe)
+    counts = (len(REWRITES), safe, len(REWRITES) - safe)
+    assert tuple(int(number) for number in found.groups()) == counts
