@@ -27,3 +27,19 @@ def forwarded_send(method: str, url: str, **options: object) -> requests.Respons
 
 def setting(name: str) -> object:
     return getattr(requests.adapters, name)
+
+
+def publish(action: str, url: str, payload: dict[str, str]) -> None:
+    """An event sent with the verb its action names (udata's resource analyser)."""
+    if action == "created":
+        send_event = requests.post
+    elif action == "deleted":
+        send_event = requests.delete
+    else:
+        send_event = session.put
+    send_event(url, json=payload).raise_for_status()  # expect: timeouts
+
+
+def bounded_publish(url: str, payload: dict[str, str]) -> None:
+    send_event = requests.post
+    send_event(url, json=payload, timeout=HTTP_TIMEOUT_S).raise_for_status()

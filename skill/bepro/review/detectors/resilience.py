@@ -290,20 +290,58 @@ def _oauthlib_session(receiver: ast.expr, context: ModuleContext) -> bool:
     return made_by is None or made_by in _OAUTHLIB_SESSIONS
 
 
-@detector("request-by-name-without-timeout", "timeouts", nodes=(ast.Call,), callees={"getattr"})
+_REQUEST_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
+
+
+@detector(
+    "request-by-name-without-timeout",
+    "timeouts",
+    nodes=(ast.Call, ast.Assign),
+    callees={"getattr"},
+)
 def request_by_name_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
-    """A requests function or Session method picked by name and called without timeout=
-    (`getattr(requests, method)(url)`): one helper behind every outbound call of an application
-    (Tautulli's notifiers, IntelOwl's generic analyzer), which ruff's S113 does not see."""
+    """A requests function or Session method picked by name, or bound to a name, and called
+    without timeout= (`getattr(requests, method)(url)`, `method = requests.post` then
+    `method(url)`): one helper behind every outbound call of an application (Tautulli's
+    notifiers, IntelOwl's generic analyzer, udata's resource events), which ruff's S113 does not
+    see."""
     if not context.imports_any(_REQUESTS_ROOT):
         return
-    assert isinstance(node, ast.Call)  # noqa: S101 - the detector asks for calls
+    if isinstance(node, ast.Assign):
+        yield from _bound_verb_calls(node, context)
+        return
+    assert isinstance(node, ast.Call)  # noqa: S101 - the detector asks for calls and assignments
     if len(node.args) < 2 or not _requests_client(node.args[0], context):
         return
     for call in _calls_of(node, context):
         if not keyword(call, "timeout") and not _splat_may_carry(call, "timeout", context):
             client = ast.unparse(node.args[0])
             yield Hit(call, f"a `{client}` method picked by getattr has no timeout=: {_HANGS}")
+
+
+def _bound_verb_calls(node: ast.Assign, context: ModuleContext) -> Iterator[Hit]:
+    """Calls, in the enclosing function, of a name bound here to `requests.<verb>` (or a
+    Session's), without timeout=."""
+    verb = node.value
+    if not (
+        isinstance(verb, ast.Attribute)
+        and verb.attr in _REQUEST_VERBS
+        and _requests_client(verb.value, context)
+    ):
+        return
+    names = {target.id for target in node.targets if isinstance(target, ast.Name)}
+    for call in walk(context.enclosing_function() or context.tree):
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id in names
+            and not keyword(call, "timeout")
+            and not _splat_may_carry(call, "timeout", context)
+        ):
+            name = call.func.id
+            yield Hit(
+                call, f"`{name}` holds a requests function, called without timeout=: {_HANGS}"
+            )
 
 
 def _requests_client(expr: ast.expr, context: ModuleContext) -> bool:
