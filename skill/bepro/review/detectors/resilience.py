@@ -305,10 +305,11 @@ def request_by_name_without_timeout(node: ast.AST, context: ModuleContext) -> It
     `method(url)`): one helper behind every outbound call of an application (Tautulli's
     notifiers, IntelOwl's generic analyzer, udata's resource events), which ruff's S113 does not
     see."""
-    if not context.imports_any(_REQUESTS_ROOT):
-        return
     if isinstance(node, ast.Assign):
-        yield from _bound_verb_calls(node, context)
+        if isinstance(node.value, ast.Attribute) and context.imports_any(_REQUESTS_ROOT):
+            yield from _bound_verb_calls(node, context)
+        return
+    if not context.imports_any(_REQUESTS_ROOT):
         return
     assert isinstance(node, ast.Call)  # noqa: S101 - the detector asks for calls and assignments
     if len(node.args) < 2 or not _requests_client(node.args[0], context):
