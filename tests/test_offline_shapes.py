@@ -121,6 +121,13 @@ def test_rules_the_code_breaks_lead_and_the_total_stays_at_six(catalogue: Catalo
     assert select_rules(ranking, "plan", catalogue, broken) == broken[:6]
 
 
+def test_a_narrow_answer_to_a_question_takes_its_three_best_rules(catalogue: Catalogue) -> None:
+    """Whatever the gap between their scores; an answer about code keeps to what it found."""
+    ranking = _ranking(catalogue, ("timeouts", 1.0), ("retries", 0.5), ("idempotency", 0.3))
+    assert select_rules(ranking, "debug", catalogue) == ["timeouts", "retries", "idempotency"]
+    assert select_rules(ranking, "fix", catalogue, ["secrets"]) == ["secrets", "timeouts"]
+
+
 def test_optimize_always_measures_first(catalogue: Catalogue) -> None:
     ranking = _ranking(catalogue, ("cache", 1.0), ("batching", 0.9), ("pooling", 0.85))
     assert select_rules(ranking, "optimize", catalogue) == ["cache", "batching", "profiling"]
