@@ -72,16 +72,17 @@ class Joined:
 
 def join(results: list[FileReview], roles: dict[str, Role], folders: Iterable[Path]) -> Joined:
     """The joins over a review's files (`roles`: each file's role by its path)."""
-    in_production = _production_entry_points(results, roles, list(folders))
+    packages = _packages(results)
+    in_production = _production_entry_points(results, roles, list(folders), packages)
     return Joined(
         in_production,
-        _reached_by_hand_only(results, roles, in_production),
-        _blocking_imports(results),
+        _reached_by_hand_only(results, roles, in_production, packages),
+        _blocking_imports(results, packages),
     )
 
 
 def _production_entry_points(
-    results: list[FileReview], roles: dict[str, Role], folders: list[Path]
+    results: list[FileReview], roles: dict[str, Role], folders: list[Path], packages: set[str]
 ) -> set[str]:
     """Modules run as programs that are production code all the same: those production code
     imports, the management commands it or a deployment file under `folders` runs, and those
@@ -92,7 +93,7 @@ def _production_entry_points(
     found: set[str] = set()
     if entry_points:
         imports = (name for r in production if not r.entry_point for name in r.imports)
-        found |= imported_by(entry_points, imports, _packages(results))
+        found |= imported_by(entry_points, imports, packages)
     if commands:
         run = {name for r in production if not _runs_as_program(r) for name in r.commands}
         run |= deployed_commands(folders)
@@ -112,7 +113,7 @@ def _blocking_facts(result: FileReview, context: ModuleContext) -> None:
     )
 
 
-def _blocking_imports(results: list[FileReview]) -> dict[str, list[RawFinding]]:
+def _blocking_imports(results: list[FileReview], packages: set[str]) -> dict[str, list[RawFinding]]:
     """blocking-helper-in-async across modules: an async function's call to a plain function
     another reviewed module defines, which blocks."""
     defined = {r.path: r.blocking for r in results if r.blocking}
@@ -126,7 +127,7 @@ def _blocking_imports(results: list[FileReview]) -> dict[str, list[RawFinding]]:
     rule_id = load_detectors()[BLOCKING_HELPER].rule_id
     by_path = {r.path: r for r in results}
     found: dict[str, list[RawFinding]] = {}
-    for path, hits in functions_defined(calls, defined, _packages(results)).items():
+    for path, hits in functions_defined(calls, defined, packages).items():
         for key, module, blocking in hits:
             line, column, end_line, name, _ = by_path[path].async_calls[int(key)]
             message = (
@@ -140,7 +141,7 @@ def _blocking_imports(results: list[FileReview]) -> dict[str, list[RawFinding]]:
 
 
 def _reached_by_hand_only(
-    results: list[FileReview], roles: dict[str, Role], in_production: set[str]
+    results: list[FileReview], roles: dict[str, Role], in_production: set[str], packages: set[str]
 ) -> set[str]:
     """Production modules that only the programs run by hand import, directly or not: the
     management commands no deployment file runs and the files of script folders."""
@@ -155,7 +156,7 @@ def _reached_by_hand_only(
     production = [r for r in results if roles[r.path] == "production" and r.path not in by_hand]
     imports = {r.path: r.imports for r in [*production, *(r for r in results if r.path in by_hand)]}
     quoted = (name for r in production for name in r.quoted)
-    return run_by_hand_only(imports, by_hand, quoted, _packages(results))
+    return run_by_hand_only(imports, by_hand, quoted, packages)
 
 
 # The application's own entry: it imports the application, which is not run by hand.
