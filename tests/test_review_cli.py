@@ -165,17 +165,25 @@ def test_management_commands_are_scripts_unless_the_code_or_a_deployment_runs_th
     project: Path,
 ) -> None:
     """A backfill run by hand is a script; a command a Celery task runs with call_command, one
-    the production uwsgi.ini starts and one whose help says cron runs it are the application.
-    A command only a developer's compose file runs, and a development settings module, stay
-    out."""
+    the production uwsgi.ini starts, one an AWS CDK stack schedules through a wrapper script and
+    one whose help says cron runs it are the application. A command only a developer's compose
+    file runs, one a module merely mentions, and a development settings module, stay out."""
     commands = project / "svc" / "management" / "commands"
     commands.mkdir(parents=True)
-    for name in ("backfill", "import_daily", "sendalerts", "seed_demo", "import_people"):
+    names = ("backfill", "import_daily", "sendalerts", "seed_demo", "import_people", "snoop")
+    for name in names:
         (commands / f"{name}.py").write_text(SERVICE, encoding="utf-8")
     (project / "svc" / "tasks.py").write_text(
         "from django.core import management\n\n\n"
         "def nightly():\n    management.call_command('import_daily', verbosity=0)\n",
         encoding="utf-8",
+    )
+    (project / "svc" / "stack.py").write_text(  # EveryElection's scheduled jobs
+        'JOBS = [("snoop", "cron(30 * * * ? *)", "output-on-error manage-py-command snoop")]\n',
+        encoding="utf-8",
+    )
+    (project / "svc" / "notes.py").write_text(  # a mention, not a schedule
+        'HELP = "run manage.py backfill once after an upgrade"\n', encoding="utf-8"
     )
     (project / "docker").mkdir()
     (project / "docker" / "uwsgi.ini").write_text(
@@ -200,6 +208,7 @@ def test_management_commands_are_scripts_unless_the_code_or_a_deployment_runs_th
         "svc/management/commands/import_people.py",
         "svc/management/commands/poll_batches.py",
         "svc/management/commands/sendalerts.py",
+        "svc/management/commands/snoop.py",
         "svc/settings/production.py",
     }
 

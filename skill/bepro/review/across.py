@@ -31,6 +31,7 @@ from bepro.review.reach import (
 )
 from bepro.review.registry import load_detectors
 from bepro.review.roles import (
+    RUNS_COMMAND,
     Role,
     command_name,
     deployed_commands,
@@ -49,7 +50,7 @@ def record_facts(
     source, path = context.source, result.path
     result.entry_point = is_entry_point(tree, source)
     result.imports = imported_modules(context.import_statements, path)
-    result.commands = _called_commands(source) if "call_command" in source else ()
+    result.commands = _called_commands(source)
     result.quoted = quoted_names(source)
     result.scheduled = is_management_command(path) and says_scheduled(tree)
     if f"bepro:{BLOCKING_HELPER}" in detectors:
@@ -174,9 +175,17 @@ def _packages(results: list[FileReview]) -> set[str]:
 _CALLS_COMMAND = re.compile(r"""\bcall_command\(\s*["']([A-Za-z_][\w-]*)["']""")
 
 
+# A module that schedules programs: an AWS CDK or Pulumi stack's `cron(30 * * * ? *)`.
+_SCHEDULES = re.compile(r"\b(?:cron|schedule)", re.IGNORECASE)
+
+
 def _called_commands(source: str) -> tuple[str, ...]:
-    """The management commands a module runs itself (a Celery task running an import daily)."""
-    return tuple(sorted(set(_CALLS_COMMAND.findall(source))))
+    """The management commands a module runs itself (a Celery task running an import daily) or
+    schedules (EveryElection's CDK stack runs `manage-py-command snoop` hourly)."""
+    names = set(_CALLS_COMMAND.findall(source)) if "call_command" in source else set()
+    if "manage" in source and _SCHEDULES.search(source):
+        names.update(a or b for a, b in RUNS_COMMAND.findall(source))
+    return tuple(sorted(names))
 
 
 def _runs_as_program(result: FileReview) -> bool:

@@ -181,10 +181,11 @@ _DEPLOY_FILE = re.compile(
 # A developer's or CI's copy of them: docker-compose.dev.yml, setup-local.sh, Ctl/local/.
 _DEV_ONLY = re.compile(r"(^|[._-])(dev|devel|development|local|test|tests|testing|ci)([._-]|$)")
 _NOT_DEPLOYMENT_DIRS = _TEST_DIRS | _EXAMPLE_DIRS | {"node_modules", "site-packages", "venv"}
-# `manage.py name`, or a scheduled event that names the command for a handler that calls
-# call_command (WhoCanIVoteFor's SAM template: `Input: '{"command": "import_people"}'`).
-_RUNS_COMMAND = re.compile(
-    r"(?:manage\.py|django-admin)\s+([A-Za-z_][\w-]*)"
+# `manage.py name` (or a wrapper named after it: EveryElection's `manage-py-command snoop`), or
+# a scheduled event that names the command for a handler that calls call_command
+# (WhoCanIVoteFor's SAM template: `Input: '{"command": "import_people"}'`).
+RUNS_COMMAND = re.compile(
+    r"(?:manage[.-]py[\w-]*|django-admin)\s+([A-Za-z_][\w-]*)"
     r"|[\"']command[\"']\s*:\s*[\"']([A-Za-z_][\w-]*)[\"']"
 )
 _DEPLOY_FILE_MOST_BYTES = 256 * 1024
@@ -205,7 +206,7 @@ def deployed_commands(folders: Iterable[Path]) -> frozenset[str]:
             for name in files:
                 if _DEPLOY_FILE.fullmatch(name) and not _DEV_ONLY.search(name.lower()):
                     text = _small_text(Path(directory, name))
-                    names.update(a or b for a, b in _RUNS_COMMAND.findall(text))
+                    names.update(a or b for a, b in RUNS_COMMAND.findall(text))
     return frozenset(names)
 
 

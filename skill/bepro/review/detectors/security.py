@@ -951,3 +951,49 @@ def text_log_format(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
             "logs go out as plain text lines: configure a JSON formatter (structlog, "
             "python-json-logger) so every field can be queried",
         )
+
+
+_HMAC_MAKERS = frozenset({"hmac.new", "hmac.HMAC", "hmac.digest"})
+# A value that holds a signature or MAC: `signature`, `expected_sig`, `computed_hmac`, `mac`.
+_SIGNATURE_WORDS = frozenset({"signature", "sig", "hmac", "mac", "digest"})
+
+
+@detector("signature-compared-with-equals", "crypto", nodes=FUNCTIONS)
+def signature_compared_with_equals(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`if this_signature != signature:` in a function that computes an HMAC: `==` stops at the
+    first differing byte, so the time it takes tells a caller how much of a forged signature is
+    right (open-humans' Discourse SSO, mitxonline's Mailgun webhook, a Zoom webhook). Neither
+    ruff nor bandit checks it; `hmac.compare_digest` takes the same time whatever matches."""
+    assert isinstance(node, FUNCTIONS)  # noqa: S101 - registered for functions only
+    if not context.imports_any(frozenset({"hmac"})):
+        return
+    nodes = list(body_nodes(node))
+    calls = (n for n in nodes if isinstance(n, ast.Call))
+    if not any(context.call_name(call) in _HMAC_MAKERS for call in calls):
+        return
+    for compare in nodes:
+        if (
+            isinstance(compare, ast.Compare)
+            and len(compare.ops) == 1
+            and isinstance(compare.ops[0], ast.Eq | ast.NotEq)
+            and not any(
+                isinstance(side, ast.Constant) for side in (compare.left, *compare.comparators)
+            )
+            and any(_holds_signature(side) for side in (compare.left, *compare.comparators))
+        ):
+            yield Hit(
+                compare,
+                "a signature is compared with `==`: the comparison ends at the first differing "
+                "byte, so its timing leaks how much of a forged signature is right; compare with "
+                "`hmac.compare_digest(expected, received)`",
+            )
+
+
+def _holds_signature(value: ast.expr) -> bool:
+    """A name, attribute or item whose last name says it holds a signature, or a digest call."""
+    if isinstance(value, ast.Call):
+        return isinstance(value.func, ast.Attribute) and value.func.attr in {"digest", "hexdigest"}
+    if isinstance(value, ast.Subscript):
+        value = value.value
+    name = last_name(value)
+    return name is not None and not _SIGNATURE_WORDS.isdisjoint(name_parts(name))
