@@ -266,7 +266,15 @@ def write_action_model(root: Path) -> Path:
 # Fresh sets of real questions (bench/fresh-questions-*.jsonl) that have measured their round and
 # now teach by example: with them, the held-out half's first rule came into the top 3 for 0.835
 # (0.827 without), any of its rules for 0.950 (0.935). The newer sets keep measuring.
-EXAMPLE_SETS = ("2026-12-06", "2026-12-06b", "2026-12-07", "2026-12-07b")
+EXAMPLE_SETS = (
+    "2026-12-06",
+    "2026-12-06b",
+    "2026-12-07",
+    "2026-12-07b",
+    "2026-12-07c",
+    "2026-12-07d",
+    "2026-12-07e",
+)
 
 
 def rule_examples(root: Path, catalogue: Catalogue) -> list[dict[str, object]]:
