@@ -167,7 +167,7 @@ def test_management_commands_are_scripts_unless_the_code_or_a_deployment_runs_th
     """A backfill run by hand is a script; a command a Celery task runs with call_command, one
     the production uwsgi.ini starts, one an AWS CDK stack schedules through a wrapper script and
     one whose help says cron runs it are the application. A command only a developer's compose
-    file runs, one a module merely mentions, and a development settings module, stay out."""
+    file runs, one a module merely mentions, and development or test settings modules, stay out."""
     commands = project / "svc" / "management" / "commands"
     commands.mkdir(parents=True)
     names = ("backfill", "import_daily", "sendalerts", "seed_demo", "import_people", "snoop")
@@ -199,7 +199,7 @@ def test_management_commands_are_scripts_unless_the_code_or_a_deployment_runs_th
         '"""Intended to be run periodically via cron."""\n' + SERVICE, encoding="utf-8"
     )
     (project / "svc" / "settings").mkdir()
-    for name in ("local.py", "docker_compose.py", "production.py"):
+    for name in ("local.py", "docker_compose.py", "testing.py", "production.py"):
         (project / "svc" / "settings" / name).write_text(ORDER_CACHE, encoding="utf-8")
     paths = {Path(f["path"]).as_posix() for f in _json(project, target=".")["findings"]}
     assert paths == {

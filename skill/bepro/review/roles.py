@@ -56,6 +56,8 @@ _DEV_SETTINGS = frozenset(
     {"local.py", "dev.py", "development.py", "develop.py", "devel.py", "devstack.py",
      "docker_compose.py"}
 )  # fmt: skip
+# The settings modules a test run or CI loads (yournextrepresentative's settings/testing.py).
+_TEST_SETTINGS = frozenset({"test.py", "tests.py", "testing.py", "ci.py"})
 _EXAMPLE_DIRS = frozenset({"examples", "example", "docs", "doc", "samples", "demo", "tutorial"})
 # Copies of other projects' code, which the application does not write and a review cannot fix
 # (indico's vendor/django_mail). Not third_party/: courtlistener's settings for its services.
@@ -287,6 +289,8 @@ def _role_from_path(text: str) -> Role:
         return "script"
     if name in _DEV_SETTINGS and path.parent.name.lower() == "settings":
         return "script"
+    if name in _TEST_SETTINGS and path.parent.name.lower() == "settings":
+        return "test"
     if path.parent.name.lower() == "commands" and path.parent.parent.name.lower() != "management":
         return "script"  # an operator's CLI commands (faraday-manage's server/commands/)
     if not folders.isdisjoint(_VENDOR_DIRS):
