@@ -1,6 +1,8 @@
 """SDK clients whose calls have no timeout unless one is set where the client is made; the same
 clients made with their bound are fine."""
 
+import caldav
+from caldav import DAVClient
 from gql.transport.requests import RequestsHTTPTransport
 from google import genai
 from google.genai import types
@@ -47,3 +49,11 @@ def bounded_payments_client() -> SoapClient:
 
 def graph_transport() -> RequestsHTTPTransport:
     return RequestsHTTPTransport(url=settings.GRAPH_URL, timeout=10)
+
+
+def calendar_client(url: str, user: str, password: str) -> DAVClient:
+    return DAVClient(url=url, username=user, password=password)  # expect: timeouts
+
+
+def bounded_calendar_client(url: str, user: str, password: str) -> caldav.DAVClient:
+    return caldav.DAVClient(url, None, user, password, None, 10)

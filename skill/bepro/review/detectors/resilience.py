@@ -87,7 +87,8 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
     ),
 }
 # SDK clients whose calls have no timeout unless one is configured where the client is made
-# (each library's source read: zeep 4.3, twilio 9, google-genai 1, gql 3.5): apart, so their
+# (each library's source read: zeep 4.3, twilio 9, google-genai 1, gql 3.5; caldav's signature
+# from its typeshed stub, timeout sixth and None by default): apart, so their
 # precision is counted on its own. The keyword named is where the bound goes.
 _ZEEP = _Wait(
     ("transport",),
@@ -106,6 +107,12 @@ _SDK_CLIENTS: dict[str, _Wait] = {
     ),
     "gql.transport.requests.RequestsHTTPTransport": _Wait(
         ("timeout",), "gql's requests transport waits forever on a server that stops answering"
+    ),
+    "caldav.DAVClient": _Wait(
+        ("timeout",),
+        "caldav passes its timeout, None unless given, to every request: a calendar server "
+        "that stops answering blocks the caller forever",
+        position=5,
     ),
 }
 # asyncio.wait: apart, a preview code, because the tasks it waits for were bounded by their own
