@@ -236,9 +236,14 @@ def _peak(ranking: RuleRanking) -> list[str]:
 
 
 def _on_topic(ranking: RuleRanking) -> frozenset[str]:
-    """The rules the question alone ranks near its best (see ON_TOPIC_SHARE)."""
+    """The rules the question alone ranks near its best (see ON_TOPIC_SHARE), by what the
+    references' passages say: the examples' votes pick a first rule (profiling for a memory
+    leak), and the rules near it stay on the topic all the same (an unbounded queue)."""
     hits = ranking.rules[:ON_TOPIC]
-    return frozenset(h.rule_id for h in hits if h.score >= hits[0].score * ON_TOPIC_SHARE)
+    scores = [h.score if h.passage_score is None else h.passage_score for h in hits]
+    best = max(scores, default=0.0)
+    near = zip(hits, scores, strict=True)
+    return frozenset(h.rule_id for h, score in near if score >= best * ON_TOPIC_SHARE)
 
 
 def _by_score(ranking: RuleRanking, action: str, catalogue: Catalogue) -> list[str]:

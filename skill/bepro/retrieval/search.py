@@ -120,6 +120,9 @@ class RuleHit:
     rule_id: str
     score: float
     chunks: tuple[Hit, ...]
+    # the score the reference passages alone give (no example votes): how near the question's
+    # own words and meaning come to the rule, whatever labellers reached for first
+    passage_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -259,7 +262,7 @@ class Retriever:
         share = params.chunk_keyword_share
         boosts = self._focus_boosts(action)
         named = 1.0 + params.named_rule_boost
-        scored: list[tuple[float, str, npt.NDArray[np.intp]]] = []
+        scored: list[tuple[float, str, npt.NDArray[np.intp], float]] = []
         for rule_id, positions in self._rule_chunks.items():
             cosines = evidence.dense[positions]
             # best first; among equal cosines, the chunk that comes first in the pack
@@ -276,13 +279,14 @@ class Retriever:
             score = base * (1.0 + boosts.get(category, 0.0))
             if self._id_words[rule_id] <= evidence.words:
                 score *= named
+            passages = score
             score += params.example_weight * evidence.example_votes.get(rule_id, 0.0)
-            scored.append((score, rule_id, best))
+            scored.append((score, rule_id, best, passages))
         scored.sort(key=lambda item: (-item[0], item[1]))
         kept = scored[:top_k] + [item for item in scored[top_k:] if item[1] in include]
         rules = tuple(
-            RuleHit(rule_id, score, tuple(self._hit(int(i), evidence) for i in best))
-            for score, rule_id, best in kept
+            RuleHit(rule_id, score, tuple(self._hit(int(i), evidence) for i in best), passages)
+            for score, rule_id, best, passages in kept
         )
         return RuleRanking(
             rules, abstained=False, confidence=confidence, degraded=evidence.degraded
