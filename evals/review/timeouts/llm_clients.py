@@ -1,0 +1,26 @@
+"""OpenAI clients made with the SDK's default timeout (600 s, each call retried twice): a stalled
+model holds the request or task far past its budget. A client given its timeout is fine."""
+
+import httpx
+import openai
+from openai import AsyncOpenAI
+
+from config import settings
+
+
+def summary_client() -> openai.OpenAI:
+    return openai.OpenAI(api_key=settings.OPENAI_API_KEY)  # expect: timeouts
+
+
+def chat_client() -> AsyncOpenAI:
+    return AsyncOpenAI(base_url=settings.LLM_URL, api_key=settings.LLM_KEY)  # expect: timeouts
+
+
+def bounded_summary_client() -> openai.OpenAI:
+    return openai.OpenAI(api_key=settings.OPENAI_API_KEY, timeout=httpx.Timeout(30, connect=5))
+
+
+def available_models() -> list[str]:
+    # a start-up probe: the SDK's 5 s connect timeout covers a host that is down
+    client = openai.OpenAI(base_url=settings.LLM_URL, api_key=settings.LLM_KEY)
+    return [model.id for model in client.models.list()]
