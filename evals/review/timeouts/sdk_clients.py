@@ -2,6 +2,7 @@
 clients made with their bound are fine."""
 
 import caldav
+import gitlab
 from caldav import DAVClient
 from gql.transport.requests import RequestsHTTPTransport
 from google import genai
@@ -57,3 +58,11 @@ def calendar_client(url: str, user: str, password: str) -> DAVClient:
 
 def bounded_calendar_client(url: str, user: str, password: str) -> caldav.DAVClient:
     return caldav.DAVClient(url, None, user, password, None, 10)
+
+
+def forge_client(url: str, token: str) -> gitlab.Gitlab:
+    return gitlab.Gitlab(url, private_token=token)  # expect: timeouts
+
+
+def bounded_forge_client(url: str, token: str) -> gitlab.Gitlab:
+    return gitlab.Gitlab(url, private_token=token, timeout=10)

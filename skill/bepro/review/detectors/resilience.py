@@ -87,8 +87,8 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
     ),
 }
 # SDK clients whose calls have no timeout unless one is configured where the client is made
-# (each library's source read: zeep 4.3, twilio 9, google-genai 1, gql 3.5; caldav's signature
-# from its typeshed stub, timeout sixth and None by default): apart, so their
+# (each library's source read: zeep 4.3, twilio 9, google-genai 1, gql 3.5, python-gitlab 4;
+# caldav's signature from its typeshed stub, timeout sixth and None by default): apart, so their
 # precision is counted on its own. The keyword named is where the bound goes.
 _ZEEP = _Wait(
     ("transport",),
@@ -107,6 +107,12 @@ _SDK_CLIENTS: dict[str, _Wait] = {
     ),
     "gql.transport.requests.RequestsHTTPTransport": _Wait(
         ("timeout",), "gql's requests transport waits forever on a server that stops answering"
+    ),
+    "gitlab.Gitlab": _Wait(
+        ("timeout",),
+        "python-gitlab passes its timeout, None unless given, to every API request: a GitLab "
+        "server that stops answering blocks the caller forever",
+        position=7,
     ),
     "caldav.DAVClient": _Wait(
         ("timeout",),
