@@ -124,6 +124,7 @@ def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -
         "playwright_tests/core/utilities.py",  # tests of another runner
         "test_project/test_project/settings.py",  # the project a test suite runs against
         "svc/pytest_plugin.py",  # fixtures the package ships for its functional tests
+        "tests_e2e.py",  # an end-to-end suite at the project root
         "svc/server/commands/move_references.py",  # an operator's CLI commands
     )
     for relative in not_production:

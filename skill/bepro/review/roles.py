@@ -274,8 +274,9 @@ def _role_from_path(text: str) -> Role:
     path = PurePath(text)
     folders = {part.lower() for part in path.parts[:-1]}
     name = path.name.lower()
-    # pytest_plugin.py: fixtures a package ships for its tests (pulpcore's, a pytest11 entry point)
-    if name.startswith(("test_", "pytest_")) or name.endswith(_TEST_SUFFIXES):
+    # pytest_plugin.py: fixtures a package ships for its tests (pulpcore's, a pytest11 entry
+    # point); tests_e2e.py: hedy's end-to-end suite
+    if name.startswith(("test_", "tests_", "pytest_")) or name.endswith(_TEST_SUFFIXES):
         return "test"
     if name in _TEST_FILES or not folders.isdisjoint(_TEST_DIRS):
         return "test"
