@@ -139,6 +139,7 @@ REWRITES: dict[str, Rewrite] = {
     "bepro:signing-key-fallback": Rewrite("required-env", safe=False),
     "ruff:S501": Rewrite("verify-tls", safe=False),
     "bepro:tls-unverified-by-default": Rewrite("verifying-context", safe=False),
+    "bepro:signature-compared-with-equals": Rewrite("compare-digest", safe=False),
     "bepro:exception-not-raised": Rewrite("raise-built-error", safe=False),
     "ruff:S506": Rewrite("safe-yaml"),
     "ruff:S307": Rewrite("literal-eval", safe=False),

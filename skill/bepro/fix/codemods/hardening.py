@@ -14,6 +14,10 @@ verifying-context `smtplib.SMTP_SSL(...)`, `imaplib.IMAP4_SSL(...)`, `poplib.POP
                  `ftplib.FTP_TLS(...)` and `starttls()` with no SSL context ->
                  `context=ssl.create_default_context()` (`ssl_context=` for imaplib's
                  IMAP4_SSL). Unsafe: a server with a self-signed certificate now fails
+compare-digest   `signature == expected` / `!=` where a signature is checked ->
+                 `hmac.compare_digest(signature, expected)` / `not ...`, which takes the same time
+                 whatever matches. Unsafe: a str compared with bytes, or a str with non-ASCII
+                 characters, raises TypeError where `==` returned False
 """
 
 from __future__ import annotations
@@ -105,7 +109,33 @@ def except_exception(wrapper: MetadataWrapper, finding: Finding) -> cst.Module |
     return None
 
 
+def compare_digest(wrapper: MetadataWrapper, finding: Finding) -> cst.Module | None:
+    positions = wrapper.resolve(PositionProvider)
+    for node, where in positions.items():
+        if (
+            isinstance(node, cst.Comparison)
+            and len(node.comparisons) == 1
+            and isinstance(node.comparisons[0].operator, cst.Equal | cst.NotEqual)
+            and (where.start.line, where.start.column + 1) == (finding.line, finding.column)
+        ):
+            target = node.comparisons[0]
+            call = cst.Call(
+                func=cst.Attribute(cst.Name("hmac"), cst.Name("compare_digest")),
+                args=[
+                    cst.Arg(node.left, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                    cst.Arg(target.comparator),
+                ],
+            )
+            checked: cst.BaseExpression = call
+            if isinstance(target.operator, cst.NotEqual):
+                checked = cst.UnaryOperation(cst.Not(), call)
+            module = cst_tools.replace_node(wrapper.module, node, checked)
+            return cst_tools.import_module(wrapper, module, "hmac")
+    return None
+
+
 TRANSFORMS = {
+    "compare-digest": compare_digest,
     "verify-tls": verify_tls,
     "verifying-context": verifying_context,
     "safe-yaml": safe_yaml,
