@@ -882,6 +882,8 @@ _ACCESS_CHECK = re.compile(r"perm|authori[sz]|access|^(can|may|user_can|is_allow
 # `query.can_filter()` asks whether a queryset is sliced.
 _ABILITY = re.compile(r"^(can|may)(_|$)")
 _SUBJECT = re.compile(r"user|request|member|account|actor|principal|viewer|session")
+# `assert os.access(path, os.R_OK)`: whether this process may read a file (ArchiveBox's).
+_FILE_ACCESS = frozenset({"os.access"})
 
 
 @detector("permission-check-by-assert", "authz", nodes=(ast.Assert,))
@@ -898,6 +900,8 @@ def permission_check_by_assert(node: ast.AST, context: ModuleContext) -> Iterato
         if not isinstance(inner, ast.Call):
             continue
         name = last_name(inner.func)
+        if context.call_name(inner) in _FILE_ACCESS:
+            continue  # a file's mode, not a user's right
         if name is not None and _decides_access(inner, name.lower()):
             yield Hit(
                 node,
