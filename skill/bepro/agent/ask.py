@@ -240,26 +240,36 @@ def _on_topic(ranking: RuleRanking) -> frozenset[str]:
     references' passages say: the examples' votes pick a first rule (profiling for a memory
     leak), and the rules near it stay on the topic all the same (an unbounded queue)."""
     hits = ranking.rules[:ON_TOPIC]
-    scores = [h.score if h.passage_score is None else h.passage_score for h in hits]
+    scores = [_passages(hit) for hit in hits]
     best = max(scores, default=0.0)
     near = zip(hits, scores, strict=True)
     return frozenset(h.rule_id for h, score in near if score >= best * ON_TOPIC_SHARE)
 
 
 def _by_score(ranking: RuleRanking, action: str, catalogue: Catalogue) -> list[str]:
+    """The first `fewest` rules by score, then those whose passages come near the best's: the
+    examples' votes order the rules, the cutoffs read the references' passages alone (a vote
+    that lifts one rule would otherwise push the others of a wide answer under them)."""
     fewest, most = rule_breadth(action)
     if action not in WIDE_ACTIONS:
         fewest = NARROW_QUESTION_RULES
-    best = ranking.rules[0].score
+    best = max(_passages(hit) for hit in ranking.rules)
     order = [hit.rule_id for hit in ranking.rules]
     chosen = order[:fewest]
     rest = ranking.rules[fewest:]
     if action in WIDE_ACTIONS:
         chosen += _new_categories(rest, chosen, catalogue, best * NEW_CATEGORY_CUTOFF)
     chosen += [
-        h.rule_id for h in rest if h.score >= best * RELATIVE_CUTOFF and h.rule_id not in chosen
+        h.rule_id
+        for h in rest
+        if _passages(h) >= best * RELATIVE_CUTOFF and h.rule_id not in chosen
     ]
     return sorted(chosen[:most], key=order.index)
+
+
+def _passages(hit: RuleHit) -> float:
+    """What the references' passages alone score a rule (its whole score when unknown)."""
+    return hit.score if hit.passage_score is None else hit.passage_score
 
 
 def _new_categories(
@@ -270,7 +280,7 @@ def _new_categories(
     added: list[str] = []
     for hit in hits:
         category = _category(hit.rule_id, catalogue)
-        if hit.score >= floor and category not in covered:
+        if _passages(hit) >= floor and category not in covered:
             covered.add(category)
             added.append(hit.rule_id)
     return added
