@@ -169,7 +169,7 @@ PREVIEW_CODES: frozenset[str] = frozenset(
         "ruff:DTZ011", "ruff:DTZ012", "bepro:naive-datetime-column", "bepro:wall-clock-elapsed",
         # security heuristics firing on names, placeholders and operator-controlled input
         "ruff:S104", "ruff:S105", "ruff:S106", "ruff:S107", "ruff:S301", "ruff:S324",
-        "ruff:S602", "ruff:S605", "ruff:S608", "ruff:S701", "bepro:secret-fallback",
+        "ruff:S602", "ruff:S604", "ruff:S605", "ruff:S608", "ruff:S701", "bepro:secret-fallback",
         "bepro:pii-in-log", "bepro:secret-in-log", "bepro:random-id", "bepro:uuid1-id",
         # performance and resilience shapes that are deliberate or rare where they were found
         "ruff:ASYNC109", "ruff:ASYNC240", "bepro:subprocess-without-timeout",
