@@ -30,3 +30,12 @@ def create_order(data: dict[str, object]) -> dict[str, object]:
 def capture_order(order_id: str) -> dict[str, object]:
     url = f"https://api.paypal.com/v2/checkout/orders/{order_id}/capture"
     return _init_session().post(url, timeout=TIMEOUT_S).json()
+
+
+def search_activity(prepared: requests.PreparedRequest) -> requests.Response:
+    # a signed request sent on a session made in place
+    return requests.Session().send(prepared)  # expect: timeouts
+
+
+def search_activity_bounded(prepared: requests.PreparedRequest) -> requests.Response:
+    return requests.Session().send(prepared, timeout=TIMEOUT_S)

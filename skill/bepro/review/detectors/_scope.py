@@ -141,7 +141,8 @@ def factory_of(
     ancestors: Sequence[ast.AST],
     wanted: frozenset[str] | None = None,
 ) -> str | None:
-    """The qualified name of the call that created what `expr` (a name or `self.attr`) holds.
+    """The qualified name of the call that created what `expr` (a name, `self.attr`, or a call
+    made in place: `requests.Session().send(...)`) holds.
 
     With `wanted` (the factories the caller cares about), a module that imports none of their
     packages answers None at once: a qualified name can only come from the module's imports, so
@@ -157,8 +158,11 @@ def factory_of(
     if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
         owner = _method_owner(ancestors, expr.value.id)
         return bindings.attributes.get(owner, {}).get(expr.attr) if owner else None
-    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
-        return _returned_factory(context, expr.func.id)
+    if isinstance(expr, ast.Call):
+        returned = (
+            _returned_factory(context, expr.func.id) if isinstance(expr.func, ast.Name) else None
+        )
+        return returned or context.call_name(expr)
     return None
 
 
