@@ -33,9 +33,9 @@ def capture_order(order_id: str) -> dict[str, object]:
 
 
 def search_activity(prepared: requests.PreparedRequest) -> requests.Response:
-    # a signed request sent on a session made in place
-    return requests.Session().send(prepared)  # expect: timeouts
+    # a signed request sent on a session made in place (a new pool each call, too)
+    return requests.Session().send(prepared)  # expect: timeouts, pooling
 
 
 def search_activity_bounded(prepared: requests.PreparedRequest) -> requests.Response:
-    return requests.Session().send(prepared, timeout=TIMEOUT_S)
+    return session.send(prepared, timeout=TIMEOUT_S)
