@@ -201,19 +201,18 @@ def _lists_models_only(call: ast.AST, context: ModuleContext) -> bool:
     targets = [t.id for t in parent.targets if isinstance(t, ast.Name)]
     if len(targets) != 1:
         return False
-    uses = [
-        node
-        for node in body_nodes(function)
-        if isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Name)
-        and node.value.id == targets[0]
-    ]
-    loads = sum(
-        1
-        for node in body_nodes(function)
-        if isinstance(node, ast.Name) and node.id == targets[0] and isinstance(node.ctx, ast.Load)
-    )
-    return bool(uses) and len(uses) == loads and all(use.attr == "models" for use in uses)
+    models = loads = 0  # each `name.models` holds one load of `name`
+    for node in body_nodes(function):
+        if isinstance(node, ast.Name) and node.id == targets[0] and isinstance(node.ctx, ast.Load):
+            loads += 1
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == targets[0]
+            and node.attr == "models"
+        ):
+            models += 1
+    return models > 0 and models == loads
 
 
 def _zeep_transport_without_operation_timeout(
