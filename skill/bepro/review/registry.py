@@ -109,6 +109,8 @@ REWRITES: dict[str, Rewrite] = {
     "bepro:subprocess-without-timeout": Rewrite("blocking-timeout", safe=False),
     "bepro:timeout-disabled": Rewrite("enable-timeout"),
     "bepro:process-wait-without-timeout": Rewrite("wait-timeout", safe=False),
+    # 60 s cuts a long generation or transcription short: sized per model and call by a reviewer
+    "bepro:llm-client-default-timeout": Rewrite("blocking-timeout", safe=False),
     "ruff:DTZ001": Rewrite("utc-datetime"),
     "ruff:DTZ002": Rewrite("utc-datetime"),
     "ruff:DTZ003": Rewrite("utc-datetime"),

@@ -3,8 +3,8 @@
     add-timeout       requests/httpx calls (and Session/Client methods) without a timeout, or
                       with timeout=None -> `timeout=HTTP_TIMEOUT_S`, a module constant of 10.0 s
     blocking-timeout  subprocess, urlopen, sockets, mail and FTP clients, redis-py and psycopg
-                      connects -> the timeout keyword each takes, from a module constant per
-                      kind of wait
+                      connects, OpenAI SDK clients -> the timeout keyword each takes, from a
+                      module constant per kind of wait
     enable-timeout    httpx/aiohttp `timeout=None` -> HTTP_TIMEOUT_S (aiohttp: a ClientTimeout)
     wait-timeout      `Popen.communicate()` -> `communicate(timeout=SUBPROCESS_TIMEOUT_S)`
     mail-timeout      Django settings' `EMAIL_HOST = ...` -> followed by `EMAIL_TIMEOUT = 10`
@@ -60,6 +60,7 @@ _OIDC = _Bound(
 _DB_CONNECT = _Bound(
     "DB_CONNECT_TIMEOUT_S", "10", added("Whole seconds a database connect may take")
 )
+_LLM = _Bound("LLM_TIMEOUT_S", "60.0", added("Seconds a model call may take", "per model and call"))
 _SUBPROCESS_CALLS = ("run", "call", "check_call", "check_output")
 _REDIS_KEYWORDS = ("socket_timeout", "socket_connect_timeout")
 # qualified name -> the keywords that bound its wait, and the constant they take
@@ -80,6 +81,10 @@ _BLOCKING: dict[str, tuple[tuple[str, ...], _Bound]] = {
         ("psycopg2.connect", "psycopg.connect", "psycopg.Connection.connect",
          "psycopg.AsyncConnection.connect"),
         (("connect_timeout",), _DB_CONNECT),
+    ),
+    **dict.fromkeys(
+        ("openai.OpenAI", "openai.AsyncOpenAI", "openai.AzureOpenAI", "openai.AsyncAzureOpenAI"),
+        (("timeout",), _LLM),
     ),
 }  # fmt: skip
 
