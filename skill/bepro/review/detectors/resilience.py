@@ -1115,6 +1115,38 @@ _EMAIL_HOST = re.compile(r"\bEMAIL_HOST\b")
 _SMTP_BACKEND = "smtp"
 
 
+# LDAP logins: ldap3's Server waits on the connect as long as the OS does unless given
+# connect_timeout (its eighth parameter); python-ldap's connections wait forever unless
+# OPT_NETWORK_TIMEOUT / OPT_TIMEOUT (or `.timeout`) is set, globally or on the connection.
+# Judged on four applications: 6 of 7 worth fixing (logins in web requests, a sync signal, a
+# monitoring checker; not an operator's sync command).
+_LDAP3_SERVER = _Wait(
+    ("connect_timeout",),
+    "ldap3 waits on an LDAP server that does not answer as long as the OS keeps trying, and every "
+    "login waits with it; set connect_timeout here and receive_timeout on the Connection",
+    position=7,
+)
+_LDAP_SETS_TIMEOUT = re.compile(r"OPT_NETWORK_TIMEOUT|OPT_TIMEOUT|\.timeout\s*=")
+
+
+@detector("ldap-without-timeout", "timeouts", nodes=(ast.Call,), callees={"Server", "initialize"})
+def ldap_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """An LDAP connection for logins with no network timeout (Radicale's, zou's, tracim's recall
+    notes): `ldap3.Server(uri)` without connect_timeout, or `ldap.initialize(uri)` in a module
+    that sets neither OPT_NETWORK_TIMEOUT nor OPT_TIMEOUT."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    name = context.call_name(node)
+    if name == "ldap3.Server":
+        yield from _wait_without_timeout(node, context, {"ldap3.Server": _LDAP3_SERVER})
+    elif name == "ldap.initialize" and not context.text_matches(_LDAP_SETS_TIMEOUT):
+        yield Hit(
+            node,
+            "`ldap.initialize()` with no OPT_NETWORK_TIMEOUT or OPT_TIMEOUT set in this module: "
+            "python-ldap waits forever on an LDAP server that stops answering, and every login "
+            "waits with it; set both on the connection",
+        )
+
+
 _FLASK_MAIL = frozenset({"flask_mail.Mail"})
 
 
