@@ -1118,7 +1118,7 @@ _SMTP_BACKEND = "smtp"
 # LDAP logins: ldap3's Server waits on the connect as long as the OS does unless given
 # connect_timeout (its eighth parameter); python-ldap's connections wait forever unless
 # OPT_NETWORK_TIMEOUT / OPT_TIMEOUT (or `.timeout`) is set, globally or on the connection.
-# Judged on four applications: 6 of 7 worth fixing (logins in web requests, a sync signal, a
+# Judged on seven applications: 9 of 10 worth fixing (logins in web requests, a sync signal, a
 # monitoring checker; not an operator's sync command).
 _LDAP3_SERVER = _Wait(
     ("connect_timeout",),
