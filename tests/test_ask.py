@@ -494,6 +494,33 @@ def test_an_answer_about_code_shows_the_lines_the_question_names(
     assert "## Lines your question names" not in plain.answer
 
 
+def test_a_method_named_with_its_class_points_at_that_class_method(
+    paths: Paths, catalogue: Catalogue, retriever: Retriever
+) -> None:
+    """`VerifyView.post`: the `post` of that class, not another view's `post` above it."""
+    code = dedent(
+        """        class RegenerateView:
+            def post(self, request):
+                return send_code(request.data["email"])
+
+
+        class VerifyView:
+            @ratelimit(key="post:email", rate="12/m")
+            def post(self, request):
+                return check_code(request.data["email"], request.data["code"])
+        """
+    )
+    asked = ask(
+        AskRequest("fix the ratelimit on VerifyView.post: users get 403", context=code),
+        catalogue,
+        paths,
+        retriever=retriever,
+    )
+    section = asked.answer.split("## Lines your question names")[1].split("**Action:**")[0]
+    assert "8      def post(self, request):" in section
+    assert "2      def post(self, request):" not in section
+
+
 def test_a_preview_finding_inside_the_function_the_question_names_leads(
     paths: Paths, catalogue: Catalogue, retriever: Retriever
 ) -> None:

@@ -742,9 +742,12 @@ def _named_lines(question: str, code: str, lines: list[str]) -> dict[int, set[st
         for word in _CAPITALS.findall(question)
         if re.search(rf"^\s*{word}\s*(?::[^=]+)?=", code, re.MULTILINE)
     }
+    methods = _method_lines(code)
     for name in [*question_names(question), *sorted(defined)]:
         hits = _lines_with(name, lines)
-        if not hits and "." in name:  # `dbutil.upgrade_if_needed` is defined as the last part
+        if not hits and name in methods:  # `PopplerParser.execute`: its `def` in that class
+            hits, name = [methods[name]], name.rpartition(".")[2]
+        elif not hits and "." in name:  # `dbutil.upgrade_if_needed` is defined as the last part
             name = name.rpartition(".")[2]
             hits = _lines_with(name, lines)
         if 0 < len(hits) <= _NAMED_AT_MOST:
@@ -753,6 +756,23 @@ def _named_lines(question: str, code: str, lines: list[str]) -> dict[int, set[st
     for number, phrase in _phrase_lines(question, lines).items():
         found.setdefault(number, set()).add(phrase)
     return found
+
+
+def _method_lines(code: str) -> dict[str, int]:
+    """`Class.method` -> the line of that method's `def`, for each class the code defines at
+    its top level: a question names a method with its class, and the bare name is often on
+    several classes (a view's `post`) or lines (`execute`). Empty for text that is not Python."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return {}
+    return {
+        f"{node.name}.{item.name}": item.lineno
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
 
 
 _CAMEL = re.compile(r"[a-z][A-Z]")
