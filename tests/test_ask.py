@@ -469,7 +469,7 @@ def test_an_answer_about_code_shows_the_lines_the_question_names(
     asked = ask(
         AskRequest(question, action="debug", context=code), catalogue, paths, retriever=retriever
     )
-    section = asked.answer.split("## Lines your question names")[1].split("**Action:**")[0]
+    section = _named_lines_section(asked.answer)
     assert "3          comments = " in section  # indented as in the file
     assert "4      client.revoke(cert_id, comment=comments)" in section
     constants = ask(
@@ -482,7 +482,7 @@ def test_an_answer_about_code_shows_the_lines_the_question_names(
         paths,
         retriever=retriever,
     )
-    named = constants.answer.split("## Lines your question names")[1].split("**Action:**")[0]
+    named = _named_lines_section(constants.answer)
     assert "`MAX_TRIES`, `_backoff`:" in named  # HTTP names nothing: the code does not define it
     assert "...\n5  def _backoff(n):\n6      return DELAYS[n]" in named  # a short one, whole
     plain = ask(
@@ -510,15 +510,16 @@ def test_a_method_named_with_its_class_points_at_that_class_method(
                 return check_code(request.data["email"], request.data["code"])
         """
     )
-    asked = ask(
-        AskRequest("fix the ratelimit on VerifyView.post: users get 403", context=code),
-        catalogue,
-        paths,
-        retriever=retriever,
-    )
-    section = asked.answer.split("## Lines your question names")[1].split("**Action:**")[0]
+    question = "fix the ratelimit on VerifyView.post: users get 403"
+    asked = ask(AskRequest(question, context=code), catalogue, paths, retriever=retriever)
+    section = _named_lines_section(asked.answer)
     assert "8      def post(self, request):" in section
     assert "2      def post(self, request):" not in section
+
+
+def _named_lines_section(answer: str) -> str:
+    """The answer's "Lines your question names" section (what comes before the action line)."""
+    return answer.split("## Lines your question names")[1].split("**Action:**")[0]
 
 
 def test_a_preview_finding_inside_the_function_the_question_names_leads(
