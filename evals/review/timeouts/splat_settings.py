@@ -39,3 +39,14 @@ class ConfiguredClient:
 
     def fetch(self) -> str:
         return self.session.get(self.url, **self._options).text
+
+
+def snapshot(url: str, timeout_s: int, verify: bool) -> bytes:
+    # the timeout rides in the dict this function builds (ruff's S113 cannot see it)
+    params = {"timeout": timeout_s, "verify": verify}
+    return requests.get(url, **params).content
+
+
+def snapshot_unbounded(url: str, verify: bool) -> bytes:
+    params = {"verify": verify}
+    return requests.get(url, **params).content  # expect: timeouts

@@ -63,6 +63,8 @@ class FileReview:
     # the dotted name it was imported as)
     blocking: dict[str, str] = field(default_factory=dict)
     async_calls: tuple[tuple[int, int, int, str, str], ...] = ()
+    # calls whose `**options` carries a timeout its function wrote in: ruff's S113 is dropped there
+    timeout_splats: tuple[int, ...] = ()
 
     def cacheable(self) -> bool:
         return self.issue is None or self.issue.kind in _STABLE_ISSUES
@@ -80,6 +82,7 @@ class FileReview:
             "scheduled": self.scheduled,
             "blocking": self.blocking,
             "async_calls": [list(call) for call in self.async_calls],
+            "timeout_splats": list(self.timeout_splats),
         }
 
     @classmethod
@@ -98,6 +101,7 @@ class FileReview:
             scheduled=bool(data.get("scheduled", False)),
             blocking={str(k): str(v) for k, v in data.get("blocking", {}).items()},
             async_calls=tuple(_async_call(call) for call in data.get("async_calls", ())),
+            timeout_splats=tuple(int(line) for line in data.get("timeout_splats", ())),
         )
 
 

@@ -537,6 +537,9 @@ def _suppressed(raw: RawFinding, info: CodeInfo, names: frozenset[str] | None) -
     return not names.isdisjoint({raw.rule_id, info.source, info.code})
 
 
+_S113 = "ruff:S113"
+
+
 def _assemble(
     results: list[FileReview],
     ruff_hits: dict[str, list[RawFinding]],
@@ -555,6 +558,8 @@ def _assemble(
         role = options.role(result.path, joined.run_by_hand(result))
         spanning = joined.findings.get(result.path, [])
         for raw in [*result.raw, *ruff_hits.get(result.path, []), *spanning]:
+            if raw.source == _S113 and raw.line in result.timeout_splats:
+                continue  # the timeout rides in a `**options` dict the function builds
             rule = catalogue.rule(raw.rule_id)
             info = table.get(raw.source)
             if rule is None or info is None:

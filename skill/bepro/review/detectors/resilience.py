@@ -509,6 +509,39 @@ def _splat_may_carry(call: ast.Call, key: str, context: ModuleContext) -> bool:
     )
 
 
+def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
+    """Lines of calls that pass `**options` where the same function builds `options` as a dict
+    literal with a "timeout" key (OctoPrint's webcam snapshot: `requests.get(url, **params)`,
+    `params = {"timeout": ..., ...}`): ruff's S113 cannot see through the `**`."""
+    found: list[int] = []
+    for function in walk(tree):
+        if not isinstance(function, FUNCTIONS):
+            continue
+        nodes = list(body_nodes(function))
+        carriers = {
+            target.id
+            for node in nodes
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Dict)
+            and any(
+                isinstance(key, ast.Constant) and key.value == "timeout" for key in node.value.keys
+            )
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        found += [
+            node.lineno
+            for node in nodes
+            if carriers
+            and isinstance(node, ast.Call)
+            and any(
+                k.arg is None and isinstance(k.value, ast.Name) and k.value.id in carriers
+                for k in node.keywords
+            )
+        ]
+    return tuple(sorted(set(found)))
+
+
 def _self_dict_without(value: ast.expr, key: str, context: ModuleContext) -> bool:
     owner = next((n for n in reversed(context.stack) if isinstance(n, ast.ClassDef)), None)
     if owner is None or not _is_self_attribute(value):
