@@ -20,7 +20,6 @@ from pathlib import Path, PurePath
 from bepro.review.cache import FileReview
 from bepro.review.context import ModuleContext
 from bepro.review.detectors.blocking import async_calls_to, blocking_definitions
-from bepro.review.detectors.resilience import timeout_splat_lines
 from bepro.review.finding import RawFinding
 from bepro.review.reach import (
     functions_defined,
@@ -54,8 +53,6 @@ def record_facts(
     result.commands = _called_commands(source)
     result.quoted = quoted_names(source)
     result.scheduled = is_management_command(path) and says_scheduled(tree)
-    if "**" in source and "timeout" in source:
-        result.timeout_splats = timeout_splat_lines(tree)
     if f"bepro:{BLOCKING_HELPER}" in detectors:
         _blocking_facts(result, context)
 

@@ -20,6 +20,7 @@ from bepro.catalogue.model import Catalogue
 from bepro.review import across, ruff_adapter
 from bepro.review.cache import COUNTED, FileReview, ResultCache
 from bepro.review.context import ModuleContext
+from bepro.review.detectors.resilience import timeout_splat_lines
 from bepro.review.finding import FileIssue, Finding, RawFinding, ReviewResult
 from bepro.review.globs import matches
 from bepro.review.modern_syntax import parse_module
@@ -330,6 +331,8 @@ def _review_text(path: str, source: str, detectors: frozenset[str]) -> FileRevie
         return result
     context = ModuleContext.build(path, source, tree)
     across.record_facts(result, tree, context, detectors)
+    if "**" in source and "timeout" in source:  # where ruff's S113 cannot see the timeout
+        result.timeout_splats = timeout_splat_lines(tree)
     try:
         result.raw = _run_detectors(tree, context, detectors)
     except RecursionError:

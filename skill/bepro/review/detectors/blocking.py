@@ -198,7 +198,7 @@ def blocking_helper_in_async(node: ast.AST, context: ModuleContext) -> Iterator[
     """`async def` calling a plain function of the same module that blocks (an HTTP call with
     requests, `time.sleep`, a subprocess, a sync DB connect): ruff sees the blocking call only
     where it is written, so one helper hides it, and the event loop stalls all the same. A
-    helper another reviewed module defines is found by engine.py, from the facts below."""
+    helper another reviewed module defines is found by across.py, from the facts below."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
     if not isinstance(node.func, ast.Name) or not context.text_matches(_ASYNC_DEF):
         return
@@ -256,7 +256,7 @@ def _cheap_derivation(name: str, call: ast.Call) -> bool:
 
 
 # ---------------------------------------------------------------- across modules
-# The facts engine.py joins across the files of a review (cached per file): the plain functions a
+# The facts across.py joins across the files of a review (cached per file): the plain functions a
 # module defines that block, and the calls its async functions make to functions it imports. A
 # helper in utils.py called from an async view in views.py stalls the loop as surely as one in
 # the same module (umap's proxy view resolving a host name, khoj's text-to-speech call).
