@@ -125,6 +125,9 @@ def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -
         "test_project/test_project/settings.py",  # the project a test suite runs against
         "svc/pytest_plugin.py",  # fixtures the package ships for its functional tests
         "tests_e2e.py",  # an end-to-end suite at the project root
+        "e2e/utils.py",  # helpers of a Selenium suite
+        "db/create_ci_test_db.py",  # CI's set-up of the test databases
+        "svc/demos/client.py",  # a demo of the service's client
         "svc/server/commands/move_references.py",  # an operator's CLI commands
     )
     for relative in not_production:

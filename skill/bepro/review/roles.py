@@ -24,10 +24,12 @@ PRODUCTION_ONLY: frozenset[Role] = frozenset({"production"})
 
 # test_project/: the project a test suite runs against (modoboa's, which setup.py leaves out)
 _TEST_DIRS = frozenset(
-    {"tests", "test", "testing", "fixtures", "testdata", "test_data", "test_project", "testproject"}
-)
+    {"tests", "test", "testing", "fixtures", "testdata", "test_data", "test_project", "testproject",
+     "e2e"}
+)  # fmt: skip
 _TEST_FILES = frozenset({"conftest.py", "tests.py", "test.py", "fixtures.py"})
 _TEST_SUFFIXES = ("_test.py", "_tests.py", "_testing.py")  # configuration_testing.py: settings
+_TEST_WORDS = frozenset({"test", "tests", "e2e"})
 _TEST_DIR_SUFFIXES = ("_test", "_tests")  # playwright_tests/, integration_tests/
 # Stand-ins for real services in development and tests: warehouse/mock/billing.py,
 # docker/mockservices/, mocks/mock_infobase.py.
@@ -58,7 +60,9 @@ _DEV_SETTINGS = frozenset(
 )  # fmt: skip
 # The settings modules a test run or CI loads (yournextrepresentative's settings/testing.py).
 _TEST_SETTINGS = frozenset({"test.py", "tests.py", "testing.py", "ci.py"})
-_EXAMPLE_DIRS = frozenset({"examples", "example", "docs", "doc", "samples", "demo", "tutorial"})
+_EXAMPLE_DIRS = frozenset(
+    {"examples", "example", "docs", "doc", "samples", "demo", "demos", "tutorial"}
+)
 # Copies of other projects' code, which the application does not write and a review cannot fix
 # (indico's vendor/django_mail). Not third_party/: courtlistener's settings for its services.
 _VENDOR_DIRS = frozenset({"vendor", "vendored", "_vendor", "site-packages"})
@@ -277,6 +281,9 @@ def _role_from_path(text: str) -> Role:
     # pytest_plugin.py: fixtures a package ships for its tests (pulpcore's, a pytest11 entry
     # point); tests_e2e.py: hedy's end-to-end suite
     if name.startswith(("test_", "tests_", "pytest_")) or name.endswith(_TEST_SUFFIXES):
+        return "test"
+    # create_ci_test_db.py: FitTrackee's CI sets up its test databases with it
+    if not _TEST_WORDS.isdisjoint(name.removesuffix(".py").split("_")):
         return "test"
     if name in _TEST_FILES or not folders.isdisjoint(_TEST_DIRS):
         return "test"
