@@ -1162,12 +1162,24 @@ _LDAP3_SERVER = _Wait(
 _LDAP_SETS_TIMEOUT = re.compile(r"OPT_NETWORK_TIMEOUT|OPT_TIMEOUT|\.timeout\s*=")
 
 
-@detector("ldap-without-timeout", "timeouts", nodes=(ast.Call,), callees={"Server", "initialize"})
+_LDAP_SERVER_URI = re.compile(r"\bAUTH_LDAP_SERVER_URI\b")
+
+
+@detector(
+    "ldap-without-timeout",
+    "timeouts",
+    nodes=(ast.Call, ast.Module),
+    callees={"Server", "initialize"},
+)
 def ldap_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """An LDAP connection for logins with no network timeout (Radicale's, zou's, tracim's recall
-    notes): `ldap3.Server(uri)` without connect_timeout, or `ldap.initialize(uri)` in a module
-    that sets neither OPT_NETWORK_TIMEOUT nor OPT_TIMEOUT."""
-    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    notes): `ldap3.Server(uri)` without connect_timeout, `ldap.initialize(uri)` in a module
+    that sets neither OPT_NETWORK_TIMEOUT nor OPT_TIMEOUT, or django-auth-ldap settings
+    (`AUTH_LDAP_SERVER_URI`) whose connection options set neither (Archery's recall notes)."""
+    if isinstance(node, ast.Module):
+        yield from _django_auth_ldap_without_timeout(node, context)
+        return
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for calls and modules only
     name = context.call_name(node)
     if name == "ldap3.Server":
         yield from _wait_without_timeout(node, context, {"ldap3.Server": _LDAP3_SERVER})
@@ -1178,6 +1190,22 @@ def ldap_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]
             "python-ldap waits forever on an LDAP server that stops answering, and every login "
             "waits with it; set both on the connection",
         )
+
+
+def _django_auth_ldap_without_timeout(module: ast.Module, context: ModuleContext) -> Iterator[Hit]:
+    if not context.text_matches(_LDAP_SERVER_URI) or context.text_matches(_LDAP_SETS_TIMEOUT):
+        return
+    # not in class bodies: jumpserver's serializer of the LDAP settings form names its fields so
+    assignments = _settings_assignments(module, in_classes=False)
+    uri = next((value for name, value, _ in assignments if name == "AUTH_LDAP_SERVER_URI"), None)
+    if uri is None:
+        return
+    yield Hit(
+        uri,
+        "django-auth-ldap logs users in with no OPT_NETWORK_TIMEOUT or OPT_TIMEOUT: python-ldap "
+        "waits forever on an LDAP server that stops answering, and every login waits with it; "
+        "set both in AUTH_LDAP_CONNECTION_OPTIONS",
+    )
 
 
 _FLASK_MAIL = frozenset({"flask_mail.Mail"})
@@ -1255,9 +1283,12 @@ def _django_settings(context: ModuleContext) -> bool:
     return "settings" in context.path.lower() or "INSTALLED_APPS" in context.source
 
 
-def _settings_assignments(module: ast.Module) -> list[tuple[str, ast.expr, bool]]:
+def _settings_assignments(
+    module: ast.Module, in_classes: bool = True
+) -> list[tuple[str, ast.expr, bool]]:
     """(name, value, unconditional) for each assignment to an upper-case name at module level or
-    in a class body (django-configurations), inside `if` branches too."""
+    (unless in_classes is False) in a class body (django-configurations), inside `if` branches
+    too."""
     found: list[tuple[str, ast.expr, bool]] = []
 
     def visit(statements: list[ast.stmt], unconditional: bool) -> None:
@@ -1266,7 +1297,7 @@ def _settings_assignments(module: ast.Module) -> list[tuple[str, ast.expr, bool]
                 for target in statement.targets:
                     if isinstance(target, ast.Name) and target.id.isupper():
                         found.append((target.id, statement.value, unconditional))
-            elif isinstance(statement, ast.ClassDef):
+            elif isinstance(statement, ast.ClassDef) and in_classes:
                 visit(statement.body, unconditional)
             elif isinstance(statement, ast.If | ast.Try):
                 for branch in _branches(statement):
