@@ -98,7 +98,8 @@ class Relevance:
     def score(self, block: Block) -> float:
         """The weight of the question's words that the block contains."""
         # fsum is exact, so the score does not depend on the set's (hash-seeded) iteration order.
-        return math.fsum(self.weights.get(word, 0.0) for word in _block_words(block))
+        weights = self.weights
+        return math.fsum(weights[word] for word in _block_words(block) & weights.keys())
 
     def closest(self, blocks: Sequence[Block], count: int) -> list[Block]:
         """The `count` list items closest to the question, closest first (ties keep their order)."""
