@@ -1195,8 +1195,7 @@ def ldap_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]
 def _django_auth_ldap_without_timeout(module: ast.Module, context: ModuleContext) -> Iterator[Hit]:
     if not context.text_matches(_LDAP_SERVER_URI) or context.text_matches(_LDAP_SETS_TIMEOUT):
         return
-    # not in class bodies: jumpserver's serializer of the LDAP settings form names its fields so
-    assignments = _settings_assignments(module, in_classes=False)
+    assignments = _settings_assignments(module)
     uri = next((value for name, value, _ in assignments if name == "AUTH_LDAP_SERVER_URI"), None)
     if uri is None:
         return
@@ -1283,12 +1282,15 @@ def _django_settings(context: ModuleContext) -> bool:
     return "settings" in context.path.lower() or "INSTALLED_APPS" in context.source
 
 
-def _settings_assignments(
-    module: ast.Module, in_classes: bool = True
-) -> list[tuple[str, ast.expr, bool]]:
+# Classes whose upper-case attributes are fields of a form, not settings: jumpserver's settings
+# page serializers name their fields EMAIL_HOST and AUTH_LDAP_SERVER_URI.
+_FIELD_HOLDERS = ("Serializer", "Form", "Model", "Schema")
+
+
+def _settings_assignments(module: ast.Module) -> list[tuple[str, ast.expr, bool]]:
     """(name, value, unconditional) for each assignment to an upper-case name at module level or
-    (unless in_classes is False) in a class body (django-configurations), inside `if` branches
-    too."""
+    in a class body (django-configurations; not a form's or serializer's fields), inside `if`
+    branches too."""
     found: list[tuple[str, ast.expr, bool]] = []
 
     def visit(statements: list[ast.stmt], unconditional: bool) -> None:
@@ -1297,7 +1299,7 @@ def _settings_assignments(
                 for target in statement.targets:
                     if isinstance(target, ast.Name) and target.id.isupper():
                         found.append((target.id, statement.value, unconditional))
-            elif isinstance(statement, ast.ClassDef) and in_classes:
+            elif isinstance(statement, ast.ClassDef) and not _holds_fields(statement):
                 visit(statement.body, unconditional)
             elif isinstance(statement, ast.If | ast.Try):
                 for branch in _branches(statement):
@@ -1305,6 +1307,10 @@ def _settings_assignments(
 
     visit(module.body, True)
     return found
+
+
+def _holds_fields(definition: ast.ClassDef) -> bool:
+    return any((last_name(base) or "").endswith(_FIELD_HOLDERS) for base in definition.bases)
 
 
 def _branches(statement: ast.If | ast.Try) -> list[list[ast.stmt]]:
