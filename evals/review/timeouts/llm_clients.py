@@ -24,3 +24,21 @@ def available_models() -> list[str]:
     # a start-up probe: the SDK's 5 s connect timeout covers a host that is down
     client = openai.OpenAI(base_url=settings.LLM_URL, api_key=settings.LLM_KEY)
     return [model.id for model in client.models.list()]
+
+
+def proxied_client(proxy: str | None) -> openai.OpenAI:
+    # the options dict this function builds names no timeout (jumpserver's chat test)
+    options = {"base_url": settings.LLM_URL, "api_key": settings.LLM_KEY}
+    if proxy:
+        options["http_client"] = httpx.Client(proxy=proxy)
+    return openai.OpenAI(**options)  # expect: timeouts
+
+
+def configured_client(timeout_s: float) -> openai.OpenAI:
+    options = {"api_key": settings.LLM_KEY}
+    options["timeout"] = timeout_s
+    return openai.OpenAI(**options)
+
+
+def forwarding_client(**options: object) -> openai.OpenAI:
+    return openai.OpenAI(**options)  # the caller's options may carry the timeout

@@ -43,3 +43,13 @@ def publish(action: str, url: str, payload: dict[str, str]) -> None:
 def bounded_publish(url: str, payload: dict[str, str]) -> None:
     send_event = requests.post
     send_event(url, json=payload, timeout=HTTP_TIMEOUT_S).raise_for_status()
+
+
+def send_sms(url: str, body: dict[str, str], as_json: bool) -> None:
+    if as_json:
+        send = requests.post
+        options = {"json": body}
+    else:
+        send = requests.get
+        options = {"params": body}
+    send(url, **options)  # expect: timeouts

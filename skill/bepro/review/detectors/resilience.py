@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from bepro.review.context import ModuleContext, has_kwargs_splat, is_none, keyword, string_parts
@@ -256,7 +256,7 @@ def _wait_without_timeout(
     wait = waits.get(name) if name else None
     if (
         wait is None
-        or has_kwargs_splat(node)
+        or _splat_may_carry(node, wait.keywords + wait.exempt, context)
         or any(keyword(node, kw) for kw in wait.keywords + wait.exempt)
     ):
         return
@@ -323,7 +323,7 @@ def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Itera
     if called is None or not context.imports_any(_REQUESTS_ROOT | _OAUTHLIB_ROOT):
         return
     assert isinstance(node, ast.Call)  # noqa: S101 - method_call matched a call
-    if keyword(node, "timeout") or _splat_may_carry(node, "timeout", context):
+    if keyword(node, "timeout") or _splat_may_carry(node, ("timeout",), context):
         return
     if _mounts_timeout_adapter(context.tree):
         return
@@ -380,7 +380,7 @@ def request_by_name_without_timeout(node: ast.AST, context: ModuleContext) -> It
     if len(node.args) < 2 or not _requests_client(node.args[0], context):
         return
     for call in _calls_of(node, context):
-        if not keyword(call, "timeout") and not _splat_may_carry(call, "timeout", context):
+        if not keyword(call, "timeout") and not _splat_may_carry(call, ("timeout",), context):
             client = ast.unparse(node.args[0])
             yield Hit(call, f"a `{client}` method picked by getattr has no timeout=: {_HANGS}")
 
@@ -402,7 +402,7 @@ def _bound_verb_calls(node: ast.Assign, context: ModuleContext) -> Iterator[Hit]
             and isinstance(call.func, ast.Name)
             and call.func.id in names
             and not keyword(call, "timeout")
-            and not _splat_may_carry(call, "timeout", context)
+            and not _splat_may_carry(call, ("timeout",), context)
         ):
             name = call.func.id
             yield Hit(
@@ -497,13 +497,16 @@ def _registers_requests_client(call: ast.Call, context: ModuleContext) -> bool:
     )
 
 
-def _splat_may_carry(call: ast.Call, key: str, context: ModuleContext) -> bool:
-    """Whether a `**options` of the call may hold `key`: yes, unless `options` is an attribute
-    of `self` that its class only ever binds to dict literals without the key and fills with
-    other literal keys (modoboa's CardDAV client sends `**self._settings`, built from `verify`
-    and `auth` only, with nine session calls)."""
+def _splat_may_carry(call: ast.Call, keys: tuple[str, ...], context: ModuleContext) -> bool:
+    """Whether a `**options` of the call may hold one of `keys`: yes, unless `options` is a dict
+    whose every binding is seen to leave them out: an attribute of `self` that its class only
+    binds to literals without them (modoboa's CardDAV client sends `**self._settings`, built from
+    `verify` and `auth` only, with nine session calls), or a local name the function builds the
+    same way (jumpserver's SMS sender: `kwargs = {"json": params}`, then `action(url, **kwargs)`).
+    """
     return any(
-        not _self_dict_without(splat.value, key, context)
+        not _self_dict_without(splat.value, keys, context)
+        and not _local_dict_without(splat.value, keys, context)
         for splat in call.keywords
         if splat.arg is None
     )
@@ -542,7 +545,7 @@ def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
     return tuple(sorted(set(found)))
 
 
-def _self_dict_without(value: ast.expr, key: str, context: ModuleContext) -> bool:
+def _self_dict_without(value: ast.expr, keys: tuple[str, ...], context: ModuleContext) -> bool:
     owner = next((n for n in reversed(context.stack) if isinstance(n, ast.ClassDef)), None)
     if owner is None or not _is_self_attribute(value):
         return False
@@ -552,7 +555,7 @@ def _self_dict_without(value: ast.expr, key: str, context: ModuleContext) -> boo
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                verdict = _binding_without(node, target, value.attr, key)
+                verdict = _binding_without(node, target, _is_self_attribute, value.attr, keys)
                 if verdict is False:
                     return False
                 bound = bound or verdict is True
@@ -566,24 +569,82 @@ def _self_dict_without(value: ast.expr, key: str, context: ModuleContext) -> boo
 
 
 def _binding_without(
-    statement: ast.Assign | ast.AnnAssign | ast.AugAssign, target: ast.expr, attr: str, key: str
+    statement: ast.Assign | ast.AnnAssign | ast.AugAssign,
+    target: ast.expr,
+    names: Callable[[ast.AST, str], bool],
+    name: str,
+    keys: tuple[str, ...],
 ) -> bool | None:
-    """True: binds the attribute to a dict literal without the key; False: may give it the key
-    (any other binding, or a store under the key or an unknown one); None: not about it."""
-    if _is_self_attribute(target, attr):
-        literal = statement.value
-        return (
-            not isinstance(statement, ast.AugAssign)
-            and isinstance(literal, ast.Dict)
-            and all(isinstance(k, ast.Constant) and k.value != key for k in literal.keys)
-        )
-    if isinstance(target, ast.Subscript) and _is_self_attribute(target.value, attr):
+    """True: binds the dict `names(node, name)` picks out to a literal without the keys; False:
+    may give it one (any other binding, or a store under one of them or an unknown key); None:
+    not about it."""
+    if names(target, name):
+        return not isinstance(statement, ast.AugAssign) and _literal_without(statement.value, keys)
+    if isinstance(target, ast.Subscript) and names(target.value, name):
         index = target.slice
-        return False if not isinstance(index, ast.Constant) or index.value == key else None
+        return False if not isinstance(index, ast.Constant) or index.value in keys else None
     if isinstance(target, ast.Tuple | ast.List):
-        inside = any(_is_self_attribute(item, attr) for item in walk(target))
+        inside = any(names(item, name) for item in walk(target))
         return False if inside else None
     return None
+
+
+def _literal_without(value: ast.expr | None, keys: tuple[str, ...]) -> bool:
+    """`{"json": body}` or `dict(json=body)`, naming none of the keys."""
+    if isinstance(value, ast.Dict):
+        return all(isinstance(k, ast.Constant) and k.value not in keys for k in value.keys)
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id == "dict"
+        and not value.args
+        and all(k.arg is not None and k.arg not in keys for k in value.keywords)
+    )
+
+
+def _local_dict_without(value: ast.expr, keys: tuple[str, ...], context: ModuleContext) -> bool:
+    """A local name the enclosing function only binds to dict literals without the keys and
+    stores other literal keys in; not a parameter, and never passed to a method of its own."""
+    function = context.enclosing_function()
+    if function is None or not isinstance(value, ast.Name):
+        return False
+    arguments = function.args
+    parameters = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    parameters += [extra for extra in (arguments.vararg, arguments.kwarg) if extra]
+    if any(parameter.arg == value.id for parameter in parameters):
+        return False
+    bound = False
+    for node in walk(function):
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                verdict = _binding_without(node, target, _is_name, value.id, keys)
+                if verdict is False:
+                    return False
+                bound = bound or verdict is True
+        elif _rebinds(node, value.id):
+            return False
+    return bound
+
+
+def _is_name(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _rebinds(node: ast.AST, name: str) -> bool:
+    """A binding other than an assignment (a loop, `with ... as`, `:=`, `global`), or a method
+    call on the dict (`.update()`, `.setdefault()`: any key)."""
+    if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension | ast.NamedExpr):
+        return any(_is_name(item, name) for item in walk(node.target))
+    if isinstance(node, ast.withitem) and node.optional_vars is not None:
+        return any(_is_name(item, name) for item in walk(node.optional_vars))
+    if isinstance(node, ast.Global | ast.Nonlocal):
+        return name in node.names
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and _is_name(node.func.value, name)
+    )
 
 
 def _is_self_attribute(node: ast.AST, attr: str | None = None) -> bool:
