@@ -8,7 +8,8 @@ question's rules differently), and the share of expected rules the answer covers
 
 bench/fresh-questions-*.jsonl (real questions gathered after the changes they measure, each set
 judged once) are reported apart, as fresh-<date>; those that now rank rules by example
-(EXAMPLE_SETS) as examples-<date>, for the record only.
+(EXAMPLE_SETS) as examples-<date>, for the record only. blind-heldout is the held-out half
+labelled again, blind, by a second annotator (bench/heldout-blind-labels-*.jsonl).
 
 python bench/questions_bench.py [--misses]
 """
@@ -27,6 +28,7 @@ from bepro.evals.actions import EXAMPLE_SETS, half_of
 from bepro.retrieval.search import Retriever, SilentReporter
 
 Case = tuple[str, str, str, list[str], list[str]]  # set, question, action, acceptable, rules
+BLIND_LABELS = "heldout-blind-labels-2026-12-07.jsonl"
 
 
 def _cases(path: Path, real: bool) -> list[Case]:
@@ -50,12 +52,31 @@ def _cases(path: Path, real: bool) -> list[Case]:
     ]
 
 
+def _blind_cases(real: Path, blind: Path) -> tuple[list[Case], float]:
+    """The held-out questions with a second annotator's labels (given blind, from the question
+    alone), as the set blind-heldout, and how often that annotator's first rule is among the
+    first annotator's first three: how far labellers agree on what to reach for first."""
+    if not blind.exists():
+        return [], 0.0
+    rows = {r["source"]: r for r in map(json.loads, real.read_text(encoding="utf-8").splitlines())}
+    labels = [json.loads(line) for line in blind.read_text(encoding="utf-8").splitlines()]
+    cases: list[Case] = [
+        ("blind-heldout", rows[b["source"]]["question"], b["action"], [b["action"]], b["rules"])
+        for b in labels
+    ]
+    agree = sum(b["rules"][0] in rows[b["source"]]["rules"][:3] for b in labels) / len(labels)
+    return cases, agree
+
+
 def main() -> None:
     show_misses = "--misses" in sys.argv
     paths = resolve_paths()
     catalogue = load_catalogue(paths.skill)
     retriever = Retriever(paths, catalogue, SilentReporter())
-    cases = _cases(paths.root / "evals" / "questions-real.jsonl", real=True)
+    real = paths.root / "evals" / "questions-real.jsonl"
+    cases = _cases(real, real=True)
+    blind, agreement = _blind_cases(real, paths.root / "bench" / BLIND_LABELS)
+    cases += blind
     cases += _cases(paths.root / "evals" / "retrieval.jsonl", real=False)
     for fresh in sorted((paths.root / "bench").glob("fresh-questions-*.jsonl")):
         date = fresh.stem.removeprefix("fresh-questions-")
@@ -90,6 +111,11 @@ def main() -> None:
             f"{name:<22}{count:>6}"
             + "".join(f"{value / count:>8.3f}" for value in figures)
             + f"{covered / count:>9.3f}{fired / count:>8.3f}{apt / max(fired, 1):>10.3f}"
+        )
+    if blind:
+        print(
+            f"labellers agree (blind-heldout's first rule in real-heldout's first three): "
+            f"{agreement:.3f}"
         )
 
 
