@@ -154,11 +154,68 @@ _REQUESTS_SESSIONS = frozenset(
 )
 
 
-@detector("blocking-call-without-timeout", "timeouts", nodes=(ast.Call,), callees=_BLOCKING_CALLS)
+@detector(
+    "blocking-call-without-timeout",
+    "timeouts",
+    nodes=(ast.Call, ast.IfExp),
+    callees=_BLOCKING_CALLS,
+)
 def blocking_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """A socket, mail or file-transfer client, or a database or redis connect with no timeout
-    can block forever (not reported on pages only staff reach)."""
+    can block forever (not reported on pages only staff reach). The class may be picked first
+    and called later: `smtplib.SMTP_SSL if ssl else smtplib.SMTP`, bound to a name or an
+    attribute or returned by a property (FitTrackee's and FlexGet's mail senders)."""
+    if isinstance(node, ast.IfExp):
+        for call, name, function in _calls_of_picked_class(node, context, _BLOCKING_CALLS):
+            yield from _wait_without_timeout(call, context, _BLOCKING_CALLS, name, function)
+        return
     yield from _wait_without_timeout(node, context, _BLOCKING_CALLS)
+
+
+def _calls_of_picked_class(
+    picked: ast.IfExp, context: ModuleContext, waits: dict[str, _Wait]
+) -> Iterator[tuple[ast.Call, str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """The calls of a class `picked` chooses between two of `waits`, through the local name or
+    `self` attribute it is assigned to, or the property that returns it; each with the name of
+    the first class and the function it is in."""
+    names = [context.qualified_name(branch) for branch in (picked.body, picked.orelse)]
+    if not all(name in waits for name in names):
+        return
+    parent = context.stack[-1] if context.stack else None
+    scope: ast.AST | None
+    if isinstance(parent, ast.Assign) and parent.value is picked and len(parent.targets) == 1:
+        target = parent.targets[0]
+        if isinstance(target, ast.Name):
+            scope = context.enclosing_function()
+            uses: Callable[[ast.AST], bool] = functools.partial(_is_name, name=target.id)
+        elif _is_self_attribute(target):
+            assert isinstance(target, ast.Attribute)  # noqa: S101 - checked just above
+            scope = _enclosing_class(context)
+            uses = functools.partial(_is_self_attribute, attr=target.attr)
+        else:
+            return
+    elif isinstance(parent, ast.Return) and (getter := _property_returning(context)):
+        scope, uses = _enclosing_class(context), functools.partial(_is_self_attribute, attr=getter)
+    else:
+        return
+    functions = [n for n in walk(scope) if isinstance(n, FUNCTIONS)] if scope is not None else []
+    for function in functions:
+        for node in body_nodes(function):
+            if isinstance(node, ast.Call) and uses(node.func):
+                yield node, str(names[0]), function
+
+
+def _enclosing_class(context: ModuleContext) -> ast.ClassDef | None:
+    return next((n for n in reversed(context.stack) if isinstance(n, ast.ClassDef)), None)
+
+
+def _property_returning(context: ModuleContext) -> str | None:
+    """The name of the `@property` the node being visited is returned from, if any."""
+    function = context.enclosing_function()
+    if function is None:
+        return None
+    decorated = any(last_name(d) == "property" for d in function.decorator_list)
+    return function.name if decorated else None
 
 
 @detector("sdk-client-without-timeout", "timeouts", nodes=(ast.Call,), callees=_SDK_CLIENTS)
@@ -249,14 +306,20 @@ def subprocess_without_timeout(node: ast.AST, context: ModuleContext) -> Iterato
 
 
 def _wait_without_timeout(
-    node: ast.AST, context: ModuleContext, waits: dict[str, _Wait]
+    node: ast.AST,
+    context: ModuleContext,
+    waits: dict[str, _Wait],
+    name: str | None = None,
+    function: ast.FunctionDef | ast.AsyncFunctionDef | None = None,
 ) -> Iterator[Hit]:
+    """`name`: what the call makes, when its callee does not say (a class picked before), and
+    `function` the one it is in, when that is not the one being visited."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
-    name = context.call_name(node)
+    name = name or context.call_name(node)
     wait = waits.get(name) if name else None
     if (
         wait is None
-        or _splat_may_carry(node, wait.keywords + wait.exempt, context)
+        or _splat_may_carry(node, wait.keywords + wait.exempt, context, function)
         or any(keyword(node, kw) for kw in wait.keywords + wait.exempt)
     ):
         return
@@ -268,7 +331,21 @@ def _wait_without_timeout(
         return
     if admin_only(context) or _inside_deadline(context):
         return
+    if _prompts_at_a_terminal(function or context.enclosing_function(), context):
+        return
     yield Hit(node, f"`{name}()` has no {' or '.join(wait.keywords)}=: {wait.why}")
+
+
+def _prompts_at_a_terminal(
+    function: ast.FunctionDef | ast.AsyncFunctionDef | None, context: ModuleContext
+) -> bool:
+    """A function that asks its user for input (`input()`, `getpass()`) runs with someone at the
+    terminal to interrupt a wait (modoboa's DMARC import from an IMAP mailbox)."""
+    return function is not None and any(
+        isinstance(node, ast.Call)
+        and context.qualified_name(node.func) in {"input", "getpass.getpass"}
+        for node in body_nodes(function)
+    )
 
 
 def _dsn_may_set(call: ast.Call, key: str) -> bool:
@@ -497,7 +574,12 @@ def _registers_requests_client(call: ast.Call, context: ModuleContext) -> bool:
     )
 
 
-def _splat_may_carry(call: ast.Call, keys: tuple[str, ...], context: ModuleContext) -> bool:
+def _splat_may_carry(
+    call: ast.Call,
+    keys: tuple[str, ...],
+    context: ModuleContext,
+    function: ast.FunctionDef | ast.AsyncFunctionDef | None = None,
+) -> bool:
     """Whether a `**options` of the call may hold one of `keys`: yes, unless `options` is a dict
     whose every binding is seen to leave them out: an attribute of `self` that its class only
     binds to literals without them (modoboa's CardDAV client sends `**self._settings`, built from
@@ -506,7 +588,7 @@ def _splat_may_carry(call: ast.Call, keys: tuple[str, ...], context: ModuleConte
     """
     return any(
         not _self_dict_without(splat.value, keys, context)
-        and not _local_dict_without(splat.value, keys, context)
+        and not _local_dict_without(splat.value, keys, function or context.enclosing_function())
         for splat in call.keywords
         if splat.arg is None
     )
@@ -602,10 +684,11 @@ def _literal_without(value: ast.expr | None, keys: tuple[str, ...]) -> bool:
     )
 
 
-def _local_dict_without(value: ast.expr, keys: tuple[str, ...], context: ModuleContext) -> bool:
-    """A local name the enclosing function only binds to dict literals without the keys and
-    stores other literal keys in; not a parameter, and never passed to a method of its own."""
-    function = context.enclosing_function()
+def _local_dict_without(
+    value: ast.expr, keys: tuple[str, ...], function: ast.FunctionDef | ast.AsyncFunctionDef | None
+) -> bool:
+    """A local name `function` only binds to dict literals without the keys and stores other
+    literal keys in; not a parameter, and given no other key by a method of its own."""
     if function is None or not isinstance(value, ast.Name):
         return False
     arguments = function.args
@@ -622,7 +705,7 @@ def _local_dict_without(value: ast.expr, keys: tuple[str, ...], context: ModuleC
                 if verdict is False:
                     return False
                 bound = bound or verdict is True
-        elif _rebinds(node, value.id):
+        elif _rebinds(node, value.id, keys):
             return False
     return bound
 
@@ -631,20 +714,26 @@ def _is_name(node: ast.AST, name: str) -> bool:
     return isinstance(node, ast.Name) and node.id == name
 
 
-def _rebinds(node: ast.AST, name: str) -> bool:
+def _rebinds(node: ast.AST, name: str, keys: tuple[str, ...]) -> bool:
     """A binding other than an assignment (a loop, `with ... as`, `:=`, `global`), or a method
-    call on the dict (`.update()`, `.setdefault()`: any key)."""
+    call on the dict that may add one of the keys (any but `.update()` of a literal without
+    them: FitTrackee's `params.update({"context": context})`)."""
     if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension | ast.NamedExpr):
         return any(_is_name(item, name) for item in walk(node.target))
     if isinstance(node, ast.withitem) and node.optional_vars is not None:
         return any(_is_name(item, name) for item in walk(node.optional_vars))
     if isinstance(node, ast.Global | ast.Nonlocal):
         return name in node.names
-    return (
+    if not (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and _is_name(node.func.value, name)
-    )
+    ):
+        return False
+    if node.func.attr != "update" or len(node.args) > 1 or (node.args and node.keywords):
+        return True
+    literal = node.args[0] if node.args else ast.Call(ast.Name("dict"), [], node.keywords)
+    return not _literal_without(literal, keys)
 
 
 def _is_self_attribute(node: ast.AST, attr: str | None = None) -> bool:
