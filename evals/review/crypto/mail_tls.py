@@ -34,3 +34,16 @@ def send_verified(host: str, user: str, password: str) -> None:
     with smtplib.SMTP_SSL(host, 465, timeout=10, context=VERIFYING) as smtp:
         smtp.login(user, password)
     imaplib.IMAP4_SSL(host, 993, ssl_context=VERIFYING, timeout=10).login(user, password)
+
+
+def notify(host: str, use_ssl: bool, user: str, password: str) -> None:
+    client = smtplib.SMTP_SSL if use_ssl else smtplib.SMTP
+    server = client(host, timeout=10)  # expect: crypto
+    server.login(user, password)
+
+
+def notify_verified(host: str, use_ssl: bool, user: str, password: str) -> None:
+    client = smtplib.SMTP_SSL if use_ssl else smtplib.SMTP
+    options = {"context": VERIFYING} if use_ssl else {}
+    server = client(host, timeout=10, **options)
+    server.login(user, password)

@@ -11,7 +11,7 @@ import ast
 import functools
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from bepro.review.context import ModuleContext, is_none, statements
@@ -427,3 +427,70 @@ def _admin_class(cls: ast.ClassDef) -> bool:
         ):
             names += [last_name(node) or "" for node in walk(statement.value)]
     return any(_ADMIN_CLASS_NAMES.search(name) for name in names)
+
+
+# ---------------------------------------------------------------- a class picked, called later
+
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def picked_names(picked: ast.IfExp, context: ModuleContext) -> tuple[str | None, str | None]:
+    """The qualified names `A if cond else B` chooses between (`smtplib.SMTP_SSL`, ...)."""
+    return context.qualified_name(picked.body), context.qualified_name(picked.orelse)
+
+
+def calls_of_picked(
+    picked: ast.IfExp, context: ModuleContext
+) -> Iterator[tuple[ast.Call, Function]]:
+    """The calls of what `picked` chooses (`smtplib.SMTP_SSL if ssl else smtplib.SMTP`), through
+    the local name or `self` attribute it is assigned to, or the property that returns it (the
+    node being visited is `picked`); each with the function it is in."""
+    parent = context.stack[-1] if context.stack else None
+    scope: ast.AST | None
+    uses: Callable[[ast.AST], bool]
+    if isinstance(parent, ast.Assign) and parent.value is picked and len(parent.targets) == 1:
+        target = parent.targets[0]
+        if isinstance(target, ast.Name):
+            scope = context.enclosing_function()
+            uses = functools.partial(is_name, name=target.id)
+        elif isinstance(target, ast.Attribute) and is_self_attribute(target):
+            scope = _enclosing_class(context)
+            uses = functools.partial(is_self_attribute, attr=target.attr)
+        else:
+            return
+    elif isinstance(parent, ast.Return) and (getter := _property_returning(context)):
+        scope, uses = _enclosing_class(context), functools.partial(is_self_attribute, attr=getter)
+    else:
+        return
+    functions = [n for n in walk(scope) if isinstance(n, FUNCTIONS)] if scope is not None else []
+    for function in functions:
+        for node in body_nodes(function):
+            if isinstance(node, ast.Call) and uses(node.func):
+                yield node, function
+
+
+def is_name(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def is_self_attribute(node: ast.AST, attr: str | None = None) -> bool:
+    """`self.<attr>` (any attribute when attr is None)."""
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+        and (attr is None or node.attr == attr)
+    )
+
+
+def _enclosing_class(context: ModuleContext) -> ast.ClassDef | None:
+    return next((n for n in reversed(context.stack) if isinstance(n, ast.ClassDef)), None)
+
+
+def _property_returning(context: ModuleContext) -> str | None:
+    """The name of the `@property` the node being visited is returned from, if any."""
+    function = context.enclosing_function()
+    if function is None:
+        return None
+    decorated = any(last_name(d) == "property" for d in function.decorator_list)
+    return function.name if decorated else None

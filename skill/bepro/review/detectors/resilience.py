@@ -24,11 +24,15 @@ from bepro.review.detectors._scope import (
     admin_only,
     assigned_values,
     body_nodes,
+    calls_of_picked,
     factory_of,
+    is_name,
+    is_self_attribute,
     last_name,
     method_call,
     name_parts,
     own_nodes,
+    picked_names,
     walk,
 )
 from bepro.review.registry import Hit, detector
@@ -166,56 +170,13 @@ def blocking_call_without_timeout(node: ast.AST, context: ModuleContext) -> Iter
     and called later: `smtplib.SMTP_SSL if ssl else smtplib.SMTP`, bound to a name or an
     attribute or returned by a property (FitTrackee's and FlexGet's mail senders)."""
     if isinstance(node, ast.IfExp):
-        for call, name, function in _calls_of_picked_class(node, context, _BLOCKING_CALLS):
-            yield from _wait_without_timeout(call, context, _BLOCKING_CALLS, name, function)
+        names = picked_names(node, context)
+        if not all(name in _BLOCKING_CALLS for name in names):
+            return
+        for call, function in calls_of_picked(node, context):
+            yield from _wait_without_timeout(call, context, _BLOCKING_CALLS, names[0], function)
         return
     yield from _wait_without_timeout(node, context, _BLOCKING_CALLS)
-
-
-def _calls_of_picked_class(
-    picked: ast.IfExp, context: ModuleContext, waits: dict[str, _Wait]
-) -> Iterator[tuple[ast.Call, str, ast.FunctionDef | ast.AsyncFunctionDef]]:
-    """The calls of a class `picked` chooses between two of `waits`, through the local name or
-    `self` attribute it is assigned to, or the property that returns it; each with the name of
-    the first class and the function it is in."""
-    names = [context.qualified_name(branch) for branch in (picked.body, picked.orelse)]
-    if not all(name in waits for name in names):
-        return
-    parent = context.stack[-1] if context.stack else None
-    scope: ast.AST | None
-    if isinstance(parent, ast.Assign) and parent.value is picked and len(parent.targets) == 1:
-        target = parent.targets[0]
-        if isinstance(target, ast.Name):
-            scope = context.enclosing_function()
-            uses: Callable[[ast.AST], bool] = functools.partial(_is_name, name=target.id)
-        elif _is_self_attribute(target):
-            assert isinstance(target, ast.Attribute)  # noqa: S101 - checked just above
-            scope = _enclosing_class(context)
-            uses = functools.partial(_is_self_attribute, attr=target.attr)
-        else:
-            return
-    elif isinstance(parent, ast.Return) and (getter := _property_returning(context)):
-        scope, uses = _enclosing_class(context), functools.partial(_is_self_attribute, attr=getter)
-    else:
-        return
-    functions = [n for n in walk(scope) if isinstance(n, FUNCTIONS)] if scope is not None else []
-    for function in functions:
-        for node in body_nodes(function):
-            if isinstance(node, ast.Call) and uses(node.func):
-                yield node, str(names[0]), function
-
-
-def _enclosing_class(context: ModuleContext) -> ast.ClassDef | None:
-    return next((n for n in reversed(context.stack) if isinstance(n, ast.ClassDef)), None)
-
-
-def _property_returning(context: ModuleContext) -> str | None:
-    """The name of the `@property` the node being visited is returned from, if any."""
-    function = context.enclosing_function()
-    if function is None:
-        return None
-    decorated = any(last_name(d) == "property" for d in function.decorator_list)
-    return function.name if decorated else None
 
 
 @detector("sdk-client-without-timeout", "timeouts", nodes=(ast.Call,), callees=_SDK_CLIENTS)
@@ -629,7 +590,7 @@ def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
 
 def _self_dict_without(value: ast.expr, keys: tuple[str, ...], context: ModuleContext) -> bool:
     owner = next((n for n in reversed(context.stack) if isinstance(n, ast.ClassDef)), None)
-    if owner is None or not _is_self_attribute(value):
+    if owner is None or not is_self_attribute(value):
         return False
     assert isinstance(value, ast.Attribute)  # noqa: S101 - checked above
     bound = False
@@ -637,14 +598,14 @@ def _self_dict_without(value: ast.expr, keys: tuple[str, ...], context: ModuleCo
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                verdict = _binding_without(node, target, _is_self_attribute, value.attr, keys)
+                verdict = _binding_without(node, target, is_self_attribute, value.attr, keys)
                 if verdict is False:
                     return False
                 bound = bound or verdict is True
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
-            and _is_self_attribute(node.func.value, value.attr)
+            and is_self_attribute(node.func.value, value.attr)
         ):
             return False  # `.update(...)`, `.setdefault(...)`: any key
     return bound
@@ -701,7 +662,7 @@ def _local_dict_without(
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                verdict = _binding_without(node, target, _is_name, value.id, keys)
+                verdict = _binding_without(node, target, is_name, value.id, keys)
                 if verdict is False:
                     return False
                 bound = bound or verdict is True
@@ -710,40 +671,26 @@ def _local_dict_without(
     return bound
 
 
-def _is_name(node: ast.AST, name: str) -> bool:
-    return isinstance(node, ast.Name) and node.id == name
-
-
 def _rebinds(node: ast.AST, name: str, keys: tuple[str, ...]) -> bool:
     """A binding other than an assignment (a loop, `with ... as`, `:=`, `global`), or a method
     call on the dict that may add one of the keys (any but `.update()` of a literal without
     them: FitTrackee's `params.update({"context": context})`)."""
     if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension | ast.NamedExpr):
-        return any(_is_name(item, name) for item in walk(node.target))
+        return any(is_name(item, name) for item in walk(node.target))
     if isinstance(node, ast.withitem) and node.optional_vars is not None:
-        return any(_is_name(item, name) for item in walk(node.optional_vars))
+        return any(is_name(item, name) for item in walk(node.optional_vars))
     if isinstance(node, ast.Global | ast.Nonlocal):
         return name in node.names
     if not (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
-        and _is_name(node.func.value, name)
+        and is_name(node.func.value, name)
     ):
         return False
     if node.func.attr != "update" or len(node.args) > 1 or (node.args and node.keywords):
         return True
     literal = node.args[0] if node.args else ast.Call(ast.Name("dict"), [], node.keywords)
     return not _literal_without(literal, keys)
-
-
-def _is_self_attribute(node: ast.AST, attr: str | None = None) -> bool:
-    """`self.<attr>` (any attribute when attr is None)."""
-    return (
-        isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Name)
-        and node.value.id == "self"
-        and (attr is None or node.attr == attr)
-    )
 
 
 def _held_as_a_requests_session(

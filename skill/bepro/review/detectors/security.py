@@ -11,8 +11,10 @@ from bepro.review.detectors._scope import (
     FUNCTIONS,
     assigned_values,
     body_nodes,
+    calls_of_picked,
     last_name,
     name_parts,
+    picked_names,
     walk,
 )
 from bepro.review.detectors.routes import route_methods
@@ -806,17 +808,26 @@ _STARTTLS_MODULES = frozenset({"smtplib", "imaplib"})
 @detector(
     "tls-unverified-by-default",
     "crypto",
-    nodes=(ast.Call,),
+    nodes=(ast.Call, ast.IfExp),
     callees={*UNVERIFIED_BY_DEFAULT, "starttls"},
 )
 def tls_unverified_by_default(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """`smtplib.SMTP_SSL(host)` or `smtp.starttls()` with no SSL context: the connection is
     encrypted, but any certificate is accepted, so a man in the middle reads the login that
-    follows (modoboa's IMAP and SMTP authentication backends, CTFd's and privacyidea's mail)."""
-    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    follows (modoboa's IMAP and SMTP authentication backends, CTFd's and privacyidea's mail).
+    The class may be picked first (`SMTP_SSL if ssl else SMTP`, FlexGet's notifier)."""
+    if isinstance(node, ast.IfExp):
+        secure = [name for name in picked_names(node, context) if name in UNVERIFIED_BY_DEFAULT]
+        for call, _ in calls_of_picked(node, context) if secure else ():
+            yield from _unverified(call, context, secure[0])
+        return
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for calls and conditionals
+    yield from _unverified(node, context, context.call_name(node))
+
+
+def _unverified(node: ast.Call, context: ModuleContext, name: str | None) -> Iterator[Hit]:
     if has_kwargs_splat(node) or keyword(node, "context") or keyword(node, "ssl_context"):
         return
-    name = context.call_name(node)
     if name in UNVERIFIED_BY_DEFAULT:
         if len(node.args) > UNVERIFIED_BY_DEFAULT[name][1]:
             return
