@@ -1,5 +1,6 @@
 """Mail clients whose class is picked first and called later: the call names no class, yet it
-connects with no timeout all the same."""
+connects with no timeout all the same (and, made as SMTP_SSL with no context, checks no
+certificate)."""
 
 import smtplib
 import ssl
@@ -21,13 +22,13 @@ class Mailer:
             server.sendmail(sender, to, body)
 
     def send_bounded(self, sender: str, to: str, body: str) -> None:
-        with self.smtp(self.host, self.port, timeout=10) as server:
+        with self.smtp(self.host, self.port, timeout=10) as server:  # expect: crypto
             server.sendmail(sender, to, body)
 
 
 def notify(host: str, port: int, use_ssl: bool, to: str, body: str) -> None:
     client = smtplib.SMTP_SSL if use_ssl else smtplib.SMTP
-    server = client(host, port)  # expect: timeouts
+    server = client(host, port)  # expect: timeouts, crypto
     server.sendmail("noreply@example.com", to, body)
     server.quit()
 
@@ -35,6 +36,6 @@ def notify(host: str, port: int, use_ssl: bool, to: str, body: str) -> None:
 def import_reports(host: str, use_ssl: bool) -> None:
     # run by hand: it asks for the password at the terminal, where someone can interrupt it
     client = smtplib.SMTP_SSL if use_ssl else smtplib.SMTP
-    server = client(host)
+    server = client(host)  # expect: crypto
     server.login(input("Username: "), input("Password: "))
     server.quit()
