@@ -85,3 +85,8 @@ def rename_token(conn: sqlite3.Connection, token: "Token") -> None:
 def link_resources(conn: sqlite3.Connection, tile: "Tile") -> None:
     # a row's primary key: read from the database or checked by its model
     conn.execute(f"SELECT * FROM link_resources('{tile.pk}')")
+
+
+def batch_rows(conn: sqlite3.Connection, tblname: str, pkfield: str, start: int) -> int:
+    # identifiers under short names (awx's json migration); the value is bound
+    return conn.execute(f"SELECT count(1) FROM {tblname} WHERE {pkfield} >= ?", (start,)).fetchone()[0]

@@ -580,13 +580,15 @@ _SQL_START = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 # Interpolated names that are identifiers (a table, a column, a sort key, a database function
-# to call: mathesar's `SELECT * FROM msar.{func_name}(...)`) rather than values: they cannot be
-# bound as parameters, and are usually checked against a fixed list.
+# to call: mathesar's `SELECT * FROM msar.{func_name}(...)`; awx's `{tblname}`, `{pkfield}`)
+# rather than values: they cannot be bound as parameters, and are usually checked against a
+# fixed list.
 _IDENTIFIER_WORDS = frozenset(
     {"table", "tables", "column", "columns", "col", "cols", "schema", "field", "fields", "order",
      "sort", "direction", "dir", "index", "name_of", "tablename", "placeholders", "clause",
      "func", "function", "proc", "procedure", "condition", "conditions", "where", "predicate",
-     "filter", "filters", "queryfilter", "wherestatement", "by"}
+     "filter", "filters", "queryfilter", "wherestatement", "by", "tbl", "tblname", "colname",
+     "pkfield"}
 )  # fmt: skip
 
 
@@ -887,8 +889,11 @@ def _module_constant(name: str, context: ModuleContext) -> ast.AST | None:
 # ---------------------------------------------------------------- access checks
 
 # Functions that decide access by their name: has_perm(), has_permission_for_form(),
-# check_object_permissions(), can_edit(), user_can_view(), is_authorized(), has_access().
-_ACCESS_CHECK = re.compile(r"perm|authori[sz]|access|^(can|may|user_can|is_allowed)(_|$)")
+# check_object_permissions(), can_edit(), user_can_view(), is_authorized(), has_access(),
+# is_allowed(), is_allowed_to_edit(); not is_allowed_type() (rapidpro's upload content types).
+_ACCESS_CHECK = re.compile(
+    r"perm|authori[sz]|access|^(can|may|user_can)(_|$)|^is_allowed(_to(_|$)|$)"
+)
 # `can_*`/`may_*` with nothing to decide about is a state check: Django's
 # `query.can_filter()` asks whether a queryset is sliced.
 _ABILITY = re.compile(r"^(can|may)(_|$)")
