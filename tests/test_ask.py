@@ -729,7 +729,7 @@ def test_the_rule_the_code_breaks_leads_a_priority_ordered_shape(
     )
     result = ask(
         AskRequest(
-            "is get_form safe for anonymous users who send any token they like?",
+            "is the permission handling in get_form safe for anonymous users?",
             action="secure",
             context=code,
         ),

@@ -40,6 +40,7 @@ class CoreBoundRetriever(Retriever):
         action: str | None = None,
         top_k: int = 5,
         include: frozenset[str] = frozenset(),
+        examples: bool = True,
     ) -> RuleRanking:
         with self._slots:
-            return super().rank_rules(query, action, top_k, include)
+            return super().rank_rules(query, action, top_k, include, examples)

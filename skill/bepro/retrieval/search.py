@@ -248,12 +248,15 @@ class Retriever:
         action: str | None = None,
         top_k: int = 5,
         include: frozenset[str] = frozenset(),
+        examples: bool = True,
     ) -> RuleRanking:
         """Distinct rules, best first; abstains when nothing in the pack is close enough. Rules in
         `include` (those a review of the user's code found broken) are always ranked, after the
-        top_k when they score below them, and the query never abstains."""
+        top_k when they score below them, and the query never abstains. Without `examples`,
+        the labelled questions cast no votes: the references' passages alone rank."""
         params = self.params
         evidence = self._evidence(query)
+        weight = params.example_weight if examples else 0.0
         confidence = float(evidence.dense.max(initial=0.0))
         confidence += params.confidence_per_bm25 * float(evidence.chunk_bm25.max(initial=0.0))
         if confidence < params.abstain_below and not include:
@@ -283,7 +286,7 @@ class Retriever:
             if self._id_words[rule_id] <= evidence.words:
                 score *= named
             passages = score
-            score += params.example_weight * evidence.example_votes.get(rule_id, 0.0)
+            score += weight * evidence.example_votes.get(rule_id, 0.0)
             scored.append((score, rule_id, best, passages))
         scored.sort(key=lambda item: (-item[0], item[1]))
         kept = scored[:top_k] + [item for item in scored[top_k:] if item[1] in include]
