@@ -45,3 +45,21 @@ def reporting_session() -> OAuth2Session:
         token_endpoint=settings.REPORTS_TOKEN_URL,
         default_timeout=(3.05, 10),
     )
+
+
+def register_provider(config: dict[str, str], pkce: bool) -> None:
+    # the options are built first (pgadmin's OAuth2 providers): still no default_timeout
+    client_kwargs = {"scope": config.get("scope", "openid email")}
+    if pkce:
+        client_kwargs.update({"code_challenge_method": "S256"})
+    options = {
+        "name": config["name"],
+        "client_id": config["client_id"],
+        "server_metadata_url": config["metadata_url"],
+        "client_kwargs": client_kwargs,
+    }
+    oauth.register(**options)  # expect: timeouts
+
+
+def register_configured(config: dict[str, str], extra: dict[str, object]) -> None:
+    oauth.register(name=config["name"], client_id=config["client_id"], **extra)

@@ -502,7 +502,7 @@ def oauth_client_without_timeout(node: ast.AST, context: ModuleContext) -> Itera
     token and userinfo calls wait forever on an identity provider that stops answering (lego's,
     mitxonline's and aleph's sign-in). S113 sees only direct requests calls."""
     assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
-    if has_kwargs_splat(node) or keyword(node, "default_timeout"):
+    if keyword(node, "default_timeout") or _splat_may_carry(node, ("default_timeout",), context):
         return
     if context.call_name(node) in _AUTHLIB_SESSIONS:
         yield Hit(node, f"authlib's `OAuth2Session` has no default_timeout=: {_HANGS}")
@@ -521,18 +521,48 @@ def _registers_requests_client(call: ast.Call, context: ModuleContext) -> bool:
     literal dict that sets no default_timeout (or none at all)."""
     if not isinstance(call.func, ast.Attribute) or call.func.attr != "register":
         return False
-    given = {kw.arg for kw in call.keywords}
-    if not given & _PROVIDER_KEYWORDS or "request_token_url" in given:
+    function = context.enclosing_function()
+    given: dict[str, ast.expr] = {}
+    for argument in call.keywords:
+        splat = None if argument.arg else _local_dict_entries(argument.value, function)
+        if argument.arg is None and splat is None:
+            return False  # options from elsewhere may set the timeout
+        given.update(splat or {str(argument.arg): argument.value})
+    if not given.keys() & _PROVIDER_KEYWORDS or "request_token_url" in given:
         return False
     if not context.text_matches(_AUTHLIB_REGISTRIES):
         return False
-    options = keyword(call, "client_kwargs")
+    options = given.get("client_kwargs")
     if options is None:
         return True
-    return isinstance(options.value, ast.Dict) and not any(
-        key is None or string_parts(key) in {"default_timeout", "timeout"}
-        for key in options.value.keys
+    if isinstance(options, ast.Name):  # pgadmin's `client_kwargs = {"scope": ...}`
+        return _local_dict_without(options, ("default_timeout", "timeout"), function)
+    return isinstance(options, ast.Dict) and not any(
+        key is None or string_parts(key) in {"default_timeout", "timeout"} for key in options.keys
     )
+
+
+def _local_dict_entries(
+    value: ast.expr, function: ast.FunctionDef | ast.AsyncFunctionDef | None
+) -> dict[str, ast.expr] | None:
+    """The literal entries of a local dict the function builds from literals alone (see
+    _local_dict_without), or None."""
+    if not _local_dict_without(value, (), function) or function is None:
+        return None
+    assert isinstance(value, ast.Name)  # noqa: S101 - _local_dict_without checked it
+    entries: dict[str, ast.expr] = {}
+    for node in walk(function):
+        if (
+            isinstance(node, ast.Assign)
+            and any(is_name(t, value.id) for t in node.targets)
+            and isinstance(node.value, ast.Dict)
+        ):
+            entries.update(
+                (str(key.value), item)
+                for key, item in zip(node.value.keys, node.value.values, strict=True)
+                if isinstance(key, ast.Constant)
+            )
+    return entries
 
 
 def _splat_may_carry(
