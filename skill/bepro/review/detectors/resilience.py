@@ -623,21 +623,37 @@ def _self_dict_without(value: ast.expr, keys: tuple[str, ...], context: ModuleCo
     if owner is None or not is_self_attribute(value):
         return False
     assert isinstance(value, ast.Attribute)  # noqa: S101 - checked above
-    bound = False
-    for node in walk(owner):
-        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                verdict = _binding_without(node, target, is_self_attribute, value.attr, keys)
-                if verdict is False:
-                    return False
-                bound = bound or verdict is True
-        elif (
+
+    def method_called(node: ast.AST) -> bool:  # `.update(...)`, `.setdefault(...)`: any key
+        return (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and is_self_attribute(node.func.value, value.attr)
-        ):
-            return False  # `.update(...)`, `.setdefault(...)`: any key
+        )
+
+    return _bound_without(owner, is_self_attribute, value.attr, keys, method_called)
+
+
+def _bound_without(
+    scope: ast.AST,
+    picks: Callable[[ast.AST, str], bool],
+    name: str,
+    keys: tuple[str, ...],
+    rebinds: Callable[[ast.AST], bool],
+) -> bool:
+    """Whether `scope` binds the dict that `picks(node, name)` selects at least once, every time
+    to a literal without the keys, and no node `rebinds` it otherwise."""
+    bound = False
+    for node in walk(scope):
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                verdict = _binding_without(node, target, picks, name, keys)
+                if verdict is False:
+                    return False
+                bound = bound or verdict is True
+        elif rebinds(node):
+            return False
     return bound
 
 
@@ -687,18 +703,8 @@ def _local_dict_without(
     parameters += [extra for extra in (arguments.vararg, arguments.kwarg) if extra]
     if any(parameter.arg == value.id for parameter in parameters):
         return False
-    bound = False
-    for node in walk(function):
-        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                verdict = _binding_without(node, target, is_name, value.id, keys)
-                if verdict is False:
-                    return False
-                bound = bound or verdict is True
-        elif _rebinds(node, value.id, keys):
-            return False
-    return bound
+    rebinds = functools.partial(_rebinds, name=value.id, keys=keys)
+    return _bound_without(function, is_name, value.id, keys, rebinds)
 
 
 def _rebinds(node: ast.AST, name: str, keys: tuple[str, ...]) -> bool:
