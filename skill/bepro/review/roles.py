@@ -28,8 +28,9 @@ _TEST_DIRS = frozenset(
      "e2e"}
 )  # fmt: skip
 _TEST_FILES = frozenset({"conftest.py", "tests.py", "test.py", "fixtures.py"})
-_TEST_SUFFIXES = ("_test.py", "_tests.py", "_testing.py")  # configuration_testing.py: settings
-_TEST_WORDS = frozenset({"test", "tests", "e2e"})
+# Words of a file name that make it test code: test_app.py, app_tests.py, tests_e2e.py,
+# configuration_testing.py (settings), create_ci_test_db.py (FitTrackee's CI database set-up)
+_TEST_WORDS = frozenset({"test", "tests", "testing", "e2e"})
 _TEST_DIR_SUFFIXES = ("_test", "_tests")  # playwright_tests/, integration_tests/
 # Stand-ins for real services in development and tests: warehouse/mock/billing.py,
 # docker/mockservices/, mocks/mock_infobase.py.
@@ -279,11 +280,10 @@ def _role_from_path(text: str) -> Role:
     folders = {part.lower() for part in path.parts[:-1]}
     name = path.name.lower()
     # pytest_plugin.py: fixtures a package ships for its tests (pulpcore's, a pytest11 entry
-    # point); tests_e2e.py: hedy's end-to-end suite
-    if name.startswith(("test_", "tests_", "pytest_")) or name.endswith(_TEST_SUFFIXES):
-        return "test"
-    # create_ci_test_db.py: FitTrackee's CI sets up its test databases with it
-    if not _TEST_WORDS.isdisjoint(name.removesuffix(".py").split("_")):
+    # point)
+    if name.startswith("pytest_") or not _TEST_WORDS.isdisjoint(
+        name.removesuffix(".py").split("_")
+    ):
         return "test"
     if name in _TEST_FILES or not folders.isdisjoint(_TEST_DIRS):
         return "test"

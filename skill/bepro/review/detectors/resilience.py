@@ -21,6 +21,7 @@ from bepro.review.detectors._scope import (
     REDIS_CLIENTS,
     REDIS_URL_FACTORIES,
     SOCKET_TIMEOUT_CLIENTS,
+    Function,
     admin_only,
     assigned_values,
     body_nodes,
@@ -271,7 +272,7 @@ def _wait_without_timeout(
     context: ModuleContext,
     waits: dict[str, _Wait],
     name: str | None = None,
-    function: ast.FunctionDef | ast.AsyncFunctionDef | None = None,
+    function: Function | None = None,
 ) -> Iterator[Hit]:
     """`name`: what the call makes, when its callee does not say (a class picked before), and
     `function` the one it is in, when that is not the one being visited."""
@@ -297,9 +298,7 @@ def _wait_without_timeout(
     yield Hit(node, f"`{name}()` has no {' or '.join(wait.keywords)}=: {wait.why}")
 
 
-def _prompts_at_a_terminal(
-    function: ast.FunctionDef | ast.AsyncFunctionDef | None, context: ModuleContext
-) -> bool:
+def _prompts_at_a_terminal(function: Function | None, context: ModuleContext) -> bool:
     """A function that asks its user for input (`input()`, `getpass()`) runs with someone at the
     terminal to interrupt a wait (modoboa's DMARC import from an IMAP mailbox)."""
     return function is not None and any(
@@ -542,9 +541,7 @@ def _registers_requests_client(call: ast.Call, context: ModuleContext) -> bool:
     )
 
 
-def _local_dict_entries(
-    value: ast.expr, function: ast.FunctionDef | ast.AsyncFunctionDef | None
-) -> dict[str, ast.expr] | None:
+def _local_dict_entries(value: ast.expr, function: Function | None) -> dict[str, ast.expr] | None:
     """The literal entries of a local dict the function builds from literals alone (see
     _local_dict_without), or None."""
     if not _local_dict_without(value, (), function) or function is None:
@@ -569,7 +566,7 @@ def _splat_may_carry(
     call: ast.Call,
     keys: tuple[str, ...],
     context: ModuleContext,
-    function: ast.FunctionDef | ast.AsyncFunctionDef | None = None,
+    function: Function | None = None,
 ) -> bool:
     """Whether a `**options` of the call may hold one of `keys`: yes, unless `options` is a dict
     whose every binding is seen to leave them out: an attribute of `self` that its class only
@@ -691,9 +688,7 @@ def _literal_without(value: ast.expr | None, keys: tuple[str, ...]) -> bool:
     )
 
 
-def _local_dict_without(
-    value: ast.expr, keys: tuple[str, ...], function: ast.FunctionDef | ast.AsyncFunctionDef | None
-) -> bool:
+def _local_dict_without(value: ast.expr, keys: tuple[str, ...], function: Function | None) -> bool:
     """A local name `function` only binds to dict literals without the keys and stores other
     literal keys in; not a parameter, and given no other key by a method of its own."""
     if function is None or not isinstance(value, ast.Name):
