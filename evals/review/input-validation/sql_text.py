@@ -90,3 +90,8 @@ def link_resources(conn: sqlite3.Connection, tile: "Tile") -> None:
 def batch_rows(conn: sqlite3.Connection, tblname: str, pkfield: str, start: int) -> int:
     # identifiers under short names (awx's json migration); the value is bound
     return conn.execute(f"SELECT count(1) FROM {tblname} WHERE {pkfield} >= ?", (start,)).fetchone()[0]
+
+
+def load_collection(conn: sqlite3.Connection, collection_type: str) -> list[tuple]:
+    # a table's name right after FROM (cobbler's serializer): an identifier, not a value
+    return conn.execute(f"SELECT item FROM {collection_type}").fetchall()

@@ -716,26 +716,28 @@ def _counted_only(node: ast.expr) -> Iterator[ast.expr]:
 
 
 def _quoted_identifiers(node: ast.expr) -> Iterator[ast.expr]:
-    """Values an f-string puts between double quotes where a name goes (`FROM "{schema}"."{table}"`,
-    `WHERE "{column}" = ANY(%s)`): a quoted identifier in SQL, a name koku reads from the catalog,
-    not a value to bind. After a comparison (`name = "{name}"`) MySQL reads it as a string."""
+    """Values an f-string puts where SQL takes a name, not a value to bind: between double
+    quotes (`FROM "{schema}"."{table}"`, `WHERE "{column}" = ANY(%s)`: a name koku reads from
+    the catalog; after a comparison, `name = "{name}"`, MySQL reads it as a string), or right
+    after a keyword that a table name follows (cobbler's `SELECT item FROM {collection_type}`)."""
     for inner in walk(node):
         if not isinstance(inner, ast.JoinedStr):
             continue
         values = inner.values
-        for before, value, after in zip(values, values[1:], values[2:], strict=False):
-            text = string_parts(before)
-            if (
-                isinstance(value, ast.FormattedValue)
-                and text.endswith('"')
-                and string_parts(after).startswith('"')
-                and not _VALUE_BEFORE.search(text[:-1])
-            ):
+        for index, value in enumerate(values[1:], start=1):
+            if not isinstance(value, ast.FormattedValue):
+                continue
+            text = string_parts(values[index - 1])
+            after = string_parts(values[index + 1]) if index + 1 < len(values) else ""
+            quoted = text.endswith('"') and after.startswith('"')
+            if (quoted and not _VALUE_BEFORE.search(text[:-1])) or _TABLE_BEFORE.search(text):
                 yield value.value
 
 
 # What comes before a value in SQL rather than a name.
 _VALUE_BEFORE = re.compile(r"(=|<|>|\(|\blike|\bin)\s*$", re.IGNORECASE)
+# What comes right before a table's name, a schema's prefix allowed (`FROM msar.{table}`).
+_TABLE_BEFORE = re.compile(r"\b(from|join|into|update|table)\s+(\w+\.)?$", re.IGNORECASE)
 
 
 # Calls whose first argument is a whole SQL statement that they run.
