@@ -1,6 +1,7 @@
-"""OpenAI clients made with the SDK's default timeout (600 s, each call retried twice): a stalled
+"""OpenAI and Anthropic clients made with the SDK's default timeout (600 s, each call retried twice): a stalled
 model holds the request or task far past its budget. A client given its timeout is fine."""
 
+import anthropic
 import httpx
 import openai
 from openai import AsyncOpenAI
@@ -42,3 +43,11 @@ def configured_client(timeout_s: float) -> openai.OpenAI:
 
 def forwarding_client(**options: object) -> openai.OpenAI:
     return openai.OpenAI(**options)  # the caller's options may carry the timeout
+
+
+def claude_client() -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(api_key=settings.ANTHROPIC_KEY)  # expect: timeouts
+
+
+def bounded_claude_client() -> anthropic.Anthropic:
+    return anthropic.Anthropic(api_key=settings.ANTHROPIC_KEY, timeout=60.0, max_retries=1)

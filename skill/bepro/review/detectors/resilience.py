@@ -126,20 +126,21 @@ _SDK_CLIENTS: dict[str, _Wait] = {
         position=5,
     ),
 }
-# The OpenAI SDK's clients: bounded, but by a default (600 s, each call retried twice) longer
-# than any request or task should wait on a model (recall notes of khoj, docs, meet and
-# yournextrepresentative). Apart, because the default is a bound all the same; judged on eight
-# applications, 15 of 17 worth fixing (a view under gunicorn's 30 s kill and a long court-audio
-# transcription were not).
+# The OpenAI and Anthropic SDKs' clients: bounded, but by a default (600 s, each call retried
+# twice) longer than any request or task should wait on a model (recall notes of khoj, docs,
+# meet and yournextrepresentative; rapidpro's for Anthropic). Apart, because the default is a
+# bound all the same; judged on eight applications, 15 of 17 worth fixing (a view under
+# gunicorn's 30 s kill and a long court-audio transcription were not).
 _LLM_DEFAULT = _Wait(
     ("timeout",),
     "the SDK's default is 600 s, retried twice, so a stalled model holds the request or task "
     "for up to half an hour; pass timeout= sized to what the caller can wait",
 )
 _LLM_CLIENTS: dict[str, _Wait] = dict.fromkeys(
-    ("openai.OpenAI", "openai.AsyncOpenAI", "openai.AzureOpenAI", "openai.AsyncAzureOpenAI"),
+    ("openai.OpenAI", "openai.AsyncOpenAI", "openai.AzureOpenAI", "openai.AsyncAzureOpenAI",
+     "anthropic.Anthropic", "anthropic.AsyncAnthropic"),
     _LLM_DEFAULT,
-)
+)  # fmt: skip
 # asyncio.wait: apart, a preview code, because the tasks it waits for were bounded by their own
 # calls' timeouts in all 8 judged on real code (supervisor's, jupyterhub's). return_when=
 # FIRST_COMPLETED races tasks against each other (a reply vs. a disconnect).
