@@ -361,7 +361,10 @@ def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Itera
     if called is None or not context.imports_any(_REQUESTS_ROOT | _OAUTHLIB_ROOT):
         return
     assert isinstance(node, ast.Call)  # noqa: S101 - method_call matched a call
-    if keyword(node, "timeout") or _splat_may_carry(node, ("timeout",), context):
+    if keyword(node, "timeout"):
+        return
+    forwarded = _forwards_what_callers_leave_out(node, "timeout", context)
+    if not forwarded and _splat_may_carry(node, ("timeout",), context):
         return
     if _mounts_timeout_adapter(context.tree):
         return
@@ -383,6 +386,55 @@ def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Itera
     elif made_by not in _REQUESTS_SESSIONS | _OAUTHLIB_SESSIONS:
         return
     yield Hit(node, f"`{receiver}.{called[1]}()` on a requests.Session has no timeout=: {_HANGS}")
+
+
+def _forwards_what_callers_leave_out(call: ast.Call, key: str, context: ModuleContext) -> bool:
+    """A method that passes its own `**kwargs` on (`def request(self, method, path, **kwargs)`)
+    whose every call in this module, through `self` or an instance made here, gives no `key`
+    (mwdb's remote API, insights' REST data source: `self.request("GET", endpoint, params=...)`)."""
+    function, owner = context.enclosing_function(), _owner_class(context)
+    if function is None or owner is None or function.args.kwarg is None:
+        return False
+    forwarded = function.args.kwarg.arg
+    splats = [argument.value for argument in call.keywords if argument.arg is None]
+    if not splats or not all(is_name(splat, forwarded) for splat in splats):
+        return False
+    callers = list(_calls_of_method(function.name, owner, context.tree))
+    return bool(callers) and not any(
+        keyword(caller, key) or has_kwargs_splat(caller) for caller in callers
+    )
+
+
+def _owner_class(context: ModuleContext) -> ast.ClassDef | None:
+    return next((n for n in reversed(context.stack) if isinstance(n, ast.ClassDef)), None)
+
+
+def _calls_of_method(name: str, owner: ast.ClassDef, tree: ast.Module) -> Iterator[ast.Call]:
+    """`self.<name>(...)` in the class's methods, and `<instance>.<name>(...)` where a function
+    of the module binds the instance to `<Class>(...)` (mwdb's `remote = RemoteAPI(name)`)."""
+    for function in (n for n in walk(tree) if isinstance(n, FUNCTIONS)):
+        instances = {
+            target.id
+            for node in body_nodes(function)
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and is_name(node.value.func, owner.name)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        inside = function in owner.body
+        for node in body_nodes(function):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == name
+            ):
+                continue
+            receiver = node.func.value
+            if (inside and is_name(receiver, "self")) or (
+                isinstance(receiver, ast.Name) and receiver.id in instances
+            ):
+                yield node
 
 
 def _oauthlib_session(receiver: ast.expr, context: ModuleContext) -> bool:
