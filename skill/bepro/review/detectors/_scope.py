@@ -454,12 +454,12 @@ def calls_of_picked(
             scope = context.enclosing_function()
             uses = functools.partial(is_name, name=target.id)
         elif isinstance(target, ast.Attribute) and is_self_attribute(target):
-            scope = _enclosing_class(context)
+            scope = enclosing_class(context)
             uses = functools.partial(is_self_attribute, attr=target.attr)
         else:
             return
     elif isinstance(parent, ast.Return) and (getter := _property_returning(context)):
-        scope, uses = _enclosing_class(context), functools.partial(is_self_attribute, attr=getter)
+        scope, uses = enclosing_class(context), functools.partial(is_self_attribute, attr=getter)
     else:
         return
     functions = [n for n in walk(scope) if isinstance(n, FUNCTIONS)] if scope is not None else []
@@ -483,7 +483,8 @@ def is_self_attribute(node: ast.AST, attr: str | None = None) -> bool:
     )
 
 
-def _enclosing_class(context: ModuleContext) -> ast.ClassDef | None:
+def enclosing_class(context: ModuleContext) -> ast.ClassDef | None:
+    """The class the node being visited is in, if any."""
     return next((n for n in reversed(context.stack) if isinstance(n, ast.ClassDef)), None)
 
 

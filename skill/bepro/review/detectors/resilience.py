@@ -26,6 +26,7 @@ from bepro.review.detectors._scope import (
     assigned_values,
     body_nodes,
     calls_of_picked,
+    enclosing_class,
     factory_of,
     is_name,
     is_self_attribute,
@@ -392,7 +393,7 @@ def _forwards_what_callers_leave_out(call: ast.Call, key: str, context: ModuleCo
     """A method that passes its own `**kwargs` on (`def request(self, method, path, **kwargs)`)
     whose every call in this module, through `self` or an instance made here, gives no `key`
     (mwdb's remote API, insights' REST data source: `self.request("GET", endpoint, params=...)`)."""
-    function, owner = context.enclosing_function(), _owner_class(context)
+    function, owner = context.enclosing_function(), enclosing_class(context)
     if function is None or owner is None or function.args.kwarg is None:
         return False
     forwarded = function.args.kwarg.arg
@@ -403,10 +404,6 @@ def _forwards_what_callers_leave_out(call: ast.Call, key: str, context: ModuleCo
     return bool(callers) and not any(
         keyword(caller, key) or has_kwargs_splat(caller) for caller in callers
     )
-
-
-def _owner_class(context: ModuleContext) -> ast.ClassDef | None:
-    return next((n for n in reversed(context.stack) if isinstance(n, ast.ClassDef)), None)
 
 
 def _calls_of_method(name: str, owner: ast.ClassDef, tree: ast.Module) -> Iterator[ast.Call]:
@@ -669,7 +666,7 @@ def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
 
 
 def _self_dict_without(value: ast.expr, keys: tuple[str, ...], context: ModuleContext) -> bool:
-    owner = next((n for n in reversed(context.stack) if isinstance(n, ast.ClassDef)), None)
+    owner = enclosing_class(context)
     if owner is None or not is_self_attribute(value):
         return False
     assert isinstance(value, ast.Attribute)  # noqa: S101 - checked above
