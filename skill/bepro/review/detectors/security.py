@@ -769,6 +769,150 @@ def _statement_heads(function: ast.AST) -> set[str]:
     return heads
 
 
+# Where an LDAP search takes its filter: python-ldap's search_s/search_st/search_ext(_s) third
+# (filterstr=), ldap3's Connection.search and paged_search second (search_filter=). python-ldap's
+# own `search(base, scope, filterstr)` is told apart by its scope argument.
+_LDAP_FILTER_POSITIONS = {
+    "search_s": 2, "search_st": 2, "search_ext": 2, "search_ext_s": 2, "search": 1,
+    "paged_search": 1,
+}  # fmt: skip
+_LDAP_FILTER_KEYWORDS = ("filterstr", "search_filter")
+_LDAP_ESCAPES = frozenset({"escape_filter_chars", "filter_format"})
+# Where a directory search decides who logs in: a module or function of authentication. There the
+# name is what a stranger typed; lego's nightly LDAP sync searches with validated usernames and
+# ids, and modoboa's password change with the account's own name (judged not worth a change).
+_LOGIN_CODE = re.compile(r"auth|login|signin|signup|security|sso")
+# Attributes that hold what a request carried (mealie's `self.data.username`).
+_REQUEST_PARTS = frozenset({"request", "data", "form", "args", "json", "params", "payload", "body"})
+
+
+def _unwrapped(node: ast.expr) -> ast.expr:
+    """x for `str(x)` or `force_str(x)`: the same text."""
+    while isinstance(node, ast.Call) and last_name(node.func) in {"str", "force_str"} and node.args:
+        node = node.args[0]
+    return node
+
+
+@detector(
+    "ldap-filter-unescaped",
+    "input-validation",
+    nodes=(ast.Call,),
+    callees=set(_LDAP_FILTER_POSITIONS),
+)
+def ldap_filter_unescaped(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """An LDAP search in authentication code whose filter was built (f-string, `%`, `+`,
+    `.format`, `.replace`) from a function's parameter or a request's data with no
+    escape_filter_chars(): a login name such as `*)(uid=*` rewrites the filter (the recall notes
+    of etesync's signup check; the logins of mealie and cobbler build theirs the same way)."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    function = context.enclosing_function()
+    if function is None or not context.imports_any(frozenset({"ldap", "ldap3"})):
+        return
+    if not _LOGIN_CODE.search(f"{context.path} {function.name}".lower()):
+        return  # a directory sync or an admin tool searches with the application's own data
+    if (context.call_name(node) or "").split(".")[0] in {"re", "regex"}:
+        return  # re.search(pattern, text) in the same module
+    argument = _ldap_filter_argument(node)
+    if argument is None:
+        return
+    parameters = {arg.arg for arg, _ in _parameters(function.args)} - {"self", "cls"}
+    for built in _filter_texts(argument, function):
+        for value in _interpolated_values(built):
+            source = _unescaped_input(value, parameters, function)
+            if source is not None:
+                yield Hit(
+                    node,
+                    f"LDAP filter built from `{source}` with no escape_filter_chars(): a value "
+                    "such as `*)(uid=*` rewrites the search; escape each value "
+                    "(ldap.filter.escape_filter_chars, ldap3.utils.conv.escape_filter_chars) "
+                    "or build the filter with ldap.filter.filter_format",
+                )
+                return
+
+
+def _ldap_filter_argument(call: ast.Call) -> ast.expr | None:
+    for name in _LDAP_FILTER_KEYWORDS:
+        found = keyword(call, name)
+        if found is not None:
+            return found.value
+    method = last_name(call.func)
+    position = _LDAP_FILTER_POSITIONS.get(method or "")
+    if position is None:
+        return None
+    if method == "search" and len(call.args) > 2 and "SCOPE" in (last_name(call.args[1]) or ""):
+        position = 2  # python-ldap's search(base, ldap.SCOPE_SUBTREE, filterstr)
+    return call.args[position] if len(call.args) > position else None
+
+
+def _filter_texts(argument: ast.expr, function: ast.AST) -> list[ast.expr]:
+    """The expressions that built the filter: the argument, or what was assigned to its name."""
+    argument = _unwrapped(argument)
+    parts = assigned_values(function, argument.id) if isinstance(argument, ast.Name) else [argument]
+    return [part for part in parts if _builds_text(part) or _is_replace(part)]
+
+
+def _is_replace(node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "replace"
+
+
+def _interpolated_values(built: ast.expr) -> list[ast.expr]:
+    """The values a text-building expression puts into its text (not the template)."""
+    if isinstance(built, ast.JoinedStr):
+        return [value.value for value in built.values if isinstance(value, ast.FormattedValue)]
+    if isinstance(built, ast.BinOp) and isinstance(built.op, ast.Mod):
+        right = built.right
+        if isinstance(right, ast.Tuple):
+            return list(right.elts)
+        if isinstance(right, ast.Dict):
+            return list(right.values)
+        return [right]
+    if isinstance(built, ast.BinOp) and isinstance(built.op, ast.Add):
+        return [*_interpolated_values_of_sum(built.left), *_interpolated_values_of_sum(built.right)]
+    if isinstance(built, ast.Call) and _is_replace(built):
+        return built.args[1:2]
+    if isinstance(built, ast.Call):  # "...".format(...)
+        return [*built.args, *(item.value for item in built.keywords)]
+    return []
+
+
+def _interpolated_values_of_sum(side: ast.expr) -> list[ast.expr]:
+    if isinstance(side, ast.BinOp) and isinstance(side.op, ast.Add):
+        return _interpolated_values(side)
+    return [] if isinstance(side, ast.Constant) else [side]
+
+
+def _unescaped_input(value: ast.expr, parameters: set[str], function: ast.AST) -> str | None:
+    """The parameter or request field a value carries unescaped, if it carries one; a local
+    name is followed once to what was assigned to it."""
+    value = _unwrapped(value)
+    if isinstance(value, ast.Call) and last_name(value.func) in _LDAP_ESCAPES:
+        return None
+    if isinstance(value, ast.Name):
+        if value.id in parameters:
+            return value.id
+        assigned = assigned_values(function, value.id)
+        if any(_request_field(item) for item in assigned) and not any(
+            isinstance(item, ast.Call) and last_name(item.func) in _LDAP_ESCAPES
+            for item in assigned
+        ):
+            return value.id
+        return None
+    return _request_field(value)
+
+
+def _request_field(value: ast.expr) -> str | None:
+    """`self.data.username`, `request.form["user"]`: a value read from what a request carried."""
+    node = value.value if isinstance(value, ast.Subscript) else value
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.insert(0, node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or not parts:
+        return None
+    parts.insert(0, node.id)
+    return ".".join(parts) if set(parts[:-1]) & _REQUEST_PARTS else None
+
+
 _JWT_SIGNERS = frozenset({"jwt.encode", "jose.jwt.encode", "jwt.JWT.encode"})
 
 
