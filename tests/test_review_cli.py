@@ -339,10 +339,14 @@ def test_a_file_with_a_shebang_line_is_a_script(project: Path) -> None:
 
 
 def test_copies_of_installed_packages_are_vendored_code(project: Path) -> None:
-    """A lib/ put on sys.path with certifi, six and dns in it (Tautulli's) and a vendor/ folder
-    are other projects' code: left out unless --all-roles or a roles glob says otherwise. A
-    folder of the application's own packages is not."""
-    for relative in ("lib/certifi/core.py", "lib/six.py", "lib/dns/resolver.py", "svc/vendor/x.py"):
+    """A lib/ put on sys.path with certifi, six and dns in it (Tautulli's), patched copies of
+    subliminal, py7zr and sseclient (bazarr's custom_libs/) and a vendor/ folder are other
+    projects' code: left out unless --all-roles or a roles glob says otherwise. A folder of the
+    application's own packages is not."""
+    copies = ("lib/certifi/core.py", "lib/six.py", "lib/dns/resolver.py", "svc/vendor/x.py")
+    patched = ("custom_libs/subliminal/core.py", "custom_libs/py7zr/py7zr.py",
+               "custom_libs/sseclient.py")  # fmt: skip
+    for relative in copies + patched:
         (project / relative).parent.mkdir(parents=True, exist_ok=True)
         (project / relative).write_text(SERVICE, encoding="utf-8")
     for relative in ("svc/billing/api.py", "svc/orders.py", "svc/users/views.py"):
@@ -354,6 +358,7 @@ def test_copies_of_installed_packages_are_vendored_code(project: Path) -> None:
     everything = _json(project, "--all-roles", target=".")["findings"]
     roles = {Path(f["path"]).as_posix(): f["role"] for f in everything}
     assert roles["lib/dns/resolver.py"] == roles["svc/vendor/x.py"] == "vendored"
+    assert roles["custom_libs/subliminal/core.py"] == "vendored"
     (project / "pyproject.toml").write_text(
         PREVIEW_ON + 'roles = { "lib/six.py" = "production" }\n', encoding="utf-8"
     )

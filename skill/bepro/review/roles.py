@@ -69,7 +69,8 @@ _EXAMPLE_DIRS = frozenset(
 _VENDOR_DIRS = frozenset({"vendor", "vendored", "_vendor", "site-packages"})
 # Import names of packages applications install and never write: a folder holding three of them
 # side by side is a copy of dependencies put on sys.path (Tautulli's lib/: 17 of its 27
-# findings were in dnspython, pygments and the like).
+# findings were in dnspython, pygments and the like; bazarr's custom_libs/: its patched copies of
+# subliminal, py7zr, flask_compress and sseclient held 51 findings, none worth a change there).
 _DISTRIBUTIONS = frozenset(
     {"requests", "urllib3", "certifi", "idna", "chardet", "charset_normalizer", "six",
      "dateutil", "pytz", "yaml", "bs4", "jinja2", "markupsafe", "cherrypy", "cheroot", "tornado",
@@ -77,7 +78,8 @@ _DISTRIBUTIONS = frozenset(
      "html5lib", "bleach", "arrow", "mako", "dns", "pygments", "websocket", "oauthlib",
      "requests_oauthlib", "xmltodict", "tzlocal", "apscheduler", "httplib2", "socks",
      "packaging", "pyparsing", "colorama", "distro", "feedparser", "jaraco", "more_itertools",
-     "zipp", "importlib_metadata", "typing_extensions", "soupsieve", "webencodings", "jwt"}
+     "zipp", "importlib_metadata", "typing_extensions", "soupsieve", "webencodings", "jwt",
+     "flask_compress", "py7zr", "sseclient", "subliminal", "imghdr"}
 )  # fmt: skip
 _VENDORED_AT_LEAST = 3
 # A plugin written as an example (ckanext/example_idatastorebackend/).
