@@ -1163,3 +1163,91 @@ def _holds_signature(value: ast.expr) -> bool:
         value = value.value
     name = last_name(value)
     return name is not None and not _SIGNATURE_WORDS.isdisjoint(name_parts(name))
+
+
+# Frappe's calls that read or change a record of the doctype given first, with no permission
+# check of their own (frappe.get_list and frappe.client.get check; these do not).
+_FRAPPE_RECORD_CALLS = frozenset(
+    {"frappe.get_doc", "frappe.get_cached_doc", "frappe.get_value", "frappe.db.get_value",
+     "frappe.db.get_values", "frappe.db.set_value", "frappe.delete_doc", "frappe.get_all",
+     "frappe.db.get_all", "frappe.db.delete"}
+)  # fmt: skip
+# A call, or a decorator, that decides access: has_permission, check_permission, only_for,
+# frappe.get_list (which applies the user's permissions).
+_FRAPPE_ACCESS = re.compile(r"perm|only_for|get_list|frappe\.client\.", re.IGNORECASE)
+
+
+@detector("frappe-doctype-from-caller", "authz", nodes=(ast.FunctionDef,))
+def frappe_doctype_from_caller(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A `@frappe.whitelist()` function that reads or changes a record of a doctype its caller
+    names (`frappe.db.get_value(doctype, name, fields)`) and checks no permission: any logged-in
+    user, or a guest, reads any field of any record, salaries and passwords' hashes included
+    (hrms' roster get_values and get_account_and_amount, in the recall notes of round 35).
+    Whitelisted methods of a document are left out: Frappe checks the document's permission
+    before it runs them."""
+    assert isinstance(node, ast.FunctionDef)  # noqa: S101 - registered for FunctionDef only
+    if not context.imports_any(frozenset({"frappe"})):
+        return
+    if not isinstance(next(iter(context.ancestors()), None), ast.Module):
+        return  # a document's method, or a function inside another
+    decorators = [ast.unparse(decorator) for decorator in node.decorator_list]
+    if not any("whitelist" in text for text in decorators):
+        return
+    if any(_FRAPPE_ACCESS.search(text) for text in decorators):
+        return
+    parameters = {arg.arg for arg, _ in _parameters(node.args)}
+    calls = [inner for inner in body_nodes(node) if isinstance(inner, ast.Call)]
+    if _decides_frappe_access(node, context) or any(
+        _decides_frappe_access(helper, context) for helper in _module_helpers(calls, context)
+    ):
+        return
+    for call in calls:
+        doctype = _named_doctype(call, parameters, context)
+        if doctype is not None:
+            yield Hit(
+                call,
+                f"`{context.call_name(call)}({doctype}, ...)` in a whitelisted function reaches "
+                "a record of whatever doctype the caller names, and no permission is checked: "
+                f"check `frappe.has_permission({doctype}, ..., throw=True)` first, or fix the "
+                "doctype",
+            )
+            return
+
+
+def _decides_frappe_access(function: ast.AST, context: ModuleContext) -> bool:
+    """A permission call (`doc.check_permission("write")`) or an owner comparison in it."""
+    return any(
+        (isinstance(inner, ast.Call) and _FRAPPE_ACCESS.search(context.call_name(inner) or ""))
+        or _compares_session_user(inner)
+        for inner in body_nodes(function)
+    )
+
+
+def _module_helpers(calls: list[ast.Call], context: ModuleContext) -> list[ast.FunctionDef]:
+    """The module's own functions among `calls`' callees: a shared helper may check access for
+    every API function that calls it (crm's enrichment `_enqueue_run`)."""
+    called = {call.func.id for call in calls if isinstance(call.func, ast.Name)}
+    return [
+        statement
+        for statement in context.tree.body
+        if isinstance(statement, ast.FunctionDef) and statement.name in called
+    ]
+
+
+def _compares_session_user(node: ast.AST) -> bool:
+    """`... == frappe.session.user`: the function decides access by the record's owner."""
+    return isinstance(node, ast.Compare) and any(
+        "session.user" in ast.unparse(side) for side in (node.left, *node.comparators)
+    )
+
+
+def _named_doctype(call: ast.Call, parameters: set[str], context: ModuleContext) -> str | None:
+    """The parameter a record call takes its doctype from, if it does. `frappe.get_doc(doc)`
+    with one argument builds a document from a dict: it reads none."""
+    name = context.call_name(call)
+    if name not in _FRAPPE_RECORD_CALLS or not call.args:
+        return None
+    if name in {"frappe.get_doc", "frappe.get_cached_doc"} and len(call.args) < 2:
+        return None
+    doctype = call.args[0]
+    return doctype.id if isinstance(doctype, ast.Name) and doctype.id in parameters else None
