@@ -1173,8 +1173,13 @@ _FRAPPE_RECORD_CALLS = frozenset(
      "frappe.db.get_all", "frappe.db.delete"}
 )  # fmt: skip
 # A call, or a decorator, that decides access: has_permission, check_permission, only_for,
-# frappe.get_list (which applies the user's permissions).
-_FRAPPE_ACCESS = re.compile(r"perm|only_for|get_list|frappe\.client\.", re.IGNORECASE)
+# frappe.get_list (which applies the user's permissions), an application's own `can_modify_*`,
+# `is_channel_member`, `is_admin`, `@agent_only` (lms, raven, helpdesk).
+_FRAPPE_ACCESS = re.compile(
+    r"perm|only_for|_only\b|get_list|frappe\.client\.|(?:^|\.)can_|(?:^|\.)is_\w*(?:member"
+    r"|admin|owner|moderator|manager|agent|allowed)|authoriz",
+    re.IGNORECASE,
+)
 
 
 @detector("frappe-doctype-from-caller", "authz", nodes=(ast.FunctionDef,))
@@ -1186,22 +1191,12 @@ def frappe_doctype_from_caller(node: ast.AST, context: ModuleContext) -> Iterato
     Whitelisted methods of a document are left out: Frappe checks the document's permission
     before it runs them."""
     assert isinstance(node, ast.FunctionDef)  # noqa: S101 - registered for FunctionDef only
-    if not context.imports_any(frozenset({"frappe"})):
+    parameters = _unchecked_api_parameters(node, context)
+    if parameters is None:
         return
-    if not isinstance(next(iter(context.ancestors()), None), ast.Module):
-        return  # a document's method, or a function inside another
-    decorators = [ast.unparse(decorator) for decorator in node.decorator_list]
-    if not any("whitelist" in text for text in decorators):
-        return
-    if any(_FRAPPE_ACCESS.search(text) for text in decorators):
-        return
-    parameters = {arg.arg for arg, _ in _parameters(node.args)}
-    calls = [inner for inner in body_nodes(node) if isinstance(inner, ast.Call)]
-    if _decides_frappe_access(node, context) or any(
-        _decides_frappe_access(helper, context) for helper in _module_helpers(calls, context)
-    ):
-        return
-    for call in calls:
+    for call in body_nodes(node):
+        if not isinstance(call, ast.Call):
+            continue
         doctype = _named_doctype(call, parameters, context)
         if doctype is not None:
             yield Hit(
@@ -1214,10 +1209,32 @@ def frappe_doctype_from_caller(node: ast.AST, context: ModuleContext) -> Iterato
             return
 
 
+def _unchecked_api_parameters(function: ast.FunctionDef, context: ModuleContext) -> set[str] | None:
+    """The parameters of a module-level `@frappe.whitelist()` function that decides access
+    nowhere, in it or in a module helper it calls; None for any other function."""
+    if not context.imports_any(frozenset({"frappe"})):
+        return None
+    if not isinstance(next(iter(context.ancestors()), None), ast.Module):
+        return None  # a document's method (Frappe checks the document first), or a nested one
+    decorators = [ast.unparse(decorator) for decorator in function.decorator_list]
+    if not any("whitelist" in text for text in decorators):
+        return None
+    if any(_FRAPPE_ACCESS.search(text) for text in decorators):
+        return None
+    calls = [inner for inner in body_nodes(function) if isinstance(inner, ast.Call)]
+    if _decides_frappe_access(function, context) or any(
+        _decides_frappe_access(helper, context) for helper in _module_helpers(calls, context)
+    ):
+        return None
+    return {arg.arg for arg, _ in _parameters(function.args)}
+
+
 def _decides_frappe_access(function: ast.AST, context: ModuleContext) -> bool:
-    """A permission call (`doc.check_permission("write")`) or an owner comparison in it."""
+    """A permission call (`doc.check_permission("write")`), a PermissionError raised or an owner
+    comparison in it."""
     return any(
         (isinstance(inner, ast.Call) and _FRAPPE_ACCESS.search(context.call_name(inner) or ""))
+        or (isinstance(inner, ast.Attribute | ast.Name) and last_name(inner) == "PermissionError")
         or _compares_session_user(inner)
         for inner in body_nodes(function)
     )
@@ -1251,3 +1268,128 @@ def _named_doctype(call: ast.Call, parameters: set[str], context: ModuleContext)
         return None
     doctype = call.args[0]
     return doctype.id if isinstance(doctype, ast.Name) and doctype.id in parameters else None
+
+
+# Frappe writes that skip the user's permissions: frappe.db.set_value, frappe.db.delete and a
+# document's db_set write to the table directly; delete_doc, save, insert, submit, cancel and
+# delete check the user's permission unless told ignore_permissions=True.
+_FRAPPE_RAW_WRITES = frozenset({"frappe.db.set_value", "frappe.db.delete"})
+_FRAPPE_CHECKED_WRITES = frozenset({"save", "insert", "submit", "cancel", "delete"})
+
+
+@detector("frappe-write-by-caller", "authz", nodes=(ast.FunctionDef,))
+def frappe_write_by_caller(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A `@frappe.whitelist()` function that changes a record its caller picks by name, with a
+    write that skips Frappe's own permission check (`frappe.db.set_value`, `frappe.db.delete`,
+    `doc.db_set`, `ignore_permissions=True`), and decides access nowhere: any logged-in user
+    disables any account (gameplan's remove_user), expires anyone's leave (hrms'
+    expire_allocation), closes any loan. Guest endpoints (sign-up, OTP) are left out. A preview
+    code: 8 of 15 worth fixing on ten Frappe applications, the others harmless writes."""
+    assert isinstance(node, ast.FunctionDef)  # noqa: S101 - registered for FunctionDef only
+    parameters = _unchecked_api_parameters(node, context)
+    if parameters is None or any(
+        "allow_guest" in ast.unparse(decorator) for decorator in node.decorator_list
+    ):
+        return
+    parameters |= _derived_names(node, parameters)
+    loaded = _documents_loaded_by_name(node, parameters, context)
+    for call in body_nodes(node):
+        if isinstance(call, ast.Call) and _unchecked_write(call, parameters, loaded, context):
+            yield Hit(
+                call,
+                "a whitelisted function changes a record the caller picks, with no permission "
+                "check: any logged-in user can make this change to anyone's record; check "
+                "`frappe.has_permission(..., 'write', name, throw=True)` (or the owner) first",
+            )
+            return
+
+
+def _derived_names(function: ast.FunctionDef, parameters: set[str]) -> set[str]:
+    """Local names bound from the parameters, through assignments and loops (wiki's
+    `for item in json.loads(sidebar_items)`): what the caller sent, under another name."""
+    derived = set(parameters)
+    bindings = [
+        (statement.targets, statement.value)
+        if isinstance(statement, ast.Assign)
+        else ([statement.target], statement.iter)
+        for statement in body_nodes(function)
+        if isinstance(statement, ast.Assign | ast.For)
+    ]
+    # a name ever bound to the session's user holds the caller's own rows (helpdesk's filters)
+    own = {
+        inner.id
+        for targets, value in bindings
+        if _own_user(value)
+        for target in targets
+        for inner in walk(target)
+        if isinstance(inner, ast.Name)
+    }
+    bindings = [
+        (targets, value)
+        for targets, value in bindings
+        if not any(isinstance(inner, ast.Name) and inner.id in own for inner in walk(value))
+    ]
+    changed = True
+    while changed:
+        changed = False
+        for targets, value in bindings:
+            if not _mentions(value, derived):
+                continue
+            for name in (inner for target in targets for inner in walk(target)):
+                if isinstance(name, ast.Name) and name.id not in derived:
+                    derived.add(name.id)
+                    changed = True
+    return derived - parameters
+
+
+def _documents_loaded_by_name(
+    function: ast.FunctionDef, parameters: set[str], context: ModuleContext
+) -> set[str]:
+    """Local names bound to `frappe.get_doc(doctype, <a parameter>)`."""
+    loaded: set[str] = set()
+    for statement in body_nodes(function):
+        if not (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and isinstance(statement.value, ast.Call)
+        ):
+            continue
+        call = statement.value
+        if (
+            context.call_name(call) in {"frappe.get_doc", "frappe.get_cached_doc"}
+            and len(call.args) > 1
+            and _mentions(call.args[1], parameters)
+        ):
+            loaded.add(statement.targets[0].id)
+    return loaded
+
+
+def _unchecked_write(
+    call: ast.Call, parameters: set[str], loaded: set[str], context: ModuleContext
+) -> bool:
+    name = context.call_name(call)
+    if name in _FRAPPE_RAW_WRITES or (name == "frappe.delete_doc" and _ignores_permissions(call)):
+        target = call.args[1] if len(call.args) > 1 else None
+        return target is not None and _mentions(target, parameters) and not _own_user(target)
+    method = call.func.attr if isinstance(call.func, ast.Attribute) else None
+    receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    if not (isinstance(receiver, ast.Name) and receiver.id in loaded):
+        return False
+    return method == "db_set" or (method in _FRAPPE_CHECKED_WRITES and _ignores_permissions(call))
+
+
+def _mentions(node: ast.AST, parameters: set[str]) -> bool:
+    return any(isinstance(inner, ast.Name) and inner.id in parameters for inner in walk(node))
+
+
+def _own_user(node: ast.AST) -> bool:
+    """A filter that names the session's user: the caller changes their own rows."""
+    return "session.user" in ast.unparse(node)
+
+
+def _ignores_permissions(call: ast.Call) -> bool:
+    found = keyword(call, "ignore_permissions")
+    return found is not None and not (
+        isinstance(found.value, ast.Constant) and not found.value.value
+    )
