@@ -816,18 +816,20 @@ def ldap_filter_unescaped(node: ast.AST, context: ModuleContext) -> Iterator[Hit
     if argument is None:
         return
     parameters = {arg.arg for arg, _ in _parameters(function.args)} - {"self", "cls"}
-    for built in _filter_texts(argument, function):
-        for value in _interpolated_values(built):
-            source = _unescaped_input(value, parameters, function)
-            if source is not None:
-                yield Hit(
-                    node,
-                    f"LDAP filter built from `{source}` with no escape_filter_chars(): a value "
-                    "such as `*)(uid=*` rewrites the search; escape each value "
-                    "(ldap.filter.escape_filter_chars, ldap3.utils.conv.escape_filter_chars) "
-                    "or build the filter with ldap.filter.filter_format",
-                )
-                return
+    sources = (
+        _unescaped_input(value, parameters, function)
+        for built in _filter_texts(argument, function)
+        for value in _interpolated_values(built)
+    )
+    source = next((found for found in sources if found is not None), None)
+    if source is not None:
+        yield Hit(
+            node,
+            f"LDAP filter built from `{source}` with no escape_filter_chars(): a value such as "
+            "`*)(uid=*` rewrites the search; escape each value (ldap.filter.escape_filter_chars, "
+            "ldap3.utils.conv.escape_filter_chars) or build the filter with "
+            "ldap.filter.filter_format",
+        )
 
 
 def _ldap_filter_argument(call: ast.Call) -> ast.expr | None:
