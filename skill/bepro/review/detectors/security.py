@@ -1256,7 +1256,7 @@ def _module_helpers(calls: list[ast.Call], context: ModuleContext) -> list[ast.F
 def _compares_session_user(node: ast.AST) -> bool:
     """`... == frappe.session.user`: the function decides access by the record's owner."""
     return isinstance(node, ast.Compare) and any(
-        "session.user" in ast.unparse(side) for side in (node.left, *node.comparators)
+        _own_user(side) for side in (node.left, *node.comparators)
     )
 
 
