@@ -635,7 +635,18 @@ def _splat_may_carry(
 def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
     """Lines of calls that pass `**options` where the same function builds `options` as a dict
     literal with a "timeout" key (OctoPrint's webcam snapshot: `requests.get(url, **params)`,
-    `params = {"timeout": ..., ...}`): ruff's S113 cannot see through the `**`."""
+    `params = {"timeout": ..., ...}`), or takes it from a function of the module that returns
+    one (tubesync's `url, kwargs = self.make_request_args(...)`, `dict(..., timeout=...)`):
+    ruff's S113 cannot see through the `**`."""
+    returners = {
+        function.name
+        for function in walk(tree)
+        if isinstance(function, FUNCTIONS)
+        and any(
+            isinstance(node, ast.Return) and node.value is not None and _holds_timeout(node.value)
+            for node in body_nodes(function)
+        )
+    }
     found: list[int] = []
     for function in walk(tree):
         if not isinstance(function, FUNCTIONS):
@@ -645,11 +656,11 @@ def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
             target.id
             for node in nodes
             if isinstance(node, ast.Assign)
-            and isinstance(node.value, ast.Dict)
-            and any(
-                isinstance(key, ast.Constant) and key.value == "timeout" for key in node.value.keys
+            and (
+                _timeout_dict(node.value)
+                or (isinstance(node.value, ast.Call) and last_name(node.value.func) in returners)
             )
-            for target in node.targets
+            for target in (inner for assigned in node.targets for inner in walk(assigned))
             if isinstance(target, ast.Name)
         }
         found += [
@@ -663,6 +674,22 @@ def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
             )
         ]
     return tuple(sorted(set(found)))
+
+
+def _timeout_dict(node: ast.AST) -> bool:
+    """`{"timeout": ...}` or `dict(timeout=...)`."""
+    if isinstance(node, ast.Dict):
+        return any(isinstance(key, ast.Constant) and key.value == "timeout" for key in node.keys)
+    return (
+        isinstance(node, ast.Call)
+        and last_name(node.func) == "dict"
+        and any(item.arg == "timeout" for item in node.keywords)
+    )
+
+
+def _holds_timeout(value: ast.expr) -> bool:
+    """A returned value with such a dict in it (alone, or in a tuple)."""
+    return any(_timeout_dict(inner) for inner in walk(value))
 
 
 def _self_dict_without(value: ast.expr, keys: tuple[str, ...], context: ModuleContext) -> bool:
