@@ -782,6 +782,9 @@ _LDAP_ESCAPES = frozenset({"escape_filter_chars", "filter_format"})
 # name is what a stranger typed; lego's nightly LDAP sync searches with validated usernames and
 # ids, and modoboa's password change with the account's own name (judged not worth a change).
 _LOGIN_CODE = re.compile(r"auth|login|signin|signup|security|sso")
+# Parameters that name an attribute, not a value (caldera's `(%s=%s)" % (user_attr, username)`):
+# the directory's schema, from configuration.
+_LDAP_NAME_WORDS = frozenset({"attr", "attrs", "attribute", "attributes", "field", "objectclass"})
 # Attributes that hold what a request carried (mealie's `self.data.username`).
 _REQUEST_PARTS = frozenset({"request", "data", "form", "args", "json", "params", "payload", "body"})
 
@@ -815,7 +818,11 @@ def ldap_filter_unescaped(node: ast.AST, context: ModuleContext) -> Iterator[Hit
     argument = _ldap_filter_argument(node)
     if argument is None:
         return
-    parameters = {arg.arg for arg, _ in _parameters(function.args)} - {"self", "cls"}
+    parameters = {
+        arg.arg
+        for arg, _ in _parameters(function.args)
+        if arg.arg not in {"self", "cls"} and not set(name_parts(arg.arg)) & _LDAP_NAME_WORDS
+    }
     sources = (
         _unescaped_input(value, parameters, function)
         for built in _filter_texts(argument, function)
