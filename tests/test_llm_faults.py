@@ -86,15 +86,17 @@ def test_streamed_text_is_citation_checked_before_it_is_shown(
     assert "Sources:\n- [retries] references/rules/retries.md" in out
 
 
+# Calls the stub sees: a slow answer is retried until max-attempts (3) or until a further
+# attempt could not finish inside the deadline, which on a loaded machine comes after two.
 @pytest.mark.parametrize(
     ("model", "output", "expected_calls"),
     [
-        ("slow", "json", 3),
-        ("error", "json", 3),
-        ("garbage", "json", 1),
-        ("bad-schema", "json", 2),
-        ("stall", "text", 1),
-        ("disconnect", "text", 1),
+        ("slow", "json", (2, 3)),
+        ("error", "json", (3, 3)),
+        ("garbage", "json", (1, 1)),
+        ("bad-schema", "json", (2, 2)),
+        ("stall", "text", (1, 1)),
+        ("disconnect", "text", (1, 1)),
     ],
 )
 def test_faults_fall_back_to_the_offline_answer_within_the_deadline(
@@ -103,7 +105,7 @@ def test_faults_fall_back_to_the_offline_answer_within_the_deadline(
     stub: tuple[str, Counter[str]],
     model: str,
     output: str,
-    expected_calls: int,
+    expected_calls: tuple[int, int],
 ) -> None:
     calls_before = stub[1][model]
     code, out, err, elapsed = _ask(project, index_dir, stub[0], model, "--format", output)
@@ -114,7 +116,8 @@ def test_faults_fall_back_to_the_offline_answer_within_the_deadline(
     if output == "json":
         assert json.loads(out)["mode"] == "offline"
     assert "idempotency" in out or "retries" in out
-    assert stub[1][model] - calls_before == expected_calls
+    fewest, most = expected_calls
+    assert fewest <= stub[1][model] - calls_before <= most
 
 
 def test_rate_limits_are_retried_after_retry_after(
