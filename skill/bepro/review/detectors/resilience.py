@@ -66,6 +66,14 @@ _ASYNCPG = _Wait(
     ("timeout", "command_timeout"),
     "a stuck query holds its connection forever (no command_timeout)",
 )
+_FRAPPE_REQUESTS = (
+    "make_request", "make_get_request", "make_post_request", "make_put_request",
+    "make_patch_request", "make_delete_request",
+)  # fmt: skip
+_FRAPPE_HANGS = (
+    "Frappe's helper sends with requests and no timeout, and takes none: a service that stops "
+    "answering holds the worker forever; call requests with timeout=(connect, read) instead"
+)
 _BLOCKING_CALLS: dict[str, _Wait] = {
     "urllib.request.urlopen": _Wait(("timeout",), _HANGS, position=2, uses_socket_default=True),
     "socket.create_connection": _Wait(("timeout",), _HANGS, position=1, uses_socket_default=True),
@@ -82,6 +90,12 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
     "psycopg.AsyncConnection.connect": _PG_CONNECT,
     "asyncpg.connect": _ASYNCPG,
     "asyncpg.create_pool": _ASYNCPG,
+    # Frappe's integration helpers call a requests session with no timeout and take none (the
+    # recall notes of crm's Facebook lead sync and lms' persona post; insights' telemetry)
+    **dict.fromkeys(
+        (f"frappe.integrations.utils.{name}" for name in _FRAPPE_REQUESTS),
+        _Wait(("timeout",), _FRAPPE_HANGS),
+    ),
     # redis-py waits forever on a socket by default; a connection pool carries its own timeouts
     **dict.fromkeys(
         REDIS_CLIENTS,
