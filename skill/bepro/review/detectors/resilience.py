@@ -66,14 +66,6 @@ _ASYNCPG = _Wait(
     ("timeout", "command_timeout"),
     "a stuck query holds its connection forever (no command_timeout)",
 )
-_FRAPPE_REQUESTS = (
-    "make_request", "make_get_request", "make_post_request", "make_put_request",
-    "make_patch_request", "make_delete_request",
-)  # fmt: skip
-_FRAPPE_HANGS = (
-    "Frappe's helper sends with requests and no timeout, and takes none: a service that stops "
-    "answering holds the worker forever; call requests with timeout=(connect, read) instead"
-)
 _BLOCKING_CALLS: dict[str, _Wait] = {
     "urllib.request.urlopen": _Wait(("timeout",), _HANGS, position=2, uses_socket_default=True),
     "socket.create_connection": _Wait(("timeout",), _HANGS, position=1, uses_socket_default=True),
@@ -90,12 +82,6 @@ _BLOCKING_CALLS: dict[str, _Wait] = {
     "psycopg.AsyncConnection.connect": _PG_CONNECT,
     "asyncpg.connect": _ASYNCPG,
     "asyncpg.create_pool": _ASYNCPG,
-    # Frappe's integration helpers call a requests session with no timeout and take none (the
-    # recall notes of crm's Facebook lead sync and lms' persona post; insights' telemetry)
-    **dict.fromkeys(
-        (f"frappe.integrations.utils.{name}" for name in _FRAPPE_REQUESTS),
-        _Wait(("timeout",), _FRAPPE_HANGS),
-    ),
     # redis-py waits forever on a socket by default; a connection pool carries its own timeouts
     **dict.fromkeys(
         REDIS_CLIENTS,
@@ -1424,6 +1410,28 @@ def _django_auth_ldap_without_timeout(module: ast.Module, context: ModuleContext
         "waits forever on an LDAP server that stops answering, and every login waits with it; "
         "set both in AUTH_LDAP_CONNECTION_OPTIONS",
     )
+
+
+# Frappe's integration helpers call a requests session with no timeout and take none.
+_FRAPPE_REQUESTS = {
+    f"frappe.integrations.utils.{name}": _Wait(
+        ("timeout",),
+        "Frappe's helper sends with requests and no timeout, and takes none: a service that "
+        "stops answering holds the worker forever; call requests with timeout=(connect, read)",
+    )
+    for name in ("make_request", "make_get_request", "make_post_request", "make_put_request",
+                 "make_patch_request", "make_delete_request")
+}  # fmt: skip
+
+
+@detector("frappe-request-without-timeout", "timeouts", nodes=(ast.Call,), callees=_FRAPPE_REQUESTS)
+def frappe_request_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """`make_get_request(url)`, `frappe.integrations.utils.make_post_request(url, data=...)`:
+    Frappe sends through a requests session with no timeout, and the helpers take none, so a
+    partner that stops answering holds the web worker or the scheduled job forever (the recall
+    notes of crm's Facebook lead sync and lms' persona post; insights' survey post). No offline
+    rewrite: the fix is a requests call with a timeout, not an argument."""
+    yield from _wait_without_timeout(node, context, _FRAPPE_REQUESTS)
 
 
 _FLASK_MAIL = frozenset({"flask_mail.Mail"})
