@@ -657,7 +657,7 @@ def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
             for node in nodes
             if isinstance(node, ast.Assign)
             and (
-                _timeout_dict(node.value)
+                _literal_with(node.value, ("timeout",))
                 or (isinstance(node.value, ast.Call) and last_name(node.value.func) in returners)
             )
             for target in (inner for assigned in node.targets for inner in walk(assigned))
@@ -676,20 +676,9 @@ def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
     return tuple(sorted(set(found)))
 
 
-def _timeout_dict(node: ast.AST) -> bool:
-    """`{"timeout": ...}` or `dict(timeout=...)`."""
-    if isinstance(node, ast.Dict):
-        return any(isinstance(key, ast.Constant) and key.value == "timeout" for key in node.keys)
-    return (
-        isinstance(node, ast.Call)
-        and last_name(node.func) == "dict"
-        and any(item.arg == "timeout" for item in node.keywords)
-    )
-
-
 def _holds_timeout(value: ast.expr) -> bool:
-    """A returned value with such a dict in it (alone, or in a tuple)."""
-    return any(_timeout_dict(inner) for inner in walk(value))
+    """A returned value with a dict literal naming "timeout" in it (alone, or in a tuple)."""
+    return any(_literal_with(inner, ("timeout",)) for inner in walk(value))
 
 
 def _self_dict_without(value: ast.expr, keys: tuple[str, ...], context: ModuleContext) -> bool:
@@ -750,6 +739,17 @@ def _binding_without(
         inside = any(names(item, name) for item in walk(target))
         return False if inside else None
     return None
+
+
+def _literal_with(value: ast.AST, keys: tuple[str, ...]) -> bool:
+    """`{"timeout": t}` or `dict(timeout=t)`: a dict literal naming one of the keys."""
+    if isinstance(value, ast.Dict):
+        return any(isinstance(k, ast.Constant) and k.value in keys for k in value.keys)
+    return (
+        isinstance(value, ast.Call)
+        and last_name(value.func) == "dict"
+        and any(k.arg in keys for k in value.keywords)
+    )
 
 
 def _literal_without(value: ast.expr | None, keys: tuple[str, ...]) -> bool:
