@@ -18,7 +18,9 @@ long bug reports where the cues are few. Without it nothing here touches numpy o
 
 The weights were set by hand on evals/actions-train.jsonl and on one half of
 evals/questions-real.jsonl (see bepro.evals.actions), and are measured on evals/actions.jsonl and
-the other half of the real questions (`bepro eval --suite actions`, `--suite actions-real`).
+the other half of the real questions (`bepro eval --suite actions`, `--suite actions-real`). The
+centroids and the classifier also learn from the fresh sets that teach by example, labelled
+like the real questions by evals/action-guideline.md.
 """
 
 from __future__ import annotations

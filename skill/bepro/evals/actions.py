@@ -10,7 +10,8 @@ Train and test stay apart: the cue weights in bepro.agent.intent were set on act
 and on the "dev" half of the real questions; actions.jsonl and the "heldout" half measure them.
 The halves are fixed by a hash of each question, so a question added later lands in a half
 without moving the others. The embedding centroids and the example classifier
-(bepro/data/action-centroids.json) are built from the same training questions only, and so are
+(bepro/data/action-centroids.json) are built from the training questions only (these and the
+fresh sets of EXAMPLE_SETS), and so are
 the examples that rank rules (bepro/data/rule-examples.json: the dev half's rules and those of
 the fresh sets named in EXAMPLE_SETS) (`python -m bepro.evals.actions` writes both).
 """
@@ -39,7 +40,8 @@ TRAIN_FILE = "actions-train.jsonl"
 TEST_FILE = "actions.jsonl"
 REAL_FILE = "questions-real.jsonl"
 MAX_MISSES = 40
-# The example classifier's fit: weak L2 (1e-3 underfits 384 dimensions on ~290 questions).
+# The example classifier's fit: weak L2 (1e-3 underfits 384 dimensions on ~290 questions; on the
+# 900 of today 1e-3 did no better).
 CLASSIFIER_EPOCHS = 6000
 CLASSIFIER_STEP = 2.0
 CLASSIFIER_L2 = 1e-4
@@ -195,11 +197,15 @@ def run_actions_eval(path: Path, catalogue: Catalogue) -> dict[str, object]:
 
 
 def training_cases(evals_dir: Path, catalogue: Catalogue) -> list[ActionCase]:
-    """The questions the scorer was tuned on: the train file and the dev half of the real ones."""
+    """The questions the scorer was tuned on: the train file, the dev half of the real ones and
+    the fresh sets that teach by example (EXAMPLE_SETS)."""
     cases = load_action_cases(evals_dir / TRAIN_FILE, catalogue)
     real = evals_dir / REAL_FILE
     if real.exists():
         cases += [c for c in load_action_cases(real, catalogue) if half_of(c.question) == "dev"]
+    for name in EXAMPLE_SETS:
+        rows = _fresh_rows(evals_dir.parent / "bench" / f"fresh-questions-{name}.jsonl", catalogue)
+        cases += [ActionCase(question=row.question, action=row.action) for row in rows]
     return cases
 
 
@@ -291,13 +297,22 @@ def rule_examples(root: Path, catalogue: Catalogue) -> list[dict[str, object]]:
         if half_of(case.question) == "dev" and case.rules
     ]
     for name in EXAMPLE_SETS:
-        examples += _fresh_examples(root / "bench" / f"fresh-questions-{name}.jsonl", catalogue)
+        rows = _fresh_rows(root / "bench" / f"fresh-questions-{name}.jsonl", catalogue)
+        examples += [{"question": row.question, "rules": row.rules} for row in rows if row.rules]
     return examples
 
 
-def _fresh_examples(path: Path, catalogue: Catalogue) -> list[dict[str, object]]:
-    """A fresh set's questions and rules (its lines carry more fields: answer audits' notes)."""
-    examples: list[dict[str, object]] = []
+@dataclass(frozen=True)
+class _FreshRow:
+    question: str
+    action: str
+    rules: list[str]
+
+
+def _fresh_rows(path: Path, catalogue: Catalogue) -> list[_FreshRow]:
+    """A fresh set's questions, actions and rules (its lines carry more fields: answer audits'
+    notes), checked against the catalogue."""
+    rows: list[_FreshRow] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -306,9 +321,9 @@ def _fresh_examples(path: Path, catalogue: Catalogue) -> list[dict[str, object]]
         unknown = set(rules) - set(catalogue.rule_ids)
         if unknown:
             raise UsageError(f"{path}:{number}: unknown rule ids {sorted(unknown)}")
-        if rules:
-            examples.append({"question": str(row["question"]), "rules": rules})
-    return examples
+        check_action(path, number, str(row["action"]), catalogue)
+        rows.append(_FreshRow(str(row["question"]), str(row["action"]), rules))
+    return rows
 
 
 def write_rule_examples(root: Path) -> Path:
