@@ -2,6 +2,7 @@
 and FTP clients accept any certificate unless given a context, and the login follows."""
 
 import imaplib
+import poplib
 import smtplib
 import ssl
 from smtplib import SMTP_SSL
@@ -47,3 +48,19 @@ def notify_verified(host: str, use_ssl: bool, user: str, password: str) -> None:
     options = {"context": VERIFYING} if use_ssl else {}
     server = client(host, timeout=10, **options)
     server.login(user, password)
+
+
+def fetch_pop3(host: str, user: str, password: str) -> int:
+    mailbox = poplib.POP3(host, timeout=30)
+    mailbox.stls()  # expect: crypto
+    mailbox.user(user)
+    mailbox.pass_(password)
+    return len(mailbox.list()[1])
+
+
+def fetch_pop3_verified(host: str, user: str, password: str) -> int:
+    mailbox = poplib.POP3(host, timeout=30)
+    mailbox.stls(context=VERIFYING)
+    mailbox.user(user)
+    mailbox.pass_(password)
+    return len(mailbox.list()[1])

@@ -69,3 +69,28 @@ async def validated_webhook(request: Request):
 
 def merge_settings(defaults: dict, overrides: dict) -> dict:
     return {**defaults, **overrides}
+
+
+def require_role(roles: list[str]):
+    def check(request: Request) -> None:
+        if request.headers.get("x-role") not in roles:
+            raise PermissionError("forbidden")
+
+    return check
+
+
+@router.post("/faces/reprocess", dependencies=[Depends(require_role(["admin"]))])
+def reprocess_face(request: Request, body: dict = None):
+    # operators only: a malformed body fails the admin's own request
+    return {"file": str((body or {}).get("training_file", ""))}
+
+
+@router.post("/notifications/register", dependencies=[Depends(require_role(["admin", "viewer"]))])
+def register_notifications(request: Request, body: dict = None):  # expect: input-validation
+    return {"subscriptions": [(body or {}).get("sub")]}
+
+
+@router.post("/config/save")
+def save_config(body: Any = Body(media_type="text/plain")):  # expect: typing
+    # a YAML document, parsed and validated by the handler: no pydantic model describes it
+    return {"length": len(body)}

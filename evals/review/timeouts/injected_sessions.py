@@ -50,3 +50,12 @@ def cart_id() -> str | None:
 
 def settings_value(http_settings: dict[str, str]) -> str | None:
     return http_settings.get("proxy")  # a dict under an http name, read with a key
+
+
+class ZoneClient:
+    def __init__(self, http: requests.Session, base_url: str) -> None:
+        self.http = http
+        self.base_url = base_url
+
+    def zone(self, name: str) -> dict[str, str]:
+        return self.http.get(url=f"{self.base_url}/zones/{name}").json()  # expect: timeouts

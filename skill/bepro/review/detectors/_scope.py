@@ -375,6 +375,8 @@ _ADMIN_FLAGS = frozenset({"is_superuser", "is_staff"})
 _ADMIN_DECORATORS = frozenset({"staff_member_required", "superuser_required"})
 _ADMIN_CLASS_NAMES = re.compile(r"(?:IsAdminUser|(?:Staff|Superuser|SuperUser)RequiredMixin)$")
 _GATE_STATEMENTS = 3  # a gate is among the first statements of a view
+_DEPENDENCY_CALLS = frozenset({"Depends", "Security"})
+_ADMIN_WORD = re.compile(r"admin|superuser|staff", re.IGNORECASE)
 
 
 def admin_only(context: ModuleContext) -> bool:
@@ -385,11 +387,53 @@ def admin_only(context: ModuleContext) -> bool:
     if "admin" in parts[:-1] or parts[-1] == "admin.py":
         return True
     for node in context.ancestors():
-        if isinstance(node, FUNCTIONS) and (_admin_decorated(node) or _gates_on_admin(node)):
+        if isinstance(node, FUNCTIONS) and admin_route(node):
             return True
         if isinstance(node, ast.ClassDef) and _admin_class(node):
             return True
     return False
+
+
+def admin_route(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A view that only staff reach: an admin decorator, a gate on an admin flag first thing, or
+    a FastAPI dependency that names an admin role (frigate's `dependencies=[Depends(
+    require_role(["admin"]))]`, `user = Depends(current_superuser)`)."""
+    return _admin_decorated(function) or _gates_on_admin(function) or _admin_dependency(function)
+
+
+def _admin_dependency(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    defaults = [*function.args.defaults, *function.args.kw_defaults]
+    return any(
+        isinstance(node, ast.Call)
+        and last_name(node.func) in _DEPENDENCY_CALLS
+        and _names_only_admins(node)
+        for source in [*function.decorator_list, *(d for d in defaults if d is not None)]
+        for node in walk(source)
+    )
+
+
+def _names_only_admins(dependency: ast.Call) -> bool:
+    """The dependency names an admin role, and no list of roles in it names another."""
+    roles = [
+        _spelled(item)
+        for node in walk(dependency)
+        if isinstance(node, ast.List | ast.Tuple | ast.Set)
+        for item in node.elts
+    ]
+    return any(_ADMIN_WORD.search(_spelled(part)) for part in walk(dependency)) and all(
+        _ADMIN_WORD.search(role) for role in roles if role
+    )
+
+
+def _spelled(node: ast.AST) -> str:
+    """A name, attribute or string as written (the empty string for anything else)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return ""
 
 
 def _mentions_admin_flag(node: ast.AST) -> bool:

@@ -637,7 +637,11 @@ def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
     literal with a "timeout" key (OctoPrint's webcam snapshot: `requests.get(url, **params)`,
     `params = {"timeout": ..., ...}`), or takes it from a function of the module that returns
     one (tubesync's `url, kwargs = self.make_request_args(...)`, `dict(..., timeout=...)`):
-    ruff's S113 cannot see through the `**`."""
+    ruff's S113 cannot see through the `**`. So are calls that forward the function's own
+    `**kwargs` where every call of it in the module passes timeout= (frigate's llama.cpp client:
+    `_get(url, **kwargs)` wraps requests.get, each of its eight callers sizes the timeout), the
+    converse of _forwards_what_callers_leave_out."""
+    found = list(_forwarded_by_timed_callers(tree))
     returners = {
         function.name
         for function in walk(tree)
@@ -647,7 +651,6 @@ def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
             for node in body_nodes(function)
         )
     }
-    found: list[int] = []
     for function in walk(tree):
         if not isinstance(function, FUNCTIONS):
             continue
@@ -674,6 +677,25 @@ def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
             )
         ]
     return tuple(sorted(set(found)))
+
+
+def _forwarded_by_timed_callers(tree: ast.Module) -> Iterator[int]:
+    """Lines where a method forwards its own `**kwargs`, when the module calls that method at
+    least once and always with timeout=."""
+    for owner in (node for node in walk(tree) if isinstance(node, ast.ClassDef)):
+        for method in owner.body:
+            if not isinstance(method, FUNCTIONS) or method.args.kwarg is None:
+                continue
+            callers = list(_calls_of_method(method.name, owner, tree))
+            if not callers or not all(keyword(call, "timeout") for call in callers):
+                continue
+            forwarded = method.args.kwarg.arg
+            yield from (
+                node.lineno
+                for node in body_nodes(method)
+                if isinstance(node, ast.Call)
+                and any(k.arg is None and is_name(k.value, forwarded) for k in node.keywords)
+            )
 
 
 def _holds_timeout(value: ast.expr) -> bool:
@@ -849,7 +871,10 @@ def _on_db(receiver: ast.expr) -> bool:
 
 
 def _gets_a_url(call: ast.Call) -> bool:
-    """`.get(url)`, not a mapping's `.get("key")` or `.get(key, default)`."""
+    """`.get(url)` or `.get(url=...)` (designate's Akamai client), not a mapping's `.get("key")`
+    or `.get(key, default)`."""
+    if not call.args and keyword(call, "url"):
+        return True
     if len(call.args) != 1:
         return False
     text = string_parts(call.args[0])

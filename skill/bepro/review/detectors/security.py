@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from bepro.review.context import ModuleContext, has_kwargs_splat, keyword, string_parts
 from bepro.review.detectors._scope import (
     FUNCTIONS,
+    admin_only,
+    admin_route,
     assigned_values,
     body_nodes,
     calls_of_picked,
@@ -329,6 +331,8 @@ def unvalidated_body(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     assert isinstance(node, FUNCTIONS)  # noqa: S101 - registered for functions only
     if not route_methods(node) or not _imports_fastapi(context):
         return
+    if admin_route(node) or admin_only(context):  # a malformed body fails an operator's request
+        return
     for arg, default in _parameters(node.args):
         if arg.annotation is not None and _loose_body(arg.annotation, default, context):
             yield Hit(
@@ -358,7 +362,8 @@ def _loose_body(annotation: ast.expr, default: ast.expr | None, context: ModuleC
         )
         annotation, metadata = parts[0], [*metadata, *parts[1:]]
     if any(
-        isinstance(item, ast.Call) and _tail(item.func, context) in _NOT_BODY_SOURCES
+        isinstance(item, ast.Call)
+        and (_tail(item.func, context) in _NOT_BODY_SOURCES or _raw_body(item, context))
         for item in metadata
     ):
         return False
@@ -366,6 +371,18 @@ def _loose_body(annotation: ast.expr, default: ast.expr | None, context: ModuleC
         sides = [annotation.left, annotation.right]
         return any(_is_loose(side, context) for side in sides if not _is_none_type(side))
     return _is_loose(annotation, context)
+
+
+def _raw_body(item: ast.Call, context: ModuleContext) -> bool:
+    """`Body(media_type="text/plain")`: a text body (frigate's YAML config), which the handler
+    parses and validates itself; no pydantic model describes it."""
+    media = keyword(item, "media_type")
+    return (
+        _tail(item.func, context) == "Body"
+        and media is not None
+        and isinstance(media.value, ast.Constant)
+        and "json" not in str(media.value.value)
+    )
 
 
 def _is_loose(annotation: ast.expr, context: ModuleContext) -> bool:
@@ -959,20 +976,21 @@ UNVERIFIED_BY_DEFAULT = {
     "poplib.POP3_SSL": ("context", 5),
     "ftplib.FTP_TLS": ("context", 6),
 }
-_STARTTLS_MODULES = frozenset({"smtplib", "imaplib"})
+_STARTTLS_MODULES = frozenset({"smtplib", "imaplib", "poplib"})
+_STARTTLS_METHODS = frozenset({"starttls", "stls"})  # poplib's is stls()
 
 
 @detector(
     "tls-unverified-by-default",
     "crypto",
     nodes=(ast.Call, ast.IfExp),
-    callees={*UNVERIFIED_BY_DEFAULT, "starttls"},
+    callees={*UNVERIFIED_BY_DEFAULT, *_STARTTLS_METHODS},
 )
 def tls_unverified_by_default(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
-    """`smtplib.SMTP_SSL(host)` or `smtp.starttls()` with no SSL context: the connection is
+    """`smtplib.SMTP_SSL(host)`, `smtp.starttls()` or `pop.stls()` with no SSL context: it is
     encrypted, but any certificate is accepted, so a man in the middle reads the login that
-    follows (modoboa's IMAP and SMTP authentication backends, CTFd's and privacyidea's mail).
-    The class may be picked first (`SMTP_SSL if ssl else SMTP`, FlexGet's notifier)."""
+    follows (modoboa's IMAP and SMTP authentication backends, CTFd's and privacyidea's mail,
+    django-helpdesk's POP3 mailboxes). The class may be picked first (`SMTP_SSL if ssl else SMTP`, FlexGet's notifier)."""
     if isinstance(node, ast.IfExp):
         secure = [name for name in picked_names(node, context) if name in UNVERIFIED_BY_DEFAULT]
         for call, _ in calls_of_picked(node, context) if secure else ():
@@ -991,11 +1009,11 @@ def _unverified(node: ast.Call, context: ModuleContext, name: str | None) -> Ite
         shown = f"{name}()"
     elif (
         isinstance(node.func, ast.Attribute)
-        and node.func.attr == "starttls"
+        and node.func.attr in _STARTTLS_METHODS
         and not node.args
         and context.imports_any(_STARTTLS_MODULES)
     ):
-        shown = "starttls()"
+        shown = f"{node.func.attr}()"
     else:
         return
     yield Hit(
