@@ -20,16 +20,24 @@ from pathlib import Path, PurePath
 from bepro.review.cache import FileReview
 from bepro.review.context import ModuleContext
 from bepro.review.detectors.blocking import async_calls_to, blocking_definitions
+from bepro.review.detectors.resilience import defines_timed_session, sets_socket_timeout
 from bepro.review.finding import RawFinding
+from bepro.review.modern_syntax import parse_module
 from bepro.review.reach import (
     functions_defined,
     imported_by,
     imported_modules,
     imported_names,
+    importers_of,
     quoted_names,
     run_by_hand_only,
 )
-from bepro.review.registry import load_detectors
+from bepro.review.registry import (
+    NO_DJANGO,
+    SESSION_DEFAULT_TIMEOUT,
+    SOCKET_DEFAULT_TIMEOUT,
+    load_detectors,
+)
 from bepro.review.roles import (
     RUNS_COMMAND,
     Role,
@@ -53,8 +61,26 @@ def record_facts(
     result.commands = _called_commands(source)
     result.quoted = quoted_names(source)
     result.scheduled = is_management_command(path) and says_scheduled(tree)
+    record_settings(result, source, tree)
     if f"bepro:{BLOCKING_HELPER}" in detectors:
         _blocking_facts(result, context)
+
+
+def record_settings(result: FileReview, source: str, tree: ast.Module | None = None) -> None:
+    """What one file sets for the whole process (project_facts). A file only counted, not
+    analysed (a start-up script), is parsed for it only when its text may hold one."""
+    socket = "setdefaulttimeout" in source
+    session = "Session" in source and "def request" in source
+    if not (socket or session):
+        return
+    if tree is None:
+        try:
+            tree = parse_module(source, result.path)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return
+    start_up = is_entry_point(tree, source) and not is_management_command(result.path)
+    result.sets_socket_timeout = socket and sets_socket_timeout(tree, start_up)
+    result.defines_timed_session = session and defines_timed_session(tree)
 
 
 @dataclass(frozen=True)
@@ -64,6 +90,15 @@ class Joined:
     in_production: set[str] = field(default_factory=set)  # programs that are production code
     by_hand_only: set[str] = field(default_factory=set)  # modules only hand-run programs reach
     findings: dict[str, list[RawFinding]] = field(default_factory=dict)  # across modules
+    facts: frozenset[str] = frozenset()  # project facts that void findings (RawFinding.unless)
+    timed_sessions: set[str] = field(default_factory=set)  # see sessions_that_time_out
+
+    def voids(self, result: FileReview, raw: RawFinding) -> bool:
+        """Whether what the project sets bounds the finding after all."""
+        facts = self.facts | (
+            {SESSION_DEFAULT_TIMEOUT} if result.path in self.timed_sessions else set()
+        )
+        return not facts.isdisjoint(raw.unless)
 
     def run_by_hand(self, result: FileReview) -> bool:
         """Whether the file is a script whatever its path says (roles.role_of's entry_point)."""
@@ -74,12 +109,46 @@ class Joined:
 def join(results: list[FileReview], roles: dict[str, Role], folders: Iterable[Path]) -> Joined:
     """The joins over a review's files (`roles`: each file's role by its path)."""
     packages = _packages(results)
-    in_production = _production_entry_points(results, roles, list(folders), packages)
+    folders = list(folders)
+    in_production = _production_entry_points(results, roles, folders, packages)
     return Joined(
         in_production,
         _reached_by_hand_only(results, roles, in_production, packages),
         _blocking_imports(results, packages),
+        project_facts(results, roles, whole_tree=bool(folders)),
+        sessions_that_time_out(results, roles, packages),
     )
+
+
+def sessions_that_time_out(
+    results: list[FileReview], roles: dict[str, Role], packages: set[str]
+) -> set[str]:
+    """The modules that import, through any chain, one of the application's modules defining a
+    requests.Session subclass whose request() gives every call a timeout: there a session made
+    elsewhere and held under a session's name is most likely one of those (Medusa's providers
+    inherit `self.session`, a ProviderSession, from the base provider)."""
+    timed = {r.path for r in results if r.defines_timed_session and roles[r.path] == "production"}
+    if not timed:
+        return set()
+    imports = {r.path: r.imports for r in results if roles[r.path] == "production"}
+    return importers_of(timed, imports, packages)
+
+
+def project_facts(
+    results: list[FileReview], roles: dict[str, Role], whole_tree: bool
+) -> frozenset[str]:
+    """What the application's own code (production modules and programs) sets for every call,
+    a socket timeout at start-up; and, when a whole folder was reviewed (not a file or a
+    snippet), whether nothing in it imports Django."""
+    own = [r for r in results if roles[r.path] in ("production", "script")]
+    facts: set[str] = set()
+    if any(r.sets_socket_timeout for r in own):
+        facts.add(SOCKET_DEFAULT_TIMEOUT)
+    if whole_tree and not any(
+        name.split(".")[0] == "django" for r in results for name in r.imports
+    ):
+        facts.add(NO_DJANGO)
+    return frozenset(facts)
 
 
 def _production_entry_points(

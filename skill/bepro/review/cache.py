@@ -65,6 +65,10 @@ class FileReview:
     async_calls: tuple[tuple[int, int, int, str, str], ...] = ()
     # calls whose `**options` carries a timeout its function wrote in: ruff's S113 is dropped there
     timeout_splats: tuple[int, ...] = ()
+    # facts across.project_facts joins: the module sets a process-wide socket timeout; it
+    # defines a *Session subclass whose request() gives every call a timeout
+    sets_socket_timeout: bool = False
+    defines_timed_session: bool = False
 
     def cacheable(self) -> bool:
         return self.issue is None or self.issue.kind in _STABLE_ISSUES
@@ -83,6 +87,8 @@ class FileReview:
             "blocking": self.blocking,
             "async_calls": [list(call) for call in self.async_calls],
             "timeout_splats": list(self.timeout_splats),
+            "sets_socket_timeout": self.sets_socket_timeout,
+            "defines_timed_session": self.defines_timed_session,
         }
 
     @classmethod
@@ -102,6 +108,8 @@ class FileReview:
             blocking={str(k): str(v) for k, v in data.get("blocking", {}).items()},
             async_calls=tuple(_async_call(call) for call in data.get("async_calls", ())),
             timeout_splats=tuple(int(line) for line in data.get("timeout_splats", ())),
+            sets_socket_timeout=bool(data.get("sets_socket_timeout", False)),
+            defines_timed_session=bool(data.get("defines_timed_session", False)),
         )
 
 
@@ -110,8 +118,9 @@ def _async_call(fields: list[Any]) -> tuple[int, int, int, str, str]:
     return int(line), int(column), int(end_line), str(name), str(dotted)
 
 
-def _raw_fields(raw: RawFinding) -> tuple[str, str, int, int, int, str]:
-    return (raw.rule_id, raw.source, raw.line, raw.column, raw.end_line, raw.message)
+def _raw_fields(raw: RawFinding) -> tuple[str, str, int, int, int, str, list[str]]:
+    fields = (raw.rule_id, raw.source, raw.line, raw.column, raw.end_line, raw.message)
+    return (*fields, list(raw.unless))
 
 
 @cache
@@ -313,9 +322,15 @@ class ResultCache:
 
 
 def _raw(fields: list[Any]) -> RawFinding:
-    rule_id, source, line, column, end_line, message = fields
+    rule_id, source, line, column, end_line, message, unless = fields
     return RawFinding(
-        str(rule_id), str(source), int(line), int(column), int(end_line), str(message)
+        str(rule_id),
+        str(source),
+        int(line),
+        int(column),
+        int(end_line),
+        str(message),
+        tuple(str(fact) for fact in unless),
     )
 
 

@@ -287,9 +287,13 @@ def _review_file(path: str, detectors: frozenset[str]) -> FileReview:
 
 
 def _counted(path: str) -> FileReview:
-    """A file read and counted, not analysed."""
+    """A file read and counted, not analysed (what it sets for the whole process is noted)."""
     source = _read_source(path)
-    return source if isinstance(source, FileReview) else FileReview(path, _line_count(source))
+    if isinstance(source, FileReview):
+        return source
+    result = FileReview(path, _line_count(source))
+    across.record_settings(result, source)
+    return result
 
 
 def _line_count(source: str) -> int:
@@ -458,6 +462,7 @@ def _raw(found: Detector, hit: Hit) -> RawFinding:
         column=getattr(hit.node, "col_offset", 0) + 1,
         end_line=getattr(hit.node, "end_lineno", None) or line,
         message=hit.message,
+        unless=hit.unless,
     )
 
 
@@ -563,6 +568,8 @@ def _assemble(
         for raw in [*result.raw, *ruff_hits.get(result.path, []), *spanning]:
             if raw.source == _S113 and raw.line in result.timeout_splats:
                 continue  # the timeout rides in a `**options` dict the function builds
+            if raw.unless and joined.voids(result, raw):
+                continue  # bounded by what the project sets for every call
             rule = catalogue.rule(raw.rule_id)
             info = table.get(raw.source)
             if rule is None or info is None:

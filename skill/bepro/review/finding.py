@@ -30,6 +30,9 @@ class RawFinding:
     column: int
     end_line: int
     message: str
+    # facts about the whole project any of which voids the finding (across.project_facts decides
+    # them over every file): "socket-default-timeout", "session-default-timeout", "no-django"
+    unless: tuple[str, ...] = ()
 
 
 class Finding(BaseModel):

@@ -117,6 +117,20 @@ def run_by_hand_only(
     return _reached(by_hand, edges) - _reached(roots, edges) - by_hand
 
 
+def importers_of(
+    targets: set[str], imports: Mapping[str, Iterable[str]], packages: set[str]
+) -> set[str]:
+    """The modules of `imports` (path -> names it imports) that reach one of `targets` through
+    any chain of imports, the targets themselves included."""
+    names = _ModuleNames(imports, packages)
+    reverse: dict[str, set[str]] = defaultdict(set)
+    for path, found in imports.items():
+        for name in found:
+            for target in names.resolve(name, path) - {path}:
+                reverse[target].add(path)
+    return _reached(targets, reverse)
+
+
 def functions_defined(
     calls: Mapping[str, Iterable[tuple[str, str]]],
     defined: Mapping[str, Mapping[str, str]],

@@ -302,6 +302,13 @@ class Hit:
 
     node: ast.AST
     message: str
+    unless: tuple[str, ...] = ()  # project facts that void it (finding.RawFinding.unless)
+
+
+# Project facts a hit may hold unless (across.project_facts decides them over every file).
+SOCKET_DEFAULT_TIMEOUT = "socket-default-timeout"  # socket.setdefaulttimeout() at start-up
+SESSION_DEFAULT_TIMEOUT = "session-default-timeout"  # a requests.Session subclass times out
+NO_DJANGO = "no-django"  # nothing imports Django: a module named settings is not Django's
 
 
 Check = Callable[[ast.AST, ModuleContext], Iterator[Hit]]

@@ -368,6 +368,14 @@ def assigned_values(scope: ast.AST, name: str) -> list[ast.expr]:
     return values
 
 
+def named_parameters(arguments: ast.arguments) -> list[tuple[ast.arg, ast.expr | None]]:
+    """Each named parameter with its default (None when it has none)."""
+    positional = arguments.posonlyargs + arguments.args
+    padding: list[ast.expr | None] = [None] * (len(positional) - len(arguments.defaults))
+    pairs = list(zip(positional, [*padding, *arguments.defaults], strict=True))
+    return [*pairs, *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)]
+
+
 # Gates that let only staff or superusers in: a wait that stalls behind one of them costs one
 # operator's request on a diagnostics page, not user traffic (judged not worth a timeout on the
 # admin pages of paperless-ngx, bookwyrm and recipes).

@@ -33,11 +33,18 @@ from bepro.review.detectors._scope import (
     last_name,
     method_call,
     name_parts,
+    named_parameters,
     own_nodes,
     picked_names,
     walk,
 )
-from bepro.review.registry import Hit, detector
+from bepro.review.registry import (
+    NO_DJANGO,
+    SESSION_DEFAULT_TIMEOUT,
+    SOCKET_DEFAULT_TIMEOUT,
+    Hit,
+    detector,
+)
 
 # ---------------------------------------------------------------- timeouts
 
@@ -297,7 +304,11 @@ def _wait_without_timeout(
         return
     if _prompts_at_a_terminal(function or context.enclosing_function(), context):
         return
-    yield Hit(node, f"`{name}()` has no {' or '.join(wait.keywords)}=: {wait.why}")
+    yield Hit(
+        node,
+        f"`{name}()` has no {' or '.join(wait.keywords)}=: {wait.why}",
+        unless=(SOCKET_DEFAULT_TIMEOUT,) if wait.uses_socket_default else (),
+    )
 
 
 def _prompts_at_a_terminal(function: Function | None, context: ModuleContext) -> bool:
@@ -324,6 +335,71 @@ def _dsn_may_set(call: ast.Call, key: str) -> bool:
 def _sets_socket_default(tree: ast.Module) -> bool:
     return any(
         isinstance(node, ast.Attribute) and node.attr == "setdefaulttimeout" for node in walk(tree)
+    )
+
+
+# Functions that start an application up: a socket timeout set in one holds for the process.
+_START_UP = frozenset(
+    {"main", "initialize", "initialise", "start", "startup", "bootstrap", "setup"}
+)
+
+
+def sets_socket_timeout(tree: ast.Module, entry_point: bool) -> bool:
+    """`socket.setdefaulttimeout(30)` (not None) where the application starts up, in a start-up
+    function (SickChill's `initialize`, Medusa's `Application.start`) or at the top of a module
+    run as a program: every standard-library socket opened later without a timeout of its own
+    gets this one. Set anywhere else (before one download, in a Windows service's __init__, as
+    an import's side effect) it says nothing about the calls of other modules."""
+    nodes = list(own_nodes(tree.body)) if entry_point else []
+    for function in walk(tree):
+        if isinstance(function, FUNCTIONS) and function.name in _START_UP:
+            nodes += body_nodes(function)
+    return any(
+        isinstance(node, ast.Call)
+        and last_name(node.func) == "setdefaulttimeout"
+        and bool(node.args)
+        and not is_none(node.args[0])
+        for node in nodes
+    )
+
+
+def defines_timed_session(tree: ast.Module) -> bool:
+    """A class with a base named *Session whose request() gives every call a timeout: a timeout
+    parameter with a default (Medusa's MedusaSession: `def request(self, method, url, ...,
+    timeout=30, **kwargs)`), or `setdefault("timeout", ...)`."""
+    return any(
+        isinstance(cls, ast.ClassDef)
+        and any((last_name(base) or "").endswith("Session") for base in cls.bases)
+        and _request_times_out(cls)
+        for cls in walk(tree)
+    )
+
+
+def _request_times_out(cls: ast.ClassDef) -> bool:
+    return any(
+        isinstance(method, FUNCTIONS)
+        and method.name == "request"
+        and (_defaults_timeout(method) or _sets_default_timeout(method))
+        for method in cls.body
+    )
+
+
+def _defaults_timeout(method: Function) -> bool:
+    """`timeout=30` among the parameters (not `timeout=None`)."""
+    return any(
+        arg.arg == "timeout" and default is not None and not is_none(default)
+        for arg, default in named_parameters(method.args)
+    )
+
+
+def _sets_default_timeout(method: Function) -> bool:
+    """`kwargs.setdefault("timeout", ...)` in the body."""
+    return any(
+        isinstance(node, ast.Call)
+        and last_name(node.func) == "setdefault"
+        and bool(node.args)
+        and string_parts(node.args[0]) == "timeout"
+        for node in body_nodes(method)
     )
 
 
@@ -386,7 +462,12 @@ def session_call_without_timeout(node: ast.AST, context: ModuleContext) -> Itera
             return
     elif made_by not in _REQUESTS_SESSIONS | _OAUTHLIB_SESSIONS:
         return
-    yield Hit(node, f"`{receiver}.{called[1]}()` on a requests.Session has no timeout=: {_HANGS}")
+    yield Hit(
+        node,
+        f"`{receiver}.{called[1]}()` on a requests.Session has no timeout=: {_HANGS}",
+        # a session made elsewhere may be the project's own subclass that times out (Medusa's)
+        unless=(SESSION_DEFAULT_TIMEOUT,) if made_by is None else (),
+    )
 
 
 def _forwards_what_callers_leave_out(call: ast.Call, key: str, context: ModuleContext) -> bool:
@@ -1500,6 +1581,9 @@ def smtp_without_timeout(node: ast.AST, context: ModuleContext) -> Iterator[Hit]
         host,
         "mail goes out over SMTP with no EMAIL_TIMEOUT: smtplib waits forever on a mail server "
         "that stops answering, and the request or task sending it hangs; set EMAIL_TIMEOUT",
+        # Django leaves smtplib on the process's socket timeout; SickChill's settings.py is
+        # not Django's
+        unless=(SOCKET_DEFAULT_TIMEOUT, NO_DJANGO),
     )
 
 

@@ -16,6 +16,7 @@ from bepro.review.detectors._scope import (
     calls_of_picked,
     last_name,
     name_parts,
+    named_parameters,
     picked_names,
     walk,
 )
@@ -333,21 +334,13 @@ def unvalidated_body(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
         return
     if admin_route(node) or admin_only(context):  # a malformed body fails an operator's request
         return
-    for arg, default in _parameters(node.args):
+    for arg, default in named_parameters(node.args):
         if arg.annotation is not None and _loose_body(arg.annotation, default, context):
             yield Hit(
                 arg, f"`{arg.arg}` takes the request body unvalidated: declare a pydantic model"
             )
     if context.text_matches(_JSON_READ):  # no `.json(` call in the module: nothing indexed
         yield from _indexed_raw_json(node)
-
-
-def _parameters(arguments: ast.arguments) -> list[tuple[ast.arg, ast.expr | None]]:
-    """Each named parameter with its default (None when it has none)."""
-    positional = arguments.posonlyargs + arguments.args
-    padding: list[ast.expr | None] = [None] * (len(positional) - len(arguments.defaults))
-    pairs = list(zip(positional, [*padding, *arguments.defaults], strict=True))
-    return [*pairs, *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)]
 
 
 def _imports_fastapi(context: ModuleContext) -> bool:
@@ -630,7 +623,7 @@ def sql_from_parameters(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     if not built:  # most runs take a literal or a bound statement: no need to read the function
         return
     parameters = {
-        arg.arg for arg, _ in _parameters(function.args) if not _closed_set(arg.annotation)
+        arg.arg for arg, _ in named_parameters(function.args) if not _closed_set(arg.annotation)
     } - {"self", "cls"}
     parameters -= _statement_heads(function)
     runner = node.func.value if isinstance(node.func, ast.Attribute) else None
@@ -837,7 +830,7 @@ def ldap_filter_unescaped(node: ast.AST, context: ModuleContext) -> Iterator[Hit
         return
     parameters = {
         arg.arg
-        for arg, _ in _parameters(function.args)
+        for arg, _ in named_parameters(function.args)
         if arg.arg not in {"self", "cls"} and not set(name_parts(arg.arg)) & _LDAP_NAME_WORDS
     }
     sources = (
@@ -1253,7 +1246,7 @@ def _unchecked_api_parameters(function: ast.FunctionDef, context: ModuleContext)
         _decides_frappe_access(helper, context) for helper in _module_helpers(calls, context)
     ):
         return None
-    return {arg.arg for arg, _ in _parameters(function.args)}
+    return {arg.arg for arg, _ in named_parameters(function.args)}
 
 
 def _decides_frappe_access(function: ast.AST, context: ModuleContext) -> bool:
