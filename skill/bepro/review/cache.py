@@ -63,8 +63,9 @@ class FileReview:
     # the dotted name it was imported as)
     blocking: dict[str, str] = field(default_factory=dict)
     async_calls: tuple[tuple[int, int, int, str, str], ...] = ()
-    # calls whose `**options` carries a timeout its function wrote in: ruff's S113 is dropped there
-    timeout_splats: tuple[int, ...] = ()
+    # ruff code -> lines where bepro reads the call better and drops ruff's hit (engine's
+    # _ruff_voided: S113 with the timeout in `**options`, S501 on a plain http URL)
+    ruff_voided: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # facts across.project_facts joins: the module sets a process-wide socket timeout; it
     # defines a *Session subclass whose request() gives every call a timeout
     sets_socket_timeout: bool = False
@@ -86,7 +87,7 @@ class FileReview:
             "scheduled": self.scheduled,
             "blocking": self.blocking,
             "async_calls": [list(call) for call in self.async_calls],
-            "timeout_splats": list(self.timeout_splats),
+            "ruff_voided": {code: list(lines) for code, lines in self.ruff_voided.items()},
             "sets_socket_timeout": self.sets_socket_timeout,
             "defines_timed_session": self.defines_timed_session,
         }
@@ -107,7 +108,10 @@ class FileReview:
             scheduled=bool(data.get("scheduled", False)),
             blocking={str(k): str(v) for k, v in data.get("blocking", {}).items()},
             async_calls=tuple(_async_call(call) for call in data.get("async_calls", ())),
-            timeout_splats=tuple(int(line) for line in data.get("timeout_splats", ())),
+            ruff_voided={
+                str(code): tuple(int(line) for line in lines)
+                for code, lines in data.get("ruff_voided", {}).items()
+            },
             sets_socket_timeout=bool(data.get("sets_socket_timeout", False)),
             defines_timed_session=bool(data.get("defines_timed_session", False)),
         )

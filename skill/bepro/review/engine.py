@@ -21,6 +21,7 @@ from bepro.review import across, ruff_adapter
 from bepro.review.cache import COUNTED, FileReview, ResultCache
 from bepro.review.context import ModuleContext
 from bepro.review.detectors.resilience import timeout_splat_lines
+from bepro.review.detectors.security import plain_http_lines
 from bepro.review.finding import FileIssue, Finding, RawFinding, ReviewResult
 from bepro.review.globs import matches
 from bepro.review.modern_syntax import parse_module
@@ -322,6 +323,17 @@ def _read_source(path: str) -> str | FileReview:
     return data.decode("utf-8-sig", errors="replace")
 
 
+def _ruff_voided(tree: ast.Module, source: str) -> dict[str, tuple[int, ...]]:
+    """Lines where bepro reads more than ruff sees: S113 where the timeout rides in a
+    `**options` dict, S501 where the URL is plain http (verify= does nothing there)."""
+    voided: dict[str, tuple[int, ...]] = {}
+    if "**" in source and "timeout" in source:
+        voided[_S113] = timeout_splat_lines(tree)
+    if "verify" in source and "http://" in source:
+        voided[_S501] = plain_http_lines(tree)
+    return {code: lines for code, lines in voided.items() if lines}
+
+
 def _review_text(path: str, source: str, detectors: frozenset[str]) -> FileReview:
     result = FileReview(path, lines=_line_count(source))
     try:
@@ -335,8 +347,7 @@ def _review_text(path: str, source: str, detectors: frozenset[str]) -> FileRevie
         return result
     context = ModuleContext.build(path, source, tree)
     across.record_facts(result, tree, context, detectors)
-    if "**" in source and "timeout" in source:  # where ruff's S113 cannot see the timeout
-        result.timeout_splats = timeout_splat_lines(tree)
+    result.ruff_voided = _ruff_voided(tree, source)
     try:
         result.raw = _run_detectors(tree, context, detectors)
     except RecursionError:
@@ -546,6 +557,7 @@ def _suppressed(raw: RawFinding, info: CodeInfo, names: frozenset[str] | None) -
 
 
 _S113 = "ruff:S113"
+_S501 = "ruff:S501"
 
 
 def _assemble(
@@ -566,8 +578,8 @@ def _assemble(
         role = options.role(result.path, joined.run_by_hand(result))
         spanning = joined.findings.get(result.path, [])
         for raw in [*result.raw, *ruff_hits.get(result.path, []), *spanning]:
-            if raw.source == _S113 and raw.line in result.timeout_splats:
-                continue  # the timeout rides in a `**options` dict the function builds
+            if raw.line in result.ruff_voided.get(raw.source, ()):
+                continue  # bepro reads the line better (_ruff_voided)
             if raw.unless and joined.voids(result, raw):
                 continue  # bounded by what the project sets for every call
             rule = catalogue.rule(raw.rule_id)

@@ -1017,6 +1017,30 @@ def _unverified(node: ast.Call, context: ModuleContext, name: str | None) -> Ite
     )
 
 
+def plain_http_lines(tree: ast.Module) -> tuple[int, ...]:
+    """Lines of calls with `verify=False` whose URL is written as plain http (CAPEv2's
+    `requests.get(f"http://{host}/fog/status", verify=False)`): there is no certificate to
+    check, so ruff's S501 says nothing about them."""
+    return tuple(
+        sorted(
+            {
+                node.lineno
+                for node in walk(tree)
+                if isinstance(node, ast.Call)
+                and (verify := keyword(node, "verify")) is not None
+                and isinstance(verify.value, ast.Constant)
+                and verify.value.value is False
+                and _plain_http(node)
+            }
+        )
+    )
+
+
+def _plain_http(call: ast.Call) -> bool:
+    url = call.args[0] if call.args else getattr(keyword(call, "url"), "value", None)
+    return url is not None and string_parts(url).startswith("http://")
+
+
 @detector("jwt-literal-key", "secrets", nodes=(ast.Call,), callees={"encode"})
 def jwt_literal_key(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
     """`jwt.encode(claims, "s3cret")` or a module constant: every copy of the code can mint valid
