@@ -73,12 +73,14 @@ def record_settings(result: FileReview, source: str, tree: ast.Module | None = N
     session = "Session" in source and "def request" in source
     if not (socket or session):
         return
+    entry_point = result.entry_point  # record_facts has read it; a counted file has not
     if tree is None:
         try:
             tree = parse_module(source, result.path)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return
-    start_up = is_entry_point(tree, source) and not is_management_command(result.path)
+        entry_point = is_entry_point(tree, source)
+    start_up = entry_point and not is_management_command(result.path)
     result.sets_socket_timeout = socket and sets_socket_timeout(tree, start_up)
     result.defines_timed_session = session and defines_timed_session(tree)
 
