@@ -59,3 +59,17 @@ class ZoneClient:
 
     def zone(self, name: str) -> dict[str, str]:
         return self.http.get(url=f"{self.base_url}/zones/{name}").json()  # expect: timeouts
+
+
+def prune_toolkits(session, stale: list[object]) -> None:
+    for toolkit in stale:
+        session.query(type(toolkit)).filter_by(id=1).delete()
+        session.delete(toolkit)  # a database session: queried and committed here
+    session.commit()
+
+
+class Throttle:
+    http_failures: dict[str, int] = {}  # failures per host, read with .get(host)
+
+    def failed_before(self, host: str) -> bool:
+        return bool(self.http_failures.get(host))

@@ -916,6 +916,8 @@ def _held_as_a_requests_session(
         return False  # every requests method takes a URL: arches' `session.delete()` is a row
     if isinstance(receiver, ast.Name) and receiver.id in context.aliases:
         return False  # an imported name: flask's `session` is a mapping
+    if _used_as_orm_session(receiver, context) or _class_holds_a_container(receiver, context):
+        return False
     if _SESSION_NAME.search(name):
         # an ORM's session (`db.session`: Flask-SQLAlchemy's, imported from the app's models),
         # or Django's and Flask's request.session (a mapping)
@@ -924,6 +926,37 @@ def _held_as_a_requests_session(
     elif not _HTTP_NAME.search(name):
         return False
     return method != "get" or _gets_a_url(call)
+
+
+_ORM_METHODS = frozenset({"query", "commit", "rollback", "flush", "add", "execute", "scalars"})
+
+
+def _used_as_orm_session(receiver: ast.expr, context: ModuleContext) -> bool:
+    """The same name queried or committed in the function: a database session (SuperAGI's
+    `session.delete(toolkit)` beside `session.query(...)` and `session.commit()`)."""
+    function = context.enclosing_function()
+    shown = ast.unparse(receiver)
+    return function is not None and any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in _ORM_METHODS
+        and ast.unparse(node.func.value) == shown
+        for node in body_nodes(function)
+    )
+
+
+def _class_holds_a_container(receiver: ast.expr, context: ModuleContext) -> bool:
+    """`self.http_failed_request` where the class body binds it to `{}`, `[]` or `dict()`: a
+    mapping (CouchPotato's failed-request counter per host), not a client."""
+    owner = enclosing_class(context)
+    if owner is None or not is_self_attribute(receiver):
+        return False
+    assert isinstance(receiver, ast.Attribute)  # noqa: S101 - checked above
+    return any(
+        isinstance(value, ast.Dict | ast.List | ast.Set)
+        or (isinstance(value, ast.Call) and last_name(value.func) in {"dict", "list", "set"})
+        for value in assigned_values(owner, receiver.attr)
+    )
 
 
 # requests.Session subclasses that set a default timeout themselves.
