@@ -204,8 +204,9 @@ def training_cases(evals_dir: Path, catalogue: Catalogue) -> list[ActionCase]:
     if real.exists():
         cases += [c for c in load_action_cases(real, catalogue) if half_of(c.question) == "dev"]
     for name in EXAMPLE_SETS:
-        rows = _fresh_rows(evals_dir.parent / "bench" / f"fresh-questions-{name}.jsonl", catalogue)
-        cases += [ActionCase(question=row.question, action=row.action) for row in rows]
+        cases += _fresh_rows(
+            evals_dir.parent / "bench" / f"fresh-questions-{name}.jsonl", catalogue
+        )
     return cases
 
 
@@ -302,17 +303,10 @@ def rule_examples(root: Path, catalogue: Catalogue) -> list[dict[str, object]]:
     return examples
 
 
-@dataclass(frozen=True)
-class _FreshRow:
-    question: str
-    action: str
-    rules: list[str]
-
-
-def _fresh_rows(path: Path, catalogue: Catalogue) -> list[_FreshRow]:
+def _fresh_rows(path: Path, catalogue: Catalogue) -> list[ActionCase]:
     """A fresh set's questions, actions and rules (its lines carry more fields: answer audits'
     notes), checked against the catalogue."""
-    rows: list[_FreshRow] = []
+    rows: list[ActionCase] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -322,7 +316,9 @@ def _fresh_rows(path: Path, catalogue: Catalogue) -> list[_FreshRow]:
         if unknown:
             raise UsageError(f"{path}:{number}: unknown rule ids {sorted(unknown)}")
         check_action(path, number, str(row["action"]), catalogue)
-        rows.append(_FreshRow(str(row["question"]), str(row["action"]), rules))
+        rows.append(
+            ActionCase(question=str(row["question"]), action=str(row["action"]), rules=rules)
+        )
     return rows
 
 

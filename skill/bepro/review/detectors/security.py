@@ -983,7 +983,8 @@ def tls_unverified_by_default(node: ast.AST, context: ModuleContext) -> Iterator
     """`smtplib.SMTP_SSL(host)`, `smtp.starttls()` or `pop.stls()` with no SSL context: it is
     encrypted, but any certificate is accepted, so a man in the middle reads the login that
     follows (modoboa's IMAP and SMTP authentication backends, CTFd's and privacyidea's mail,
-    django-helpdesk's POP3 mailboxes). The class may be picked first (`SMTP_SSL if ssl else SMTP`, FlexGet's notifier)."""
+    django-helpdesk's POP3 mailboxes). The class may be picked first (`SMTP_SSL if ssl else
+    SMTP`, FlexGet's notifier)."""
     if isinstance(node, ast.IfExp):
         secure = [name for name in picked_names(node, context) if name in UNVERIFIED_BY_DEFAULT]
         for call, _ in calls_of_picked(node, context) if secure else ():
