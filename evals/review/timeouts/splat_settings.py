@@ -66,3 +66,24 @@ class MediaServer:
     def libraries(self) -> bytes:
         url, kwargs = self.request_args("/library/sections")
         return requests.get(url, **kwargs).content
+
+
+def search_index(url: str, auth: tuple[str, str], timeout_s: int, insecure: bool) -> object:
+    """An annotated dict literal carries the timeout (tubearchivist's Elasticsearch client)."""
+    kwargs: dict[str, object] = {"auth": auth, "timeout": timeout_s}
+    if insecure:
+        kwargs["verify"] = False
+    return requests.get(url, **kwargs).json()
+
+
+def index_document(url: str, auth: tuple[str, str], body: str) -> object:
+    kwargs: dict[str, object] = {"auth": auth}
+    kwargs["data"] = body
+    return requests.post(url, **kwargs).json()  # expect: timeouts
+
+
+def subtitles(url: str, cookies: dict[str, str]) -> str:
+    """The timeout is stored in the dict before the call."""
+    request_kwargs: dict[str, object] = {"cookies": cookies}
+    request_kwargs["timeout"] = 30
+    return requests.get(url, **request_kwargs).text

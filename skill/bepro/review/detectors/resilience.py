@@ -716,7 +716,8 @@ def _splat_may_carry(
 def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
     """Lines of calls that pass `**options` where the same function builds `options` as a dict
     literal with a "timeout" key (OctoPrint's webcam snapshot: `requests.get(url, **params)`,
-    `params = {"timeout": ..., ...}`), or takes it from a function of the module that returns
+    `params = {"timeout": ..., ...}`; tubearchivist's `request_kwargs: dict = {"timeout": 30}`)
+    or stores one in it, or takes it from a function of the module that returns
     one (tubesync's `url, kwargs = self.make_request_args(...)`, `dict(..., timeout=...)`):
     ruff's S113 cannot see through the `**`. So are calls that forward the function's own
     `**kwargs` where every call of it in the module passes timeout= (frigate's llama.cpp client:
@@ -739,14 +740,15 @@ def timeout_splat_lines(tree: ast.Module) -> tuple[int, ...]:
         carriers = {
             target.id
             for node in nodes
-            if isinstance(node, ast.Assign)
+            if isinstance(node, ast.Assign | ast.AnnAssign)
+            and node.value is not None
             and (
                 _literal_with(node.value, ("timeout",))
                 or (isinstance(node.value, ast.Call) and last_name(node.value.func) in returners)
             )
-            for target in (inner for assigned in node.targets for inner in walk(assigned))
+            for target in (inner for assigned in _targets(node) for inner in walk(assigned))
             if isinstance(target, ast.Name)
-        }
+        } | {name for node in nodes if (name := _stores_timeout(node))}
         found += [
             node.lineno
             for node in nodes
@@ -777,6 +779,26 @@ def _forwarded_by_timed_callers(tree: ast.Module) -> Iterator[int]:
                 if isinstance(node, ast.Call)
                 and any(k.arg is None and is_name(k.value, forwarded) for k in node.keywords)
             )
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return node.targets if isinstance(node, ast.Assign) else [node.target]
+
+
+def _stores_timeout(node: ast.AST) -> str | None:
+    """The dict `options["timeout"] = t` stores a timeout in (tubearchivist's subtitle client
+    builds `request_kwargs` so before `requests.get(url, **request_kwargs)`)."""
+    if not isinstance(node, ast.Assign):
+        return None
+    for target in node.targets:
+        if (
+            isinstance(target, ast.Subscript)
+            and isinstance(target.value, ast.Name)
+            and isinstance(target.slice, ast.Constant)
+            and target.slice.value == "timeout"
+        ):
+            return target.value.id
+    return None
 
 
 def _holds_timeout(value: ast.expr) -> bool:
