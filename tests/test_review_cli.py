@@ -122,6 +122,7 @@ def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -
         "docker/healthcheck.py",  # container and deployment helpers
         "tools/convert_db.py",
         "playwright_tests/core/utilities.py",  # tests of another runner
+        "svc/test_utils/constants.py",  # what the suite imports (fixtures, throwaway keys)
         "test_project/test_project/settings.py",  # the project a test suite runs against
         "svc/pytest_plugin.py",  # fixtures the package ships for its functional tests
         "tests_e2e.py",  # an end-to-end suite at the project root
@@ -546,7 +547,7 @@ def test_a_failing_detector_costs_its_file_not_the_review(
     monkeypatch.setattr(registry, "DETECTORS", detectors)
     engine._dispatch.cache_clear()
     (tmp_path / "bad.py").write_text("explode()\n", encoding="utf-8")
-    (tmp_path / "good.py").write_text("import random\ntoken = random.random()\n", encoding="utf-8")
+    (tmp_path / "good.py").write_text("import random\norder_id = random.random()\n", encoding="utf-8")
     try:
         options = engine.ReviewOptions(enabled=frozenset(registry.code_table()), use_ruff=False)
         result = engine.review_files([tmp_path], catalogue, options)

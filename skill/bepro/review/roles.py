@@ -22,10 +22,11 @@ Role = Literal["production", "test", "migration", "script", "example", "vendored
 ROLES: tuple[Role, ...] = get_args(Role)
 PRODUCTION_ONLY: frozenset[Role] = frozenset({"production"})
 
-# test_project/: the project a test suite runs against (modoboa's, which setup.py leaves out)
+# test_project/: the project a test suite runs against (modoboa's, which setup.py leaves out);
+# test_utils/: what a suite imports (baserow's fixtures and a throwaway RSA key)
 _TEST_DIRS = frozenset(
     {"tests", "test", "testing", "fixtures", "testdata", "test_data", "test_project", "testproject",
-     "e2e"}
+     "e2e", "test_utils", "testutils", "test_helpers", "test_support"}
 )  # fmt: skip
 _TEST_FILES = frozenset({"conftest.py", "tests.py", "test.py", "fixtures.py"})
 # Words of a file name that make it test code: test_app.py, app_tests.py, tests_e2e.py,
