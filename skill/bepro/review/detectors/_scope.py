@@ -153,7 +153,7 @@ def factory_of(
     if isinstance(expr, ast.Name):
         for scope in reversed(ancestors):
             if isinstance(scope, FUNCTIONS) and expr.id in bindings.names.get(scope, {}):
-                return bindings.names[scope][expr.id]
+                return _through_own_method(context, bindings.names[scope][expr.id], ancestors)
         return bindings.names.get(context.tree, {}).get(expr.id)
     if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
         owner = _method_owner(ancestors, expr.value.id)
@@ -178,9 +178,33 @@ def _returned_factory(context: ModuleContext, function_name: str) -> str | None:
         ),
         None,
     )
-    if function is None:
-        return None
-    scope = [context.tree, function]
+    return None if function is None else _factory_returned_by(context, [context.tree, function])
+
+
+def _through_own_method(
+    context: ModuleContext, made: str | None, ancestors: Sequence[ast.AST]
+) -> str | None:
+    """What `self.<method>(...)` hands back, for a name bound to it, when every return of the
+    class's method is a call of one factory (baserow's `oauth = self.get_oauth_session(...)`,
+    two returns of `OAuth2Session(...)`); else the call's own name. Only calls are followed, so
+    a method that returns what it calls itself cannot recurse."""
+    receiver, _, method_name = (made or "").partition(".")
+    owner = _method_owner(ancestors, receiver) if method_name else None
+    if owner is None:
+        return made
+    returned = {
+        context.call_name(node.value) if isinstance(node.value, ast.Call) else None
+        for method in owner.body
+        if isinstance(method, FUNCTIONS) and method.name == method_name
+        for node in body_nodes(method)
+        if isinstance(node, ast.Return)
+    }
+    return returned.pop() or made if len(returned) == 1 else made
+
+
+def _factory_returned_by(context: ModuleContext, scope: list[ast.AST]) -> str | None:
+    """The one factory every return of the innermost function of `scope` hands back."""
+    function = scope[-1]
     made = {
         context.call_name(value)
         if isinstance(value, ast.Call)
