@@ -8,11 +8,11 @@ import random
 class User:
     def __init__(self, email: str) -> None:
         self.email = email
-        hash_ = random.getrandbits(128)  # expect: id-generation
+        hash_ = random.getrandbits(128)  # expect: crypto
         self.reset_password = str(hash_)
 
     def link_facebook(self) -> None:
-        self.facebook_login_hash = random.getrandbits(128)  # expect: id-generation
+        self.facebook_login_hash = random.getrandbits(128)  # expect: crypto
 
     def avatar_hash(self) -> str:
         return hashlib.sha256(self.email.encode()).hexdigest()

@@ -1,4 +1,5 @@
-"""Identifiers, tokens and codes drawn from `random`, next to jitter and sampling that are fine."""
+"""Identifiers, tokens and codes drawn from `random`, next to jitter and sampling that are fine.
+A secret so drawn (a token, a key, a one-time or coupon code) is predictable: a crypto defect."""
 
 import random
 import secrets
@@ -12,11 +13,11 @@ rng = random.Random()
 
 
 def make_reset_token() -> str:
-    return "".join(random.choices(ALPHABET, k=32))  # expect: id-generation
+    return "".join(random.choices(ALPHABET, k=32))  # expect: crypto
 
 
 def send_login_code(user: "User") -> None:
-    user.otp_code = random.randint(100000, 999999)  # expect: id-generation
+    user.otp_code = random.randint(100000, 999999)  # expect: crypto
 
 
 def new_order_reference() -> dict:
@@ -24,7 +25,7 @@ def new_order_reference() -> dict:
 
 
 def api_key_for(name: str) -> str:
-    key = "%032x" % random.getrandbits(128)  # expect: id-generation
+    key = "%032x" % random.getrandbits(128)  # expect: crypto
     return f"{name}_{key}"
 
 
@@ -92,7 +93,7 @@ def pick_shard_key(shards: dict[str, str]) -> str:
 
 
 def coupon_code() -> str:
-    code = "SAVE-" + "".join(random.sample(string.ascii_uppercase, 6))  # expect: id-generation
+    code = "SAVE-" + "".join(random.sample(string.ascii_uppercase, 6))  # expect: crypto
     return code
 
 

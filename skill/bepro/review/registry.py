@@ -126,6 +126,7 @@ REWRITES: dict[str, Rewrite] = {
     "ruff:RUF006": Rewrite("keep-task"),
     "ruff:ASYNC230": Rewrite("thread-file-io"),
     "bepro:random-id": Rewrite("secure-random"),
+    "bepro:random-secret": Rewrite("secure-random"),
     "bepro:uuid1-id": Rewrite("uuid4"),
     "bepro:truncated-uuid": Rewrite("whole-uuid", safe=False),
     "bepro:unbounded-queue": Rewrite("bound-queue", safe=False),

@@ -267,26 +267,60 @@ _UNIQUE_BITS = 64  # enough random bits that ids do not collide; predictability 
 
 @detector("random-id", "id-generation", nodes=(ast.Call,), callees=_RANDOM_FUNCTIONS)
 def random_id(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
-    """An id, token, code or secret drawn from the `random` module: predictable and collision-prone.
+    """An id or code drawn from the `random` module: collision-prone when short, and predictable.
 
-    Mersenne Twister output can be reconstructed from a few hundred values and short random ids
-    collide (birthday bound); backoff jitter and sampling are left alone.
+    Short random ids collide (birthday bound); a wide one (64 bits or more) is left alone, and so
+    are backoff jitter and sampling. A secret drawn the same way is `random-secret`.
     """
-    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
-    if not _is_random_draw(node, context):
+    drawn = _random_sink(node, context)
+    if drawn is None or _is_secret_name(drawn[0]):
         return
-    sink = _identifier_sink(node, context)
-    if sink is None:
-        return
-    secret = bool(_SECRET_PARTS & set(name_parts(sink)))
-    if not secret and (_random_bits(node) or 0) >= _UNIQUE_BITS:
+    sink, call = drawn
+    if (_random_bits(call) or 0) >= _UNIQUE_BITS:
         return  # a wide random id (trace ids): unique enough, and nobody needs to guess it
     yield Hit(
         node,
-        f"`{sink}` comes from the random module, which is predictable (its state can be recovered "
-        "from outputs) and, when short, collides: use secrets.token_urlsafe() for tokens and codes, "
-        "uuid4 (or UUIDv7/ULID for sortable keys) for ids",
+        f"`{sink}` comes from the random module, which collides when short and is predictable: "
+        "use uuid4 (or UUIDv7/ULID for sortable keys) for ids, secrets.token_urlsafe() for codes",
     )
+
+
+@detector("random-secret", "crypto", nodes=(ast.Call,), callees=_RANDOM_FUNCTIONS)
+def random_secret(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """A token, password, secret, salt or nonce drawn from the `random` module: Mersenne Twister
+    output can be reconstructed from a few hundred values, so whoever sees some can forge the
+    rest (maubot's signing secret and SSO waiter id, mediacms' unlisted-media tokens,
+    open-event-server's password-reset hashes)."""
+    drawn = _random_sink(node, context)
+    if drawn is None or not _is_secret_name(drawn[0]):
+        return
+    yield Hit(
+        node,
+        f"`{drawn[0]}` comes from the random module, whose state can be recovered from its "
+        "outputs: a secret must come from the secrets module (secrets.token_urlsafe(32))",
+    )
+
+
+def _random_sink(node: ast.AST, context: ModuleContext) -> tuple[str, ast.Call] | None:
+    """The id-like name a draw from the random module ends up in, with the draw."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if not _is_random_draw(node, context):
+        return None
+    sink = _identifier_sink(node, context)
+    return None if sink is None else (sink, node)
+
+
+def _is_secret_name(name: str) -> bool:
+    """`reset_token`, `api_key`: a secret; `cache_key` (mealie's cache-busting suffix) is not."""
+    parts = set(name_parts(name))
+    return bool(parts & _SECRET_PARTS) and not ("key" in parts and parts & _PLAIN_KEY_KINDS)
+
+
+# Keys that look things up rather than open them.
+_PLAIN_KEY_KINDS = frozenset(
+    {"cache", "shard", "partition", "bucket", "row", "lookup", "dedup", "idempotency", "sort",
+     "order", "group", "dict", "map"}
+)  # fmt: skip
 
 
 def _random_bits(call: ast.Call) -> int | None:
