@@ -100,6 +100,21 @@ def test_a_socket_timeout_set_at_start_up_bounds_the_standard_librarys_clients(
     assert _codes(tmp_path, catalogue, code) == []
 
 
+def test_a_start_up_stage_counts_as_start_up_and_a_constructor_does_not(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """SickGear's `initialize()` calls `init_stage_1()`, which sets the socket timeout; a class's
+    `__init__` (FlexGet's Windows service) says nothing of the other modules' calls."""
+    code = "bepro:blocking-call-without-timeout"
+    service = "import socket\n\n\nclass Service:\n    def __init__(self):\n"
+    service += "        socket.setdefaulttimeout(60)\n"
+    _write(tmp_path, {"__init__.py": "", "mailer.py": MAILER, "service.py": service})
+    assert _codes(tmp_path, catalogue, code) == [("mailer.py", 5)]
+    stage = "import socket\n\n\ndef init_stage_1(config):\n    socket.setdefaulttimeout(30)\n"
+    _write(tmp_path, {"core.py": stage})
+    assert _codes(tmp_path, catalogue, code) == []
+
+
 def test_a_session_subclass_that_times_out_covers_the_sessions_of_modules_importing_it(
     tmp_path: Path, catalogue: Catalogue
 ) -> None:

@@ -342,17 +342,25 @@ def _sets_socket_default(tree: ast.Module) -> bool:
 _START_UP = frozenset(
     {"main", "initialize", "initialise", "start", "startup", "bootstrap", "setup"}
 )
+# ... and the stages named after them (SickGear's `initialize` calls `init_stage_1`).
+_START_UP_PREFIXES = frozenset({"init", "initialize", "initialise", "startup", "bootstrap"})
+
+
+def _starts_up(name: str) -> bool:
+    words = name_parts(name)
+    return name in _START_UP or (len(words) > 1 and words[0] in _START_UP_PREFIXES)
 
 
 def sets_socket_timeout(tree: ast.Module, entry_point: bool) -> bool:
     """`socket.setdefaulttimeout(30)` (not None) where the application starts up, in a start-up
-    function (SickChill's `initialize`, Medusa's `Application.start`) or at the top of a module
+    function (SickChill's `initialize`, Medusa's `Application.start`, SickGear's
+    `init_stage_1`) or at the top of a module
     run as a program: every standard-library socket opened later without a timeout of its own
     gets this one. Set anywhere else (before one download, in a Windows service's __init__, as
     an import's side effect) it says nothing about the calls of other modules."""
     nodes = list(own_nodes(tree.body)) if entry_point else []
     for function in walk(tree):
-        if isinstance(function, FUNCTIONS) and function.name in _START_UP:
+        if isinstance(function, FUNCTIONS) and _starts_up(function.name):
             nodes += body_nodes(function)
     return any(
         isinstance(node, ast.Call)
