@@ -121,8 +121,10 @@ def test_roles_leave_tests_and_migrations_out_unless_overridden(project: Path) -
         "ext/example_backend/plugin.py",  # a plugin written as an example
         "docker/healthcheck.py",  # container and deployment helpers
         "tools/convert_db.py",
+        "packages/app-tools/lib/i18n/fonts.py",  # a package of build and translation tools
         "playwright_tests/core/utilities.py",  # tests of another runner
         "svc/test_utils/constants.py",  # what the suite imports (fixtures, throwaway keys)
+        "svc/clients/service.svc.updater/service.py",  # an add-on another program runs
         "test_project/test_project/settings.py",  # the project a test suite runs against
         "svc/pytest_plugin.py",  # fixtures the package ships for its functional tests
         "tests_e2e.py",  # an end-to-end suite at the project root

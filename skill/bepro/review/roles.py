@@ -26,7 +26,7 @@ PRODUCTION_ONLY: frozenset[Role] = frozenset({"production"})
 # test_utils/: what a suite imports (baserow's fixtures and a throwaway RSA key)
 _TEST_DIRS = frozenset(
     {"tests", "test", "testing", "fixtures", "testdata", "test_data", "test_project", "testproject",
-     "e2e", "test_utils", "testutils", "test_helpers", "test_support"}
+     "e2e", "test_utils", "testutils", "test_helpers", "test_support", "unittests"}
 )  # fmt: skip
 _TEST_FILES = frozenset({"conftest.py", "tests.py", "test.py", "fixtures.py"})
 # Words of a file name that make it test code: test_app.py, app_tests.py, tests_e2e.py,
@@ -50,6 +50,8 @@ _SCRIPT_DIRS = frozenset(
      ".github", ".gitlab", ".circleci", ".buildkite", ".devcontainer", ".vscode", ".claude",
      ".cursor", ".semgrep", "gitlint"}
 )  # fmt: skip
+# dev-tools/, build-tools/, kolibri-tools/ (its font and translation scripts)
+_SCRIPT_DIR_SUFFIXES = ("-tools", "_tools")
 _SCRIPT_FILES = frozenset(
     {"manage.py", "noxfile.py", "fabfile.py", "__main__.py", "seed.py", "seeds.py"}
 )  # fmt: skip
@@ -296,7 +298,11 @@ def _role_from_path(text: str) -> Role:
         return "test"
     if name in _MIGRATION_FILES or not folders.isdisjoint(_MIGRATION_DIRS):
         return "migration"
-    if name in _SCRIPT_FILES or not folders.isdisjoint(_SCRIPT_DIRS):
+    if (
+        name in _SCRIPT_FILES
+        or not folders.isdisjoint(_SCRIPT_DIRS)
+        or any(folder.endswith(_SCRIPT_DIR_SUFFIXES) for folder in folders)
+    ):
         return "script"
     if name in _DEV_SETTINGS and path.parent.name.lower() == "settings":
         return "script"
@@ -310,6 +316,12 @@ def _role_from_path(text: str) -> Role:
         folder.startswith(_EXAMPLE_PREFIX) for folder in folders
     ):
         return "example"
+    if not path.is_absolute() and any("." in part.lstrip(".") for part in path.parts[1:-1]):
+        # No import reaches a folder with a dot in its name: its modules run on their own, in
+        # another host (SickGear's Kodi add-on, service.sickgear.watchedstate.updater/). The top
+        # folder is left out, and so is a path not judged from inside its project: a checkout
+        # named after its site (changedetection.io) holds the application.
+        return "script"
     return "production"
 
 
