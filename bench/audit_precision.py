@@ -35,6 +35,7 @@ AUDIT_DIR = Path(__file__).parent / "audit"
 SPLIT_FROM = {
     "bepro:wall-clock-elapsed": "bepro:wall-clock-duration",
     "bepro:create-without-idempotency-key": "bepro:post-without-idempotency-key",
+    "bepro:random-secret": "bepro:random-id",
 }
 BEPRO = [sys.executable, "-m", "bepro"]
 
