@@ -549,7 +549,9 @@ def test_a_failing_detector_costs_its_file_not_the_review(
     monkeypatch.setattr(registry, "DETECTORS", detectors)
     engine._dispatch.cache_clear()
     (tmp_path / "bad.py").write_text("explode()\n", encoding="utf-8")
-    (tmp_path / "good.py").write_text("import random\norder_id = random.random()\n", encoding="utf-8")
+    (tmp_path / "good.py").write_text(
+        "import random\norder_id = random.random()\n", encoding="utf-8"
+    )
     try:
         options = engine.ReviewOptions(enabled=frozenset(registry.code_table()), use_ruff=False)
         result = engine.review_files([tmp_path], catalogue, options)
