@@ -41,3 +41,10 @@ def groups_of(conn: ldap.ldapobject.LDAPObject, username: str) -> list:
 
 def staff(conn: ldap.ldapobject.LDAPObject) -> list:
     return conn.search_s(BASE_DN, ldap.SCOPE_SUBTREE, f"(memberOf={GROUP})")
+
+
+def login_entry(conn: ldap.ldapobject.LDAPObject, username: str) -> int:
+    """The scope in a name, the template from settings (graphite-web's LDAP login)."""
+    scope = ldap.SCOPE_SUBTREE
+    query = USER_FILTER % username
+    return conn.search(BASE_DN, scope, query, ["dn", "mail"])  # expect: input-validation

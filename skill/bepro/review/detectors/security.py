@@ -858,8 +858,14 @@ def _ldap_filter_argument(call: ast.Call) -> ast.expr | None:
     position = _LDAP_FILTER_POSITIONS.get(method or "")
     if position is None:
         return None
-    if method == "search" and len(call.args) > 2 and "SCOPE" in (last_name(call.args[1]) or ""):
-        position = 2  # python-ldap's search(base, ldap.SCOPE_SUBTREE, filterstr)
+    if (
+        method == "search"
+        and len(call.args) > 2
+        and "scope" in (last_name(call.args[1]) or "").lower()
+    ):
+        # python-ldap's search(base, ldap.SCOPE_SUBTREE, filterstr), or with the scope in a name
+        # (graphite-web's login: `scope = ldap.SCOPE_SUBTREE`)
+        position = 2
     return call.args[position] if len(call.args) > position else None
 
 
