@@ -94,3 +94,29 @@ def register_notifications(request: Request, body: dict = None):  # expect: inpu
 def save_config(body: Any = Body(media_type="text/plain")):  # expect: typing
     # a YAML document, parsed and validated by the handler: no pydantic model describes it
     return {"length": len(body)}
+
+
+class CommentIn(BaseModel):
+    message: str
+    user_id: int
+
+
+@router.post("/projects/{project_id}/comments")
+async def post_comment(request: Request, project_id: int):
+    # each field read from the raw JSON goes into a model at once (tasking-manager's DTOs)
+    data = await request.json()
+    message = data.get("message")
+    return CommentIn(message=message, user_id=project_id)
+
+
+@router.post("/projects/{project_id}/notes")
+async def post_note(request: Request, project_id: int):
+    data = await request.json()  # expect: input-validation
+    note = CommentIn(message=data.get("message"), user_id=project_id)
+    return {"note": note.message, "pinned": data["pinned"]}
+
+
+@router.patch("/profiles/{user_id}/raw")
+def patch_profile(user_id: int, changes: dict = Body(...)):
+    # the whole body is validated by a model before any use
+    return ProfileIn(**changes)

@@ -334,8 +334,13 @@ def unvalidated_body(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
         return
     if admin_route(node) or admin_only(context):  # a malformed body fails an operator's request
         return
+    nodes = list(body_nodes(node))
     for arg, default in named_parameters(node.args):
-        if arg.annotation is not None and _loose_body(arg.annotation, default, context):
+        if (
+            arg.annotation is not None
+            and _loose_body(arg.annotation, default, context)
+            and not _built_into_model(arg.arg, nodes)
+        ):
             yield Hit(
                 arg, f"`{arg.arg}` takes the request body unvalidated: declare a pydantic model"
             )
@@ -408,7 +413,11 @@ def _indexed_raw_json(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Itera
         if not _is_raw_json_read(node.value):
             continue
         name = node.targets[0].id
-        if _is_indexed(name, nodes) and not _passed_to_call(name, nodes):
+        if (
+            _is_indexed(name, nodes)
+            and not _passed_to_call(name, nodes)
+            and not _reads_built_into_models(name, nodes)
+        ):
             yield Hit(
                 node,
                 f"`{name}` is raw JSON used without validation: parse it into a pydantic model",
@@ -439,6 +448,66 @@ def _is_indexed(name: str, nodes: list[ast.AST]) -> bool:
         or (isinstance(node, ast.Attribute) and node.attr == "get" and _is_name(node.value, name))
         for node in nodes
     )
+
+
+def _model_calls(nodes: list[ast.AST]) -> list[ast.Call]:
+    """Calls that build a model: a class (`TaskDTO(...)`, by its capital) or a validator
+    (`Model.model_validate(...)`, `parse_obj`)."""
+    return [
+        node
+        for node in nodes
+        if isinstance(node, ast.Call)
+        and ((last_name(node.func) or "_")[0].isupper() or last_name(node.func) in _VALIDATORS)
+    ]
+
+
+_VALIDATORS = frozenset({"model_validate", "parse_obj", "validate_python"})
+
+
+def _built_into_model(name: str, nodes: list[ast.AST]) -> bool:
+    """The whole body handed to a model (tasking-manager's `UserDTO(**data)` in a try that
+    answers 400): a dict parameter validated on the handler's first lines."""
+    return any(
+        _is_name(value.value if isinstance(value, ast.Starred) else value, name)
+        for call in _model_calls(nodes)
+        for value in [*call.args, *(kw.value for kw in call.keywords)]
+    )
+
+
+def _reads_built_into_models(name: str, nodes: list[ast.AST]) -> bool:
+    """Every field read of the raw JSON goes into a model's arguments, directly
+    (`StopMappingTaskDTO(comment=data.get("comment"))`) or through the one name it is read
+    into (`message = data.get("message")`, then `ChatMessageDTO(message=message)`)."""
+    inside = {
+        id(inner)
+        for call in _model_calls(nodes)
+        for value in [*call.args, *(kw.value for kw in call.keywords)]
+        for inner in walk(value)
+    }
+    held = {
+        node.targets[0].id: node.value
+        for node in nodes
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+    }
+    carried = {
+        id(value)
+        for local, value in held.items()
+        if any(isinstance(n, ast.Name) and n.id == local and id(n) in inside for n in nodes)
+    }
+    reads = [
+        node
+        for node in nodes
+        if (isinstance(node, ast.Subscript) and _is_name(node.value, name))
+        or (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and _is_name(node.func.value, name)
+        )
+    ]
+    return bool(reads) and all(id(read) in inside or id(read) in carried for read in reads)
 
 
 def _passed_to_call(name: str, nodes: list[ast.AST]) -> bool:
