@@ -946,6 +946,8 @@ def _held_as_a_requests_session(
         return False  # every requests method takes a URL: arches' `session.delete()` is a row
     if isinstance(receiver, ast.Name) and receiver.id in context.aliases:
         return False  # an imported name: flask's `session` is a mapping
+    if _awaited(call, context):
+        return False  # requests is synchronous: an awaited call is aiohttp's or httpx's
     if _used_as_orm_session(receiver, context) or _class_holds_a_container(receiver, context):
         return False
     if _SESSION_NAME.search(name):
@@ -959,6 +961,17 @@ def _held_as_a_requests_session(
 
 
 _ORM_METHODS = frozenset({"query", "commit", "rollback", "flush", "add", "execute", "scalars"})
+
+
+def _awaited(call: ast.Call, context: ModuleContext) -> bool:
+    """`await client.get(url)` or `async with session.get(url) as response` (music-assistant's
+    Sonos probe on the server's aiohttp session)."""
+    parent = context.stack[-1] if context.stack else None
+    if isinstance(parent, ast.Await):
+        return True
+    return isinstance(parent, ast.withitem) and any(
+        isinstance(node, ast.AsyncWith) and parent in node.items for node in context.stack[-2:]
+    )
 
 
 def _used_as_orm_session(receiver: ast.expr, context: ModuleContext) -> bool:
