@@ -1093,6 +1093,42 @@ def _unverified(node: ast.Call, context: ModuleContext, name: str | None) -> Ite
     )
 
 
+# aiohttp's request methods and connectors, which take `ssl=False` (`verify_ssl=False` before 3.x)
+_AIOHTTP_TLS_CALLS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "request", "ws_connect",
+     "TCPConnector"}
+)  # fmt: skip
+
+
+@detector("aiohttp-tls-unverified", "crypto", nodes=(ast.Call,), callees=_AIOHTTP_TLS_CALLS)
+def aiohttp_tls_unverified(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
+    """aiohttp with `ssl=False` (or the older `verify_ssl=False`): any certificate is accepted,
+    so whoever sits on the path reads the bearer tokens and secrets the call carries
+    (music-assistant's shared connector and its Spotify, Deezer and Apple Music calls). ruff's
+    S501 reads only requests' and httpx's `verify=`. A plain http URL has nothing to verify."""
+    assert isinstance(node, ast.Call)  # noqa: S101 - registered for ast.Call only
+    if not context.imports_any(frozenset({"aiohttp"})):
+        return
+    off = next(
+        (
+            argument.arg
+            for argument in node.keywords
+            if argument.arg in {"ssl", "verify_ssl"}
+            and isinstance(argument.value, ast.Constant)
+            and argument.value.value is False
+        ),
+        None,
+    )
+    if off is None or _plain_http(node) or _url_held_as_plain_http(node, context):
+        return
+    yield Hit(
+        node,
+        f"`{off}=False` turns certificate checks off: a man in the middle reads and changes "
+        "what the call carries (tokens, passwords); trust the server's CA with "
+        "`ssl=ssl.create_default_context(cafile=...)` instead",
+    )
+
+
 def plain_http_lines(tree: ast.Module) -> tuple[int, ...]:
     """Lines of calls with `verify=False` whose URL is written as plain http (CAPEv2's
     `requests.get(f"http://{host}/fog/status", verify=False)`): there is no certificate to
@@ -1112,9 +1148,22 @@ def plain_http_lines(tree: ast.Module) -> tuple[int, ...]:
     )
 
 
+def _url_held_as_plain_http(call: ast.Call, context: ModuleContext) -> bool:
+    """The URL is a local name every binding of which is plain http (music-assistant's
+    fanart.tv client: `url = f"http://webservice.fanart.tv/v3/{endpoint}"`)."""
+    url = call.args[0] if call.args else getattr(keyword(call, "url"), "value", None)
+    function = context.enclosing_function()
+    if not isinstance(url, ast.Name) or function is None:
+        return False
+    values = assigned_values(function, url.id)
+    return bool(values) and all(
+        string_parts(value).startswith(("http://", "ws://")) for value in values
+    )
+
+
 def _plain_http(call: ast.Call) -> bool:
     url = call.args[0] if call.args else getattr(keyword(call, "url"), "value", None)
-    return url is not None and string_parts(url).startswith("http://")
+    return url is not None and string_parts(url).startswith(("http://", "ws://"))
 
 
 @detector("jwt-literal-key", "secrets", nodes=(ast.Call,), callees={"encode"})
