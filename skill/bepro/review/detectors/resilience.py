@@ -76,6 +76,11 @@ _ASYNCPG = _Wait(
 _BLOCKING_CALLS: dict[str, _Wait] = {
     "urllib.request.urlopen": _Wait(("timeout",), _HANGS, position=2, uses_socket_default=True),
     "socket.create_connection": _Wait(("timeout",), _HANGS, position=1, uses_socket_default=True),
+    # websocket-client's own default timeout (websocket.setdefaulttimeout), None unless set:
+    # every send and recv on the connection then waits forever (lnbits' Cliche wallet, DMOJ's
+    # event poster)
+    "websocket.create_connection": _Wait(("timeout",), _HANGS, position=1),
+    "websocket._core.create_connection": _Wait(("timeout",), _HANGS, position=1),
     "http.client.HTTPConnection": _Wait(("timeout",), _HANGS, position=2, uses_socket_default=True),
     "http.client.HTTPSConnection": _Wait(("timeout",), _HANGS, uses_socket_default=True),
     **{
