@@ -199,7 +199,8 @@ def _through_own_method(
         for node in body_nodes(method)
         if isinstance(node, ast.Return)
     }
-    return returned.pop() or made if len(returned) == 1 else made
+    factory = returned.pop() if len(returned) == 1 else None
+    return factory or made
 
 
 def _factory_returned_by(context: ModuleContext, scope: list[ast.AST]) -> str | None:

@@ -359,9 +359,8 @@ def _starts_up(name: str) -> bool:
 def sets_socket_timeout(tree: ast.Module, entry_point: bool) -> bool:
     """`socket.setdefaulttimeout(30)` (not None) where the application starts up, in a start-up
     function (SickChill's `initialize`, Medusa's `Application.start`, SickGear's
-    `init_stage_1`) or at the top of a module
-    run as a program: every standard-library socket opened later without a timeout of its own
-    gets this one. Set anywhere else (before one download, in a Windows service's __init__, as
+    `init_stage_1`) or at the top of a module run as a program: every standard-library socket
+    opened later without a timeout of its own gets this one. Set anywhere else (before one download, in a Windows service's __init__, as
     an import's side effect) it says nothing about the calls of other modules."""
     nodes = list(own_nodes(tree.body)) if entry_point else []
     for function in walk(tree):
@@ -971,11 +970,13 @@ _ORM_METHODS = frozenset({"query", "commit", "rollback", "flush", "add", "execut
 def _awaited(call: ast.Call, context: ModuleContext) -> bool:
     """`await client.get(url)` or `async with session.get(url) as response` (music-assistant's
     Sonos probe on the server's aiohttp session)."""
-    parent = context.stack[-1] if context.stack else None
-    if isinstance(parent, ast.Await):
+    stack = context.stack
+    if stack and isinstance(stack[-1], ast.Await):
         return True
-    return isinstance(parent, ast.withitem) and any(
-        isinstance(node, ast.AsyncWith) and parent in node.items for node in context.stack[-2:]
+    return (
+        len(stack) > 1
+        and isinstance(stack[-1], ast.withitem)
+        and isinstance(stack[-2], ast.AsyncWith)
     )
 
 
