@@ -120,3 +120,22 @@ async def post_note(request: Request, project_id: int):
 def patch_profile(user_id: int, changes: dict = Body(...)):
     # the whole body is validated by a model before any use
     return ProfileIn(**changes)
+
+
+@router.post("/projects/{project_id}/transfer")
+def transfer_project(project_id: int, data: dict = Body(...)):
+    # a missing key answers 400 before anything trusts the body
+    try:
+        username = data["username"]
+    except KeyError:
+        return {"error": "username not provided", "status": 400}
+    return {"project": project_id, "owner": username}
+
+
+@router.post("/projects/{project_id}/archive")
+def archive_project(project_id: int, data: dict = Body(...)):  # expect: input-validation
+    try:
+        reason = data["reason"]
+    except ValueError:  # a missing key raises KeyError, which this does not answer
+        reason = ""
+    return {"project": project_id, "reason": reason}

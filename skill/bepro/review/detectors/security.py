@@ -339,7 +339,7 @@ def unvalidated_body(node: ast.AST, context: ModuleContext) -> Iterator[Hit]:
         if (
             arg.annotation is not None
             and _loose_body(arg.annotation, default, context)
-            and not _built_into_model(arg.arg, nodes)
+            and not _checked_in_handler(arg.arg, nodes)
         ):
             yield Hit(
                 arg, f"`{arg.arg}` takes the request body unvalidated: declare a pydantic model"
@@ -414,9 +414,9 @@ def _indexed_raw_json(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Itera
             continue
         name = node.targets[0].id
         if (
-            _is_indexed(name, nodes)
+            _field_reads(name, nodes)
             and not _passed_to_call(name, nodes)
-            and not _reads_built_into_models(name, nodes)
+            and not _checked_in_handler(name, nodes)
         ):
             yield Hit(
                 node,
@@ -442,14 +442,6 @@ def _is_name(node: ast.AST, name: str) -> bool:
     return isinstance(node, ast.Name) and node.id == name
 
 
-def _is_indexed(name: str, nodes: list[ast.AST]) -> bool:
-    return any(
-        (isinstance(node, ast.Subscript) and _is_name(node.value, name))
-        or (isinstance(node, ast.Attribute) and node.attr == "get" and _is_name(node.value, name))
-        for node in nodes
-    )
-
-
 def _model_calls(nodes: list[ast.AST]) -> list[ast.Call]:
     """Calls that build a model: a class (`TaskDTO(...)`, by its capital) or a validator
     (`Model.model_validate(...)`, `parse_obj`)."""
@@ -464,6 +456,57 @@ def _model_calls(nodes: list[ast.AST]) -> list[ast.Call]:
 _VALIDATORS = frozenset({"model_validate", "parse_obj", "validate_python"})
 
 
+def _checked_in_handler(name: str, nodes: list[ast.AST]) -> bool:
+    """The handler checks the body itself before trusting it: the whole of it goes into a model,
+    or every field read of it does, or every read sits in a `try` whose handler answers a
+    missing key (tasking-manager's `username = data["username"]` under `except Exception:`
+    returning 400)."""
+    reads = _field_reads(name, nodes)
+    return (
+        _built_into_model(name, nodes)
+        or _reads_built_into_models(reads, nodes)
+        or _reads_guarded(reads, nodes)
+    )
+
+
+def _field_reads(name: str, nodes: list[ast.AST]) -> list[ast.AST]:
+    """`body["x"]` and `body.get("x")`."""
+    return [
+        node
+        for node in nodes
+        if (isinstance(node, ast.Subscript) and _is_name(node.value, name))
+        or (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and _is_name(node.func.value, name)
+        )
+    ]
+
+
+# What a missing key raises, and the handlers that catch it.
+_MISSING_KEY_CATCHERS = frozenset({"KeyError", "LookupError", "Exception", "BaseException"})
+
+
+def _reads_guarded(reads: list[ast.AST], nodes: list[ast.AST]) -> bool:
+    guarded = {
+        id(inner)
+        for node in nodes
+        if isinstance(node, ast.Try | ast.TryStar)
+        and any(_catches_missing_key(handler) for handler in node.handlers)
+        for statement in node.body
+        for inner in walk(statement)
+    }
+    return bool(reads) and all(id(read) in guarded for read in reads)
+
+
+def _catches_missing_key(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(last_name(kind) in _MISSING_KEY_CATCHERS for kind in caught)
+
+
 def _built_into_model(name: str, nodes: list[ast.AST]) -> bool:
     """The whole body handed to a model (tasking-manager's `UserDTO(**data)` in a try that
     answers 400): a dict parameter validated on the handler's first lines."""
@@ -474,8 +517,8 @@ def _built_into_model(name: str, nodes: list[ast.AST]) -> bool:
     )
 
 
-def _reads_built_into_models(name: str, nodes: list[ast.AST]) -> bool:
-    """Every field read of the raw JSON goes into a model's arguments, directly
+def _reads_built_into_models(reads: list[ast.AST], nodes: list[ast.AST]) -> bool:
+    """Every field read goes into a model's arguments, directly
     (`StopMappingTaskDTO(comment=data.get("comment"))`) or through the one name it is read
     into (`message = data.get("message")`, then `ChatMessageDTO(message=message)`)."""
     inside = {
@@ -496,17 +539,6 @@ def _reads_built_into_models(name: str, nodes: list[ast.AST]) -> bool:
         for local, value in held.items()
         if any(isinstance(n, ast.Name) and n.id == local and id(n) in inside for n in nodes)
     }
-    reads = [
-        node
-        for node in nodes
-        if (isinstance(node, ast.Subscript) and _is_name(node.value, name))
-        or (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "get"
-            and _is_name(node.func.value, name)
-        )
-    ]
     return bool(reads) and all(id(read) in inside or id(read) in carried for read in reads)
 
 
