@@ -219,7 +219,7 @@ def test_a_server_gone_after_the_build_is_reported_and_answered_locally_not_rebu
     assert "cannot reach the Chroma server" in search.stderr
 
 
-@pytest.mark.parametrize(("refused", "answers"), [(1, True), (2, False)])
+@pytest.mark.parametrize(("refused", "answers"), [(1, True), (store.SERVER_ATTEMPTS, False)])
 def test_a_query_retries_dropped_connections_then_fails_clearly(
     chroma_url: str, server_env: dict[str, str], refused: int, answers: bool
 ) -> None:
@@ -230,7 +230,9 @@ def test_a_query_retries_dropped_connections_then_fails_clearly(
     try:
         server = layout.chroma_server(proxy.url)
         collection = store.open_collection(index, manifest, server)
-        # the pooled connection dies (attempt 1 fails), then `refused` new ones are refused
+        # The pooled connection dies, then `refused` new ones are refused. Attempt 1 fails on the
+        # dead connection, or, when the client sees it closed first, on a refused new one (a
+        # race in the client's pool): `refused` counts every attempt that could need a new one.
         proxy.cut(refuse_next=refused)
         if answers:
             ids, _ = store.query_distances(collection, "retry with jitter", 5, server)
@@ -238,7 +240,7 @@ def test_a_query_retries_dropped_connections_then_fails_clearly(
         else:
             with pytest.raises(layout.ServerUnreachableError, match="cannot reach the Chroma"):
                 store.query_distances(collection, "retry with jitter", 5, server)
-        assert proxy.dropped == refused
+        assert refused - 1 <= proxy.dropped <= refused
     finally:
         proxy.close()
 
