@@ -461,10 +461,10 @@ def _checked_in_handler(name: str, nodes: list[ast.AST]) -> bool:
     or every field read of it does, or every read sits in a `try` whose handler answers a
     missing key (tasking-manager's `username = data["username"]` under `except Exception:`
     returning 400)."""
-    reads = _field_reads(name, nodes)
+    reads, models = _field_reads(name, nodes), _model_calls(nodes)
     return (
-        _built_into_model(name, nodes)
-        or _reads_built_into_models(reads, nodes)
+        _built_into_model(name, models)
+        or _reads_built_into_models(reads, models, nodes)
         or _reads_guarded(reads, nodes)
     )
 
@@ -507,23 +507,25 @@ def _catches_missing_key(handler: ast.ExceptHandler) -> bool:
     return any(last_name(kind) in _MISSING_KEY_CATCHERS for kind in caught)
 
 
-def _built_into_model(name: str, nodes: list[ast.AST]) -> bool:
+def _built_into_model(name: str, models: list[ast.Call]) -> bool:
     """The whole body handed to a model (tasking-manager's `UserDTO(**data)` in a try that
     answers 400): a dict parameter validated on the handler's first lines."""
     return any(
         _is_name(value.value if isinstance(value, ast.Starred) else value, name)
-        for call in _model_calls(nodes)
+        for call in models
         for value in [*call.args, *(kw.value for kw in call.keywords)]
     )
 
 
-def _reads_built_into_models(reads: list[ast.AST], nodes: list[ast.AST]) -> bool:
+def _reads_built_into_models(
+    reads: list[ast.AST], models: list[ast.Call], nodes: list[ast.AST]
+) -> bool:
     """Every field read goes into a model's arguments, directly
     (`StopMappingTaskDTO(comment=data.get("comment"))`) or through the one name it is read
     into (`message = data.get("message")`, then `ChatMessageDTO(message=message)`)."""
     inside = {
         id(inner)
-        for call in _model_calls(nodes)
+        for call in models
         for value in [*call.args, *(kw.value for kw in call.keywords)]
         for inner in walk(value)
     }
@@ -1151,7 +1153,7 @@ def aiohttp_tls_unverified(node: ast.AST, context: ModuleContext) -> Iterator[Hi
         ),
         None,
     )
-    if off is None or _plain_http(node) or _url_held_as_plain_http(node, context):
+    if off is None or _plain_http(node, context.enclosing_function()):
         return
     yield Hit(
         node,
@@ -1180,22 +1182,18 @@ def plain_http_lines(tree: ast.Module) -> tuple[int, ...]:
     )
 
 
-def _url_held_as_plain_http(call: ast.Call, context: ModuleContext) -> bool:
-    """The URL is a local name every binding of which is plain http (music-assistant's
-    fanart.tv client: `url = f"http://webservice.fanart.tv/v3/{endpoint}"`)."""
+def _plain_http(call: ast.Call, function: ast.AST | None = None) -> bool:
+    """The call's URL is written as plain http or ws, in place or, given the function, in a
+    local name every binding of which is (music-assistant's fanart.tv client:
+    `url = f"http://webservice.fanart.tv/v3/{endpoint}"`)."""
     url = call.args[0] if call.args else getattr(keyword(call, "url"), "value", None)
-    function = context.enclosing_function()
-    if not isinstance(url, ast.Name) or function is None:
-        return False
-    values = assigned_values(function, url.id)
+    if isinstance(url, ast.Name) and function is not None:
+        values = assigned_values(function, url.id)
+    else:
+        values = [] if url is None else [url]
     return bool(values) and all(
         string_parts(value).startswith(("http://", "ws://")) for value in values
     )
-
-
-def _plain_http(call: ast.Call) -> bool:
-    url = call.args[0] if call.args else getattr(keyword(call, "url"), "value", None)
-    return url is not None and string_parts(url).startswith(("http://", "ws://"))
 
 
 @detector("jwt-literal-key", "secrets", nodes=(ast.Call,), callees={"encode"})
